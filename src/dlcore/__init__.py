@@ -1,0 +1,40 @@
+"""dlcore: one training API for PyTorch and TensorFlow.
+
+    from dlcore import Trainer, datasets, models
+    train, test = datasets.fashion_mnist()
+    model = models.mlp(784, [512, 512], 10)
+    trainer = Trainer(backend="torch", epochs=10, batch_size=64, optimizer="adam", lr=1e-3)
+    trainer.fit(model, train, validation=test)
+    trainer.evaluate(model, test)
+
+Importing dlcore imports no framework; a backend's framework loads when it is selected.
+"""
+
+from . import datasets, models
+from .backend import Backend, BackendInfo, backend_infos, get_backend, select_backend_name
+from .checkpoint import Checkpoint, WeightsCheckpoint
+from .data import ArrayDataset, Dataset
+from .devices import Device, DeviceRegistry, all_devices
+from .errors import (
+    BackendError,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    DeviceError,
+    DlcoreError,
+    DownloadError,
+    TrainingError,
+)
+from .history import Callback, History
+from .hookspecs import hookimpl
+from .models import Model, ModelSpec
+from .trainer import Prepared, Trainer
+from .version import __version__
+
+__all__ = [
+    "ArrayDataset", "Backend", "BackendError", "BackendInfo", "Callback", "Checkpoint",
+    "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
+    "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec",
+    "Prepared", "Trainer", "TrainingError", "WeightsCheckpoint", "__version__", "all_devices",
+    "backend_infos", "datasets", "get_backend", "hookimpl", "models", "select_backend_name",
+]

@@ -1,0 +1,100 @@
+"""Checkpoints as data: numpy arrays plus JSON metadata in one .npz file, never pickle.
+
+A save writes a temporary file, fsyncs it and renames it over the target, so a crash leaves
+either the old checkpoint or the new one. A load verifies each tensor's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .version import __version__
+from .errors import CheckpointError
+from .models import ModelSpec, spec_from_dict
+
+FORMAT = "dlcore.weights/1"
+_META_KEY = "__dlcore_metadata__"
+
+
+class Checkpoint(ABC):
+    """Something that can be written to a path and read back from it."""
+
+    @abstractmethod
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically to ``path``; return the path written."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path: str | os.PathLike) -> Checkpoint:
+        """Read and verify a checkpoint, raising CheckpointError naming the file if damaged."""
+
+
+def _digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+class WeightsCheckpoint(Checkpoint):
+    """A model's spec and weights, with free-form JSON metadata."""
+
+    def __init__(self, weights: dict[str, np.ndarray], spec: ModelSpec | None = None,
+                 metadata: dict[str, Any] | None = None) -> None:
+        self.weights = {k: np.asarray(v) for k, v in weights.items()}
+        self.spec = spec
+        self.metadata = dict(metadata or {})
+
+    def save(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": FORMAT,
+            "dlcore_version": __version__,
+            "spec": self.spec.to_dict() if self.spec else None,
+            "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "sha256": _digest(v)}
+                        for k, v in self.weights.items()},
+            "metadata": self.metadata,
+        }
+        blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **{_META_KEY: blob}, **self.weights)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WeightsCheckpoint:
+        path = Path(path)
+        if not path.is_file():
+            raise CheckpointError(f"{path}: no such checkpoint file")
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+            raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
+        try:
+            meta = json.loads(arrays.pop(_META_KEY).tobytes())
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"unsupported format {meta.get('format')!r}")
+            tensors = meta["tensors"]
+        except (KeyError, ValueError, TypeError) as err:
+            raise CheckpointError(f"{path}: missing or invalid dlcore metadata ({err})") from None
+        if set(tensors) != set(arrays):
+            raise CheckpointError(f"{path}: tensors {sorted(set(tensors) ^ set(arrays))} are missing or unexpected")
+        for name, info in tensors.items():
+            if _digest(arrays[name]) != info.get("sha256"):
+                raise CheckpointError(f"{path}: tensor {name!r} fails its checksum; the file is damaged")
+        spec = spec_from_dict(meta["spec"]) if meta.get("spec") else None
+        return cls(arrays, spec, meta.get("metadata"))

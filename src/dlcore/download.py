@@ -1,0 +1,66 @@
+"""Downloads into the cache: temporary file, checksum of the uncompressed content, rename."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from .errors import DownloadError
+from .idx import read_file_bytes
+from .progress import progress_bar
+
+ENV_CACHE = "DLCORE_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """dlcore's cache: $DLCORE_CACHE_DIR, else $XDG_CACHE_HOME/dlcore, else ~/.cache/dlcore."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "dlcore"
+
+
+def sha256_uncompressed(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's content after gunzipping (if gzipped)."""
+    return hashlib.sha256(read_file_bytes(path)).hexdigest()
+
+
+def download(url: str, dest: Path, sha256: str | None, progress: bool | None = None) -> Path:
+    """Fetch ``url`` to ``dest`` atomically; refuse content whose uncompressed SHA-256 differs.
+
+    Nothing is left at ``dest`` unless the whole file arrived and matched.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    total = int(response.headers.get("Content-Length") or 0) or None
+                    with progress_bar(total, f"Downloading {dest.name}", progress, unit="B") as bar:
+                        while chunk := response.read(1 << 16):
+                            out.write(chunk)
+                            bar.update(len(chunk))
+            except (urllib.error.URLError, OSError) as err:
+                raise DownloadError(
+                    f"could not download {url}: {err}; check the network, or put the file "
+                    f"at {dest} yourself"
+                ) from None
+            out.flush()
+            os.fsync(out.fileno())
+        if sha256 is not None:
+            actual = sha256_uncompressed(tmp)
+            if actual != sha256:
+                raise DownloadError(
+                    f"{url}: checksum mismatch (expected sha256 {sha256}, got {actual}); "
+                    "the download is corrupt or the mirror changed; nothing was saved"
+                )
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dest

@@ -1,0 +1,75 @@
+"""dlcore specs built as Keras 3 models, and the Model wrapper around any Keras model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcore.errors import ConfigError
+from dlcore.frameworks import import_tensorflow
+from dlcore.models import MLP, Model, ModelSpec, check_weights
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="dlcore")
+class KerasMLP(keras.Model):
+    """Flatten, then Dense layers with an activation between them."""
+
+    def __init__(self, sizes=(784, 512, 512, 10), activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.sizes = tuple(sizes)
+        self.activation = activation
+        last = len(sizes) - 2
+        self.dense_layers = [
+            keras.layers.Dense(n, activation=None if i == last else activation, name=f"layers_{i}")
+            for i, n in enumerate(sizes[1:])
+        ]
+
+    def call(self, x):
+        x = keras.ops.reshape(x, (-1, self.sizes[0]))
+        for layer in self.dense_layers:
+            x = layer(x)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "sizes": self.sizes, "activation": self.activation}
+
+
+def build_keras(spec: ModelSpec):
+    """The Keras model for a spec, built, with (canonical name, variable, transpose) entries."""
+    if isinstance(spec, MLP):
+        model = KerasMLP(spec.sizes, spec.activation)
+        model(np.zeros((1, spec.in_features), np.float32))
+        entries = []
+        for i, layer in enumerate(model.dense_layers):
+            entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
+        return model, entries
+    raise ConfigError(f"the tensorflow backend cannot build a {spec.kind!r} spec")
+
+
+class KerasModel(Model):
+    """A Keras model. Dense kernels are stored (in, out); canonical weights are (out, in)."""
+
+    backend = "tensorflow"
+
+    def __init__(self, native, entries=None, spec: ModelSpec | None = None, loss: str = "cross_entropy") -> None:
+        self.native = native
+        self.spec = spec
+        self.loss = spec.loss if spec is not None else loss
+        if entries is None:
+            entries = [(getattr(v, "path", v.name), v, False) for v in native.weights]
+        self._entries = entries
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {name: (v.numpy().T if t else v.numpy()).copy() for name, v, t in self._entries}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        shapes = {n: tuple(v.shape)[::-1] if t else tuple(v.shape) for n, v, t in self._entries}
+        check_weights(shapes, weights)
+        for name, variable, transpose in self._entries:
+            value = np.asarray(weights[name])
+            variable.assign(value.T if transpose else value)
+
+    def __repr__(self) -> str:
+        return f"KerasModel({self.spec or type(self.native).__name__}, {self.num_parameters()} parameters)"

@@ -1,0 +1,195 @@
+"""The TensorFlow Trainer: preloaded tensors, compiled (tf.function) steps that gather their
+own batch, and metric sums kept in variables so a step never waits for the host."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dlcore.frameworks import import_tensorflow
+from dlcore.models import Model, ModelSpec
+from dlcore.progress import Reporter
+from dlcore.trainer import Prepared, Trainer
+
+from .model import KerasModel, build_keras
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+
+def _loss(kind: str, logits, y):
+    """Mean loss of a batch; ``y`` is class indices, one-hot rows, or 0/1 values."""
+    if kind == "binary_cross_entropy":
+        per_sample = tf.nn.sigmoid_cross_entropy_with_logits(
+            labels=tf.cast(tf.reshape(y, [-1]), logits.dtype), logits=tf.reshape(logits, [-1]))
+    elif y.shape.rank == 2:
+        per_sample = tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(y, logits.dtype), logits=logits)
+    else:
+        per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+    return tf.reduce_mean(per_sample)
+
+
+def _correct(kind: str, logits, y):
+    if kind == "binary_cross_entropy":
+        hits = tf.equal(tf.reshape(logits, [-1]) > 0, tf.reshape(tf.cast(y, tf.float32), [-1]) > 0.5)
+    else:
+        labels = tf.argmax(y, 1) if y.shape.rank == 2 else tf.cast(y, tf.int64)
+        hits = tf.equal(tf.argmax(logits, 1), labels)
+    return tf.reduce_sum(tf.cast(hits, tf.int64))
+
+
+class _Compiled:
+    """A model's optimizer, metric accumulators and tf.function steps for one trainer."""
+
+    def __init__(self, trainer: TFTrainer, model: Model) -> None:
+        net, kind, bs = model.native, trainer.loss_of(model), trainer.batch_size
+        self.net = net
+        self.variables = net.trainable_variables
+        if trainer.optimizer == "adam":
+            self.optimizer = keras.optimizers.Adam(learning_rate=trainer.lr, epsilon=1e-8)
+        else:
+            self.optimizer = keras.optimizers.SGD(learning_rate=trainer.lr)
+        self.optimizer.build(self.variables)
+        self.loss_sum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
+        self.correct = tf.Variable(0, trainable=False, dtype=tf.int64)
+
+        def train_batch(xb, yb):
+            with tf.GradientTape() as tape:
+                logits = net(xb, training=True)
+                loss = _loss(kind, logits, yb)
+            grads = tape.gradient(loss, self.variables)
+            self.optimizer.apply_gradients(zip(grads, self.variables))
+            self.loss_sum.assign_add(loss * tf.cast(tf.shape(xb)[0], tf.float32))
+            self.correct.assign_add(_correct(kind, logits, yb))
+            return loss
+
+        def eval_batch(xb, yb):
+            logits = net(xb, training=False)
+            self.loss_sum.assign_add(_loss(kind, logits, yb) * tf.cast(tf.shape(xb)[0], tf.float32))
+            self.correct.assign_add(_correct(kind, logits, yb))
+
+        def gather_step(x, y, order, start):
+            index = order[start:start + bs]
+            return train_batch(tf.gather(x, index), tf.gather(y, index))
+
+        self.train_batch = tf.function(train_batch, reduce_retracing=True)
+        self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
+        self.gather_step = tf.function(gather_step, reduce_retracing=True)
+        self.forward = tf.function(lambda xb: net(xb, training=False), reduce_retracing=True)
+
+    def reset(self) -> None:
+        self.loss_sum.assign(0.0)
+        self.correct.assign(0)
+
+    def means(self, seen: int) -> tuple[float, float]:
+        seen = max(seen, 1)
+        return float(self.loss_sum.numpy()) / seen, int(self.correct.numpy()) / seen
+
+
+class TFTrainer(Trainer):
+    backend_name = "tensorflow"
+
+    def _setup(self) -> None:
+        self._device = f"/{self.device.name}" if ":" in self.device.name else f"/{self.device.name}:0"
+        self._compiled: dict[int, tuple[Any, _Compiled]] = {}
+        if self.seed is not None:
+            tf.random.set_seed(self.seed)
+
+    # -- models
+
+    def _build_spec(self, spec: ModelSpec) -> Model:
+        with tf.device(self._device):
+            native, entries = build_keras(spec)
+        return KerasModel(native, entries, spec)
+
+    def _wrap_native(self, obj: Any) -> Model | None:
+        if isinstance(obj, (keras.Model, tf.keras.Model)) or (isinstance(obj, tf.Module) and callable(obj)):
+            return KerasModel(obj, loss=self.loss or "cross_entropy")
+        return None
+
+    def _native_model_names(self) -> str:
+        return "a keras.Model"
+
+    def _compile(self, model: Model) -> _Compiled:
+        entry = self._compiled.get(id(model.native))
+        if entry is None or entry[0] is not model.native:
+            with tf.device(self._device):
+                entry = self._compiled[id(model.native)] = (model.native, _Compiled(self, model))
+        return entry[1]
+
+    # -- data
+
+    def _native_data_names(self) -> str:
+        return "a tf.data.Dataset of (features, labels)"
+
+    def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
+        if features.dtype != np.float32:
+            features = features.astype(np.float32)
+        if np.issubdtype(labels.dtype, np.integer):
+            labels = labels.astype(np.int64, copy=False)
+        elif labels.dtype != np.float32:
+            labels = labels.astype(np.float32)
+        with tf.device(self._device):
+            return tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+
+    def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
+        if not isinstance(data, tf.data.Dataset):
+            return None
+        spec = data.element_spec
+        first = spec[0] if isinstance(spec, (tuple, list)) else spec
+        batch = self.batch_size if training else self.eval_batch_size
+        if first.shape.rank == 0 or first.shape[0] is not None:  # unbatched elements
+            data = data.batch(batch)
+        return Prepared(data, None, batch, native=True)
+
+    # -- loops
+
+    def _train_epoch(self, model: Model, data: Prepared, order: np.ndarray | None, reporter: Reporter) -> tuple[float, float]:
+        compiled = self._compile(model)
+        compiled.reset()
+        seen = 0
+        with tf.device(self._device):
+            if data.native:
+                for batch, (xb, yb, *_) in enumerate(data.payload):
+                    loss = compiled.train_batch(xb, yb)
+                    seen += int(xb.shape[0])
+                    if reporter.wants_loss(batch):
+                        reporter.log_loss(float(loss), seen)
+                    reporter.advance()
+                return compiled.means(seen)
+            x, y = data.payload
+            n, bs = data.num_samples, data.batch_size
+            order_t = tf.constant(order if order is not None else np.arange(n))
+            for batch, start in enumerate(range(0, n, bs)):
+                loss = compiled.gather_step(x, y, order_t, tf.constant(start))
+                seen = min(start + bs, n)
+                if reporter.wants_loss(batch):
+                    reporter.log_loss(float(loss), seen)
+                reporter.advance()
+        return compiled.means(n)
+
+    def _eval_batches(self, data: Prepared):
+        if data.native:
+            for xb, yb, *_ in data.payload:
+                yield xb, yb
+            return
+        x, y = data.payload
+        for start in range(0, data.num_samples, data.batch_size):
+            yield x[start:start + data.batch_size], y[start:start + data.batch_size]
+
+    def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
+        compiled = self._compile(model)
+        compiled.reset()
+        seen = 0
+        with tf.device(self._device):
+            for xb, yb in self._eval_batches(data):
+                compiled.eval_batch(xb, yb)
+                seen += int(xb.shape[0])
+        return compiled.means(seen)
+
+    def _predict_prepared(self, model: Model, data: Prepared) -> np.ndarray:
+        compiled = self._compile(model)
+        with tf.device(self._device):
+            outputs = [compiled.forward(xb).numpy() for xb, _ in self._eval_batches(data)]
+        return np.concatenate(outputs)

@@ -1,0 +1,57 @@
+"""dlcore specs built as torch modules, and the Model wrapper around any nn.Module."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcore.errors import ConfigError
+from dlcore.frameworks import import_torch
+from dlcore.models import MLP, Model, ModelSpec, check_weights
+
+torch = import_torch()
+nn = torch.nn
+
+
+class MLPModule(nn.Module):
+    """Flatten, then Linear layers with an activation between them; names ``layers.{i}.*``."""
+
+    def __init__(self, spec: MLP) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
+        self.activation = nn.ReLU() if spec.activation == "relu" else nn.Tanh()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        for layer in self.layers[:-1]:
+            x = self.activation(layer(x))
+        return self.layers[-1](x)
+
+
+def build_module(spec: ModelSpec) -> nn.Module:
+    if isinstance(spec, MLP):
+        return MLPModule(spec)
+    raise ConfigError(f"the torch backend cannot build a {spec.kind!r} spec")
+
+
+class TorchModel(Model):
+    """An nn.Module; for spec models its state_dict names are the canonical names."""
+
+    backend = "torch"
+
+    def __init__(self, module: nn.Module, spec: ModelSpec | None = None, loss: str = "cross_entropy") -> None:
+        self.native = module
+        self.spec = spec
+        self.loss = spec.loss if spec is not None else loss
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {k: v.detach().cpu().numpy().copy() for k, v in self.native.state_dict().items()}
+
+    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
+        state = self.native.state_dict()
+        check_weights({k: tuple(v.shape) for k, v in state.items()}, weights)
+        with torch.no_grad():
+            for name, tensor in state.items():
+                tensor.copy_(torch.as_tensor(np.asarray(weights[name])))
+
+    def __repr__(self) -> str:
+        return f"TorchModel({self.spec or type(self.native).__name__}, {self.num_parameters()} parameters)"

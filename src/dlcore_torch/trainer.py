@@ -1,0 +1,155 @@
+"""The PyTorch Trainer: preloaded tensors on the device, index batches, no per-sample Python."""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from dlcore.frameworks import import_torch
+from dlcore.models import Model, ModelSpec
+from dlcore.progress import Reporter
+from dlcore.trainer import Prepared, Trainer
+
+from .model import TorchModel, build_module
+
+torch = import_torch()
+F = torch.nn.functional
+
+
+class TorchTrainer(Trainer):
+    backend_name = "torch"
+
+    def _setup(self) -> None:
+        self._device = torch.device(self.device.name)
+        self._optimizers: dict[int, tuple[Any, Any]] = {}
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+
+    # -- models
+
+    def _build_spec(self, spec: ModelSpec) -> Model:
+        return TorchModel(build_module(spec).to(self._device), spec)
+
+    def _wrap_native(self, obj: Any) -> Model | None:
+        if isinstance(obj, torch.nn.Module):
+            return TorchModel(obj, loss=self.loss or "cross_entropy")
+        return None
+
+    def _native_model_names(self) -> str:
+        return "a torch.nn.Module"
+
+    def _place(self, model: Model) -> None:
+        model.native.to(self._device)
+
+    def _optimizer(self, model: Model):
+        entry = self._optimizers.get(id(model.native))
+        if entry is None or entry[0] is not model.native:
+            params = [p for p in model.native.parameters() if p.requires_grad]
+            if self.optimizer == "adam":
+                optimizer = torch.optim.Adam(params, lr=self.lr)
+            else:
+                optimizer = torch.optim.SGD(params, lr=self.lr)
+            entry = self._optimizers[id(model.native)] = (model.native, optimizer)
+        return entry[1]
+
+    # -- data
+
+    def _native_data_names(self) -> str:
+        return "a torch.utils.data.Dataset or DataLoader"
+
+    def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
+        if features.dtype != np.float32:
+            features = features.astype(np.float32)
+        if np.issubdtype(labels.dtype, np.integer):
+            labels = labels.astype(np.int64, copy=False)
+        elif labels.dtype != np.float32:
+            labels = labels.astype(np.float32)
+        return torch.from_numpy(features).to(self._device), torch.from_numpy(labels).to(self._device)
+
+    def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
+        from torch.utils.data import DataLoader, Dataset as TorchDataset
+
+        if isinstance(data, DataLoader):
+            size = len(data.dataset) if hasattr(data.dataset, "__len__") else None
+            return Prepared(data, size, data.batch_size or 1, native=True)
+        if isinstance(data, TorchDataset):
+            generator = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+            batch = self.batch_size if training else self.eval_batch_size
+            loader = DataLoader(data, batch_size=batch, shuffle=training and self.shuffle, generator=generator)
+            size = len(data) if hasattr(data, "__len__") else None
+            return Prepared(loader, size, batch, native=True)
+        return None
+
+    def _batches(self, data: Prepared, order: np.ndarray | None = None) -> Iterator:
+        if data.native:
+            for xb, yb, *_ in data.payload:
+                yield xb.to(self._device, non_blocking=True), yb.to(self._device, non_blocking=True)
+            return
+        x, y = data.payload
+        n, bs = data.num_samples, data.batch_size
+        if order is None:
+            for start in range(0, n, bs):
+                yield x[start:start + bs], y[start:start + bs]
+        else:
+            index = torch.from_numpy(order).to(self._device)
+            for start in range(0, n, bs):
+                i = index[start:start + bs]
+                yield x[i], y[i]
+
+    # -- loops
+
+    def _loss_fn(self, model: Model):
+        if self.loss_of(model) == "binary_cross_entropy":
+            return lambda logits, y: F.binary_cross_entropy_with_logits(logits.reshape(-1), y.reshape(-1).to(logits.dtype))
+        return F.cross_entropy
+
+    def _correct(self, model: Model, logits, y):
+        if self.loss_of(model) == "binary_cross_entropy":
+            return ((logits.reshape(-1) > 0) == (y.reshape(-1) > 0.5)).sum()
+        if y.ndim == 2:
+            y = y.argmax(1)
+        return (logits.argmax(1) == y).sum()
+
+    def _train_epoch(self, model: Model, data: Prepared, order: np.ndarray | None, reporter: Reporter) -> tuple[float, float]:
+        net = model.native
+        net.train()
+        optimizer = self._optimizer(model)
+        loss_fn = self._loss_fn(model)
+        loss_sum = torch.zeros((), device=self._device)
+        correct = torch.zeros((), dtype=torch.long, device=self._device)
+        seen = 0
+        for batch, (xb, yb) in enumerate(self._batches(data, order)):
+            logits = net(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                loss_sum += loss.detach() * len(yb)
+                correct += self._correct(model, logits, yb)
+            seen += len(yb)
+            if reporter.wants_loss(batch):
+                reporter.log_loss(loss.item(), seen)
+            reporter.advance()
+        return loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1)
+
+    def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
+        net = model.native
+        net.eval()
+        loss_fn = self._loss_fn(model)
+        loss_sum, correct, seen = 0.0, 0, 0
+        with torch.inference_mode():
+            for xb, yb in self._batches(data):
+                logits = net(xb)
+                loss_sum += float(loss_fn(logits, yb)) * len(yb)
+                correct += int(self._correct(model, logits, yb))
+                seen += len(yb)
+        return loss_sum / max(seen, 1), correct / max(seen, 1)
+
+    def _predict_prepared(self, model: Model, data: Prepared) -> np.ndarray:
+        net = model.native
+        net.eval()
+        with torch.inference_mode():
+            outputs = [net(xb).cpu() for xb, _ in self._batches(data)]
+        return torch.cat(outputs).numpy()
