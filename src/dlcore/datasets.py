@@ -23,7 +23,7 @@ import numpy as np
 
 from .data import ArrayDataset
 from .download import cache_dir, download
-from .errors import DataError
+from .errors import DataError, DownloadError
 from .idx import read_idx
 
 ENV_DATA_DIR = "DLCORE_DATA_DIR"
@@ -86,7 +86,7 @@ def _fetch(directory: Path, progress: bool | None) -> dict[str, Path]:
             except DataError as err:
                 errors.append(str(err))
         else:
-            raise DataError(f"could not download Fashion-MNIST file {stem}:\n  " + "\n  ".join(errors))
+            raise DownloadError(f"could not download Fashion-MNIST file {stem}:\n  " + "\n  ".join(errors))
     return paths
 
 

@@ -263,6 +263,12 @@ class Trainer(ABC):
             raise DataError(f"{name} is empty; it needs at least one sample")
         if not np.issubdtype(features.dtype, np.number):
             raise DataError(f"{name}: features must be numeric, got dtype {features.dtype}")
+        if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
+            bad = np.argwhere(~np.isfinite(features))[0]
+            raise DataError(
+                f"{name}: features contain NaN or infinite values (first at index {tuple(int(i) for i in bad)}); "
+                "clean or impute them before training"
+            )
         spec = model.spec
         expected = getattr(spec, "in_features", None)
         if expected is not None and int(np.prod(features.shape[1:])) != expected:

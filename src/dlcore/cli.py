@@ -1,0 +1,152 @@
+"""The ``dlcore`` command: train, devices, backends, info. Imports no framework until needed."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from importlib import metadata
+
+from .errors import DlcoreError
+from .version import __version__
+
+WORKLOADS = ("fashion-mnist",)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlcore", description="Train and evaluate models on PyTorch or TensorFlow.")
+    parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train a built-in workload and print its test metrics")
+    train.add_argument("workload", choices=WORKLOADS)
+    train.add_argument("--backend", default=None, help="torch or tensorflow (default: $DLCORE_BACKEND, else the first installed)")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda:N, GPU:N or mps (default: auto)")
+    train.add_argument("--epochs", type=int, default=10)
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--data-dir", default=None, help="where the dataset files are (default: searched, else downloaded)")
+    train.add_argument("--no-download", action="store_true", help="fail instead of downloading missing data")
+    train.add_argument("--save", default=None, metavar="PATH", help="write the trained model to PATH (.npz)")
+    train.add_argument("--verbose", action="store_true", help="log the loss every 100 batches")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar")
+    train.add_argument("--json", action="store_true", help="print the final test metrics as JSON on the last line")
+
+    devices = sub.add_parser("devices", help="list the devices of the installed backends")
+    devices.add_argument("--backend", default=None, help="only this backend")
+    sub.add_parser("backends", help="list registered backends and whether they are installed")
+    sub.add_parser("info", help="versions, eager mode and GPU availability")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> int:
+    from . import datasets, models
+    from .history import Callback, format_metrics
+    from .trainer import Trainer
+
+    class PrintEpochs(Callback):
+        def on_epoch_end(self, trainer, model, epoch, logs):
+            print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
+
+    train, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download,
+                                         progress=False if args.no_progress else None)
+    trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
+                      optimizer=args.optimizer, lr=args.lr, seed=args.seed, device=args.device,
+                      verbose=args.verbose, progress=False if args.no_progress else None)
+    model = models.mlp(784, [512, 512], 10)
+    print(f"training {args.workload} MLP on {trainer.backend_name} ({trainer.device.name}): "
+          f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, batch {args.batch_size}, seed {args.seed}", flush=True)
+    start = time.perf_counter()
+    trainer.fit(model, train, callbacks=[PrintEpochs()])
+    seconds = time.perf_counter() - start
+    metrics = trainer.evaluate(model, test)
+    print(f"test accuracy: {metrics['accuracy']:.2%}, test loss: {metrics['loss']:.4f} ({seconds:.1f} s training)")
+    if args.save:
+        print(f"saved to {trainer.save(model, args.save, {'workload': args.workload})}")
+    if args.json:
+        print(json.dumps({"backend": trainer.backend_name, "device": trainer.device.name,
+                          "workload": args.workload, "epochs": args.epochs, "optimizer": args.optimizer,
+                          "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
+                          "train_seconds": round(seconds, 3), **metrics}))
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from .backend import backend_infos, get_backend
+    from .devices import all_devices
+
+    names = [args.backend] if args.backend else [i.name for i in backend_infos() if i.available]
+    backends = [get_backend(n) for n in names]
+    registry = all_devices(backends)
+    print(f"{'backend':<12} {'device':<8} {'kind':<5} {'auto':<5} description")
+    for backend in backends:
+        best = backend.device("auto")
+        for d in registry.for_backend(backend.name):
+            print(f"{d.backend:<12} {d.name:<8} {d.kind:<5} {'*' if d == best else '':<5} {d.description}")
+    return 0
+
+
+def _backends(args: argparse.Namespace) -> int:
+    from .backend import backend_infos, select_backend_name
+
+    try:
+        default = select_backend_name()
+    except DlcoreError:
+        default = None
+    print(f"{'backend':<12} {'installed':<10} {'default':<8} {'extra':<14} aliases / description")
+    for info in backend_infos():
+        extra = f"dlcore[{info.extra}]" if info.extra else "-"
+        installed = "yes" if info.available else "no"
+        aliases = ", ".join(info.aliases)
+        print(f"{info.name:<12} {installed:<10} {'*' if info.name == default else '':<8} {extra:<14} {aliases}: {info.description}")
+    return 0
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _info(args: argparse.Namespace) -> int:
+    from .backend import backend_infos, get_backend
+
+    print(f"dlcore version: {__version__}")
+    print(f"Python version: {platform.python_version()} ({platform.machine()})")
+    print(f"NumPy version: {_version('numpy')}")
+    for dist in ("torch", "torchvision", "tensorflow", "keras", "tensorflow-hub", "tensorflow-datasets"):
+        print(f"{dist} version: {_version(dist)}")
+    for info in backend_infos():
+        if not info.available:
+            print(f"{info.name}: not installed (pip install 'dlcore[{info.extra}]')")
+            continue
+        backend = get_backend(info.name)
+        gpus = [d.name for d in backend.devices() if d.kind != "cpu"]
+        if info.name == "tensorflow":
+            import tensorflow as tf
+
+            print(f"tensorflow eager mode: {tf.executing_eagerly()}")
+        print(f"{info.name} GPU is {'available: ' + ', '.join(gpus) if gpus else 'NOT AVAILABLE'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = {"train": _train, "devices": _devices, "backends": _backends, "info": _info}[args.command]
+    try:
+        return command(args)
+    except DlcoreError as err:
+        print(f"dlcore: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dlcore: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The core without any framework: imports, backend selection, devices, history, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import ArrayDataset, BackendError, CheckpointError, DataError, DeviceError, History
+from dlcore.devices import Device, DeviceRegistry, parse_device, resolve_device
+from dlcore.models import MLP, mlp, spec_from_dict
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)
+
+
+def test_import_dlcore_loads_no_framework():
+    out = run_python(
+        "import sys, dlcore; from dlcore import Trainer, datasets, models; "
+        "dlcore.backend_infos(); dlcore.select_backend_name() if any(i.available for i in dlcore.backend_infos()) else None; "
+        "print([m for m in ('torch', 'tensorflow', 'keras', 'torchvision') if m in sys.modules])"
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_builtin_backends_are_registered_in_documented_order():
+    names = [info.name for info in dlcore.backend_infos()]
+    assert names[:2] == ["torch", "tensorflow"]
+
+
+def test_unknown_backend_lists_installed_backends():
+    with pytest.raises(BackendError, match=r"unknown backend 'jax'.*torch.*tensorflow"):
+        dlcore.select_backend_name("jax")
+
+
+def test_aliases_and_environment_variable_select_backend(monkeypatch):
+    assert dlcore.select_backend_name("TF") == "tensorflow"
+    assert dlcore.select_backend_name("pytorch") == "torch"
+    monkeypatch.setenv("DLCORE_BACKEND", "tensorflow")
+    assert dlcore.select_backend_name() == "tensorflow"
+    assert dlcore.select_backend_name("torch") == "torch"  # explicit beats the environment
+    monkeypatch.setenv("DLCORE_BACKEND", "nope")
+    with pytest.raises(BackendError, match="DLCORE_BACKEND='nope'"):
+        dlcore.select_backend_name()
+
+
+def test_missing_framework_names_the_extra_and_other_backend_still_works():
+    blocker = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name.split('.')[0] == 'tensorflow': raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import importlib.util\n"
+        "_orig = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda n, *a: None if n.split('.')[0] == 'tensorflow' else _orig(n, *a)\n"
+    )
+    code = blocker + (
+        "import dlcore, numpy as np\n"
+        "try:\n    dlcore.get_backend('tensorflow')\nexcept dlcore.BackendError as e:\n    print('ERR', e)\n"
+        "print('DEFAULT', dlcore.select_backend_name())\n"
+    )
+    out = run_python(code)
+    assert out.returncode == 0, out.stderr
+    assert "ERR backend 'tensorflow' needs tensorflow" in out.stdout
+    assert "pip install 'dlcore[tf]'" in out.stdout
+    assert "DEFAULT torch" in out.stdout
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("cpu", ("cpu", None)), ("CPU", ("cpu", None)), ("cuda:1", ("gpu", 1)), ("GPU:0", ("gpu", 0)),
+    ("/device:GPU:2", ("gpu", 2)), ("mps", ("mps", None)), ("gpu", ("gpu", None)),
+])
+def test_device_names_in_either_spelling(name, expected):
+    assert parse_device(name) == expected
+
+
+def test_auto_device_prefers_gpu_then_mps_then_cpu():
+    cpu = Device("torch", "cpu", 0, "cpu")
+    mps = Device("torch", "mps", 0, "mps")
+    gpu1 = Device("torch", "gpu", 1, "cuda:1")
+    gpu0 = Device("torch", "gpu", 0, "cuda:0")
+    assert resolve_device([cpu, mps, gpu1, gpu0], "auto", "torch") == gpu0
+    assert resolve_device([cpu, mps], "auto", "torch") == mps
+    assert resolve_device([cpu], "auto", "torch") == cpu
+    assert resolve_device([cpu, gpu0], "GPU:0", "torch") == gpu0
+
+
+def test_missing_device_error_lists_available_devices():
+    with pytest.raises(DeviceError, match=r"'cuda:3' does not exist on backend 'torch'; available: cpu, cuda:0"):
+        resolve_device([Device("torch", "cpu", 0, "cpu"), Device("torch", "gpu", 0, "cuda:0")], "cuda:3", "torch")
+    with pytest.raises(DeviceError, match="cannot read device name 'tpu'"):
+        parse_device("tpu")
+
+
+def test_device_registry_refuses_duplicates():
+    registry = DeviceRegistry()
+    registry.register(Device("torch", "cpu", 0, "cpu"))
+    registry.register(Device("tensorflow", "cpu", 0, "CPU"))
+    with pytest.raises(DeviceError, match="already registered"):
+        registry.register(Device("torch", "cpu", 0, "cpu"))
+    assert [d.name for d in registry.for_backend("tensorflow")] == ["CPU"]
+
+
+def test_array_dataset_slicing_and_errors():
+    data = ArrayDataset(np.zeros((10, 3)), np.arange(10), class_names=list("abcdefghij"))
+    part = data[:4]
+    assert len(part) == 4 and part.class_names == data.class_names
+    x, y = data[7]
+    assert y == 7 and x.shape == (3,)
+    train, val = data.split(0.2)
+    assert (len(train), len(val)) == (8, 2) and val.labels.tolist() == [8, 9]
+    with pytest.raises(DataError, match="10 feature rows but 9 labels"):
+        ArrayDataset(np.zeros((10, 3)), np.arange(9))
+
+
+def test_mlp_spec_shapes_and_torch_style_initialisation():
+    spec = mlp(784, [512, 512], 10)
+    shapes = spec.parameter_shapes()
+    assert shapes == {
+        "layers.0.weight": (512, 784), "layers.0.bias": (512,),
+        "layers.1.weight": (512, 512), "layers.1.bias": (512,),
+        "layers.2.weight": (10, 512), "layers.2.bias": (10,),
+    }
+    weights = spec.initial_weights(seed=3)
+    assert all(w.dtype == np.float32 for w in weights.values())
+    assert np.abs(weights["layers.0.weight"]).max() <= 1 / np.sqrt(784)
+    assert np.array_equal(weights["layers.2.bias"], spec.initial_weights(seed=3)["layers.2.bias"])
+    assert spec_from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_history_metrics_and_dataframe():
+    history = History()
+    history.append({"epoch": 1, "loss": 1.0, "accuracy": 0.5, "seconds": 1.0})
+    history.append({"epoch": 2, "loss": 0.5, "accuracy": 0.8, "seconds": 1.0})
+    assert history["loss"] == [1.0, 0.5]
+    assert history.history["accuracy"] == [0.5, 0.8]
+    frame = history.to_dataframe()
+    assert list(frame.index) == [1, 2] and frame.loc[2, "accuracy"] == 0.8
+    with pytest.raises(KeyError, match="no metric 'val_loss'"):
+        history["val_loss"]
+
+
+def test_checkpoint_round_trip_and_damage_detection(tmp_path):
+    from dlcore import WeightsCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    weights = spec.initial_weights(0)
+    path = WeightsCheckpoint(weights, spec, {"note": "x"}).save(tmp_path / "m.npz")
+    loaded = WeightsCheckpoint.load(path)
+    assert loaded.spec == spec and loaded.metadata == {"note": "x"}
+    assert all(np.array_equal(loaded.weights[k], weights[k]) for k in weights)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="bad.npz"):
+        WeightsCheckpoint.load(tmp_path / "bad.npz")
+    (tmp_path / "trunc.npz").write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="trunc.npz"):
+        WeightsCheckpoint.load(tmp_path / "trunc.npz")
+
+
+def test_checkpoint_refuses_pickled_arrays(tmp_path):
+    from dlcore import WeightsCheckpoint
+
+    np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
+    with pytest.raises(CheckpointError, match="evil.npz"):
+        WeightsCheckpoint.load(tmp_path / "evil.npz")
