@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import dlcore
+from conftest import BACKENDS
 from dlcore import ArrayDataset, BackendError, CheckpointError, DataError, DeviceError, History
 from dlcore.devices import Device, DeviceRegistry, parse_device, resolve_device
 from dlcore.models import MLP, mlp, spec_from_dict
@@ -53,6 +54,7 @@ def test_aliases_and_environment_variable_select_backend(monkeypatch):
         dlcore.select_backend_name()
 
 
+@pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch as the other backend")
 def test_missing_framework_names_the_extra_and_other_backend_still_works():
     blocker = (
         "import sys, importlib.abc\n"

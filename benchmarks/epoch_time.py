@@ -1,0 +1,124 @@
+"""Seconds per epoch of dlcore's Trainer next to a hand-written native loop, per backend.
+
+    python benchmarks/epoch_time.py [--backends torch tensorflow] [--optimizer sgd] [--repeats 3]
+
+Both run on the same in-memory Fashion-MNIST arrays (the real data when found, else random
+data of the same shape), the 784-512-512-10 MLP, batch 64, one process per run; epochs of
+dlcore and of the native loop alternate so machine noise hits both alike. Prints the median
+seconds per epoch after a warm-up epoch each, and the ratio dlcore / native.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from dlcore import DataError, Trainer, datasets, models
+
+
+def load_data(n: int | None):
+    try:
+        train, _ = datasets.fashion_mnist(download=False)
+        x, y = train.arrays()
+        source = "Fashion-MNIST"
+    except DataError:
+        rng = np.random.default_rng(0)
+        x = rng.random((60000, 28, 28), dtype=np.float32)
+        y = rng.integers(0, 10, 60000)
+        source = "random data shaped like Fashion-MNIST"
+    return x[:n], y[:n], source
+
+
+def native_torch(x, y, optimizer, lr, batch_size):
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        model.train()
+        perm = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch_size):
+            idx = perm[start:start + batch_size]
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return epoch
+
+
+def native_tensorflow(x, y, optimizer, lr, batch_size):
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
+    xt, yt = tf.constant(x), tf.constant(y)
+
+    @tf.function
+    def step(order, start):
+        idx = order[start:start + batch_size]
+        xb, yb = tf.gather(xt, idx), tf.gather(yt, idx)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(yb, model(xb, training=True)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    def epoch():
+        order = tf.random.shuffle(tf.range(len(x), dtype=tf.int64))
+        for start in range(0, len(x), batch_size):
+            step(order, tf.constant(start))
+    return epoch
+
+
+def dlcore_epoch(backend, x, y, optimizer, lr, batch_size):
+    trainer = Trainer(backend=backend, epochs=1, batch_size=batch_size, optimizer=optimizer, lr=lr,
+                      seed=0, device="cpu", progress=False)
+    spec = models.mlp(784, [512, 512], 10)
+    return lambda: trainer.fit(spec, (x, y))
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backends", nargs="+", default=["torch", "tensorflow"])
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=None, help="use only the first N training samples")
+    args = parser.parse_args()
+    x, y, source = load_data(args.samples)
+    print(f"{source}: {len(x)} samples, batch {args.batch_size}, {args.optimizer} lr {args.lr}, "
+          f"median of {args.repeats} epochs after one warm-up epoch each")
+    print(f"{'backend':<12} {'dlcore s/epoch':>15} {'native s/epoch':>15} {'ratio':>7}")
+    natives = {"torch": native_torch, "tensorflow": native_tensorflow}
+    for backend in args.backends:
+        Trainer(backend=backend, device="cpu")  # loads the framework (torch first) outside the timings
+        runs = {"dlcore": dlcore_epoch(backend, x, y, args.optimizer, args.lr, args.batch_size),
+                "native": natives[backend](x, y, args.optimizer, args.lr, args.batch_size)}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for name, run in runs.items():
+            timed(run)  # warm-up: tracing, allocator, caches
+        for _ in range(args.repeats):
+            for name, run in runs.items():
+                times[name].append(timed(run))
+        d, n = statistics.median(times["dlcore"]), statistics.median(times["native"])
+        print(f"{backend:<12} {d:>15.3f} {n:>15.3f} {d / n:>7.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

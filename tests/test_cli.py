@@ -1,0 +1,90 @@
+"""The dlcore command, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import BACKENDS
+
+
+def dlcore(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "dlcore", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def test_help_lists_the_commands():
+    out = dlcore("--help")
+    assert out.returncode == 0
+    for command in ("train", "devices", "backends", "info"):
+        assert command in out.stdout
+
+
+def test_backends_shows_default_and_extras():
+    out = dlcore("backends")
+    assert out.returncode == 0
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
+    assert "dlcore[torch]" in rows["torch"] and "dlcore[tf]" in rows["tensorflow"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_prints_progress_and_json_metrics(backend, fashion_dir, tmp_path):
+    out = dlcore("train", "fashion-mnist", "--backend", backend, "--data-dir", str(fashion_dir),
+                 "--epochs", "3", "--optimizer", "adam", "--lr", "1e-3", "--seed", "0",
+                 "--device", "cpu", "--json", "--save", str(tmp_path / "m.npz"))
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert [l.split(":")[0] for l in lines if l.startswith("epoch ")] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert any(l.startswith("test accuracy:") for l in lines)
+    result = json.loads(lines[-1])
+    assert result["backend"] == backend and result["accuracy"] >= 0.9
+    assert set(result) >= {"loss", "accuracy", "epochs", "optimizer", "device"}
+    assert (tmp_path / "m.npz").is_file()
+    assert "Epoch 1/3" not in out.stderr  # no progress bar when stderr is not a terminal
+
+
+def test_environment_variable_picks_the_backend(fashion_dir):
+    backend = BACKENDS[-1] if BACKENDS else pytest.skip("no backend installed")
+    out = dlcore("train", "fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "1", "--json",
+                 env={"DLCORE_BACKEND": backend})
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.splitlines()[-1])["backend"] == backend
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--backend", "jax"], "unknown backend 'jax'"),
+    (["--device", "cuda:9", "--backend", "torch"], "'cuda:9' does not exist"),
+    (["--epochs", "0", "--lr", "-1"], "lr must be a positive number"),
+])
+def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):
+    if ("torch" in args and "torch" not in BACKENDS) or (not BACKENDS and "jax" not in args):
+        pytest.skip("needs the backend it names")
+    out = dlcore("train", "fashion-mnist", "--data-dir", str(fashion_dir), *args)
+    assert out.returncode == 2
+    assert f"dlcore: error: " in out.stderr and message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_data_without_download(tmp_path):
+    out = dlcore("train", "fashion-mnist", "--data-dir", str(tmp_path), "--no-download")
+    assert out.returncode == 2 and "Fashion-MNIST files not found" in out.stderr
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_devices_and_info():
+    out = dlcore("devices")
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()[1:]]
+    assert {r[0] for r in rows} == set(BACKENDS)
+    assert all(r[3] == "*" for r in rows if r[2] == "cpu" and not any(x[2] == "gpu" and x[0] == r[0] for x in rows))
+    info = dlcore("info")
+    assert info.returncode == 0, info.stderr
+    assert "dlcore version: 0.1.0" in info.stdout
+    for backend in BACKENDS:
+        assert f"{backend} GPU is" in info.stdout
+    if "tensorflow" in BACKENDS:
+        assert "tensorflow eager mode: True" in info.stdout
