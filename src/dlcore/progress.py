@@ -52,8 +52,8 @@ class Reporter:
         self.num_samples = num_samples
         self.log_every = log_every
 
-    def advance(self) -> None:
-        self.bar.update(1)
+    def advance(self, batches: int = 1) -> None:
+        self.bar.update(batches)
 
     def wants_loss(self, batch: int) -> bool:
         return self.log_every > 0 and batch % self.log_every == 0

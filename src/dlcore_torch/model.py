@@ -18,13 +18,15 @@ class MLPModule(nn.Module):
     def __init__(self, spec: MLP) -> None:
         super().__init__()
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
-        self.activation = nn.ReLU() if spec.activation == "relu" else nn.Tanh()
+        # Plain lists (not registered as submodules): slicing a ModuleList builds a new module.
+        self._hidden, self._output = list(self.layers)[:-1], [self.layers[-1]]
+        self._activation = torch.relu if spec.activation == "relu" else torch.tanh
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
-        for layer in self.layers[:-1]:
-            x = self.activation(layer(x))
-        return self.layers[-1](x)
+        for layer in self._hidden:
+            x = self._activation(layer(x))
+        return self._output[0](x)
 
 
 def build_module(spec: ModelSpec) -> nn.Module:

@@ -104,18 +104,20 @@ class TorchTrainer(Trainer):
             return lambda logits, y: F.binary_cross_entropy_with_logits(logits.reshape(-1), y.reshape(-1).to(logits.dtype))
         return F.cross_entropy
 
-    def _correct(self, model: Model, logits, y):
+    def _correct_fn(self, model: Model):
+        """A function counting correct predictions in a batch (no autograd graph)."""
         if self.loss_of(model) == "binary_cross_entropy":
-            return ((logits.reshape(-1) > 0) == (y.reshape(-1) > 0.5)).sum()
-        if y.ndim == 2:
-            y = y.argmax(1)
-        return (logits.argmax(1) == y).sum()
+            return lambda logits, y: ((logits.detach().reshape(-1) > 0) == (y.reshape(-1) > 0.5)).sum()
+
+        def correct(logits, y):
+            return (logits.detach().argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
+        return correct
 
     def _train_epoch(self, model: Model, data: Prepared, order: np.ndarray | None, reporter: Reporter) -> tuple[float, float]:
         net = model.native
         net.train()
         optimizer = self._optimizer(model)
-        loss_fn = self._loss_fn(model)
+        loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
         loss_sum = torch.zeros((), device=self._device)
         correct = torch.zeros((), dtype=torch.long, device=self._device)
         seen = 0
@@ -125,9 +127,8 @@ class TorchTrainer(Trainer):
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(yb)
-                correct += self._correct(model, logits, yb)
+            loss_sum += loss.detach() * len(yb)
+            correct += correct_fn(logits, yb)
             seen += len(yb)
             if reporter.wants_loss(batch):
                 reporter.log_loss(loss.item(), seen)
@@ -137,13 +138,13 @@ class TorchTrainer(Trainer):
     def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
         net = model.native
         net.eval()
-        loss_fn = self._loss_fn(model)
+        loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
         loss_sum, correct, seen = 0.0, 0, 0
         with torch.inference_mode():
             for xb, yb in self._batches(data):
                 logits = net(xb)
                 loss_sum += float(loss_fn(logits, yb)) * len(yb)
-                correct += int(self._correct(model, logits, yb))
+                correct += int(correct_fn(logits, yb))
                 seen += len(yb)
         return loss_sum / max(seen, 1), correct / max(seen, 1)
 
