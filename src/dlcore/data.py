@@ -96,6 +96,14 @@ class ArrayDataset(Dataset):
         )
 
 
+def standard_dtypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 features; int64 class labels or float32 targets (copies only when needed)."""
+    features = features.astype(np.float32, copy=False)
+    if np.issubdtype(labels.dtype, np.integer):
+        return features, labels.astype(np.int64, copy=False)
+    return features, labels.astype(np.float32, copy=False)
+
+
 def as_dataset(data: Any, name: str = "data") -> Any:
     """Turn ``(features, labels)`` tuples into an ArrayDataset; pass everything else through."""
     if isinstance(data, tuple) and len(data) == 2:

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from .backend import get_backend
-from .data import ArrayDataset, Dataset, as_dataset
+from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes
 from .checkpoint import WeightsCheckpoint
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .history import Callback, History, format_metrics
@@ -248,6 +248,7 @@ class Trainer(ABC):
             features, targets = data.arrays()
             name = getattr(data, "name", "") or type(data).__name__
             self._check_arrays(model, features, targets if labels else None, name)
+            features, targets = standard_dtypes(features, targets)
             return Prepared(self._prepare_arrays(features, targets), len(features), batch_size)
         prepared = self._prepare_native(data, training)
         if prepared is None:
@@ -326,7 +327,10 @@ class Trainer(ABC):
 
     @abstractmethod
     def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
-        """Move arrays into native tensors on the device, once; the result is the payload."""
+        """Move arrays into native tensors on the device, once; the result is the payload.
+
+        Features arrive as float32; labels as int64 class indices or float32 targets.
+        """
 
     @abstractmethod
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:

@@ -133,12 +133,6 @@ class TFTrainer(Trainer):
         return "a tf.data.Dataset of (features, labels)"
 
     def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
-        if features.dtype != np.float32:
-            features = features.astype(np.float32)
-        if np.issubdtype(labels.dtype, np.integer):
-            labels = labels.astype(np.int64, copy=False)
-        elif labels.dtype != np.float32:
-            labels = labels.astype(np.float32)
         with tf.device(self._device):
             return tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
 

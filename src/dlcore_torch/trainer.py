@@ -59,12 +59,6 @@ class TorchTrainer(Trainer):
         return "a torch.utils.data.Dataset or DataLoader"
 
     def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
-        if features.dtype != np.float32:
-            features = features.astype(np.float32)
-        if np.issubdtype(labels.dtype, np.integer):
-            labels = labels.astype(np.int64, copy=False)
-        elif labels.dtype != np.float32:
-            labels = labels.astype(np.float32)
         return torch.from_numpy(features).to(self._device), torch.from_numpy(labels).to(self._device)
 
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
