@@ -123,7 +123,13 @@ def get_backend(name: str | None = None) -> Backend:
                     f"backend {info.name!r} needs {', '.join(missing)}, which is not installed; "
                     f"{hint}"
                 )
-            _loaded[info.name] = info.load()
+            try:
+                _loaded[info.name] = info.load()
+            except ImportError as err:
+                raise BackendError(
+                    f"backend {info.name!r} failed to import its framework ({err}); reinstall it "
+                    f"with pip install --force-reinstall 'dlcore[{info.extra}]'"
+                ) from err
         return _loaded[info.name]
 
 
