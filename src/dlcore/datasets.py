@@ -169,3 +169,6 @@ def fashion_mnist(
         labels = _labels(paths[f"{prefix}-labels-idx1-ubyte"], len(images))
         splits.append(_make(images, labels, flatten, one_hot, f"fashion-mnist/{split}"))
     return splits[0], splits[1]
+
+
+from .imdb import imdb  # noqa: E402  (re-exported: datasets.imdb)

@@ -29,10 +29,22 @@ def sha256_uncompressed(path: str | os.PathLike) -> str:
     return hashlib.sha256(read_file_bytes(path)).hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str | None, progress: bool | None = None) -> Path:
-    """Fetch ``url`` to ``dest`` atomically; refuse content whose uncompressed SHA-256 differs.
+def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+    """Hex digest of a file's bytes as stored."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    Nothing is left at ``dest`` unless the whole file arrived and matched.
+
+def download(url: str, dest: Path, sha256: str | None, progress: bool | None = None,
+             md5: str | None = None) -> Path:
+    """Fetch ``url`` to ``dest`` atomically and verify it.
+
+    ``sha256`` is checked against the uncompressed content (gunzipped if gzipped), ``md5``
+    against the bytes as downloaded. Nothing is left at ``dest`` unless the whole file
+    arrived and matched.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
@@ -53,11 +65,13 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
                 ) from None
             out.flush()
             os.fsync(out.fileno())
-        if sha256 is not None:
-            actual = sha256_uncompressed(tmp)
-            if actual != sha256:
+        for name, expected, actual in (
+            ("sha256", sha256, sha256_uncompressed if sha256 else None),
+            ("md5", md5, (lambda p: file_digest(p, "md5")) if md5 else None),
+        ):
+            if expected is not None and (got := actual(tmp)) != expected:
                 raise DownloadError(
-                    f"{url}: checksum mismatch (expected sha256 {sha256}, got {actual}); "
+                    f"{url}: checksum mismatch (expected {name} {expected}, got {got}); "
                     "the download is corrupt or the mirror changed; nothing was saved"
                 )
         os.replace(tmp, dest)

@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .embeddings import TextEmbedding
 
 
 class Model(ABC):
@@ -90,21 +93,79 @@ class MLP(ModelSpec):
         return (self.in_features, *self.hidden, self.out_features)
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
-        shapes: dict[str, tuple[int, ...]] = {}
-        for i, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:])):
-            shapes[f"layers.{i}.weight"] = (n_out, n_in)
-            shapes[f"layers.{i}.bias"] = (n_out,)
-        return shapes
+        return _dense_shapes(self.sizes)
 
     def initial_weights(self, seed: int | None = None) -> dict[str, np.ndarray]:
         """torch.nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
-        rng = np.random.default_rng(seed)
-        weights = {}
-        for name, shape in self.parameter_shapes().items():
-            fan_in = self.sizes[int(name.split(".")[1])]
-            bound = 1.0 / math.sqrt(fan_in)
-            weights[name] = rng.uniform(-bound, bound, shape).astype(np.float32)
-        return weights
+        return _dense_init(self.sizes, np.random.default_rng(seed))
+
+
+def _dense_shapes(sizes: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        shapes[f"layers.{i}.weight"] = (n_out, n_in)
+        shapes[f"layers.{i}.bias"] = (n_out,)
+    return shapes
+
+
+def _dense_init(sizes: tuple[int, ...], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """torch.nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias."""
+    weights = {}
+    for name, shape in _dense_shapes(sizes).items():
+        bound = 1.0 / math.sqrt(sizes[int(name.split(".")[1])])
+        weights[name] = rng.uniform(-bound, bound, shape).astype(np.float32)
+    return weights
+
+
+@dataclass
+class TextClassifier(ModelSpec):
+    """Text -> pretrained embedding (combined per text) -> Dense + ReLU ... -> logits.
+
+    Parameters: ``embedding.weight`` (rows, dim), then ``layers.{i}.weight`` / ``.bias`` as in
+    the MLP. One output (the default) is a binary classifier's logit.
+    """
+
+    embedding: TextEmbedding = None  # type: ignore[assignment]
+    hidden: tuple[int, ...] = (16,)
+    out_features: int = 1
+
+    kind: ClassVar[str] = "text_classifier"
+
+    def __post_init__(self) -> None:
+        from .embeddings import TextEmbedding
+
+        if not isinstance(self.embedding, TextEmbedding):
+            raise ConfigError("text_classifier needs a TextEmbedding, e.g. embeddings.load('glove-6b-50d')")
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if any(s < 1 for s in (*self.hidden, self.out_features)):
+            raise ConfigError(f"layer sizes must be positive, got {self.hidden} and {self.out_features}")
+        self.loss = "binary_cross_entropy" if self.out_features == 1 else "cross_entropy"
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return (self.embedding.dim, *self.hidden, self.out_features)
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"embedding.weight": tuple(self.embedding.vectors.shape), **_dense_shapes(self.sizes)}
+
+    def initial_weights(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        dense = _dense_init(self.sizes, np.random.default_rng(seed))
+        return {"embedding.weight": self.embedding.vectors.copy(), **dense}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "embedding": self.embedding.config(), "hidden": list(self.hidden),
+                "out_features": self.out_features}
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, TextClassifier) and self.to_dict() == other.to_dict())
+
+    def __repr__(self) -> str:
+        return f"TextClassifier({self.embedding!r}, hidden={self.hidden}, out_features={self.out_features})"
+
+
+def text_classifier(embedding: TextEmbedding, hidden=(16,), out_features: int = 1) -> TextClassifier:
+    """The TF-Hub tutorial's classifier: embedding -> Dense(16, ReLU) -> Dense(1) logit."""
+    return TextClassifier(embedding, tuple(hidden), out_features)
 
 
 def mlp(in_features: int = 784, hidden=(512, 512), out_features: int = 10, activation: str = "relu") -> MLP:
@@ -112,7 +173,7 @@ def mlp(in_features: int = 784, hidden=(512, 512), out_features: int = 10, activ
     return MLP(in_features, tuple(hidden), out_features, activation)
 
 
-SPECS: dict[str, type[ModelSpec]] = {"mlp": MLP}
+SPECS: dict[str, type[ModelSpec]] = {"mlp": MLP, "text_classifier": TextClassifier}
 
 
 def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
@@ -121,6 +182,10 @@ def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
     kind = data.pop("kind", None)
     if kind not in SPECS:
         raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(SPECS)}")
+    if kind == "text_classifier" and isinstance(data.get("embedding"), dict):
+        from .embeddings import TextEmbedding
+
+        data["embedding"] = TextEmbedding.from_config(data["embedding"])
     try:
         return SPECS[kind](**data)
     except TypeError as err:

@@ -217,6 +217,10 @@ class Trainer(ABC):
     def predict(self, model: Any, data: Any) -> np.ndarray:
         """Logits for each sample of ``data`` (a Dataset, an array of features, or native data)."""
         built = self.build(model)
+        if isinstance(data, (list, tuple)) and data and all(isinstance(t, str) for t in data):
+            texts = np.empty(len(data), dtype=object)
+            texts[:] = list(data)
+            data = texts
         if isinstance(data, np.ndarray):
             data = ArrayDataset(data, np.zeros(len(data), np.int64), name="predict input")
         prepared = self._prepare_data(built, as_dataset(data, "predict input"), training=False, labels=False)
@@ -247,7 +251,15 @@ class Trainer(ABC):
         if isinstance(data, Dataset):
             features, targets = data.arrays()
             name = getattr(data, "name", "") or type(data).__name__
-            self._check_arrays(model, features, targets if labels else None, name)
+            if len(features) == 0:
+                raise DataError(f"{name} is empty; it needs at least one sample")
+            if labels:
+                self._check_labels(model, targets, name)
+            if features.dtype == object or features.dtype.kind in "US":
+                ids, splits = self._encode_texts(model, features, name)
+                payload = self._prepare_tokens(ids, splits, standard_dtypes(features[:0], targets)[1])
+                return Prepared(payload, len(features), batch_size)
+            self._check_features(model, features, name)
             features, targets = standard_dtypes(features, targets)
             return Prepared(self._prepare_arrays(features, targets), len(features), batch_size)
         prepared = self._prepare_native(data, training)
@@ -259,9 +271,20 @@ class Trainer(ABC):
             )
         return prepared
 
-    def _check_arrays(self, model: Model, features: np.ndarray, labels: np.ndarray | None, name: str) -> None:
-        if len(features) == 0:
-            raise DataError(f"{name} is empty; it needs at least one sample")
+    def _encode_texts(self, model: Model, texts: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of ``texts`` under the model's embedding, computed once per array."""
+        embedding = getattr(model.spec, "embedding", None)
+        if embedding is None:
+            raise DataError(f"{name}: the samples are texts but the model takes numbers; "
+                            "use models.text_classifier(embedding) for text")
+        cache = self.__dict__.setdefault("_token_cache", {})
+        key = (id(texts), id(embedding))
+        if key not in cache or cache[key][0] is not texts:
+            cache.clear()  # keep one dataset's ids: evaluating on another re-encodes
+            cache[key] = (texts, *embedding.encode(texts))
+        return cache[key][1], cache[key][2]
+
+    def _check_features(self, model: Model, features: np.ndarray, name: str) -> None:
         if not np.issubdtype(features.dtype, np.number):
             raise DataError(f"{name}: features must be numeric, got dtype {features.dtype}")
         if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
@@ -270,30 +293,30 @@ class Trainer(ABC):
                 f"{name}: features contain NaN or infinite values (first at index {tuple(int(i) for i in bad)}); "
                 "clean or impute them before training"
             )
-        spec = model.spec
-        expected = getattr(spec, "in_features", None)
+        expected = getattr(model.spec, "in_features", None)
         if expected is not None and int(np.prod(features.shape[1:])) != expected:
             raise DataError(
                 f"{name}: the model expects {expected} features per sample, but samples have "
                 f"shape {features.shape[1:]}; reshape the data or build the model with "
                 f"in_features={int(np.prod(features.shape[1:]))}"
             )
-        if labels is None:
-            return
-        outputs = getattr(spec, "out_features", None)
+
+    def _check_labels(self, model: Model, labels: np.ndarray, name: str) -> None:
+        outputs = getattr(model.spec, "out_features", None)
         if self.loss_of(model) == "binary_cross_entropy":
-            if labels.size and not np.isin(labels, (0, 1)).all():
-                raise DataError(f"{name}: binary labels must be 0 or 1, got values such as {labels[~np.isin(labels, (0, 1))][:3]}")
+            bad = ~np.isin(labels, (0, 1))
+            if bad.any():
+                i = int(np.argmax(bad.reshape(len(labels), -1).any(1)))
+                raise DataError(f"{name}: binary labels must be 0 or 1, got {labels[i]} at index {i}")
         elif labels.ndim == 1:
             if not np.issubdtype(labels.dtype, np.integer):
                 raise DataError(f"{name}: class labels must be integers, got dtype {labels.dtype}")
-            high = outputs if outputs is not None else None
-            bad = (labels < 0) | (labels >= high) if high is not None else labels < 0
+            bad = (labels < 0) | (labels >= outputs) if outputs is not None else labels < 0
             if bad.any():
                 i = int(np.argmax(bad))
                 raise DataError(
                     f"{name}: label {labels[i]} at index {i} is out of range; the model has "
-                    f"{high} classes, so labels must be 0..{(high or 1) - 1}"
+                    f"{outputs} classes, so labels must be 0..{(outputs or 1) - 1}"
                 )
         elif labels.ndim == 2:
             if outputs is not None and labels.shape[1] != outputs:
@@ -331,6 +354,11 @@ class Trainer(ABC):
 
         Features arrive as float32; labels as int64 class indices or float32 targets.
         """
+
+    @abstractmethod
+    def _prepare_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray) -> Any:
+        """Move tokenized texts (flat int64 ids; text i is ids[splits[i]:splits[i+1]]) and
+        labels onto the device, once; the result is the payload."""
 
     @abstractmethod
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:

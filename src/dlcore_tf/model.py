@@ -6,7 +6,7 @@ import numpy as np
 
 from dlcore.errors import ConfigError
 from dlcore.frameworks import import_tensorflow
-from dlcore.models import MLP, Model, ModelSpec, check_weights
+from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -36,12 +36,54 @@ class KerasMLP(keras.Model):
         return {**super().get_config(), "sizes": self.sizes, "activation": self.activation}
 
 
+@keras.saving.register_keras_serializable(package="dlcore")
+class KerasTextClassifier(keras.Model):
+    """Embedding table (combined per text) -> Dense + ReLU ... -> logits.
+
+    Takes ``(ids, text_of_each_id, lengths)``, the flat form of a ragged batch of token ids.
+    """
+
+    def __init__(self, rows=1, dim=1, sizes=(1, 16, 1), combiner="sqrtn", trainable_embedding=True, **kwargs):
+        super().__init__(**kwargs)
+        self.rows, self.dim, self.sizes = rows, dim, tuple(sizes)
+        self.combiner, self.trainable_embedding = combiner, trainable_embedding
+        self.embedding = self.add_weight(shape=(rows, dim), initializer="zeros", name="embedding",
+                                         trainable=trainable_embedding)
+        last = len(sizes) - 2
+        self.dense_layers = [
+            keras.layers.Dense(n, activation=None if i == last else "relu", name=f"layers_{i}")
+            for i, n in enumerate(sizes[1:])
+        ]
+
+    def call(self, inputs):
+        ids, rows_of_ids, lengths = inputs
+        counts = tf.cast(tf.maximum(lengths, 1), self.embedding.dtype)
+        scale = {"sqrtn": tf.math.rsqrt(counts), "mean": 1.0 / counts}.get(self.combiner, tf.ones_like(counts))
+        vectors = tf.gather(self.embedding, ids) * tf.gather(scale, rows_of_ids)[:, None]
+        h = tf.math.unsorted_segment_sum(vectors, rows_of_ids, num_segments=tf.shape(lengths)[0])
+        for layer in self.dense_layers:
+            h = layer(h)
+        return h
+
+    def get_config(self):
+        return {**super().get_config(), "rows": self.rows, "dim": self.dim, "sizes": self.sizes,
+                "combiner": self.combiner, "trainable_embedding": self.trainable_embedding}
+
+
 def build_keras(spec: ModelSpec):
     """The Keras model for a spec, built, with (canonical name, variable, transpose) entries."""
     if isinstance(spec, MLP):
         model = KerasMLP(spec.sizes, spec.activation)
         model(np.zeros((1, spec.in_features), np.float32))
         entries = []
+        for i, layer in enumerate(model.dense_layers):
+            entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
+        return model, entries
+    if isinstance(spec, TextClassifier):
+        emb = spec.embedding
+        model = KerasTextClassifier(emb.rows, emb.dim, spec.sizes, emb.combiner, emb.trainable)
+        model((np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)))
+        entries = [("embedding.weight", model.embedding, False)]
         for i, layer in enumerate(model.dense_layers):
             entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
         return model, entries

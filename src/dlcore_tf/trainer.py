@@ -30,6 +30,13 @@ def _loss(kind: str, logits, y):
     return tf.reduce_mean(per_sample)
 
 
+def _inputs(x):
+    """A ragged batch of token ids becomes (ids, text of each id, lengths); dense passes."""
+    if isinstance(x, tf.RaggedTensor):
+        return x.flat_values, x.value_rowids(), x.row_lengths()
+    return x
+
+
 def _correct(kind: str, logits, y):
     if kind == "binary_cross_entropy":
         hits = tf.equal(tf.reshape(logits, [-1]) > 0, tf.reshape(tf.cast(y, tf.float32), [-1]) > 0.5)
@@ -61,17 +68,17 @@ class _Compiled:
 
         def train_batch(xb, yb):
             with tf.GradientTape() as tape:
-                logits = net(xb, training=True)
+                logits = net(_inputs(xb), training=True)
                 loss = _loss(kind, logits, yb)
             grads = tape.gradient(loss, self.variables)
             self.optimizer.apply_gradients(zip(grads, self.variables))
-            self.loss_sum.assign_add(loss * tf.cast(tf.shape(xb)[0], tf.float32))
+            self.loss_sum.assign_add(loss * tf.cast(tf.shape(yb)[0], tf.float32))
             self.correct.assign_add(_correct(kind, logits, yb))
             return loss
 
         def eval_batch(xb, yb):
-            logits = net(xb, training=False)
-            self.loss_sum.assign_add(_loss(kind, logits, yb) * tf.cast(tf.shape(xb)[0], tf.float32))
+            logits = net(_inputs(xb), training=False)
+            self.loss_sum.assign_add(_loss(kind, logits, yb) * tf.cast(tf.shape(yb)[0], tf.float32))
             self.correct.assign_add(_correct(kind, logits, yb))
 
         def gather_steps(x, y, order, first, count):
@@ -85,7 +92,7 @@ class _Compiled:
         self.train_batch = tf.function(train_batch, reduce_retracing=True)
         self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
         self.gather_steps = tf.function(gather_steps, reduce_retracing=True)
-        self.forward = tf.function(lambda xb: net(xb, training=False), reduce_retracing=True)
+        self.forward = tf.function(lambda xb: net(_inputs(xb), training=False), reduce_retracing=True)
 
     def reset(self) -> None:
         self.loss_sum.assign(0.0)
@@ -135,6 +142,10 @@ class TFTrainer(Trainer):
     def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
         with tf.device(self._device):
             return tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+
+    def _prepare_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray) -> Any:
+        with tf.device(self._device):
+            return tf.RaggedTensor.from_row_splits(ids, splits), tf.convert_to_tensor(labels)
 
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
         if not isinstance(data, tf.data.Dataset):

@@ -6,7 +6,7 @@ import numpy as np
 
 from dlcore.errors import ConfigError
 from dlcore.frameworks import import_torch
-from dlcore.models import MLP, Model, ModelSpec, check_weights
+from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
 
 torch = import_torch()
 nn = torch.nn
@@ -29,9 +29,43 @@ class MLPModule(nn.Module):
         return self._output[0](x)
 
 
+class TextClassifierModule(nn.Module):
+    """nn.EmbeddingBag (sum of per-token weights) -> Linear + ReLU ... -> logits.
+
+    Takes ``(ids, offsets, lengths)``: all texts' token ids flat, where each text starts, and
+    how many tokens it has. The combiner becomes per-token weights (sqrtn: 1/sqrt(n)).
+    """
+
+    def __init__(self, spec: TextClassifier) -> None:
+        super().__init__()
+        emb = spec.embedding
+        self.embedding = nn.EmbeddingBag(emb.rows, emb.dim, mode="sum")
+        self.embedding.weight.requires_grad_(emb.trainable)
+        self.combiner = emb.combiner
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
+        self._hidden, self._output = list(self.layers)[:-1], [self.layers[-1]]
+
+    def forward(self, x) -> torch.Tensor:
+        ids, offsets, lengths = x
+        counts = lengths.clamp(min=1).to(self.embedding.weight.dtype)
+        if self.combiner == "sqrtn":
+            scale = counts.rsqrt()
+        elif self.combiner == "mean":
+            scale = counts.reciprocal()
+        else:
+            scale = torch.ones_like(counts)
+        weights = torch.repeat_interleave(scale, lengths, output_size=len(ids))
+        h = self.embedding(ids, offsets, per_sample_weights=weights)
+        for layer in self._hidden:
+            h = torch.relu(layer(h))
+        return self._output[0](h)
+
+
 def build_module(spec: ModelSpec) -> nn.Module:
     if isinstance(spec, MLP):
         return MLPModule(spec)
+    if isinstance(spec, TextClassifier):
+        return TextClassifierModule(spec)
     raise ConfigError(f"the torch backend cannot build a {spec.kind!r} spec")
 
 

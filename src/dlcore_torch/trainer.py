@@ -17,6 +17,23 @@ torch = import_torch()
 F = torch.nn.functional
 
 
+class _Tokens:
+    """Tokenized texts on the device: flat ids, and row splits (text i is ids[s[i]:s[i+1]])."""
+
+    def __init__(self, ids, splits) -> None:
+        self.ids, self.splits = ids, splits
+
+    def batch(self, index):
+        """``(ids, offsets, lengths)`` of the texts at ``index``, for nn.EmbeddingBag."""
+        starts = self.splits[index]
+        lengths = self.splits[index + 1] - starts
+        offsets = torch.cumsum(lengths, 0) - lengths
+        total = int(lengths.sum())
+        positions = torch.repeat_interleave(starts - offsets, lengths, output_size=total)
+        positions += torch.arange(total, device=positions.device)
+        return self.ids[positions], offsets, lengths
+
+
 class TorchTrainer(Trainer):
     backend_name = "torch"
 
@@ -61,6 +78,10 @@ class TorchTrainer(Trainer):
     def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
         return torch.from_numpy(features).to(self._device), torch.from_numpy(labels).to(self._device)
 
+    def _prepare_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray) -> Any:
+        tokens = _Tokens(torch.from_numpy(ids).to(self._device), torch.from_numpy(splits).to(self._device))
+        return tokens, torch.from_numpy(labels).to(self._device)
+
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
         from torch.utils.data import DataLoader, Dataset as TorchDataset
 
@@ -82,7 +103,12 @@ class TorchTrainer(Trainer):
             return
         x, y = data.payload
         n, bs = data.num_samples, data.batch_size
-        if order is None:
+        if isinstance(x, _Tokens):
+            index = torch.arange(n, device=self._device) if order is None else torch.from_numpy(order).to(self._device)
+            for start in range(0, n, bs):
+                i = index[start:start + bs]
+                yield x.batch(i), y[i]
+        elif order is None:
             for start in range(0, n, bs):
                 yield x[start:start + bs], y[start:start + bs]
         else:
