@@ -355,10 +355,10 @@ class Trainer(ABC):
         Features arrive as float32; labels as int64 class indices or float32 targets.
         """
 
-    @abstractmethod
     def _prepare_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray) -> Any:
         """Move tokenized texts (flat int64 ids; text i is ids[splits[i]:splits[i+1]]) and
-        labels onto the device, once; the result is the payload."""
+        labels onto the device, once; the result is the payload. Optional: text models."""
+        raise ConfigError(f"backend {self.backend_name!r} does not support text models")
 
     @abstractmethod
     def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
