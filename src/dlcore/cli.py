@@ -12,7 +12,11 @@ from importlib import metadata
 from .errors import DlcoreError
 from .version import __version__
 
-WORKLOADS = ("fashion-mnist",)
+# Per-workload defaults: the PyTorch tutorial's recipe, and the TF-Hub tutorial's.
+WORKLOADS = {
+    "fashion-mnist": {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "lr": 1e-3, "validation": None},
+    "imdb": {"epochs": 20, "batch_size": 512, "optimizer": "adam", "lr": 1e-3, "validation": 0.4},
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,11 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("workload", choices=WORKLOADS)
     train.add_argument("--backend", default=None, help="torch or tensorflow (default: $DLCORE_BACKEND, else the first installed)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda:N, GPU:N or mps (default: auto)")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--epochs", type=int, help="default: 10 (fashion-mnist), 20 (imdb)")
+    train.add_argument("--batch-size", type=int, help="default: 64 (fashion-mnist), 512 (imdb)")
+    train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: sgd (fashion-mnist), adam (imdb)")
+    train.add_argument("--lr", type=float, help="default: 1e-3")
+    train.add_argument("--validation", type=float, help="fraction of the training data held out (default: 0.4 for imdb)")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--embedding", default="glove-6b-50d",
+                       help="imdb: glove-6b-50d, a GloVe .txt file, a TF-Hub handle or SavedModel folder")
+    train.add_argument("--frozen", action="store_true", help="imdb: do not train the embedding")
     train.add_argument("--data-dir", default=None, help="where the dataset files are (default: searched, else downloaded)")
     train.add_argument("--no-download", action="store_true", help="fail instead of downloading missing data")
     train.add_argument("--save", default=None, metavar="PATH", help="write the trained model to PATH (.npz)")
@@ -43,8 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _workload(args: argparse.Namespace):
+    """Data and model spec of a built-in workload."""
+    from . import datasets, embeddings, models
+
+    progress = False if args.no_progress else None
+    if args.workload == "imdb":
+        train, test = datasets.imdb(args.data_dir, download=not args.no_download, progress=progress)
+        emb = embeddings.load(args.embedding, trainable=not args.frozen, vocabulary=train)
+        print(f"embedding: {emb}", flush=True)
+        return train, test, models.text_classifier(emb, hidden=[16])
+    train, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download, progress=progress)
+    return train, test, models.mlp(784, [512, 512], 10)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from . import datasets, models
     from .history import Callback, format_metrics
     from .trainer import Trainer
 
@@ -52,16 +73,17 @@ def _train(args: argparse.Namespace) -> int:
         def on_epoch_end(self, trainer, model, epoch, logs):
             print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
 
-    train, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download,
-                                         progress=False if args.no_progress else None)
+    for key, value in WORKLOADS[args.workload].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
                       optimizer=args.optimizer, lr=args.lr, seed=args.seed, device=args.device,
                       verbose=args.verbose, progress=False if args.no_progress else None)
-    model = models.mlp(784, [512, 512], 10)
-    print(f"training {args.workload} MLP on {trainer.backend_name} ({trainer.device.name}): "
+    train, test, model = _workload(args)
+    print(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}): "
           f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, batch {args.batch_size}, seed {args.seed}", flush=True)
     start = time.perf_counter()
-    trainer.fit(model, train, callbacks=[PrintEpochs()])
+    trainer.fit(model, train, validation=args.validation, callbacks=[PrintEpochs()])
     seconds = time.perf_counter() - start
     metrics = trainer.evaluate(model, test)
     print(f"test accuracy: {metrics['accuracy']:.2%}, test loss: {metrics['loss']:.4f} ({seconds:.1f} s training)")
@@ -71,7 +93,8 @@ def _train(args: argparse.Namespace) -> int:
         print(json.dumps({"backend": trainer.backend_name, "device": trainer.device.name,
                           "workload": args.workload, "epochs": args.epochs, "optimizer": args.optimizer,
                           "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
-                          "train_seconds": round(seconds, 3), **metrics}))
+                          "train_seconds": round(seconds, 3),
+                          **({"embedding": args.embedding} if args.workload == "imdb" else {}), **metrics}))
     return 0
 
 

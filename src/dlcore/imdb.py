@@ -131,12 +131,14 @@ def read_tfds(data_dir: Path) -> tuple[ArrayDataset, ArrayDataset]:
     splits = []
     for split in ("train", "test"):
         try:
-            data = tfds.load("imdb_reviews", split=split, data_dir=str(data_dir), download=False, batch_size=-1)
+            texts, labels = [], []
+            data = tfds.load("imdb_reviews", split=split, data_dir=str(data_dir), download=False, batch_size=4096)
+            for batch in tfds.as_numpy(data):
+                texts += [clean_text(t.decode("utf-8")) for t in batch["text"]]
+                labels += batch["label"].tolist()
         except Exception as err:  # tfds raises many types for an unprepared or damaged dataset
             raise DataError(f"{data_dir}: tensorflow-datasets imdb_reviews is unreadable ({err})") from None
-        numpy = tfds.as_numpy(data)
-        texts = [clean_text(t.decode("utf-8")) for t in numpy["text"]]
-        splits.append(_dataset(texts, list(numpy["label"]), f"imdb/{split}"))
+        splits.append(_dataset(texts, labels, f"imdb/{split}"))
     return splits[0], splits[1]
 
 
