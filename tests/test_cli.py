@@ -88,3 +88,17 @@ def test_devices_and_info():
         assert f"{backend} GPU is" in info.stdout
     if "tensorflow" in BACKENDS:
         assert "tensorflow eager mode: True" in info.stdout
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_train_imdb_with_a_glove_file(backend, tmp_path):
+    from text_fixtures import write_acl_imdb, write_glove
+
+    write_acl_imdb(tmp_path / "aclImdb", n=200)
+    glove = write_glove(tmp_path / "glove.txt")
+    out = dlcore("train", "imdb", "--backend", backend, "--data-dir", str(tmp_path), "--embedding", str(glove),
+                 "--epochs", "30", "--batch-size", "32", "--lr", "1e-2", "--json")
+    assert out.returncode == 0, out.stderr
+    assert "embedding: TextEmbedding(" in out.stdout
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["workload"] == "imdb" and result["optimizer"] == "adam" and result["accuracy"] >= 0.9
