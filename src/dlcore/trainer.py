@@ -186,7 +186,11 @@ class Trainer(ABC):
                 if self.verbose:
                     bar.write(f"{desc}\n-------------------------------")
                 reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
-                loss, accuracy = self._train_epoch(built, train_data, order, reporter)
+                try:
+                    loss, accuracy = self._train_epoch(built, train_data, order, reporter)
+                except TrainingError as err:
+                    raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
+                                        "or check the data for huge values") from None
                 if not math.isfinite(loss):
                     raise TrainingError(
                         f"the training loss became {loss} in epoch {epoch}; lower the learning "
@@ -325,6 +329,14 @@ class Trainer(ABC):
             raise DataError(f"{name}: labels must have shape (N,) or (N, classes), got {labels.shape}")
 
     # ----------------------------------------------------------- backend part
+
+    @staticmethod
+    def _check_step_losses(losses: np.ndarray) -> None:
+        """Raise TrainingError naming the first step (1-based) whose loss is NaN or infinite."""
+        bad = ~np.isfinite(losses)
+        if bad.any():
+            step = int(np.argmax(bad))
+            raise TrainingError(f"the training loss became {losses[step]} at step {step + 1}")
 
     def _setup(self) -> None:
         """Called at the end of __init__: seed the framework, set threads, etc."""

@@ -165,23 +165,28 @@ class TFTrainer(Trainer):
         seen = 0
         with tf.device(self._device):
             if data.native:
+                losses = []
                 for batch, (xb, yb, *_) in enumerate(data.payload):
-                    loss = compiled.train_batch(xb, yb)
-                    seen += int(xb.shape[0])
+                    losses.append(compiled.train_batch(xb, yb))
+                    seen += int(yb.shape[0])
                     if reporter.wants_loss(batch):
-                        reporter.log_loss(float(loss), seen)
+                        reporter.log_loss(float(losses[-1]), seen)
                     reporter.advance()
+                self._check_step_losses(np.array([float(l) for l in losses]))
                 return compiled.means(seen)
             x, y = data.payload
             n, bs, batches = data.num_samples, data.batch_size, data.num_batches
             order_t = tf.constant(order if order is not None else np.arange(n))
+            chunks = []
             for first in range(0, batches, STEPS_PER_CALL):
                 count = min(STEPS_PER_CALL, batches - first)
                 losses = compiled.gather_steps(x, y, order_t, tf.constant(first), tf.constant(count))
+                chunks.append(losses)
                 for batch in range(first, first + count):
                     if reporter.wants_loss(batch):
                         reporter.log_loss(float(losses[batch - first]), min((batch + 1) * bs, n))
                 reporter.advance(count)
+        self._check_step_losses(tf.concat(chunks, 0).numpy())
         return compiled.means(n)
 
     def _eval_batches(self, data: Prepared):

@@ -138,22 +138,26 @@ class TorchTrainer(Trainer):
         net.train()
         optimizer = self._optimizer(model)
         loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
-        loss_sum = torch.zeros((), device=self._device)
+        losses, sizes = [], []  # per step, stacked once at the end: no host sync per step
         correct = torch.zeros((), dtype=torch.long, device=self._device)
-        seen = 0
         for batch, (xb, yb) in enumerate(self._batches(data, order)):
             logits = net(xb)
             loss = loss_fn(logits, yb)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            loss_sum += loss.detach() * len(yb)
+            losses.append(loss.detach())
+            sizes.append(len(yb))
             correct += correct_fn(logits, yb)
-            seen += len(yb)
             if reporter.wants_loss(batch):
-                reporter.log_loss(loss.item(), seen)
+                reporter.log_loss(loss.item(), sum(sizes))
             reporter.advance()
-        return loss_sum.item() / max(seen, 1), correct.item() / max(seen, 1)
+        if not losses:
+            return 0.0, 0.0
+        step_losses = torch.stack(losses).double().cpu().numpy()
+        self._check_step_losses(step_losses)
+        seen = sum(sizes)
+        return float(step_losses @ np.asarray(sizes, np.float64)) / seen, correct.item() / seen
 
     def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
         net = model.native
