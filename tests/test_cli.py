@@ -102,3 +102,28 @@ def test_train_imdb_with_a_glove_file(backend, tmp_path):
     assert "embedding: TextEmbedding(" in out.stdout
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["workload"] == "imdb" and result["optimizer"] == "adam" and result["accuracy"] >= 0.9
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.parametrize("trained_on, evaluated_on", [("torch", "tensorflow"), ("tensorflow", "torch")])
+def test_checkpoint_evaluates_the_same_on_the_other_backend(trained_on, evaluated_on, fashion_dir, tmp_path):
+    path = tmp_path / "model.npz"
+    trained = dlcore("train", "fashion-mnist", "--backend", trained_on, "--data-dir", str(fashion_dir),
+                     "--epochs", "1", "--json", "--save", str(path))
+    assert trained.returncode == 0, trained.stderr
+    evaluated = dlcore("evaluate", str(path), "--backend", evaluated_on, "--data", "fashion-mnist",
+                       "--data-dir", str(fashion_dir), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    before, after = (json.loads(out.stdout.splitlines()[-1]) for out in (trained, evaluated))
+    assert after["backend"] == evaluated_on
+    assert after["accuracy"] == before["accuracy"]
+    assert after["loss"] == pytest.approx(before["loss"], abs=1e-4)
+
+
+def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really a checkpoint")
+    out = dlcore("evaluate", str(bad), "--data", "fashion-mnist", "--data-dir", str(fashion_dir))
+    if not BACKENDS:
+        pytest.skip("no backend installed")
+    assert out.returncode == 2 and "bad.npz" in out.stderr and "Traceback" not in out.stderr

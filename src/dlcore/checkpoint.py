@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,20 @@ class Checkpoint(ABC):
     @abstractmethod
     def load(cls, path: str | os.PathLike) -> Checkpoint:
         """Read and verify a checkpoint, raising CheckpointError naming the file if damaged."""
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (where the platform allows it)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _digest(array: np.ndarray) -> str:
@@ -70,6 +85,7 @@ class WeightsCheckpoint(Checkpoint):
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
+            _fsync_dir(path.parent)
         finally:
             Path(tmp).unlink(missing_ok=True)
         return path
@@ -82,7 +98,7 @@ class WeightsCheckpoint(Checkpoint):
         try:
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError, zlib.error) as err:
             raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
         try:
             meta = json.loads(arrays.pop(_META_KEY).tobytes())

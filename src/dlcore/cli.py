@@ -44,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--json", action="store_true", help="print the final test metrics as JSON on the last line")
 
+    evaluate = sub.add_parser("evaluate", help="evaluate a saved model (from any backend) on a built-in test set")
+    evaluate.add_argument("checkpoint", help="a .npz written by 'dlcore train --save' or Trainer.save")
+    evaluate.add_argument("--data", required=True, choices=WORKLOADS, help="the test set")
+    evaluate.add_argument("--backend", default=None)
+    evaluate.add_argument("--device", default="auto")
+    evaluate.add_argument("--data-dir", default=None)
+    evaluate.add_argument("--no-download", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON on the last line")
+
     devices = sub.add_parser("devices", help="list the devices of the installed backends")
     devices.add_argument("--backend", default=None, help="only this backend")
     sub.add_parser("backends", help="list registered backends and whether they are installed")
@@ -95,6 +104,25 @@ def _train(args: argparse.Namespace) -> int:
                           "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
                           "train_seconds": round(seconds, 3),
                           **({"embedding": args.embedding} if args.workload == "imdb" else {}), **metrics}))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from . import datasets
+    from .trainer import Trainer
+
+    trainer = Trainer(backend=args.backend, device=args.device, progress=False)
+    model = trainer.load(args.checkpoint)
+    if args.data == "imdb":
+        _, test = datasets.imdb(args.data_dir, download=not args.no_download)
+    else:
+        _, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download)
+    metrics = trainer.evaluate(model, test)
+    print(f"{args.checkpoint} on {trainer.backend_name} ({trainer.device.name}): "
+          f"test accuracy {metrics['accuracy']:.2%}, test loss {metrics['loss']:.4f}")
+    if args.json:
+        print(json.dumps({"backend": trainer.backend_name, "device": trainer.device.name,
+                          "checkpoint": str(args.checkpoint), "data": args.data, **metrics}))
     return 0
 
 
@@ -160,7 +188,8 @@ def _info(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    command = {"train": _train, "devices": _devices, "backends": _backends, "info": _info}[args.command]
+    command = {"train": _train, "evaluate": _evaluate, "devices": _devices, "backends": _backends,
+               "info": _info}[args.command]
     try:
         return command(args)
     except DlcoreError as err:
