@@ -177,3 +177,13 @@ def test_checkpoint_refuses_pickled_arrays(tmp_path):
     np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
     with pytest.raises(CheckpointError, match="evil.npz"):
         WeightsCheckpoint.load(tmp_path / "evil.npz")
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both torch and tensorflow")
+def test_tensorflow_imported_first_gets_an_error_instead_of_a_crash():
+    out = run_python(
+        "import tensorflow, dlcore\n"
+        "try:\n    dlcore.get_backend('torch')\nexcept dlcore.BackendError as e:\n    print('ERR', e)\n"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ERR tensorflow was imported before torch" in out.stdout
