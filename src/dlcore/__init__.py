@@ -10,7 +10,7 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 """
 
-from . import datasets, models
+from . import datasets, embeddings, models
 from .backend import Backend, BackendInfo, backend_infos, get_backend, select_backend_name
 from .checkpoint import Checkpoint, WeightsCheckpoint
 from .data import ArrayDataset, Dataset
@@ -36,5 +36,5 @@ __all__ = [
     "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
     "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec",
     "Prepared", "Trainer", "TrainingError", "WeightsCheckpoint", "__version__", "all_devices",
-    "backend_infos", "datasets", "get_backend", "hookimpl", "models", "select_backend_name",
+    "backend_infos", "datasets", "embeddings", "get_backend", "hookimpl", "models", "select_backend_name",
 ]
