@@ -153,30 +153,30 @@ def test_history_metrics_and_dataframe():
 
 
 def test_checkpoint_round_trip_and_damage_detection(tmp_path):
-    from dlcore import WeightsCheckpoint
+    from dlcore import TrainingCheckpoint
 
     spec = MLP(4, (3,), 2)
     weights = spec.initial_weights(0)
-    path = WeightsCheckpoint(weights, spec, {"note": "x"}).save(tmp_path / "m.npz")
-    loaded = WeightsCheckpoint.load(path)
+    path = TrainingCheckpoint(weights, spec, {"note": "x"}).save(tmp_path / "m.npz")
+    loaded = TrainingCheckpoint.load(path)
     assert loaded.spec == spec and loaded.metadata == {"note": "x"}
     assert all(np.array_equal(loaded.weights[k], weights[k]) for k in weights)
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF
     (tmp_path / "bad.npz").write_bytes(bytes(raw))
     with pytest.raises(CheckpointError, match="bad.npz"):
-        WeightsCheckpoint.load(tmp_path / "bad.npz")
+        TrainingCheckpoint.load(tmp_path / "bad.npz")
     (tmp_path / "trunc.npz").write_bytes(path.read_bytes()[:100])
     with pytest.raises(CheckpointError, match="trunc.npz"):
-        WeightsCheckpoint.load(tmp_path / "trunc.npz")
+        TrainingCheckpoint.load(tmp_path / "trunc.npz")
 
 
 def test_checkpoint_refuses_pickled_arrays(tmp_path):
-    from dlcore import WeightsCheckpoint
+    from dlcore import TrainingCheckpoint
 
     np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
     with pytest.raises(CheckpointError, match="evil.npz"):
-        WeightsCheckpoint.load(tmp_path / "evil.npz")
+        TrainingCheckpoint.load(tmp_path / "evil.npz")
 
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both torch and tensorflow")

@@ -16,19 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import idx_bytes
-from dlcore import CheckpointError, DataError, WeightsCheckpoint
+from dlcore import CheckpointError, DataError, TrainingCheckpoint
 from dlcore.idx import read_idx, read_idx_bytes
 from dlcore.models import MLP
 
 SAVER = textwrap.dedent('''
     import sys, numpy as np
-    from dlcore import WeightsCheckpoint
+    from dlcore import TrainingCheckpoint
     from dlcore.models import MLP
     spec = MLP(1000, (2000,), 10)
     i = 0
     while True:
         weights = {k: np.full(v.shape, i, np.float32) for k, v in spec.initial_weights(0).items()}
-        WeightsCheckpoint(weights, spec, {"i": i}).save(sys.argv[1])
+        TrainingCheckpoint(weights, spec, {"i": i}).save(sys.argv[1])
         print(i, flush=True)
         i += 1
 ''')
@@ -44,7 +44,7 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path):
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
-        loaded = WeightsCheckpoint.load(path)  # whichever save completed last, complete
+        loaded = TrainingCheckpoint.load(path)  # whichever save completed last, complete
         i = loaded.metadata["i"]
         assert all((w == i).all() for w in loaded.weights.values())
 
@@ -87,7 +87,7 @@ def test_random_bytes_are_refused_as_gzipped_idx(tmp_path, raw):
 def checkpoint_bytes(tmp_path_factory):
     spec = MLP(6, (4,), 3)
     path = tmp_path_factory.mktemp("ckpt") / "m.npz"
-    WeightsCheckpoint(spec.initial_weights(0), spec, {"epoch": 3}).save(path)
+    TrainingCheckpoint(spec.initial_weights(0), spec, {"epoch": 3}).save(path)
     return path.read_bytes()
 
 
@@ -101,11 +101,11 @@ def test_corrupted_checkpoints_are_refused_with_the_file_name(tmp_path, checkpoi
     path = tmp_path / "damaged.npz"
     path.write_bytes(bytes(raw))
     try:
-        loaded = WeightsCheckpoint.load(path)
+        loaded = TrainingCheckpoint.load(path)
     except CheckpointError as err:
         assert "damaged.npz" in str(err)
         return
-    original = WeightsCheckpoint.load(_write(tmp_path / "ok.npz", checkpoint_bytes))
+    original = TrainingCheckpoint.load(_write(tmp_path / "ok.npz", checkpoint_bytes))
     assert all(np.array_equal(loaded.weights[k], original.weights[k]) for k in original.weights)
 
 
@@ -114,7 +114,7 @@ def test_corrupted_checkpoints_are_refused_with_the_file_name(tmp_path, checkpoi
 def test_random_bytes_are_refused_as_checkpoints(tmp_path, raw):
     path = _write(tmp_path / "random.npz", raw)
     with pytest.raises(CheckpointError, match="random.npz"):
-        WeightsCheckpoint.load(path)
+        TrainingCheckpoint.load(path)
 
 
 def _write(path, raw):

@@ -12,7 +12,7 @@ Importing dlcore imports no framework; a backend's framework loads when it is se
 
 from . import datasets, embeddings, models
 from .backend import Backend, BackendInfo, backend_infos, get_backend, select_backend_name
-from .checkpoint import Checkpoint, WeightsCheckpoint
+from .checkpoint import Checkpoint, TrainingCheckpoint
 from .data import ArrayDataset, Dataset
 from .devices import Device, DeviceRegistry, all_devices
 from .errors import (
@@ -25,16 +25,16 @@ from .errors import (
     DownloadError,
     TrainingError,
 )
-from .history import Callback, History
+from .history import Callback, Checkpointing, History
 from .hookspecs import hookimpl
 from .models import Model, ModelSpec
 from .trainer import Prepared, Trainer
 from .version import __version__
 
 __all__ = [
-    "ArrayDataset", "Backend", "BackendError", "BackendInfo", "Callback", "Checkpoint",
+    "ArrayDataset", "Backend", "BackendError", "BackendInfo", "Callback", "Checkpoint", "Checkpointing",
     "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
     "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec",
-    "Prepared", "Trainer", "TrainingError", "WeightsCheckpoint", "__version__", "all_devices",
+    "Prepared", "Trainer", "TrainingError", "TrainingCheckpoint", "__version__", "all_devices",
     "backend_infos", "datasets", "embeddings", "get_backend", "hookimpl", "models", "select_backend_name",
 ]

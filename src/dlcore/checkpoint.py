@@ -1,5 +1,8 @@
 """Checkpoints as data: numpy arrays plus JSON metadata in one .npz file, never pickle.
 
+One file holds the model spec, its weights, the optimizer's state and the training progress,
+each array with its SHA-256.
+
 A save writes a temporary file, fsyncs it and renames it over the target, so a crash leaves
 either the old checkpoint or the new one. A load verifies each tensor's SHA-256.
 """
@@ -19,10 +22,10 @@ from typing import Any
 import numpy as np
 
 from .version import __version__
-from .errors import CheckpointError
+from .errors import CheckpointError, DlcoreError
 from .models import ModelSpec, spec_from_dict
 
-FORMAT = "dlcore.weights/1"
+FORMAT = "dlcore.checkpoint/1"
 _META_KEY = "__dlcore_metadata__"
 
 
@@ -57,31 +60,46 @@ def _digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-class WeightsCheckpoint(Checkpoint):
-    """A model's spec and weights, with free-form JSON metadata."""
+class TrainingCheckpoint(Checkpoint):
+    """Everything needed to continue training, as plain arrays and JSON.
+
+    ``weights``: the model's parameters under their canonical names (portable across
+    backends). ``optimizer``: the optimizer's arrays, in the saving backend's layout.
+    ``state``: JSON progress (epoch, step, history, the shuffling RNG, backend and versions,
+    the optimizer's settings). ``metadata``: free-form JSON of the user's.
+    """
 
     def __init__(self, weights: dict[str, np.ndarray], spec: ModelSpec | None = None,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, optimizer: dict[str, np.ndarray] | None = None,
+                 state: dict[str, Any] | None = None) -> None:
         self.weights = {k: np.asarray(v) for k, v in weights.items()}
         self.spec = spec
         self.metadata = dict(metadata or {})
+        self.optimizer = {k: np.asarray(v) for k, v in (optimizer or {}).items()}
+        self.state = dict(state or {})
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {**{f"weights/{k}": v for k, v in self.weights.items()},
+                **{f"optimizer/{k}": v for k, v in self.optimizer.items()}}
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = self._arrays()
         meta = {
             "format": FORMAT,
             "dlcore_version": __version__,
             "spec": self.spec.to_dict() if self.spec else None,
             "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype), "sha256": _digest(v)}
-                        for k, v in self.weights.items()},
+                        for k, v in arrays.items()},
+            "state": self.state,
             "metadata": self.metadata,
         }
         blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{_META_KEY: blob}, **self.weights)
+                np.savez(f, **{_META_KEY: blob}, **arrays)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, path)
@@ -91,7 +109,7 @@ class WeightsCheckpoint(Checkpoint):
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> WeightsCheckpoint:
+    def load(cls, path: str | os.PathLike) -> TrainingCheckpoint:
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"{path}: no such checkpoint file")
@@ -105,12 +123,18 @@ class WeightsCheckpoint(Checkpoint):
             if meta.get("format") != FORMAT:
                 raise ValueError(f"unsupported format {meta.get('format')!r}")
             tensors = meta["tensors"]
-        except (KeyError, ValueError, TypeError) as err:
+            spec = spec_from_dict(meta["spec"]) if meta.get("spec") else None
+        except (KeyError, ValueError, TypeError, AttributeError, DlcoreError) as err:
             raise CheckpointError(f"{path}: missing or invalid dlcore metadata ({err})") from None
         if set(tensors) != set(arrays):
             raise CheckpointError(f"{path}: tensors {sorted(set(tensors) ^ set(arrays))} are missing or unexpected")
         for name, info in tensors.items():
             if _digest(arrays[name]) != info.get("sha256"):
                 raise CheckpointError(f"{path}: tensor {name!r} fails its checksum; the file is damaged")
-        spec = spec_from_dict(meta["spec"]) if meta.get("spec") else None
-        return cls(arrays, spec, meta.get("metadata"))
+        sections: dict[str, dict[str, np.ndarray]] = {"weights": {}, "optimizer": {}}
+        for name, array in arrays.items():
+            section, _, key = name.partition("/")
+            if section not in sections or not key:
+                raise CheckpointError(f"{path}: unexpected tensor {name!r}")
+            sections[section][key] = array
+        return cls(sections["weights"], spec, meta.get("metadata"), sections["optimizer"], meta.get("state"))

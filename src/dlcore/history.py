@@ -67,3 +67,49 @@ def format_metrics(record: dict[str, Any]) -> str:
             continue
         parts.append(f"{key} {value:.2%}" if key.endswith("accuracy") else f"{key} {value:.4f}")
     return " - ".join(parts)
+
+
+class Checkpointing(Callback):
+    """Save a checkpoint every ``every`` epochs to ``directory/last.npz``, and to
+    ``directory/best.npz`` whenever ``monitor`` improves (``mode`` "min", "max", or "auto":
+    "min" for losses). A failed epoch (e.g. a NaN loss) saves nothing, so both files keep
+    the last good state."""
+
+    def __init__(self, directory, every: int = 1, monitor: str | None = "val_loss", mode: str = "auto") -> None:
+        from pathlib import Path
+
+        from .errors import ConfigError
+
+        if every < 1:
+            raise ConfigError(f"every must be >= 1, got {every}")
+        if mode not in ("auto", "min", "max"):
+            raise ConfigError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.directory = Path(directory)
+        self.every = every
+        self.monitor = monitor
+        self.mode = ("min" if monitor and "loss" in monitor else "max") if mode == "auto" else mode
+        self.best: float | None = None
+
+    @property
+    def last_path(self):
+        return self.directory / "last.npz"
+
+    @property
+    def best_path(self):
+        return self.directory / "best.npz"
+
+    def on_epoch_end(self, trainer, model, epoch: int, logs: dict[str, Any]) -> None:
+        if epoch % self.every == 0:
+            trainer.save(model, self.last_path)
+        if self.monitor is None:
+            return
+        if self.monitor not in logs:
+            from .errors import ConfigError
+
+            raise ConfigError(f"Checkpointing monitors {self.monitor!r}, which fit does not record "
+                              f"(it records {', '.join(k for k in logs if k != 'epoch')}); pass "
+                              "validation data or choose another metric")
+        value = logs[self.monitor]
+        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best = value
+            trainer.save(model, self.best_path, {"monitor": self.monitor, "value": value, "epoch": epoch})

@@ -28,6 +28,10 @@ class Model(ABC):
     spec: ModelSpec | None
     native: Any
     loss: str  # "cross_entropy" or "binary_cross_entropy"
+    # Training progress, kept by Trainer.fit and written into checkpoints.
+    epoch: int = 0
+    step: int = 0
+    history_records: tuple = ()
 
     @abstractmethod
     def get_weights(self) -> dict[str, np.ndarray]:

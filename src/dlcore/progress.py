@@ -51,8 +51,10 @@ class Reporter:
         self.bar = bar
         self.num_samples = num_samples
         self.log_every = log_every
+        self.batches = 0
 
     def advance(self, batches: int = 1) -> None:
+        self.batches += batches
         self.bar.update(batches)
 
     def wants_loss(self, batch: int) -> bool:

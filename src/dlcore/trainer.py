@@ -19,7 +19,7 @@ import numpy as np
 
 from .backend import get_backend
 from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes
-from .checkpoint import WeightsCheckpoint
+from .checkpoint import TrainingCheckpoint
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .history import Callback, History, format_metrics
 from .models import Model, ModelSpec
@@ -157,14 +157,23 @@ class Trainer(ABC):
         train: Any,
         validation: Any = None,
         callbacks: Sequence[Callback] = (),
+        resume_from: Any = None,
     ) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, or
         the backend's native data; ``validation`` may also be a fraction of ``train`` to hold
-        out (the last samples, as Keras' validation_split).
+        out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
+        saved by this backend: its weights, optimizer state, shuffling RNG and history are
+        restored and training continues after its last epoch, up to ``epochs`` (with this
+        trainer's learning rate).
         """
         built = self.build(model)
+        history, first_epoch = History(), 1
+        if resume_from is not None:
+            history, first_epoch = self._resume(built, resume_from)
+        else:
+            built.epoch, built.history_records = 0, ()
         train = as_dataset(train, "train")
         if isinstance(validation, float):
             if not isinstance(train, ArrayDataset):
@@ -173,10 +182,9 @@ class Trainer(ABC):
         validation = as_dataset(validation, "validation")
         train_data = self._prepare_data(built, train, training=True)
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
-        history = History()
         for callback in callbacks:
             callback.on_train_begin(self, built)
-        for epoch in range(1, self.epochs + 1):
+        for epoch in range(first_epoch, self.epochs + 1):
             start = time.perf_counter()
             order = None
             if self.shuffle and not train_data.native:
@@ -205,6 +213,8 @@ class Trainer(ABC):
             if self.verbose:
                 print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
             history.append(record)
+            built.epoch, built.step = epoch, built.step + reporter.batches
+            built.history_records = tuple(history.records)
             for callback in callbacks:
                 callback.on_epoch_end(self, built, epoch, record)
         for callback in callbacks:
@@ -231,18 +241,68 @@ class Trainer(ABC):
         return self._predict_prepared(built, prepared)
 
     def save(self, model: Any, path: Any, metadata: dict[str, Any] | None = None) -> Path:
-        """Write the model's spec and weights to ``path`` (a .npz file, written atomically)."""
+        """Write a checkpoint to ``path`` (.npz, atomically): spec, weights, optimizer state,
+        epoch, step, history and the shuffling RNG, so that ``fit(resume_from=path)`` goes on
+        exactly where training stopped. ``metadata`` is any JSON of your own."""
         built = self.build(model)
-        info = {"backend": self.backend_name, **(metadata or {})}
-        return WeightsCheckpoint(built.get_weights(), built.spec, info).save(path)
+        optimizer_state = self._optimizer_state(built)
+        arrays, optimizer_meta = optimizer_state if optimizer_state is not None else ({}, {})
+        state = {
+            "backend": self.backend_name,
+            "versions": self.backend.versions(),
+            "epoch": built.epoch,
+            "step": built.step,
+            "history": list(built.history_records),
+            "rng": self._rng.bit_generator.state,
+            "optimizer": {"name": self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
+                          "state": optimizer_meta},
+        }
+        return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
 
-    def load(self, path: Any) -> ModelSpec:
-        """Read a checkpoint saved by any backend; return its spec, built here with its weights."""
-        checkpoint = WeightsCheckpoint.load(path)
-        if checkpoint.spec is None:
-            raise CheckpointError(f"{path}: holds no model spec; load its weights into your own model")
-        self.build(checkpoint.spec).set_weights(checkpoint.weights)
-        return checkpoint.spec
+    def load(self, path: Any, spec: ModelSpec | None = None) -> ModelSpec:
+        """Read saved weights into a model built here; return its spec.
+
+        ``path`` is a dlcore checkpoint (.npz, from any backend), a torch state_dict file
+        (.pt/.pth, read with weights_only=True) or a Keras file (.keras, safe mode). A
+        state_dict holds no architecture: pass ``spec``.
+        """
+        from .interop import read_weights
+
+        weights, saved_spec = read_weights(path, spec)
+        spec = spec or saved_spec
+        if spec is None:
+            raise CheckpointError(f"{path}: holds no model architecture; pass spec=models.mlp(...) or similar")
+        self.build(spec).set_weights(weights)
+        return spec
+
+    def export(self, model: Any, path: Any) -> Path:
+        """Write the weights in a framework's own format, by suffix: a torch state_dict
+        (.pt/.pth, for ``torch.load(path, weights_only=True)``) or a Keras ``.keras`` file."""
+        from .interop import write_weights
+
+        built = self.build(model)
+        return write_weights(path, built.get_weights(), built.spec)
+
+    def _resume(self, built: Model, path: Any) -> tuple[History, int]:
+        checkpoint = TrainingCheckpoint.load(path)
+        state = checkpoint.state
+        built.set_weights(checkpoint.weights)
+        saved = state.get("optimizer", {})
+        if checkpoint.optimizer:
+            if state.get("backend") != self.backend_name:
+                raise CheckpointError(
+                    f"{path}: its optimizer state is {state.get('backend')!r}'s; resume on that backend, "
+                    f"or start from its weights with trainer.load({str(path)!r})")
+            if saved.get("name") != self.optimizer:
+                raise CheckpointError(f"{path}: was trained with {saved.get('name')!r}, this trainer uses "
+                                      f"{self.optimizer!r}; use the same optimizer to resume")
+            self._load_optimizer_state(built, checkpoint.optimizer, saved.get("state", {}))
+        if state.get("rng"):
+            self._rng.bit_generator.state = state["rng"]
+        history = History(state.get("history", []))
+        built.epoch, built.step = int(state.get("epoch", 0)), int(state.get("step", 0))
+        built.history_records = tuple(history.records)
+        return history, built.epoch + 1
 
     def loss_of(self, model: Model) -> str:
         """The loss used for ``model``: the trainer's ``loss`` setting, else the model's."""
@@ -337,6 +397,14 @@ class Trainer(ABC):
         if bad.any():
             step = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {losses[step]} at step {step + 1}")
+
+    def _optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+        """The optimizer's arrays and JSON settings for ``model``; None before any training."""
+        return None
+
+    def _load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore what :meth:`_optimizer_state` returned (raise CheckpointError if it does not fit)."""
+        raise CheckpointError(f"backend {self.backend_name!r} cannot restore optimizer state")
 
     def _setup(self) -> None:
         """Called at the end of __init__: seed the framework, set threads, etc."""

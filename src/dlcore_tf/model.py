@@ -70,23 +70,27 @@ class KerasTextClassifier(keras.Model):
                 "combiner": self.combiner, "trainable_embedding": self.trainable_embedding}
 
 
+def canonical_entries(model) -> list | None:
+    """(canonical name, variable, transpose) for a model dlcore builds; None for others."""
+    if not isinstance(model, (KerasMLP, KerasTextClassifier)):
+        return None
+    entries = [("embedding.weight", model.embedding, False)] if isinstance(model, KerasTextClassifier) else []
+    for i, layer in enumerate(model.dense_layers):
+        entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
+    return entries
+
+
 def build_keras(spec: ModelSpec):
-    """The Keras model for a spec, built, with (canonical name, variable, transpose) entries."""
+    """The Keras model for a spec, built, with its canonical entries."""
     if isinstance(spec, MLP):
         model = KerasMLP(spec.sizes, spec.activation)
         model(np.zeros((1, spec.in_features), np.float32))
-        entries = []
-        for i, layer in enumerate(model.dense_layers):
-            entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
-        return model, entries
+        return model, canonical_entries(model)
     if isinstance(spec, TextClassifier):
         emb = spec.embedding
         model = KerasTextClassifier(emb.rows, emb.dim, spec.sizes, emb.combiner, emb.trainable)
         model((np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)))
-        entries = [("embedding.weight", model.embedding, False)]
-        for i, layer in enumerate(model.dense_layers):
-            entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
-        return model, entries
+        return model, canonical_entries(model)
     raise ConfigError(f"the tensorflow backend cannot build a {spec.kind!r} spec")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from dlcore.errors import CheckpointError
 from dlcore.frameworks import import_tensorflow
 from dlcore.models import Model, ModelSpec
 from dlcore.progress import Reporter
@@ -133,6 +134,25 @@ class TFTrainer(Trainer):
             with tf.device(self._device):
                 entry = self._compiled[id(model.native)] = (model.native, _Compiled(self, model))
         return entry[1]
+
+    def _optimizer_state(self, model: Model):
+        entry = self._compiled.get(id(model.native))
+        if entry is None or entry[0] is not model.native:
+            return None
+        variables = entry[1].optimizer.variables
+        return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.path for v in variables]}
+
+    def _load_optimizer_state(self, model: Model, arrays, meta) -> None:
+        variables = self._compile(model).optimizer.variables
+        shapes = [tuple(v.shape) for v in variables]
+        saved = [tuple(arrays[str(i)].shape) for i in range(len(arrays))] if all(
+            str(i) in arrays for i in range(len(arrays))) else None
+        if saved != shapes:
+            raise CheckpointError(f"the saved optimizer state ({len(arrays)} variables) does not fit this "
+                                  f"model's optimizer ({len(variables)} variables)")
+        for i, variable in enumerate(variables):
+            variable.assign(arrays[str(i)])
+        self._compile(model).optimizer.learning_rate.assign(self.lr)  # this trainer's lr applies
 
     # -- data
 

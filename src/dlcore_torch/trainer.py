@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from dlcore.errors import CheckpointError
 from dlcore.frameworks import import_torch
 from dlcore.models import Model, ModelSpec
 from dlcore.progress import Reporter
@@ -69,6 +70,36 @@ class TorchTrainer(Trainer):
                 optimizer = torch.optim.SGD(params, lr=self.lr)
             entry = self._optimizers[id(model.native)] = (model.native, optimizer)
         return entry[1]
+
+    def _optimizer_state(self, model: Model):
+        entry = self._optimizers.get(id(model.native))
+        if entry is None or entry[0] is not model.native:
+            return None
+        state_dict = entry[1].state_dict()
+        arrays, scalars = {}, {}
+        for param, values in state_dict["state"].items():
+            for key, value in values.items():
+                if torch.is_tensor(value):
+                    arrays[f"{param}.{key}"] = value.detach().cpu().numpy()
+                else:
+                    scalars[f"{param}.{key}"] = value
+        return arrays, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+    def _load_optimizer_state(self, model: Model, arrays, meta) -> None:
+        state: dict[int, dict] = {}
+        for name, array in arrays.items():
+            param, _, key = name.partition(".")
+            state.setdefault(int(param), {})[key] = torch.from_numpy(np.array(array))
+        for name, value in meta.get("scalars", {}).items():
+            param, _, key = name.partition(".")
+            state.setdefault(int(param), {})[key] = value
+        optimizer = self._optimizer(model)
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+        except (KeyError, ValueError, TypeError, RuntimeError) as err:
+            raise CheckpointError(f"the saved optimizer state does not fit this model ({err})") from None
+        for group in optimizer.param_groups:
+            group["lr"] = self.lr  # this trainer's learning rate applies from here on
 
     # -- data
 
