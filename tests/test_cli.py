@@ -127,3 +127,21 @@ def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     if not BACKENDS:
         pytest.skip("no backend installed")
     assert out.returncode == 2 and "bad.npz" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+def test_imdb_checkpoint_evaluates_the_same_on_tensorflow(tmp_path):
+    from text_fixtures import write_acl_imdb, write_glove
+
+    write_acl_imdb(tmp_path / "aclImdb", n=120)
+    glove = write_glove(tmp_path / "glove.txt")
+    path = tmp_path / "imdb.npz"
+    trained = dlcore("train", "imdb", "--backend", "torch", "--data-dir", str(tmp_path), "--embedding", str(glove),
+                     "--epochs", "5", "--batch-size", "32", "--lr", "1e-2", "--json", "--save", str(path))
+    assert trained.returncode == 0, trained.stderr
+    evaluated = dlcore("evaluate", str(path), "--backend", "tensorflow", "--data", "imdb",
+                       "--data-dir", str(tmp_path), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    before, after = (json.loads(out.stdout.splitlines()[-1]) for out in (trained, evaluated))
+    assert after["accuracy"] == before["accuracy"]
+    assert after["loss"] == pytest.approx(before["loss"], abs=1e-4)

@@ -120,3 +120,17 @@ def test_random_bytes_are_refused_as_checkpoints(tmp_path, raw):
 def _write(path, raw):
     path.write_bytes(raw)
     return path
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.one_of(st.binary(max_size=300),
+                 st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                              lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                              max_leaves=20).map(lambda v: __import__("json").dumps(v).encode())))
+def test_random_checkpoint_metadata_is_refused(tmp_path, blob):
+    """A zip-valid .npz whose dlcore metadata is random bytes or random JSON."""
+    path = tmp_path / "meta.npz"
+    with open(path, "wb") as f:
+        np.savez(f, __dlcore_metadata__=np.frombuffer(blob, np.uint8), **{"weights/w": np.zeros(3, np.float32)})
+    with pytest.raises(CheckpointError, match="meta.npz"):
+        TrainingCheckpoint.load(path)
