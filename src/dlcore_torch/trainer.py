@@ -170,8 +170,14 @@ class TorchTrainer(Trainer):
         net.train()
         optimizer = self._optimizer(model)
         loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
-        losses, sizes = [], []  # per step, stacked once at the end: no host sync per step
+        binary = self.loss_of(model) == "binary_cross_entropy"
+        # Per step only what must be: the loss kept on the device, the predicted class written
+        # into a preallocated vector; both are compared and summed once, after the epoch.
+        losses, sizes = [], []
+        predictions = None if data.native else torch.empty(
+            data.num_samples, dtype=torch.bool if binary else torch.long, device=self._device)
         correct = torch.zeros((), dtype=torch.long, device=self._device)
+        seen = 0
         for batch, (xb, yb) in enumerate(self._batches(data, order)):
             logits = net(xb)
             loss = loss_fn(logits, yb)
@@ -179,16 +185,30 @@ class TorchTrainer(Trainer):
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(loss.detach())
-            sizes.append(len(yb))
-            correct += correct_fn(logits, yb)
+            size = len(yb)
+            sizes.append(size)
+            if predictions is None:
+                correct += correct_fn(logits, yb)
+            elif binary:
+                torch.gt(logits.detach().reshape(-1), 0, out=predictions[seen:seen + size])
+            else:
+                torch.argmax(logits.detach(), 1, out=predictions[seen:seen + size])
+            seen += size
             if reporter.wants_loss(batch):
-                reporter.log_loss(loss.item(), sum(sizes))
+                reporter.log_loss(loss.item(), seen)
             reporter.advance()
         if not losses:
             return 0.0, 0.0
+        if predictions is not None:
+            labels = data.payload[1]
+            if order is not None:
+                labels = labels[torch.from_numpy(order).to(self._device)]
+            if binary:
+                correct = (predictions == (labels.reshape(-1) > 0.5)).sum()
+            else:
+                correct = (predictions == (labels.argmax(1) if labels.ndim == 2 else labels)).sum()
         step_losses = torch.stack(losses).double().cpu().numpy()
         self._check_step_losses(step_losses)
-        seen = sum(sizes)
         return float(step_losses @ np.asarray(sizes, np.float64)) / seen, correct.item() / seen
 
     def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:

@@ -1,0 +1,1 @@
+"""dlcore's benchmarks: ``python -m benchmarks [--quick] [--out DIR]``."""

@@ -1,0 +1,247 @@
+"""dlcore against hand-written native code, side by side: ``python -m benchmarks [--quick] [--out DIR]``.
+
+For each backend and workload (Fashion-MNIST MLP with SGD and with Adam, IMDB classifier with
+Adam) one process trains every pipeline on the same in-memory data, alternating their epochs
+(dlcore's epoch, then one of each other pipeline) so that machine noise hits all alike:
+
+- dlcore: the Trainer (its epoch time is the one its History records);
+- native: the best simple hand-written loop (torch: preloaded tensors, index batches;
+  TensorFlow: a tf.function step gathering its batch from preloaded tensors);
+- tutorial (torch, Fashion-MNIST): torchvision FashionMNIST + ToTensor + DataLoader(batch_size=64);
+- keras-fit (TensorFlow, Fashion-MNIST): plain Keras ``model.fit``;
+- gemm-bound (Fashion-MNIST): only the matrix products of each step, a lower bound.
+
+It reports the median seconds per epoch after one warm-up epoch, samples per second, the
+first (warm-up, tracing included) epoch, peak resident memory (full mode: one fresh process
+per pipeline; --quick: the shared process), and the ratio to the native loop; and writes
+``results.json`` and ``results.md`` to --out. --quick uses 6000 images / 3000 reviews and two
+epochs, and finishes in about two minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+START = time.perf_counter()
+FRAMEWORK = {"torch": "torch", "tensorflow": "tensorflow"}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _load(config):
+    """Data, dlcore spec and the other pipelines' factories for one configuration."""
+    from dlcore import models
+
+    from . import pipelines as p
+
+    backend, workload, opt, lr = config["backend"], config["workload"], config["optimizer"], config["lr"]
+    bs, samples = config["batch_size"], config["samples"]
+    if workload == "imdb":
+        x, y, emb, ids, splits, source = p.imdb_data(samples)
+        native = {"torch": p.torch_native_imdb, "tensorflow": p.tf_native_imdb}[backend]
+        others = {"native": lambda: native(emb, ids, splits, y, opt, lr, bs)}
+        return x, y, models.text_classifier(emb), others, source
+    x, y, source = p.fashion_data(samples)
+    if backend == "torch":
+        others = {"native": lambda: p.torch_native(x, y, opt, lr, bs),
+                  "tutorial": lambda: p.torch_tutorial(samples, opt, lr, bs),
+                  "gemm-bound": lambda: p.torch_gemm_bound(len(x), bs)}
+    else:
+        others = {"native": lambda: p.tf_native(x, y, opt, lr, bs),
+                  "keras-fit": lambda: p.tf_keras_fit(x, y, opt, lr, bs),
+                  "gemm-bound": lambda: p.tf_gemm_bound(len(x), bs)}
+    if source != "Fashion-MNIST":
+        others.pop("tutorial", None)  # torchvision needs the real files
+    return x, y, models.mlp(784, [512, 512], 10), others, source
+
+
+def _trainer(config, epochs):
+    from dlcore import Trainer
+
+    return Trainer(backend=config["backend"], epochs=epochs, batch_size=config["batch_size"],
+                   optimizer=config["optimizer"], lr=config["lr"], seed=0, device="cpu", progress=False)
+
+
+def worker_timing(config) -> dict:
+    """All pipelines of one configuration, alternating epochs inside one dlcore fit."""
+    from dlcore import Callback, get_backend
+
+    get_backend(config["backend"])  # framework imports (torch first) outside the timings
+    x, y, spec, factories, source = _load(config)
+    epochs = {name: factory() for name, factory in factories.items()}
+    times: dict[str, list[float]] = {name: [] for name in epochs}
+
+    class Alternate(Callback):
+        def on_epoch_end(self, trainer, model, epoch, logs):
+            for name, run in epochs.items():
+                times[name].append(_timed(run))
+
+    history = _trainer(config, config["repeats"] + 1).fit(spec, (x, y), callbacks=[Alternate()])
+    times["dlcore"] = history["seconds"]
+    return {"source": source, "samples": len(x), "peak_rss_mb": peak_rss_mb(), "times": times}
+
+
+def worker_memory(config) -> dict:
+    """One pipeline in a fresh process: baseline memory, one epoch, peak memory."""
+    from dlcore import get_backend
+
+    get_backend(config["backend"])
+    baseline = peak_rss_mb()
+    x, y, spec, factories, _ = _load(config)
+    result = {"baseline_rss_mb": baseline, "dataset_mb": (x.nbytes + y.nbytes) / 2**20 if x.dtype != object else None}
+    if config["pipeline"] == "dlcore":
+        _trainer(config, 1).fit(spec, (x[: config["batch_size"]], y[: config["batch_size"]]))
+        result["first_step_seconds"] = time.perf_counter() - START
+        _trainer(config, 1).fit(spec, (x, y))
+    else:
+        factories[config["pipeline"]]()()
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def _spawn(config: dict) -> dict:
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--worker", json.dumps(config)],
+                         capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if out.returncode != 0:
+        raise SystemExit(f"benchmark worker failed for {config}:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _records(config: dict, timing: dict, warmups: int = 1) -> list[dict]:
+    records = []
+    for pipeline, seconds in timing["times"].items():
+        steady = statistics.median(seconds[warmups:]) if len(seconds) > warmups else seconds[-1]
+        records.append({
+            "backend": config["backend"], "workload": config["workload"], "optimizer": config["optimizer"],
+            "pipeline": pipeline, "samples": timing["samples"], "seconds_per_epoch": steady,
+            "samples_per_second": timing["samples"] / steady, "first_epoch_seconds": seconds[0],
+            "peak_rss_mb": timing["peak_rss_mb"], "peak_rss_scope": "shared process",
+        })
+    native = next((r["seconds_per_epoch"] for r in records if r["pipeline"] == "native"), None)
+    for r in records:
+        r["ratio_to_native"] = r["seconds_per_epoch"] / native if native else None
+    order = ["dlcore", "native", "tutorial", "keras-fit", "gemm-bound"]
+    return sorted(records, key=lambda r: order.index(r["pipeline"]))
+
+
+def _markdown(records: list[dict], machine: str) -> str:
+    lines = [f"Machine: {machine}", "",
+             "| backend | workload | optimizer | pipeline | s/epoch | samples/s | first epoch s | peak RSS MB | / native |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in records:
+        ratio = f"{r['ratio_to_native']:.3f}" if r["ratio_to_native"] else "-"
+        rss = f"{r['peak_rss_mb']:.0f}" if r["peak_rss_mb"] else "-"
+        lines.append(f"| {r['backend']} | {r['workload']} | {r['optimizer']} | {r['pipeline']} | "
+                     f"{r['seconds_per_epoch']:.3f} | {r['samples_per_second']:.0f} | "
+                     f"{r['first_epoch_seconds']:.3f} | {rss} | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
+def _find(records, **keys):
+    return next((r for r in records if all(r.get(k) == v for k, v in keys.items())), None)
+
+
+def _targets(records: list[dict]) -> list[str]:
+    """The performance targets, each as a ratio measured in this run."""
+    lines = []
+    for r in records:
+        if r["pipeline"] == "dlcore" and r["ratio_to_native"]:
+            lines.append(f"dlcore / native, {r['backend']} {r['workload']} {r['optimizer']}: {r['ratio_to_native']:.3f} (target <= 1.05)")
+    for opt in ("sgd", "adam"):
+        torch_r = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
+        tf_r = _find(records, backend="tensorflow", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
+        if torch_r and tf_r:
+            lines.append(f"tensorflow / torch throughput, MLP {opt}: {tf_r['samples_per_second'] / torch_r['samples_per_second']:.2f}x (target >= 0.9)")
+        tutorial = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="tutorial")
+        if torch_r and tutorial:
+            lines.append(f"dlcore speed-up over the tutorial's DataLoader pipeline, {opt}: {tutorial['seconds_per_epoch'] / torch_r['seconds_per_epoch']:.2f}x (target >= 2.5)")
+        for backend in ("torch", "tensorflow"):
+            d = _find(records, backend=backend, workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
+            g = _find(records, backend=backend, workload="fashion-mnist", optimizer=opt, pipeline="gemm-bound")
+            if d and g:
+                lines.append(f"dlcore / GEMM-only bound, {backend} {opt}: {d['seconds_per_epoch'] / g['seconds_per_epoch']:.2f}x (target <= 1.5)")
+    for r in records:
+        if r["pipeline"] == "dlcore" and r["workload"] == "fashion-mnist" and r.get("baseline_rss_mb") and r.get("dataset_mb"):
+            budget = r["baseline_rss_mb"] + r["dataset_mb"]
+            lines.append(f"peak memory / (framework baseline + dataset), {r['backend']} {r['optimizer']}: "
+                         f"{r['peak_rss_mb']:.0f} / ({r['baseline_rss_mb']:.0f} + {r['dataset_mb']:.0f}) MB = "
+                         f"{r['peak_rss_mb'] / budget:.2f} (target <= 1.5)")
+        if r["pipeline"] == "dlcore" and r.get("first_step_seconds"):
+            lines.append(f"time to first training step, {r['backend']} {r['workload']} {r['optimizer']} (new process, "
+                         f"imports and data included): {r['first_step_seconds']:.1f} s")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small data, two epochs, shared-process memory")
+    parser.add_argument("--out", default="results", help="folder for results.json and results.md (default: results)")
+    parser.add_argument("--backends", nargs="+", default=["torch", "tensorflow"])
+    parser.add_argument("--workloads", nargs="+", default=["fashion-mnist", "imdb"])
+    parser.add_argument("--repeats", type=int, default=None, help="timed epochs per pipeline (default 5; quick 2)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        config = json.loads(args.worker)
+        result = worker_memory(config) if config.get("pipeline") else worker_timing(config)
+        print(json.dumps(result))
+        return
+
+    import importlib.util
+
+    repeats = args.repeats or (2 if args.quick else 5)
+    backends = [b for b in args.backends if importlib.util.find_spec(FRAMEWORK[b])]
+    configs = []
+    for backend in backends:
+        for workload in args.workloads:
+            for optimizer in (("sgd", "adam") if workload == "fashion-mnist" else ("adam",)):
+                configs.append({"backend": backend, "workload": workload, "optimizer": optimizer, "lr": 1e-3,
+                                "batch_size": 64 if workload == "fashion-mnist" else 512, "repeats": repeats,
+                                "samples": (6000 if workload == "fashion-mnist" else 3000) if args.quick else None})
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, no GPU used (device cpu)"
+    print(f"dlcore benchmarks ({'quick' if args.quick else 'full'}), {machine}", flush=True)
+    records = []
+    for config in configs:
+        timing = _spawn(config)
+        got = _records(config, timing)
+        if not args.quick:
+            for r in got:
+                if r["pipeline"] != "gemm-bound":
+                    memory = _spawn({**config, "pipeline": r["pipeline"]})
+                    r.update(memory, peak_rss_scope="own process")
+        for r in got:
+            ratio = f"{r['ratio_to_native']:.3f}" if r["ratio_to_native"] else "-"
+            print(f"{r['backend']:<11} {r['workload']:<14} {r['optimizer']:<5} {r['pipeline']:<11} "
+                  f"{r['seconds_per_epoch']:8.3f} s/epoch {r['samples_per_second']:9.0f} samples/s "
+                  f"first {r['first_epoch_seconds']:7.3f} s  peak {r['peak_rss_mb']:6.0f} MB  / native {ratio}  ({timing['source']})",
+                  flush=True)
+        records += got
+    targets = _targets(records)
+    print("\n".join(["", "targets:"] + ["  " + t for t in targets]))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(records, indent=1))
+    (out / "results.md").write_text(_markdown(records, machine) + "\n" + "\n".join(f"- {t}" for t in targets) + "\n")
+    print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()

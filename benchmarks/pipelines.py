@@ -1,0 +1,262 @@
+"""The pipelines the benchmark compares, each as a factory of ``epoch()`` callables.
+
+Every factory takes the same in-memory data and settings and returns a function that runs one
+training epoch. The native loops are the best simple loops a user would write: torch with
+preloaded tensors and index batches; TensorFlow with a tf.function step gathering its batch
+from preloaded tensors.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from dlcore import DataError, datasets, embeddings
+
+
+# ---------------------------------------------------------------------------- data
+
+def fashion_data(samples: int | None):
+    """Fashion-MNIST training arrays (random data of the same shape if it is not installed)."""
+    try:
+        train, _ = datasets.fashion_mnist(download=False)
+        x, y, source = train.features, train.labels, "Fashion-MNIST"
+    except DataError:
+        rng = np.random.default_rng(0)
+        x, y, source = rng.random((60000, 28, 28), dtype=np.float32), rng.integers(0, 10, 60000), "random 28x28"
+    return x[:samples], y[:samples], source
+
+
+def imdb_data(samples: int | None):
+    """IMDB training texts with GloVe 50d (synthetic texts and vectors if either is missing)."""
+    try:
+        train, _ = datasets.imdb(download=False)
+        texts, labels, source = train.features[:15000], train.labels[:15000], "IMDB"
+    except DataError:
+        rng = np.random.default_rng(0)
+        words = [f"w{i}" for i in range(20000)]
+        texts = np.array([" ".join(rng.choice(words, rng.integers(50, 400))) for _ in range(15000)], dtype=object)
+        labels, source = rng.integers(0, 2, 15000), "synthetic reviews"
+    texts, labels = texts[:samples], labels[:samples]
+    try:
+        emb = embeddings.load("glove-6b-50d", vocabulary=texts)
+    except DataError:
+        tokens = sorted({t for text in texts for t in text.lower().split()})
+        emb = embeddings.TextEmbedding(tokens, np.random.default_rng(0).normal(0, 0.3, (len(tokens) + 1, 50)))
+        source += " with random vectors"
+    ids, splits = emb.encode(texts)
+    return texts, labels, emb, ids, splits, source
+
+
+def torchvision_root(samples_dir: Path | None = None) -> Path:
+    """A folder in torchvision's layout (FashionMNIST/raw, uncompressed) for the tutorial pipeline."""
+    paths = datasets.locate_fashion_mnist(download=False)
+    root = Path(tempfile.mkdtemp(prefix="dlcore-bench-"))
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for stem, path in paths.items():
+        if path.suffix == ".gz":
+            with gzip.open(path) as src, open(raw / stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        else:
+            shutil.copy(path, raw / stem)
+    return root
+
+
+# ------------------------------------------------------------------------- torch
+
+def torch_native(x, y, optimizer, lr, batch_size):
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        model.train()
+        perm = torch.randperm(len(xt))
+        for start in range(0, len(xt), batch_size):
+            idx = perm[start:start + batch_size]
+            loss = loss_fn(model(xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return epoch
+
+
+def torch_tutorial(samples, optimizer, lr, batch_size):
+    """The PyTorch tutorial's pipeline: torchvision FashionMNIST + ToTensor + DataLoader."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets as tv_datasets
+    from torchvision.transforms import ToTensor
+
+    data = tv_datasets.FashionMNIST(root=str(torchvision_root()), train=True, download=False, transform=ToTensor())
+    if samples:
+        data = Subset(data, range(min(samples, len(data))))
+    loader = DataLoader(data, batch_size=batch_size)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def epoch():
+        model.train()
+        for xb, yb in loader:
+            loss = loss_fn(model(xb), yb)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return epoch
+
+
+def torch_gemm_bound(n, batch_size):
+    """Only the MLP step's matrix products: 3 forward, 5 backward (no input gradient)."""
+    import torch
+
+    sizes = (784, 512, 512, 10)
+    ws = [torch.randn(a, b) * 0.01 for a, b in zip(sizes, sizes[1:])]
+    acts = [torch.randn(batch_size, s) for s in sizes]
+    grads = [torch.randn(batch_size, s) for s in sizes]
+    wgrads = [torch.empty_like(w) for w in ws]
+    steps = math.ceil(n / batch_size)
+
+    def epoch():
+        for _ in range(steps):
+            for i, w in enumerate(ws):
+                torch.mm(acts[i], w, out=acts[i + 1])
+            for i in (2, 1, 0):
+                torch.mm(acts[i].t(), grads[i + 1], out=wgrads[i])
+                if i:
+                    torch.mm(grads[i + 1], ws[i].t(), out=grads[i])
+    return epoch
+
+
+def torch_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
+    import torch
+    from torch import nn
+
+    embedding = nn.EmbeddingBag.from_pretrained(torch.from_numpy(emb.vectors), freeze=False, mode="sum")
+    head = nn.Sequential(nn.Linear(emb.dim, 16), nn.ReLU(), nn.Linear(16, 1))
+    params = list(embedding.parameters()) + list(head.parameters())
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(params, lr=lr)
+    ids_t, splits_t, y = torch.from_numpy(ids), torch.from_numpy(splits), torch.from_numpy(labels).float()
+
+    def epoch():
+        perm = torch.randperm(len(y))
+        for start in range(0, len(y), batch_size):
+            idx = perm[start:start + batch_size]
+            starts, lengths = splits_t[idx], splits_t[idx + 1] - splits_t[idx]
+            offsets = torch.cumsum(lengths, 0) - lengths
+            total = int(lengths.sum())
+            pos = torch.repeat_interleave(starts - offsets, lengths, output_size=total) + torch.arange(total)
+            weights = torch.repeat_interleave(lengths.clamp(min=1).float().rsqrt(), lengths, output_size=total)
+            logits = head(embedding(ids_t[pos], offsets, per_sample_weights=weights)).squeeze(1)
+            loss = nn.functional.binary_cross_entropy_with_logits(logits, y[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+    return epoch
+
+
+# -------------------------------------------------------------------- tensorflow
+
+def tf_native(x, y, optimizer, lr, batch_size):
+    import keras
+    import tensorflow as tf
+
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
+    xt, yt = tf.constant(x), tf.constant(y)
+
+    @tf.function
+    def step(order, start):
+        idx = order[start:start + batch_size]
+        xb, yb = tf.gather(xt, idx), tf.gather(yt, idx)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(yb, model(xb, training=True)))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    def epoch():
+        order = tf.random.shuffle(tf.range(len(x), dtype=tf.int64))
+        for start in range(0, len(x), batch_size):
+            step(order, tf.constant(start))
+    return epoch
+
+
+def tf_keras_fit(x, y, optimizer, lr, batch_size):
+    import keras
+
+    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
+                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    model.compile(optimizer=keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
+
+
+def tf_gemm_bound(n, batch_size):
+    import tensorflow as tf
+
+    sizes = (784, 512, 512, 10)
+    ws = [tf.random.normal((a, b)) * 0.01 for a, b in zip(sizes, sizes[1:])]
+    x = tf.random.normal((batch_size, 784))
+    dy = tf.random.normal((batch_size, 10))
+    steps = math.ceil(n / batch_size)
+
+    @tf.function
+    def run(count):
+        total = tf.constant(0.0)
+        for _ in tf.range(count):
+            h1 = x @ ws[0]
+            h2 = h1 @ ws[1]
+            out = h2 @ ws[2]
+            g3 = tf.transpose(h2) @ dy
+            d2 = dy @ tf.transpose(ws[2])
+            g2 = tf.transpose(h1) @ d2
+            d1 = d2 @ tf.transpose(ws[1])
+            g1 = tf.transpose(x) @ d1
+            total += out[0, 0] + g1[0, 0] + g2[0, 0] + g3[0, 0]
+        return total
+
+    return lambda: run(tf.constant(steps)).numpy()
+
+
+def tf_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
+    import keras
+    import tensorflow as tf
+
+    table = tf.Variable(emb.vectors)
+    head = keras.Sequential([keras.Input((emb.dim,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
+    opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
+    ragged = tf.RaggedTensor.from_row_splits(ids, splits)
+    y = tf.constant(labels, tf.float32)
+    variables = [table] + head.trainable_variables
+
+    @tf.function
+    def step(order, start):
+        idx = order[start:start + batch_size]
+        batch = tf.gather(ragged, idx)
+        with tf.GradientTape() as tape:
+            vectors = tf.gather(table, batch.flat_values) * tf.gather(
+                tf.math.rsqrt(tf.cast(tf.maximum(batch.row_lengths(), 1), tf.float32)), batch.value_rowids())[:, None]
+            pooled = tf.math.unsorted_segment_sum(vectors, batch.value_rowids(), tf.shape(idx)[0])
+            logits = tf.squeeze(head(pooled, training=True), 1)
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.gather(y, idx), logits))
+        opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    def epoch():
+        order = tf.random.shuffle(tf.range(len(labels), dtype=tf.int64))
+        for start in range(0, len(labels), batch_size):
+            step(order, tf.constant(start))
+    return epoch

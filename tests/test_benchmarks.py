@@ -1,0 +1,30 @@
+"""The benchmark keeps working: a tiny run through every pipeline, as CI runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BACKENDS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir):
+    env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
+    out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--workloads", "fashion-mnist",
+                          "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = json.loads((tmp_path / "results.json").read_text())
+    fields = {"backend", "workload", "pipeline", "seconds_per_epoch", "samples_per_second", "peak_rss_mb", "ratio_to_native"}
+    assert all(fields <= set(r) for r in records)
+    assert {(r["backend"], r["pipeline"]) for r in records if r["optimizer"] == "sgd"} >= {(b, p) for b in BACKENDS for p in ("dlcore", "native", "gemm-bound")}
+    assert all(r["seconds_per_epoch"] > 0 for r in records)
+    assert "| backend | workload |" in (tmp_path / "results.md").read_text()
+    assert "targets:" in out.stdout
