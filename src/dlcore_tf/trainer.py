@@ -47,6 +47,39 @@ def _correct(kind: str, logits, y):
     return tf.reduce_sum(tf.cast(hits, tf.int64))
 
 
+class FusedOptimizer:
+    """SGD or Adam applied with one TensorFlow kernel per variable (ResourceApplyGradientDescent,
+    ResourceApplyAdam): the same update as Keras' SGD and Adam (epsilon outside the square
+    root, as Keras), without their per-variable bookkeeping ops, which cost a plain Keras
+    step 0.4 s (SGD) to 0.8 s (Adam) per Fashion-MNIST epoch on a 2-core CPU.
+    ``variables`` lists the state to checkpoint: iterations, learning rate, then Adam's moments.
+    """
+
+    def __init__(self, kind: str, lr: float, variables, beta1=0.9, beta2=0.999, epsilon=1e-8) -> None:
+        self.kind, self.beta1, self.beta2, self.epsilon = kind, beta1, beta2, epsilon
+        self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")
+        self.learning_rate = tf.Variable(lr, trainable=False, dtype=tf.float32, name="learning_rate")
+        self.moments = [(tf.Variable(tf.zeros_like(v), trainable=False, name="m"),
+                         tf.Variable(tf.zeros_like(v), trainable=False, name="v"))
+                        for v in variables] if kind == "adam" else []
+        self.variables = [self.iterations, self.learning_rate] + [s for pair in self.moments for s in pair]
+
+    def apply(self, grads, variables) -> None:
+        self.iterations.assign_add(1)
+        grads = [tf.convert_to_tensor(g) for g in grads]  # an embedding's IndexedSlices become dense
+        lr = self.learning_rate
+        if self.kind != "adam":
+            for grad, var in zip(grads, variables):
+                tf.raw_ops.ResourceApplyGradientDescent(var=var.handle, alpha=lr, delta=grad)
+            return
+        step = tf.cast(self.iterations, tf.float32)
+        beta1_power, beta2_power = tf.pow(self.beta1, step), tf.pow(self.beta2, step)
+        for grad, var, (m, v) in zip(grads, variables, self.moments):
+            tf.raw_ops.ResourceApplyAdam(var=var.handle, m=m.handle, v=v.handle, beta1_power=beta1_power,
+                                         beta2_power=beta2_power, lr=lr, beta1=self.beta1, beta2=self.beta2,
+                                         epsilon=self.epsilon, grad=grad)
+
+
 # Training steps run this many at a time inside one tf.function call (a graph loop), which
 # saves the Python-to-graph dispatch of every step; the progress bar moves per call.
 STEPS_PER_CALL = 25
@@ -59,11 +92,7 @@ class _Compiled:
         net, kind, bs = model.native, trainer.loss_of(model), trainer.batch_size
         self.net = net
         self.variables = net.trainable_variables
-        if trainer.optimizer == "adam":
-            self.optimizer = keras.optimizers.Adam(learning_rate=trainer.lr, epsilon=1e-8)
-        else:
-            self.optimizer = keras.optimizers.SGD(learning_rate=trainer.lr)
-        self.optimizer.build(self.variables)
+        self.optimizer = FusedOptimizer(trainer.optimizer, trainer.lr, self.variables)
         self.loss_sum = tf.Variable(0.0, trainable=False, dtype=tf.float32)
         self.correct = tf.Variable(0, trainable=False, dtype=tf.int64)
 
@@ -71,8 +100,7 @@ class _Compiled:
             with tf.GradientTape() as tape:
                 logits = net(_inputs(xb), training=True)
                 loss = _loss(kind, logits, yb)
-            grads = tape.gradient(loss, self.variables)
-            self.optimizer.apply_gradients(zip(grads, self.variables))
+            self.optimizer.apply(tape.gradient(loss, self.variables), self.variables)
             self.loss_sum.assign_add(loss * tf.cast(tf.shape(yb)[0], tf.float32))
             self.correct.assign_add(_correct(kind, logits, yb))
             return loss
@@ -140,7 +168,7 @@ class TFTrainer(Trainer):
         if entry is None or entry[0] is not model.native:
             return None
         variables = entry[1].optimizer.variables
-        return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.path for v in variables]}
+        return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.name for v in variables]}
 
     def _load_optimizer_state(self, model: Model, arrays, meta) -> None:
         variables = self._compile(model).optimizer.variables
