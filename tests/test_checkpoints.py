@@ -16,6 +16,15 @@ def trainer(backend, device, **settings):
                                               device=device, progress=False), **settings})
 
 
+def fitted(backend, device, epochs=1, samples=100):
+    """A small MLP trained for ``epochs`` epochs: (features, labels, spec, trainer)."""
+    x, y = blobs(samples)
+    spec = models.mlp(20, [8], 4)
+    t = trainer(backend, device, epochs=epochs)
+    t.fit(spec, (x, y))
+    return x, y, spec, t
+
+
 @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
 def test_resuming_gives_bitwise_the_same_weights_as_uninterrupted_training(backend, device, tmp_path, optimizer):
     x, y = blobs(500)
@@ -38,10 +47,7 @@ def test_resuming_gives_bitwise_the_same_weights_as_uninterrupted_training(backe
 
 
 def test_checkpoint_holds_optimizer_state_progress_and_versions(backend, device, tmp_path):
-    x, y = blobs(200)
-    spec = models.mlp(20, [8], 4)
-    t = trainer(backend, device, epochs=2)
-    t.fit(spec, (x, y))
+    x, y, spec, t = fitted(backend, device, epochs=2, samples=200)
     checkpoint = TrainingCheckpoint.load(t.save(spec, tmp_path / "c.npz", {"note": "mine"}))
     state = checkpoint.state
     assert state["epoch"] == 2 and state["step"] == 2 * 7 and len(state["history"]) == 2
@@ -68,10 +74,7 @@ def test_periodic_and_best_checkpoints_survive_a_diverging_run(backend, device, 
 
 
 def test_resume_refuses_another_architecture_or_optimizer(backend, device, tmp_path):
-    x, y = blobs(100)
-    spec = models.mlp(20, [8], 4)
-    t = trainer(backend, device, epochs=1)
-    t.fit(spec, (x, y))
+    x, y, spec, t = fitted(backend, device)
     path = t.save(spec, tmp_path / "c.npz")
     with pytest.raises(CheckpointError, match=r"missing layers.2.weight; .*layers.1.weight: model has \(8, 8\), weights have \(4, 8\)"):
         trainer(backend, device).fit(models.mlp(20, [8, 8], 4), (x, y), resume_from=path)
@@ -81,10 +84,7 @@ def test_resume_refuses_another_architecture_or_optimizer(backend, device, tmp_p
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
 def test_resume_on_the_other_backend_points_to_load(tmp_path):
-    x, y = blobs(100)
-    spec = models.mlp(20, [8], 4)
-    t = trainer("torch", "cpu", epochs=1)
-    t.fit(spec, (x, y))
+    x, y, spec, t = fitted("torch", "cpu")
     path = t.save(spec, tmp_path / "c.npz")
     with pytest.raises(CheckpointError, match=r"optimizer state is 'torch''s; resume on that backend, or start from its weights"):
         trainer("tensorflow", "cpu").fit(models.mlp(20, [8], 4), (x, y), resume_from=path)
@@ -94,10 +94,7 @@ def test_resume_on_the_other_backend_points_to_load(tmp_path):
 def test_torch_state_dict_export_reads_with_weights_only_and_imports_anywhere(backend, device, tmp_path):
     import torch
 
-    x, y = blobs(100)
-    spec = models.mlp(20, [8], 4)
-    t = trainer(backend, device, epochs=1)
-    t.fit(spec, (x, y))
+    x, y, spec, t = fitted(backend, device)
     path = t.export(spec, tmp_path / "model.pt")
     state = torch.load(path, weights_only=True)
     assert {k: tuple(v.shape) for k, v in state.items()} == spec.parameter_shapes()
@@ -125,10 +122,7 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
 def test_keras_file_export_loads_in_keras_and_imports_anywhere(backend, device, tmp_path):
     import keras
 
-    x, y = blobs(100)
-    spec = models.mlp(20, [8], 4)
-    t = trainer(backend, device, epochs=1)
-    t.fit(spec, (x, y))
+    x, y, spec, t = fitted(backend, device)
     path = t.export(spec, tmp_path / "model.keras")
     native = keras.saving.load_model(path)
     np.testing.assert_allclose(native.predict(x, verbose=0), t.predict(spec, x), atol=1e-5)
