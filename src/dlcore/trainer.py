@@ -286,9 +286,8 @@ class Trainer(ABC):
     def _resume(self, built: Model, path: Any) -> tuple[History, int]:
         checkpoint = TrainingCheckpoint.load(path)
         state = checkpoint.state
-        built.set_weights(checkpoint.weights)
         saved = state.get("optimizer", {})
-        if checkpoint.optimizer:
+        if checkpoint.optimizer:  # refuse before anything of the model changes
             if state.get("backend") != self.backend_name:
                 raise CheckpointError(
                     f"{path}: its optimizer state is {state.get('backend')!r}'s; resume on that backend, "
@@ -296,6 +295,8 @@ class Trainer(ABC):
             if saved.get("name") != self.optimizer:
                 raise CheckpointError(f"{path}: was trained with {saved.get('name')!r}, this trainer uses "
                                       f"{self.optimizer!r}; use the same optimizer to resume")
+        built.set_weights(checkpoint.weights)
+        if checkpoint.optimizer:
             self._load_optimizer_state(built, checkpoint.optimizer, saved.get("state", {}))
         if state.get("rng"):
             self._rng.bit_generator.state = state["rng"]
