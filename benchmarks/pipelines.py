@@ -53,7 +53,7 @@ def imdb_data(samples: int | None):
     return texts, labels, emb, ids, splits, source
 
 
-def torchvision_root(samples_dir: Path | None = None) -> Path:
+def torchvision_root() -> Path:
     """A folder in torchvision's layout (FashionMNIST/raw, uncompressed) for the tutorial pipeline."""
     paths = datasets.locate_fashion_mnist(download=False)
     root = Path(tempfile.mkdtemp(prefix="dlcore-bench-"))
@@ -70,11 +70,18 @@ def torchvision_root(samples_dir: Path | None = None) -> Path:
 
 # ------------------------------------------------------------------------- torch
 
+def torch_mlp():
+    """The PyTorch tutorial's NeuralNetwork: Flatten, 784-512-ReLU-512-ReLU-10."""
+    from torch import nn
+
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+
 def torch_native(x, y, optimizer, lr, batch_size):
     import torch
     from torch import nn
 
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    model = torch_mlp()
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     loss_fn = nn.CrossEntropyLoss()
@@ -103,7 +110,7 @@ def torch_tutorial(samples, optimizer, lr, batch_size):
     if samples:
         data = Subset(data, range(min(samples, len(data))))
     loader = DataLoader(data, batch_size=batch_size)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+    model = torch_mlp()
     opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -168,12 +175,30 @@ def torch_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
 
 # -------------------------------------------------------------------- tensorflow
 
+def keras_mlp():
+    """The same MLP as a Keras Sequential model."""
+    import keras
+
+    return keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
+                             keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+
+
+def tf_epoch(step, n, batch_size):
+    """An epoch: a fresh shuffled order, then ``step(order, start)`` per batch."""
+    import tensorflow as tf
+
+    def epoch():
+        order = tf.random.shuffle(tf.range(n, dtype=tf.int64))
+        for start in range(0, n, batch_size):
+            step(order, tf.constant(start))
+    return epoch
+
+
 def tf_native(x, y, optimizer, lr, batch_size):
     import keras
     import tensorflow as tf
 
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    model = keras_mlp()
     opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
     xt, yt = tf.constant(x), tf.constant(y)
 
@@ -187,18 +212,13 @@ def tf_native(x, y, optimizer, lr, batch_size):
         opt.apply_gradients(zip(grads, model.trainable_variables))
         return loss
 
-    def epoch():
-        order = tf.random.shuffle(tf.range(len(x), dtype=tf.int64))
-        for start in range(0, len(x), batch_size):
-            step(order, tf.constant(start))
-    return epoch
+    return tf_epoch(step, len(x), batch_size)
 
 
 def tf_keras_fit(x, y, optimizer, lr, batch_size):
     import keras
 
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(512, activation="relu"),
-                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
+    model = keras_mlp()
     model.compile(optimizer=keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
@@ -255,8 +275,4 @@ def tf_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
         opt.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
-    def epoch():
-        order = tf.random.shuffle(tf.range(len(labels), dtype=tf.int64))
-        for start in range(0, len(labels), batch_size):
-            step(order, tf.constant(start))
-    return epoch
+    return tf_epoch(step, len(labels), batch_size)

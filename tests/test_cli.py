@@ -65,7 +65,7 @@ def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):
         pytest.skip("needs the backend it names")
     out = dlcore("train", "fashion-mnist", "--data-dir", str(fashion_dir), *args)
     assert out.returncode == 2
-    assert f"dlcore: error: " in out.stderr and message in out.stderr
+    assert "dlcore: error: " in out.stderr and message in out.stderr
     assert "Traceback" not in out.stderr
 
 

@@ -96,12 +96,16 @@ class ArrayDataset(Dataset):
         )
 
 
-def standard_dtypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float32 features; int64 class labels or float32 targets (copies only when needed)."""
-    features = features.astype(np.float32, copy=False)
+def standard_labels(labels: np.ndarray) -> np.ndarray:
+    """int64 class labels or float32 targets (a copy only when needed)."""
     if np.issubdtype(labels.dtype, np.integer):
-        return features, labels.astype(np.int64, copy=False)
-    return features, labels.astype(np.float32, copy=False)
+        return labels.astype(np.int64, copy=False)
+    return labels.astype(np.float32, copy=False)
+
+
+def standard_dtypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 features and :func:`standard_labels` (copies only when needed)."""
+    return features.astype(np.float32, copy=False), standard_labels(labels)
 
 
 def as_dataset(data: Any, name: str = "data") -> Any:

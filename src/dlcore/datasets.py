@@ -171,5 +171,5 @@ def fashion_mnist(
     return splits[0], splits[1]
 
 
-from .images import image_csv  # noqa: E402  (re-exported)
-from .imdb import imdb  # noqa: E402  (re-exported)
+from .images import image_csv  # noqa: E402,F401  (re-exported)
+from .imdb import imdb  # noqa: E402,F401  (re-exported)

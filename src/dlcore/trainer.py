@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from .backend import get_backend
-from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes
+from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from .checkpoint import TrainingCheckpoint
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .history import Callback, History, format_metrics
@@ -114,6 +114,7 @@ class Trainer(ABC):
         self.verbose = bool(verbose)
         self.device = self.backend.device(device)
         self._rng = np.random.default_rng(seed)
+        self._token_cache: dict[tuple[int, int], tuple] = {}
         self._setup()
 
     def __repr__(self) -> str:
@@ -322,7 +323,7 @@ class Trainer(ABC):
                 self._check_labels(model, targets, name)
             if features.dtype == object or features.dtype.kind in "US":
                 ids, splits = self._encode_texts(model, features, name)
-                payload = self._prepare_tokens(ids, splits, standard_dtypes(features[:0], targets)[1])
+                payload = self._prepare_tokens(ids, splits, standard_labels(targets))
                 return Prepared(payload, len(features), batch_size)
             self._check_features(model, features, name)
             features, targets = standard_dtypes(features, targets)
@@ -342,12 +343,12 @@ class Trainer(ABC):
         if embedding is None:
             raise DataError(f"{name}: the samples are texts but the model takes numbers; "
                             "use models.text_classifier(embedding) for text")
-        cache = self.__dict__.setdefault("_token_cache", {})
         key = (id(texts), id(embedding))
-        if key not in cache or cache[key][0] is not texts:
-            cache.clear()  # keep one dataset's ids: evaluating on another re-encodes
-            cache[key] = (texts, *embedding.encode(texts))
-        return cache[key][1], cache[key][2]
+        cached = self._token_cache.get(key)
+        if cached is None or cached[0] is not texts:
+            self._token_cache.clear()  # keep one dataset's ids: evaluating on another re-encodes
+            cached = self._token_cache[key] = (texts, *embedding.encode(texts))
+        return cached[1], cached[2]
 
     def _check_features(self, model: Model, features: np.ndarray, name: str) -> None:
         if not np.issubdtype(features.dtype, np.number):
@@ -392,12 +393,18 @@ class Trainer(ABC):
     # ----------------------------------------------------------- backend part
 
     @staticmethod
-    def _check_step_losses(losses: np.ndarray) -> None:
-        """Raise TrainingError naming the first step (1-based) whose loss is NaN or infinite."""
+    def _epoch_loss(step_losses: Any, sizes: Any) -> float:
+        """The epoch's mean loss per sample, from each step's mean loss and batch size.
+
+        Raises TrainingError naming the first step (1-based) whose loss is NaN or infinite.
+        """
+        losses = np.asarray(step_losses, np.float64)
         bad = ~np.isfinite(losses)
         if bad.any():
             step = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {losses[step]} at step {step + 1}")
+        sizes = np.asarray(sizes, np.float64)
+        return float(losses @ sizes / sizes.sum())
 
     def _optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """The optimizer's arrays and JSON settings for ``model``; None before any training."""

@@ -101,7 +101,6 @@ class _Compiled:
                 logits = net(_inputs(xb), training=True)
                 loss = _loss(kind, logits, yb)
             self.optimizer.apply(tape.gradient(loss, self.variables), self.variables)
-            self.loss_sum.assign_add(loss * tf.cast(tf.shape(yb)[0], tf.float32))
             self.correct.assign_add(_correct(kind, logits, yb))
             return loss
 
@@ -127,9 +126,12 @@ class _Compiled:
         self.loss_sum.assign(0.0)
         self.correct.assign(0)
 
+    def accuracy(self, seen: int) -> float:
+        return int(self.correct.numpy()) / max(seen, 1)
+
     def means(self, seen: int) -> tuple[float, float]:
-        seen = max(seen, 1)
-        return float(self.loss_sum.numpy()) / seen, int(self.correct.numpy()) / seen
+        """Mean loss and accuracy accumulated by ``eval_batch``."""
+        return float(self.loss_sum.numpy()) / max(seen, 1), self.accuracy(seen)
 
 
 class TFTrainer(Trainer):
@@ -171,16 +173,15 @@ class TFTrainer(Trainer):
         return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.name for v in variables]}
 
     def _load_optimizer_state(self, model: Model, arrays, meta) -> None:
-        variables = self._compile(model).optimizer.variables
-        shapes = [tuple(v.shape) for v in variables]
-        saved = [tuple(arrays[str(i)].shape) for i in range(len(arrays))] if all(
-            str(i) in arrays for i in range(len(arrays))) else None
-        if saved != shapes:
+        optimizer = self._compile(model).optimizer
+        variables = optimizer.variables
+        if len(arrays) != len(variables) or any(
+                str(i) not in arrays or arrays[str(i)].shape != tuple(v.shape) for i, v in enumerate(variables)):
             raise CheckpointError(f"the saved optimizer state ({len(arrays)} variables) does not fit this "
                                   f"model's optimizer ({len(variables)} variables)")
         for i, variable in enumerate(variables):
             variable.assign(arrays[str(i)])
-        self._compile(model).optimizer.learning_rate.assign(self.lr)  # this trainer's lr applies
+        optimizer.learning_rate.assign(self.lr)  # this trainer's learning rate applies from here on
 
     # -- data
 
@@ -213,15 +214,17 @@ class TFTrainer(Trainer):
         seen = 0
         with tf.device(self._device):
             if data.native:
-                losses = []
+                losses, sizes = [], []
                 for batch, (xb, yb, *_) in enumerate(data.payload):
                     losses.append(compiled.train_batch(xb, yb))
-                    seen += int(yb.shape[0])
+                    sizes.append(int(yb.shape[0]))
+                    seen += sizes[-1]
                     if reporter.wants_loss(batch):
                         reporter.log_loss(float(losses[-1]), seen)
                     reporter.advance()
-                self._check_step_losses(np.array([float(l) for l in losses]))
-                return compiled.means(seen)
+                if not losses:
+                    return 0.0, 0.0
+                return self._epoch_loss(tf.stack(losses).numpy(), sizes), compiled.accuracy(seen)
             x, y = data.payload
             n, bs, batches = data.num_samples, data.batch_size, data.num_batches
             order_t = tf.constant(order if order is not None else np.arange(n))
@@ -234,8 +237,9 @@ class TFTrainer(Trainer):
                     if reporter.wants_loss(batch):
                         reporter.log_loss(float(losses[batch - first]), min((batch + 1) * bs, n))
                 reporter.advance(count)
-        self._check_step_losses(tf.concat(chunks, 0).numpy())
-        return compiled.means(n)
+        sizes = np.full(batches, bs)
+        sizes[-1] = n - bs * (batches - 1)
+        return self._epoch_loss(tf.concat(chunks, 0).numpy(), sizes), compiled.accuracy(n)
 
     def _eval_batches(self, data: Prepared):
         if data.native:

@@ -207,9 +207,7 @@ class TorchTrainer(Trainer):
                 correct = (predictions == (labels.reshape(-1) > 0.5)).sum()
             else:
                 correct = (predictions == (labels.argmax(1) if labels.ndim == 2 else labels)).sum()
-        step_losses = torch.stack(losses).double().cpu().numpy()
-        self._check_step_losses(step_losses)
-        return float(step_losses @ np.asarray(sizes, np.float64)) / seen, correct.item() / seen
+        return self._epoch_loss(torch.stack(losses).cpu().numpy(), sizes), correct.item() / seen
 
     def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
         net = model.native
