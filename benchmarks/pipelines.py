@@ -124,25 +124,33 @@ def torch_tutorial(samples, optimizer, lr, batch_size):
     return epoch
 
 
-def torch_gemm_bound(n, batch_size):
-    """Only the MLP step's matrix products: 3 forward, 5 backward (no input gradient)."""
+def torch_gemm_bound(n, batch_size, kernels="dlcore"):
+    """Only the MLP step's matrix products: 3 forward, 5 backward (no input gradient).
+
+    kernels="dlcore": the products dlcore's layers compute (oneDNN on the CPU where torch has
+    it); "torch.mm": nn.Linear's (MKL's sgemm in torch's x86 builds).
+    """
     import torch
 
+    from dlcore_torch.linear import onednn_linear
+
+    op = onednn_linear() if kernels == "dlcore" else None
+    mm_nt = (lambda a, b: op(a, b, None, "none", [], "")) if op else (lambda a, b: a @ b.t())  # a @ b.T
     sizes = (784, 512, 512, 10)
-    ws = [torch.randn(a, b) * 0.01 for a, b in zip(sizes, sizes[1:])]
-    acts = [torch.randn(batch_size, s) for s in sizes]
+    ws = [torch.randn(b, a) * 0.01 for a, b in zip(sizes, sizes[1:])]  # nn.Linear's (out, in)
+    x = torch.randn(batch_size, sizes[0])
     grads = [torch.randn(batch_size, s) for s in sizes]
-    wgrads = [torch.empty_like(w) for w in ws]
     steps = math.ceil(n / batch_size)
 
     def epoch():
         for _ in range(steps):
-            for i, w in enumerate(ws):
-                torch.mm(acts[i], w, out=acts[i + 1])
+            acts = [x]
+            for w in ws:
+                acts.append(mm_nt(acts[-1], w))
             for i in (2, 1, 0):
-                torch.mm(acts[i].t(), grads[i + 1], out=wgrads[i])
+                mm_nt(grads[i + 1].t(), acts[i].t())  # weight gradient
                 if i:
-                    torch.mm(grads[i + 1], ws[i].t(), out=grads[i])
+                    mm_nt(grads[i + 1], ws[i].t())  # input gradient
     return epoch
 
 

@@ -8,6 +8,8 @@ from dlcore.errors import ConfigError
 from dlcore.frameworks import import_torch
 from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
 
+from .linear import linear
+
 torch = import_torch()
 nn = torch.nn
 
@@ -20,13 +22,13 @@ class MLPModule(nn.Module):
         self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
         # Plain lists (not registered as submodules): slicing a ModuleList builds a new module.
         self._hidden, self._output = list(self.layers)[:-1], [self.layers[-1]]
-        self._activation = torch.relu if spec.activation == "relu" else torch.tanh
+        self._activation = spec.activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.flatten(1)
         for layer in self._hidden:
-            x = self._activation(layer(x))
-        return self._output[0](x)
+            x = linear(x, layer, self._activation)
+        return linear(x, self._output[0])
 
 
 class TextClassifierModule(nn.Module):
@@ -57,8 +59,8 @@ class TextClassifierModule(nn.Module):
         weights = torch.repeat_interleave(scale, lengths, output_size=len(ids))
         h = self.embedding(ids, offsets, per_sample_weights=weights)
         for layer in self._hidden:
-            h = torch.relu(layer(h))
-        return self._output[0](h)
+            h = linear(h, layer, "relu")
+        return linear(h, self._output[0])
 
 
 def build_module(spec: ModelSpec) -> nn.Module:

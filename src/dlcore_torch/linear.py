@@ -1,0 +1,76 @@
+"""Dense layers of dlcore's torch models: oneDNN products on the CPU.
+
+torch's nn.Linear computes float32 products on the CPU with MKL's sgemm. oneDNN, also inside
+torch, computes the same products, and on CPUs where MKL takes a slow code path (AMD's) it is
+about twice as fast: on a 2-core AMD EPYC, 64x784 by 784x512 takes 157 us against MKL's 307 us,
+and a Fashion-MNIST MLP epoch 0.89 s against 1.38 s. ``linear`` uses oneDNN for 2-D float32
+CPU tensors when this torch has it and it agrees with F.linear; otherwise it is F.linear. The
+layers stay nn.Linear modules (same state_dict), but their forward hooks are not called.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from dlcore.frameworks import import_torch
+
+torch = import_torch()
+F = torch.nn.functional
+
+ACTIVATIONS = {"relu": torch.relu, "tanh": torch.tanh, "none": lambda x: x}
+
+
+@functools.cache
+def onednn_linear():
+    """torch's oneDNN linear op (``x @ w.T + b``, then an activation), or None where it is
+    missing or disagrees with F.linear on a small check."""
+    if not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        op = torch.ops.mkldnn._linear_pointwise
+        g = torch.Generator().manual_seed(0)
+        x, w, b = (torch.randn(*shape, generator=g) for shape in ((3, 5), (4, 5), (4,)))
+        checks = [(op(x, w, b, name, [], ""), fn(F.linear(x, w, b))) for name, fn in ACTIVATIONS.items()]
+        grad = checks[-1][1]  # the backward's products, from strided views:
+        checks += [(op(grad, w.t(), None, "none", [], ""), grad @ w),
+                   (op(grad.t(), x.t(), None, "none", [], ""), grad.t() @ x)]
+    except (AttributeError, RuntimeError):
+        return None
+    return op if all(torch.allclose(a, b, atol=1e-5) for a, b in checks) else None
+
+
+class _OneDNNLinear(torch.autograd.Function):
+    """``activation(x @ w.T + b)`` and its gradients, every product through oneDNN."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, activation):
+        out = onednn_linear()(x, weight, bias, activation, [], "")
+        ctx.activation = activation
+        ctx.save_for_backward(x, weight, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, out = ctx.saved_tensors
+        if ctx.activation == "relu":
+            grad = torch.ops.aten.threshold_backward(grad, out, 0)
+        elif ctx.activation == "tanh":
+            grad = torch.ops.aten.tanh_backward(grad, out)
+        op = onednn_linear()
+        needs_x, needs_w, needs_b, _ = ctx.needs_input_grad
+        grad_x = op(grad, weight.t(), None, "none", [], "") if needs_x else None
+        grad_w = op(grad.t(), x.t(), None, "none", [], "") if needs_w else None
+        grad_b = grad.sum(0) if needs_b else None
+        return grad_x, grad_w, grad_b, None
+
+
+def linear(x, layer, activation: str = "none"):
+    """``activation(layer(x))`` for an nn.Linear ``layer``; activation: relu, tanh or none."""
+    weight, bias = layer.weight, layer.bias
+    op = onednn_linear() if x.device.type == "cpu" else None
+    if (op is None or x.dim() != 2 or x.shape[0] == 0
+            or x.dtype != torch.float32 or weight.dtype != torch.float32):
+        return ACTIVATIONS[activation](F.linear(x, weight, bias))
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias)):
+        return _OneDNNLinear.apply(x, weight, bias, activation)
+    return op(x, weight, bias, activation, [], "")

@@ -1,0 +1,78 @@
+"""dlcore's torch layers compute what nn.Linear computes, through oneDNN on the CPU where it can."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import BACKENDS, blobs
+from dlcore import Trainer, get_backend, models
+
+pytestmark = pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
+
+
+@pytest.fixture
+def torch():
+    get_backend("torch")
+    import torch
+
+    return torch
+
+
+def reference(torch, x, layer, activation):
+    out = torch.nn.functional.linear(x, layer.weight, layer.bias)
+    return {"relu": torch.relu, "tanh": torch.tanh, "none": lambda t: t}[activation](out)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "none"])
+@pytest.mark.parametrize("frozen", [False, True])
+def test_linear_matches_nn_linear_values_and_gradients(torch, activation, frozen):
+    from dlcore_torch.linear import linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(37, 19)
+    layer.weight.requires_grad_(not frozen)
+    x = torch.randn(23, 37, requires_grad=True)
+    upstream = torch.randn(23, 19)
+    got, want = linear(x, layer, activation), reference(torch, x, layer, activation)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    grads = [t for t in (x, layer.weight, layer.bias) if t.requires_grad]
+    got_grads = torch.autograd.grad(got, grads, upstream)
+    want_grads = torch.autograd.grad(want, grads, upstream)
+    for a, b in zip(got_grads, want_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+    with torch.inference_mode():
+        torch.testing.assert_close(linear(x, layer, activation), want.detach(), rtol=1e-5, atol=1e-5)
+
+
+def test_linear_handles_what_onednn_does_not(torch):
+    """Other dtypes, other ranks and empty batches take F.linear's path with the same result."""
+    from dlcore_torch.linear import linear
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(5, 3)
+    for x in (torch.randn(2, 4, 5), torch.randn(0, 5)):
+        torch.testing.assert_close(linear(x, layer, "relu"), reference(torch, x, layer, "relu"))
+    layer64 = torch.nn.Linear(5, 3).double()
+    x64 = torch.randn(4, 5, dtype=torch.float64)
+    torch.testing.assert_close(linear(x64, layer64, "tanh"), reference(torch, x64, layer64, "tanh"))
+
+
+def test_mlp_trains_the_same_without_onednn(torch, monkeypatch):
+    """Where torch has no oneDNN, dlcore's MLP falls back to F.linear and learns as well."""
+    import dlcore_torch.linear as dlcore_linear
+
+    x, y = blobs()
+
+    def accuracy():
+        t = Trainer(backend="torch", epochs=3, batch_size=32, optimizer="adam", lr=1e-2, seed=0,
+                    device="cpu", progress=False)
+        spec = models.mlp(20, [32], 4)
+        model = t.build(spec)
+        t.fit(model, (x[:1000], y[:1000]))
+        return t.evaluate(model, (x[1000:], y[1000:]))["accuracy"]
+
+    with_onednn = accuracy()
+    monkeypatch.setattr(dlcore_linear, "onednn_linear", lambda: None)
+    without = accuracy()
+    assert with_onednn >= 0.95 and without >= 0.95
+    assert abs(with_onednn - without) <= 0.01
