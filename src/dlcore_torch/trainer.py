@@ -147,7 +147,7 @@ class TorchTrainer(Trainer):
             index = torch.from_numpy(order).to(self._device)
             for start in range(0, n, bs):
                 i = index[start:start + bs]
-                yield x[i], y[i]
+                yield x.index_select(0, i), y.index_select(0, i)  # 8 us for 64 images; x[i]: 20 us
 
     # -- loops
 
