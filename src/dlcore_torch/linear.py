@@ -48,6 +48,18 @@ def activation_backward(activation: str, grad, out):
     return grad
 
 
+def linear_backward(grad, x, weight, out, activation: str, needs=(True, True, True)):
+    """Gradients of ``x``, ``weight`` and the bias of ``out = activation(x @ weight.T + b)``,
+    from the gradient of ``out``; each product through oneDNN, None where ``needs`` says no."""
+    grad = activation_backward(activation, grad, out)
+    op = onednn_linear()
+    needs_x, needs_w, needs_b = needs
+    grad_x = op(grad, weight.t(), None, "none", [], "") if needs_x else None
+    grad_w = op(grad.t(), x.t(), None, "none", [], "") if needs_w else None
+    grad_b = grad.sum(0) if needs_b else None
+    return grad_x, grad_w, grad_b
+
+
 class _OneDNNLinear(torch.autograd.Function):
     """``activation(x @ w.T + b)`` and its gradients, every product through oneDNN."""
 
@@ -61,13 +73,7 @@ class _OneDNNLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         x, weight, out = ctx.saved_tensors
-        grad = activation_backward(ctx.activation, grad, out)
-        op = onednn_linear()
-        needs_x, needs_w, needs_b, _ = ctx.needs_input_grad
-        grad_x = op(grad, weight.t(), None, "none", [], "") if needs_x else None
-        grad_w = op(grad.t(), x.t(), None, "none", [], "") if needs_w else None
-        grad_b = grad.sum(0) if needs_b else None
-        return grad_x, grad_w, grad_b, None
+        return (*linear_backward(grad, x, weight, out, ctx.activation, ctx.needs_input_grad[:3]), None)
 
 
 def linear(x, layer, activation: str = "none"):

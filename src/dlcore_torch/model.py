@@ -8,7 +8,7 @@ from dlcore.errors import ConfigError
 from dlcore.frameworks import import_torch
 from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
 
-from .linear import activation_backward, linear, onednn_linear
+from .linear import linear, linear_backward, onednn_linear
 
 torch = import_torch()
 nn = torch.nn
@@ -45,22 +45,22 @@ class MLPModule(nn.Module):
                 or y.dtype != torch.long or len(y) == 0 or self._forward_hooks or self._forward_pre_hooks
                 or not all(p.requires_grad and p.dtype == torch.float32 for p in params)):
             return None
+        activations = [self._activation] * len(self._hidden) + ["none"]
         with torch.no_grad():
-            acts = [x.flatten(1)]
-            for layer in self._hidden:
-                acts.append(op(acts[-1], layer.weight, layer.bias, self._activation, [], ""))
-            logits = op(acts[-1], self._output[0].weight, self._output[0].bias, "none", [], "")
+            acts = [x.flatten(1)]  # each layer's input, then the logits
+            for layer, activation in zip(self.layers, activations):
+                acts.append(op(acts[-1], layer.weight, layer.bias, activation, [], ""))
+            logits = acts[-1]
             log_probs = torch.log_softmax(logits, 1)
             loss = F.nll_loss(log_probs, y)
             grad = log_probs.exp()  # d loss / d logits = (softmax - one_hot) / batch
             grad[torch.arange(len(y)), y] -= 1
             grad /= len(y)
             for i in reversed(range(len(self.layers))):
-                layer = self.layers[i]
-                _add_grad(layer.weight, op(grad.t(), acts[i].t(), None, "none", [], ""))
-                _add_grad(layer.bias, grad.sum(0))
-                if i:
-                    grad = activation_backward(self._activation, op(grad, layer.weight.t(), None, "none", [], ""), acts[i])
+                grad, grad_w, grad_b = linear_backward(grad, acts[i], self.layers[i].weight, acts[i + 1],
+                                                       activations[i], needs=(i > 0, True, True))
+                _add_grad(self.layers[i].weight, grad_w)
+                _add_grad(self.layers[i].bias, grad_b)
         return loss, logits
 
 
