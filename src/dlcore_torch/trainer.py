@@ -156,20 +156,20 @@ class TorchTrainer(Trainer):
             return lambda logits, y: F.binary_cross_entropy_with_logits(logits.reshape(-1), y.reshape(-1).to(logits.dtype))
         return F.cross_entropy
 
-    def _correct_fn(self, model: Model):
-        """A function counting correct predictions in a batch (no autograd graph)."""
+    def _class_fns(self, model: Model):
+        """(predicted, true): logits -> predicted classes (written into ``out`` if given), and
+        labels -> true classes; class indices, or booleans for a binary model."""
         if self.loss_of(model) == "binary_cross_entropy":
-            return lambda logits, y: ((logits.detach().reshape(-1) > 0) == (y.reshape(-1) > 0.5)).sum()
-
-        def correct(logits, y):
-            return (logits.detach().argmax(1) == (y.argmax(1) if y.ndim == 2 else y)).sum()
-        return correct
+            return (lambda logits, out=None: torch.gt(logits.detach().reshape(-1), 0, out=out),
+                    lambda y: y.reshape(-1) > 0.5)
+        return (lambda logits, out=None: torch.argmax(logits.detach(), 1, out=out),
+                lambda y: y.argmax(1) if y.ndim == 2 else y)
 
     def _train_epoch(self, model: Model, data: Prepared, order: np.ndarray | None, reporter: Reporter) -> tuple[float, float]:
         net = model.native
         net.train()
         optimizer = self._optimizer(model)
-        loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
+        loss_fn, (predicted, true) = self._loss_fn(model), self._class_fns(model)
         binary = self.loss_of(model) == "binary_cross_entropy"
         # Per step only what must be: the loss kept on the device, the predicted class written
         # into a preallocated vector; both are compared and summed once, after the epoch.
@@ -194,11 +194,9 @@ class TorchTrainer(Trainer):
             size = len(yb)
             sizes.append(size)
             if predictions is None:
-                correct += correct_fn(logits, yb)
-            elif binary:
-                torch.gt(logits.detach().reshape(-1), 0, out=predictions[seen:seen + size])
+                correct += (predicted(logits) == true(yb)).sum()
             else:
-                torch.argmax(logits.detach(), 1, out=predictions[seen:seen + size])
+                predicted(logits, out=predictions[seen:seen + size])
             seen += size
             if reporter.wants_loss(batch):
                 reporter.log_loss(loss.item(), seen)
@@ -209,22 +207,19 @@ class TorchTrainer(Trainer):
             labels = data.payload[1]
             if order is not None:
                 labels = labels[torch.from_numpy(order).to(self._device)]
-            if binary:
-                correct = (predictions == (labels.reshape(-1) > 0.5)).sum()
-            else:
-                correct = (predictions == (labels.argmax(1) if labels.ndim == 2 else labels)).sum()
+            correct = (predictions == true(labels)).sum()
         return self._epoch_loss(torch.stack(losses).cpu().numpy(), sizes), correct.item() / seen
 
     def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
         net = model.native
         net.eval()
-        loss_fn, correct_fn = self._loss_fn(model), self._correct_fn(model)
+        loss_fn, (predicted, true) = self._loss_fn(model), self._class_fns(model)
         loss_sum, correct, seen = 0.0, 0, 0
         with torch.inference_mode():
             for xb, yb in self._batches(data):
                 logits = net(xb)
                 loss_sum += float(loss_fn(logits, yb)) * len(yb)
-                correct += int(correct_fn(logits, yb))
+                correct += int((predicted(logits) == true(yb)).sum())
                 seen += len(yb)
         return loss_sum / max(seen, 1), correct / max(seen, 1)
 
