@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -43,6 +43,23 @@ class Prepared:
         if self.num_samples is None:
             return None
         return math.ceil(self.num_samples / self.batch_size)
+
+
+class PerModel:
+    """What a backend keeps per native model (its optimizer, its compiled steps), found by
+    identity, so a new model that reuses a collected model's id() never gets its state."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[Any, Any]] = {}
+
+    def get(self, model: Model, make: Callable[[], Any] | None = None) -> Any:
+        """The value kept for ``model``; if there is none, ``make()``'s (kept), or None."""
+        entry = self._entries.get(id(model.native))
+        if entry is None or entry[0] is not model.native:
+            if make is None:
+                return None
+            entry = self._entries[id(model.native)] = (model.native, make())
+        return entry[1]
 
 
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:

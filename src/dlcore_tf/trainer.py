@@ -11,7 +11,7 @@ from dlcore.errors import CheckpointError
 from dlcore.frameworks import import_tensorflow
 from dlcore.models import Model, ModelSpec
 from dlcore.progress import Reporter
-from dlcore.trainer import Prepared, Trainer
+from dlcore.trainer import PerModel, Prepared, Trainer
 
 from .model import KerasModel, build_keras
 
@@ -139,7 +139,7 @@ class TFTrainer(Trainer):
 
     def _setup(self) -> None:
         self._device = f"/{self.device.name}" if ":" in self.device.name else f"/{self.device.name}:0"
-        self._compiled: dict[int, tuple[Any, _Compiled]] = {}
+        self._compiled = PerModel()
         if self.seed is not None:
             tf.random.set_seed(self.seed)
 
@@ -159,17 +159,16 @@ class TFTrainer(Trainer):
         return "a keras.Model"
 
     def _compile(self, model: Model) -> _Compiled:
-        entry = self._compiled.get(id(model.native))
-        if entry is None or entry[0] is not model.native:
+        def make():
             with tf.device(self._device):
-                entry = self._compiled[id(model.native)] = (model.native, _Compiled(self, model))
-        return entry[1]
+                return _Compiled(self, model)
+        return self._compiled.get(model, make)
 
     def _optimizer_state(self, model: Model):
-        entry = self._compiled.get(id(model.native))
-        if entry is None or entry[0] is not model.native:
+        compiled = self._compiled.get(model)
+        if compiled is None:
             return None
-        variables = entry[1].optimizer.variables
+        variables = compiled.optimizer.variables
         return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.name for v in variables]}
 
     def _load_optimizer_state(self, model: Model, arrays, meta) -> None:

@@ -10,7 +10,7 @@ from dlcore.errors import CheckpointError
 from dlcore.frameworks import import_torch
 from dlcore.models import Model, ModelSpec
 from dlcore.progress import Reporter
-from dlcore.trainer import Prepared, Trainer
+from dlcore.trainer import PerModel, Prepared, Trainer
 
 from .model import MLPModule, TorchModel, build_module
 
@@ -40,7 +40,7 @@ class TorchTrainer(Trainer):
 
     def _setup(self) -> None:
         self._device = torch.device(self.device.name)
-        self._optimizers: dict[int, tuple[Any, Any]] = {}
+        self._optimizers = PerModel()
         if self.seed is not None:
             torch.manual_seed(self.seed)
 
@@ -61,22 +61,20 @@ class TorchTrainer(Trainer):
         model.native.to(self._device)
 
     def _optimizer(self, model: Model):
-        entry = self._optimizers.get(id(model.native))
-        if entry is None or entry[0] is not model.native:
+        def make():
             params = [p for p in model.native.parameters() if p.requires_grad]
             kind = torch.optim.Adam if self.optimizer == "adam" else torch.optim.SGD
             try:  # the fused kernels: the same algorithm, one kernel for all parameters (Adam -20%)
-                optimizer = kind(params, lr=self.lr, fused=True)
+                return kind(params, lr=self.lr, fused=True)
             except (RuntimeError, ValueError):  # a device or dtype without fused kernels
-                optimizer = kind(params, lr=self.lr)
-            entry = self._optimizers[id(model.native)] = (model.native, optimizer)
-        return entry[1]
+                return kind(params, lr=self.lr)
+        return self._optimizers.get(model, make)
 
     def _optimizer_state(self, model: Model):
-        entry = self._optimizers.get(id(model.native))
-        if entry is None or entry[0] is not model.native:
+        optimizer = self._optimizers.get(model)
+        if optimizer is None:
             return None
-        state_dict = entry[1].state_dict()
+        state_dict = optimizer.state_dict()
         arrays, scalars = {}, {}
         for param, values in state_dict["state"].items():
             for key, value in values.items():
