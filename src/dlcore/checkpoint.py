@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
@@ -23,6 +22,7 @@ import numpy as np
 
 from .version import __version__
 from .errors import CheckpointError, DlcoreError
+from .files import atomic_path
 from .models import ModelSpec, spec_from_dict
 
 FORMAT = "dlcore.checkpoint/1"
@@ -40,20 +40,6 @@ class Checkpoint(ABC):
     @abstractmethod
     def load(cls, path: str | os.PathLike) -> Checkpoint:
         """Read and verify a checkpoint, raising CheckpointError naming the file if damaged."""
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (where the platform allows it)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _digest(array: np.ndarray) -> str:
@@ -84,7 +70,6 @@ class TrainingCheckpoint(Checkpoint):
 
     def save(self, path: str | os.PathLike) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = self._arrays()
         meta = {
             "format": FORMAT,
@@ -96,16 +81,8 @@ class TrainingCheckpoint(Checkpoint):
             "metadata": self.metadata,
         }
         blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{_META_KEY: blob}, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            _fsync_dir(path.parent)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.savez(f, **{_META_KEY: blob}, **arrays)
         return path
 
     @classmethod

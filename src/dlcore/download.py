@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from .errors import DownloadError
+from .files import atomic_path
 from .idx import read_file_bytes
 from .progress import progress_bar
 
@@ -46,11 +46,8 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
     against the bytes as downloaded. Nothing is left at ``dest`` unless the whole file
     arrived and matched.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with atomic_path(dest, suffix=".part") as tmp:
+        with open(tmp, "wb") as out:
             try:
                 with urllib.request.urlopen(url, timeout=60) as response:
                     total = int(response.headers.get("Content-Length") or 0) or None
@@ -63,8 +60,6 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
                     f"could not download {url}: {err}; check the network, or put the file "
                     f"at {dest} yourself"
                 ) from None
-            out.flush()
-            os.fsync(out.fileno())
         for name, expected, actual in (
             ("sha256", sha256, sha256_uncompressed if sha256 else None),
             ("md5", md5, (lambda p: file_digest(p, "md5")) if md5 else None),
@@ -74,7 +69,4 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
                     f"{url}: checksum mismatch (expected {name} {expected}, got {got}); "
                     "the download is corrupt or the mirror changed; nothing was saved"
                 )
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     return dest

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
 from dlcore.errors import CheckpointError
+from dlcore.files import atomic_path
 from dlcore.models import MLP, ModelSpec
 
 from .model import KerasMLP, KerasModel, build_keras, canonical_entries, keras
@@ -16,12 +16,8 @@ from .model import KerasMLP, KerasModel, build_keras, canonical_entries, keras
 def write_keras(path: Path, weights: dict[str, np.ndarray], spec: ModelSpec) -> Path:
     native, entries = build_keras(spec)
     KerasModel(native, entries, spec).set_weights(weights)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
+    with atomic_path(path, suffix=".keras") as tmp:  # Keras writes only to names ending .keras
         native.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from dlcore.errors import CheckpointError
+from dlcore.files import atomic_path
 from dlcore.frameworks import import_torch
 
 torch = import_torch()
@@ -18,15 +17,8 @@ torch = import_torch()
 
 def write_state_dict(path: Path, weights: dict[str, np.ndarray]) -> Path:
     state = {name: torch.from_numpy(np.ascontiguousarray(w).copy()) for name, w in weights.items()}
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 
