@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError
 
 
 class History:
@@ -76,10 +79,6 @@ class Checkpointing(Callback):
     the last good state."""
 
     def __init__(self, directory, every: int = 1, monitor: str | None = "val_loss", mode: str = "auto") -> None:
-        from pathlib import Path
-
-        from .errors import ConfigError
-
         if every < 1:
             raise ConfigError(f"every must be >= 1, got {every}")
         if mode not in ("auto", "min", "max"):
@@ -104,8 +103,6 @@ class Checkpointing(Callback):
         if self.monitor is None:
             return
         if self.monitor not in logs:
-            from .errors import ConfigError
-
             raise ConfigError(f"Checkpointing monitors {self.monitor!r}, which fit does not record "
                               f"(it records {', '.join(k for k in logs if k != 'epoch')}); pass "
                               "validation data or choose another metric")
