@@ -60,17 +60,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _data(workload: str, args: argparse.Namespace, progress: bool | None = None):
+    """The (train, test) datasets of a built-in workload."""
+    from . import datasets
+
+    load = datasets.imdb if workload == "imdb" else datasets.fashion_mnist
+    return load(args.data_dir, download=not args.no_download, progress=progress)
+
+
 def _workload(args: argparse.Namespace):
     """Data and model spec of a built-in workload."""
-    from . import datasets, embeddings, models
+    from . import embeddings, models
 
-    progress = False if args.no_progress else None
+    train, test = _data(args.workload, args, progress=False if args.no_progress else None)
     if args.workload == "imdb":
-        train, test = datasets.imdb(args.data_dir, download=not args.no_download, progress=progress)
         emb = embeddings.load(args.embedding, trainable=not args.frozen, vocabulary=train)
         print(f"embedding: {emb}", flush=True)
         return train, test, models.text_classifier(emb, hidden=[16])
-    train, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download, progress=progress)
     return train, test, models.mlp(784, [512, 512], 10)
 
 
@@ -108,15 +114,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from . import datasets
     from .trainer import Trainer
 
     trainer = Trainer(backend=args.backend, device=args.device, progress=False)
     model = trainer.load(args.checkpoint)
-    if args.data == "imdb":
-        _, test = datasets.imdb(args.data_dir, download=not args.no_download)
-    else:
-        _, test = datasets.fashion_mnist(args.data_dir, download=not args.no_download)
+    _, test = _data(args.data, args)
     metrics = trainer.evaluate(model, test)
     print(f"{args.checkpoint} on {trainer.backend_name} ({trainer.device.name}): "
           f"test accuracy {metrics['accuracy']:.2%}, test loss {metrics['loss']:.4f}")
