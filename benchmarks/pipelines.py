@@ -70,6 +70,13 @@ def torchvision_root() -> Path:
 
 # ------------------------------------------------------------------------- torch
 
+def torch_optimizer(name, params, lr):
+    """A plain loop's optimizer: torch.optim's default (not fused) Adam or SGD."""
+    import torch
+
+    return (torch.optim.Adam if name == "adam" else torch.optim.SGD)(params, lr=lr)
+
+
 def torch_mlp():
     """The PyTorch tutorial's NeuralNetwork: Flatten, 784-512-ReLU-512-ReLU-10."""
     from torch import nn
@@ -82,7 +89,7 @@ def torch_native(x, y, optimizer, lr, batch_size):
     from torch import nn
 
     model = torch_mlp()
-    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    opt = torch_optimizer(optimizer, model.parameters(), lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -100,7 +107,6 @@ def torch_native(x, y, optimizer, lr, batch_size):
 
 def torch_tutorial(samples, optimizer, lr, batch_size):
     """The PyTorch tutorial's pipeline: torchvision FashionMNIST + ToTensor + DataLoader."""
-    import torch
     from torch import nn
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets as tv_datasets
@@ -111,7 +117,7 @@ def torch_tutorial(samples, optimizer, lr, batch_size):
         data = Subset(data, range(min(samples, len(data))))
     loader = DataLoader(data, batch_size=batch_size)
     model = torch_mlp()
-    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=lr)
+    opt = torch_optimizer(optimizer, model.parameters(), lr)
     loss_fn = nn.CrossEntropyLoss()
 
     def epoch():
@@ -161,7 +167,7 @@ def torch_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
     embedding = nn.EmbeddingBag.from_pretrained(torch.from_numpy(emb.vectors), freeze=False, mode="sum")
     head = nn.Sequential(nn.Linear(emb.dim, 16), nn.ReLU(), nn.Linear(16, 1))
     params = list(embedding.parameters()) + list(head.parameters())
-    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(params, lr=lr)
+    opt = torch_optimizer(optimizer, params, lr)
     ids_t, splits_t, y = torch.from_numpy(ids), torch.from_numpy(splits), torch.from_numpy(labels).float()
 
     def epoch():
@@ -183,6 +189,12 @@ def torch_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
 
 # -------------------------------------------------------------------- tensorflow
 
+def keras_optimizer(name, lr):
+    import keras
+
+    return keras.optimizers.Adam(lr) if name == "adam" else keras.optimizers.SGD(lr)
+
+
 def keras_mlp():
     """The same MLP as a Keras Sequential model."""
     import keras
@@ -203,11 +215,10 @@ def tf_epoch(step, n, batch_size):
 
 
 def tf_native(x, y, optimizer, lr, batch_size):
-    import keras
     import tensorflow as tf
 
     model = keras_mlp()
-    opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
+    opt = keras_optimizer(optimizer, lr)
     xt, yt = tf.constant(x), tf.constant(y)
 
     @tf.function
@@ -227,7 +238,7 @@ def tf_keras_fit(x, y, optimizer, lr, batch_size):
     import keras
 
     model = keras_mlp()
-    model.compile(optimizer=keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr),
+    model.compile(optimizer=keras_optimizer(optimizer, lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
 
@@ -265,7 +276,7 @@ def tf_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
 
     table = tf.Variable(emb.vectors)
     head = keras.Sequential([keras.Input((emb.dim,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1)])
-    opt = keras.optimizers.Adam(lr) if optimizer == "adam" else keras.optimizers.SGD(lr)
+    opt = keras_optimizer(optimizer, lr)
     ragged = tf.RaggedTensor.from_row_splits(ids, splits)
     y = tf.constant(labels, tf.float32)
     variables = [table] + head.trainable_variables
