@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from .data import ArrayDataset
-from .download import cache_dir, download
+from .download import ENV_DATA_DIR, cache_dir, data_dirs, download
 from .errors import DataError, DownloadError
 from .idx import read_idx
 
-ENV_DATA_DIR = "DLCORE_DATA_DIR"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TORCHVISION_ROOT = Path("data")
 FASHION_MNIST_MIRRORS = [
@@ -63,11 +62,7 @@ def _find_all(directory: Path) -> dict[str, Path] | None:
 
 def fashion_mnist_search_path() -> list[Path]:
     """Directories searched for Fashion-MNIST when no root is given, in order."""
-    dirs = []
-    if os.environ.get(ENV_DATA_DIR):
-        dirs.append(Path(os.environ[ENV_DATA_DIR]).expanduser())
-    dirs += [cache_dir(), TORCHVISION_ROOT, DEBIAN_DIR]
-    return dirs
+    return data_dirs() + [TORCHVISION_ROOT, DEBIAN_DIR]
 
 
 def _fetch(directory: Path, progress: bool | None) -> dict[str, Path]:

@@ -14,6 +14,7 @@ from .idx import read_file_bytes
 from .progress import progress_bar
 
 ENV_CACHE = "DLCORE_CACHE_DIR"
+ENV_DATA_DIR = "DLCORE_DATA_DIR"
 
 
 def cache_dir() -> Path:
@@ -22,6 +23,12 @@ def cache_dir() -> Path:
         return Path(os.environ[ENV_CACHE]).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "dlcore"
+
+
+def data_dirs() -> list[Path]:
+    """Where every dataset is looked for first: $DLCORE_DATA_DIR (if set), then the cache."""
+    env = [Path(os.environ[ENV_DATA_DIR]).expanduser()] if os.environ.get(ENV_DATA_DIR) else []
+    return env + [cache_dir()]
 
 
 def sha256_uncompressed(path: str | os.PathLike) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import ArrayDataset
-from .download import cache_dir
+from .download import cache_dir, data_dirs
 from .download import download as fetch
 from .errors import DataError
 
@@ -165,10 +165,7 @@ def _extract(archive: Path, target: Path) -> Path:
 
 def imdb_search_path() -> list[Path]:
     """Directories searched for IMDB when no path is given, in order."""
-    dirs = []
-    if os.environ.get("DLCORE_DATA_DIR"):
-        dirs.append(Path(os.environ["DLCORE_DATA_DIR"]).expanduser())
-    return dirs + [cache_dir(), Path("data"), Path(".")]
+    return data_dirs() + [Path("data"), Path(".")]
 
 
 def _from_path(path: Path) -> tuple[ArrayDataset, ArrayDataset]:
