@@ -25,22 +25,29 @@ def isolated_env(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DLCORE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
 
 
-@pytest.fixture(params=BACKENDS)
-def backend(request) -> str:
-    """Each installed backend in turn (skips the device check when it has no such device)."""
+def device_on(backend: str) -> str:
+    """The test device's name on ``backend``; skips the test where the backend has no such device."""
     from dlcore import DeviceError, get_backend
 
-    if TEST_DEVICE != "cpu":
-        try:
-            get_backend(request.param).device(TEST_DEVICE)
-        except DeviceError:
-            pytest.skip(f"{request.param} has no {TEST_DEVICE} device here")
+    if TEST_DEVICE == "cpu":
+        return "cpu"
+    try:
+        return get_backend(backend).device(TEST_DEVICE).name
+    except DeviceError:
+        pytest.skip(f"{backend} has no {TEST_DEVICE} device here")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """Each installed backend in turn (skipped where it has no test device)."""
+    device_on(request.param)
     return request.param
 
 
 @pytest.fixture
-def device() -> str:
-    return TEST_DEVICE if TEST_DEVICE != "gpu" else "gpu:0"
+def device(backend) -> str:
+    """The test device on the test's backend."""
+    return device_on(backend)
 
 
 def idx_bytes(array: np.ndarray) -> bytes:

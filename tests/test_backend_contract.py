@@ -186,3 +186,96 @@ def test_unusable_model_and_data_types_are_refused(backend, device):
         trainer.fit("mlp", blobs(10))
     with pytest.raises(ConfigError, match="cannot use a list as data"):
         trainer.fit(models.mlp(20, [8], 4), [1, 2, 3])
+
+
+# Epochs of 54 steps, the last one of 4 samples: longer than a compiled multi-step call (the
+# TensorFlow backend runs 25 steps per call) and uneven, so every batch boundary is exercised.
+LONG_EPOCH = dict(samples=1700, batch_size=32)
+
+
+@pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-2)])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_training_follows_a_numpy_reference_step_by_step(backend, device, optimizer, lr, shuffle):
+    """Two epochs match float64 numpy doing the same forward, backward and update on the same
+    batches: stored order, or epoch e's order = the e-th permutation of default_rng(seed)."""
+    import reference
+
+    x, y = blobs(LONG_EPOCH["samples"])
+    spec = models.mlp(20, [16], 4)
+    trainer = make_trainer(backend, device, epochs=2, batch_size=LONG_EPOCH["batch_size"], optimizer=optimizer,
+                           lr=lr, shuffle=shuffle)
+    history = trainer.fit(spec, (x, y))
+    rng = np.random.default_rng(0)
+    orders = [rng.permutation(len(x)) for _ in range(2)] if shuffle else None
+    update = reference.SGD(lr) if optimizer == "sgd" else reference.Adam(lr)
+    want, want_losses = reference.train(spec.initial_weights(0), x, y, epochs=2, optimizer=update,
+                                        batch_size=LONG_EPOCH["batch_size"], orders=orders)
+    np.testing.assert_allclose(history["loss"], want_losses, rtol=1e-5,
+                               err_msg="the epoch losses differ from the reference: wrong batches or updates")
+    got = trainer.build(spec).get_weights()
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{name} differs from the reference")
+
+
+def test_evaluate_and_predict_in_many_small_batches(backend, device):
+    """A small eval_batch_size (last batch of 2 samples) gives the same logits, and the loss is
+    the mean per sample, not the mean of batch means."""
+    import reference
+
+    x, y = blobs(100)
+    spec = models.mlp(20, [8], 4)
+    small = make_trainer(backend, device, eval_batch_size=7)
+    logits = small.predict(spec, x)
+    np.testing.assert_allclose(logits, make_trainer(backend, device).predict(spec, x), atol=1e-6)
+    want = reference.forward(spec.initial_weights(0), x)[-1]
+    np.testing.assert_allclose(logits, want, atol=1e-5)
+    metrics = small.evaluate(spec, (x, y))
+    assert metrics["loss"] == pytest.approx(reference.cross_entropy(want, y), rel=1e-5)
+    assert metrics["accuracy"] == pytest.approx((want.argmax(1) == y).mean())
+
+
+DETERMINISM = '''
+import sys
+sys.path.insert(0, {tests!r})
+from conftest import blobs
+from text_fixtures import reviews, write_glove
+from pathlib import Path
+from dlcore import Trainer, embeddings, models
+out = Path(sys.argv[1])
+x, y = blobs(700)
+texts, labels = reviews(200)
+emb = embeddings.load(str(write_glove(out / "glove.txt")), vocabulary=texts)
+for name, spec, data in (("mlp", models.mlp(20, [16], 4), (x, y)), ("text", models.text_classifier(emb), (texts, labels))):
+    trainer = Trainer(backend={backend!r}, epochs=2, batch_size=32, optimizer="adam", lr=1e-2, seed=7,
+                      device={device!r}, progress=False)
+    trainer.fit(spec, data)
+    trainer.save(spec, out / (name + ".npz"))
+'''
+
+
+def test_same_seed_gives_the_same_bytes_in_two_processes(backend, device, tmp_path):
+    """Two fresh processes (different hash seeds) with the same seed save bit-identical weights
+    and optimizer state."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from dlcore import TrainingCheckpoint
+
+    code = DETERMINISM.format(tests=str(Path(__file__).parent), backend=backend, device=device)
+    runs = []
+    for hash_seed in ("1", "2"):
+        folder = tmp_path / hash_seed
+        folder.mkdir()
+        out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        assert out.returncode == 0, out.stderr[-3000:]
+        runs.append({name: TrainingCheckpoint.load(folder / f"{name}.npz") for name in ("mlp", "text")})
+    for name in ("mlp", "text"):
+        first, second = runs[0][name], runs[1][name]
+        for section in ("weights", "optimizer"):
+            a, b = getattr(first, section), getattr(second, section)
+            assert a.keys() == b.keys() and a
+            for key in a:
+                assert a[key].tobytes() == b[key].tobytes(), f"{name} {section} {key} differs between processes"

@@ -55,23 +55,57 @@ def test_environment_variable_picks_the_backend(fashion_dir):
     assert json.loads(out.stdout.splitlines()[-1])["backend"] == backend
 
 
+def assert_one_error_line(out, message):
+    """Exit status 2 and exactly one line on stderr, ``dlcore: error: ...``, holding ``message``."""
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2, f"exit status {out.returncode}, stderr: {out.stderr[-2000:]}"
+    assert len(lines) == 1 and lines[0].startswith("dlcore: error: "), f"not one error line: {out.stderr[-2000:]}"
+    assert message in lines[0]
+
+
 @pytest.mark.parametrize("args, message", [
     (["--backend", "jax"], "unknown backend 'jax'"),
     (["--device", "cuda:9", "--backend", "torch"], "'cuda:9' does not exist"),
     (["--epochs", "0", "--lr", "-1"], "lr must be a positive number"),
+    (["--batch-size", "0"], "batch_size must be an integer >= 1"),
 ])
 def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):
     if ("torch" in args and "torch" not in BACKENDS) or (not BACKENDS and "jax" not in args):
         pytest.skip("needs the backend it names")
     out = dlcore("train", "fashion-mnist", "--data-dir", str(fashion_dir), *args)
-    assert out.returncode == 2
-    assert "dlcore: error: " in out.stderr and message in out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_error_line(out, message)
 
 
 def test_missing_data_without_download(tmp_path):
     out = dlcore("train", "fashion-mnist", "--data-dir", str(tmp_path), "--no-download")
-    assert out.returncode == 2 and "Fashion-MNIST files not found" in out.stderr
+    assert_one_error_line(out, "Fashion-MNIST files not found")
+
+
+def test_corrupt_data_file_ends_in_one_line_naming_it(tmp_path):
+    if not BACKENDS:
+        pytest.skip("no backend installed")
+    from conftest import write_fashion_mnist
+
+    folder = write_fashion_mnist(tmp_path / "fmnist")
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not gzip at all")
+    out = dlcore("train", "fashion-mnist", "--data-dir", str(folder), "--epochs", "1")
+    assert_one_error_line(out, "train-labels-idx1-ubyte.gz: damaged gzip")
+
+
+def test_unknown_embedding_ends_in_one_line(tmp_path):
+    if not BACKENDS:
+        pytest.skip("no backend installed")
+    from text_fixtures import write_acl_imdb
+
+    write_acl_imdb(tmp_path / "aclImdb")
+    out = dlcore("train", "imdb", "--data-dir", str(tmp_path), "--embedding", "no-such-embedding", "--epochs", "1")
+    assert_one_error_line(out, "unknown embedding 'no-such-embedding'")
+
+
+def test_usage_mistakes_exit_with_status_2_and_success_with_0():
+    out = dlcore("train", "cifar")
+    assert out.returncode == 2 and "invalid choice: 'cifar'" in out.stderr
+    assert dlcore("--version").returncode == 0
 
 
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
@@ -123,10 +157,10 @@ def test_checkpoint_evaluates_the_same_on_the_other_backend(trained_on, evaluate
 def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a checkpoint")
-    out = dlcore("evaluate", str(bad), "--data", "fashion-mnist", "--data-dir", str(fashion_dir))
     if not BACKENDS:
         pytest.skip("no backend installed")
-    assert out.returncode == 2 and "bad.npz" in out.stderr and "Traceback" not in out.stderr
+    out = dlcore("evaluate", str(bad), "--data", "fashion-mnist", "--data-dir", str(fashion_dir))
+    assert_one_error_line(out, "bad.npz")
 
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")

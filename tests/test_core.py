@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,15 +68,24 @@ def test_missing_framework_names_the_extra_and_other_backend_still_works():
         "importlib.util.find_spec = lambda n, *a: None if n.split('.')[0] == 'tensorflow' else _orig(n, *a)\n"
     )
     code = blocker + (
-        "import dlcore, numpy as np\n"
+        "import sys, dlcore, numpy as np\n"
+        "sys.path.insert(0, %r)\n"
+        "from conftest import blobs\n"
         "try:\n    dlcore.get_backend('tensorflow')\nexcept dlcore.BackendError as e:\n    print('ERR', e)\n"
         "print('DEFAULT', dlcore.select_backend_name())\n"
-    )
+        "x, y = blobs()\n"
+        "t = dlcore.Trainer(epochs=3, batch_size=32, optimizer='adam', lr=1e-2, seed=0, progress=False)\n"
+        "spec = dlcore.models.mlp(20, [16], 4)\n"
+        "t.fit(spec, (x[:1000], y[:1000]))\n"
+        "print('ACCURACY', t.evaluate(spec, (x[1000:], y[1000:]))['accuracy'])\n"
+    ) % str(Path(__file__).parent)
     out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert "ERR backend 'tensorflow' needs tensorflow" in out.stdout
     assert "pip install 'dlcore[tf]'" in out.stdout
     assert "DEFAULT torch" in out.stdout
+    accuracy = float(out.stdout.split("ACCURACY ")[1])
+    assert accuracy >= 0.95, "the torch backend did not train while tensorflow was missing"
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -171,12 +181,65 @@ def test_checkpoint_round_trip_and_damage_detection(tmp_path):
         TrainingCheckpoint.load(tmp_path / "trunc.npz")
 
 
-def test_checkpoint_refuses_pickled_arrays(tmp_path):
+def _rewrite_npz(source, target, change):
+    """Copy the .npz archive ``source`` to ``target`` as a well-formed zip (fresh CRCs), with
+    ``change(name, bytes) -> bytes`` applied to each member."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, change(name, src.read(name)))
+    return target
+
+
+def test_checkpoint_whose_array_bytes_differ_from_their_hash_is_refused(tmp_path):
+    """A valid zip whose array bytes were changed (zip's own CRC recomputed): only dlcore's
+    per-array SHA-256 can tell."""
     from dlcore import TrainingCheckpoint
 
-    np.savez(tmp_path / "evil.npz", x=np.array([object()], dtype=object))
-    with pytest.raises(CheckpointError, match="evil.npz"):
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+
+    def flip_last_byte(name, raw):
+        return raw[:-1] + bytes([raw[-1] ^ 0x01]) if name == "weights/layers.1.bias.npy" else raw
+
+    altered = _rewrite_npz(path, tmp_path / "altered.npz", flip_last_byte)
+    with np.load(altered, allow_pickle=False) as npz:  # numpy itself reads it without complaint
+        assert not np.array_equal(npz["weights/layers.1.bias"], spec.initial_weights(0)["layers.1.bias"])
+    with pytest.raises(CheckpointError, match=r"altered.npz: tensor 'weights/layers.1.bias' fails its checksum"):
+        TrainingCheckpoint.load(altered)
+
+
+class CreatesFile:
+    """Unpickling this creates ``path``: proof that a loader ran code from the file."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_checkpoint_refuses_pickled_arrays(tmp_path):
+    """A checkpoint with valid dlcore metadata and one object array whose pickle would create a
+    file: refused as pickled, and nothing runs."""
+    from dlcore import TrainingCheckpoint
+
+    marker = tmp_path / "code-ran"
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    evil = np.empty(1, dtype=object)
+    evil[0] = CreatesFile(marker)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["__dlcore_metadata__"].tobytes())
+    meta["tensors"]["weights/layers.0.bias"] = {"shape": [1], "dtype": "object", "sha256": "0" * 64}
+    arrays["weights/layers.0.bias"] = evil
+    arrays["__dlcore_metadata__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "evil.npz", **arrays)
+    with pytest.raises(CheckpointError, match="evil.npz: .*pickled objects"):
         TrainingCheckpoint.load(tmp_path / "evil.npz")
+    assert not marker.exists(), "loading a checkpoint unpickled an object array and ran its code"
 
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both torch and tensorflow")
@@ -187,3 +250,20 @@ def test_tensorflow_imported_first_gets_an_error_instead_of_a_crash():
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ERR tensorflow was imported before torch" in out.stdout
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    """Every file dlcore writes goes through atomic_path: an error midway keeps the old file
+    byte for byte and leaves nothing else behind."""
+    from dlcore import TrainingCheckpoint
+    from dlcore.files import atomic_path
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(b"half a checkpoint")
+            raise RuntimeError("disk full")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]

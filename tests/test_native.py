@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BACKENDS, blobs
+from conftest import BACKENDS, blobs, device_on
 from dlcore import Trainer, get_backend
 
 
@@ -15,13 +15,12 @@ def trainer(backend, device, **settings):
 
 @pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
 @pytest.mark.parametrize("pipeline", ["arrays", "dataset", "dataloader"])
-def test_torch_module_with_native_data(pipeline, device):
+def test_torch_module_with_native_data(pipeline):
+    device = device_on("torch")
     get_backend("torch")
     import torch
     from torch.utils.data import DataLoader, TensorDataset
 
-    if device != "cpu":
-        pytest.importorskip("torch").cuda.is_available() or pytest.skip("no CUDA")
     torch.manual_seed(0)
     x, y = blobs()
     net = torch.nn.Sequential(torch.nn.Linear(20, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
@@ -39,7 +38,8 @@ def test_torch_module_with_native_data(pipeline, device):
 
 @pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
 @pytest.mark.parametrize("pipeline", ["arrays", "unbatched", "batched"])
-def test_keras_model_with_native_data(pipeline, device):
+def test_keras_model_with_native_data(pipeline):
+    device = device_on("tensorflow")
     get_backend("tensorflow")
     import keras
     import tensorflow as tf

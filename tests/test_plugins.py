@@ -118,12 +118,13 @@ PLUGIN = textwrap.dedent('''
 ''')
 
 
-def install_plugin(site):
-    (site / "dlcore_numpy_backend.py").write_text(PLUGIN)
-    dist = site / "dlcore_numpy_backend-0.1.dist-info"
+def install_plugin(site, module="dlcore_numpy_backend"):
+    """Install PLUGIN as the module ``module`` of its own distribution, with an entry point."""
+    (site / f"{module}.py").write_text(PLUGIN)
+    dist = site / f"{module}-0.1.dist-info"
     dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dlcore-numpy-backend\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[dlcore]\nnumpy = dlcore_numpy_backend\n")
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[dlcore]\n{module} = {module}\n")
 
 
 def test_third_party_backend_trains_through_the_public_api(tmp_path):
@@ -162,3 +163,15 @@ def test_plugin_becomes_the_default_by_priority_and_cli_lists_it(tmp_path):
     assert out.returncode == 0, out.stderr
     row = next(line for line in out.stdout.splitlines() if line.startswith("numpy"))
     assert row.split()[1:3] == ["yes", "*"]
+
+
+def test_two_plugins_registering_one_backend_name_are_refused(tmp_path):
+    install_plugin(tmp_path)
+    install_plugin(tmp_path, module="another_numpy_backend")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
+    code = "import dlcore\ntry:\n    dlcore.Trainer(backend='numpy')\nexcept dlcore.BackendError as e:\n    print('ERR', e)\n"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "ERR two plugins register a backend named 'numpy'" in out.stdout
+    cli = subprocess.run([sys.executable, "-m", "dlcore", "backends"], capture_output=True, text=True, env=env, timeout=60)
+    assert cli.returncode == 2 and cli.stderr.strip().startswith("dlcore: error: two plugins register")

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
+from datetime import timedelta
 
 import numpy as np
 import pytest
@@ -49,38 +51,90 @@ def test_a_save_killed_midway_leaves_the_previous_checkpoint_loadable(tmp_path):
         assert all((w == i).all() for w in loaded.weights.values())
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=300))
-def test_random_bytes_are_refused_as_idx(raw):
+# Hostile input must end quickly in an error or a correct result: hypothesis fails an example
+# slower than DEADLINE, and never_hangs() interrupts a reader stuck for longer.
+DEADLINE = timedelta(seconds=2)
+
+
+@contextmanager
+def never_hangs(seconds: float = 10.0):
+    """Raise in the test if the block runs longer than ``seconds`` (a reader stuck in a loop)."""
+    def interrupt(signum, frame):
+        raise TimeoutError(f"a reader ran for more than {seconds} s on hostile input")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        read_idx_bytes(raw, "random.idx")
-    except DataError as err:
-        assert "random.idx" in str(err)
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
-@settings(max_examples=200, deadline=None)
+def is_valid_idx(raw: bytes) -> bool:
+    """Whether ``raw`` is a complete IDX file by the format's definition (written independently
+    of dlcore's reader)."""
+    sizes = {0x08: 1, 0x09: 1, 0x0B: 2, 0x0C: 4, 0x0D: 4, 0x0E: 8}
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in sizes or raw[3] == 0:
+        return False
+    header = 4 + 4 * raw[3]
+    if len(raw) < header:
+        return False
+    count = int(np.prod([int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(raw[3])]))
+    return len(raw) == header + count * sizes[raw[2]]
+
+
+@settings(max_examples=300, deadline=DEADLINE)
+@given(st.one_of(st.binary(max_size=300),
+                 st.binary(min_size=1, max_size=40).map(lambda tail: b"\0\0\x08\x01" + len(tail).to_bytes(4, "big") + tail)))
+def test_random_bytes_are_refused_as_idx(raw):
+    """Random bytes (and random valid 1-D files): a DataError naming the file, or, only for a
+    valid IDX file, its values."""
+    with never_hangs():
+        try:
+            array = read_idx_bytes(raw, "random.idx")
+        except DataError as err:
+            assert "random.idx" in str(err)
+            assert not is_valid_idx(raw), f"a valid IDX file was refused: {err}"
+            return
+    assert is_valid_idx(raw), "random bytes that are not an IDX file were accepted"
+    assert array.tobytes() == np.frombuffer(raw[4 + 4 * raw[3]:], array.dtype.newbyteorder(">")).astype(array.dtype).tobytes()
+
+
+@settings(max_examples=200, deadline=DEADLINE)
 @given(st.data())
 def test_corrupted_idx_is_refused_or_read_whole(data):
     raw = bytearray(idx_bytes(np.arange(60, dtype=np.uint8).reshape(3, 4, 5)))
     position = data.draw(st.integers(0, len(raw) - 1))
     raw[position] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(0, len(raw)))
-    try:
-        array = read_idx_bytes(bytes(raw[:cut]), "x.idx")
-    except DataError:
-        return
+    with never_hangs():
+        try:
+            array = read_idx_bytes(bytes(raw[:cut]), "x.idx")
+        except DataError as err:
+            assert "x.idx" in str(err) and not is_valid_idx(bytes(raw[:cut]))
+            return
+    assert is_valid_idx(bytes(raw[:cut]))
     assert array.size * array.itemsize == cut - 4 - 4 * array.ndim
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.binary(max_size=400))
-def test_random_bytes_are_refused_as_gzipped_idx(tmp_path, raw):
+@settings(max_examples=100, deadline=DEADLINE, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=400), truncate=st.booleans())
+def test_random_bytes_are_refused_as_gzipped_idx(tmp_path, raw, truncate):
+    """A truncated gzip is refused as damaged; a whole one holding random bytes is refused as
+    not IDX unless it is one; both errors name the file."""
+    packed = gzip.compress(raw)
     path = tmp_path / "x.gz"
-    path.write_bytes(gzip.compress(raw)[: max(len(raw) // 2, 12)])
-    try:
-        read_idx(path)
-    except DataError:
-        pass
+    path.write_bytes(packed[: max(len(packed) // 2, 12)] if truncate else packed)
+    with never_hangs():
+        if truncate:
+            with pytest.raises(DataError, match="x.gz: damaged gzip"):
+                read_idx(path)
+        elif is_valid_idx(raw):
+            assert np.array_equal(read_idx(path), read_idx_bytes(raw))
+        else:
+            with pytest.raises(DataError, match="x.gz"):
+                read_idx(path)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +145,7 @@ def checkpoint_bytes(tmp_path_factory):
     return path.read_bytes()
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=DEADLINE, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.data())
 def test_corrupted_checkpoints_are_refused_with_the_file_name(tmp_path, checkpoint_bytes, data):
     raw = bytearray(checkpoint_bytes)
@@ -101,7 +155,8 @@ def test_corrupted_checkpoints_are_refused_with_the_file_name(tmp_path, checkpoi
     path = tmp_path / "damaged.npz"
     path.write_bytes(bytes(raw))
     try:
-        loaded = TrainingCheckpoint.load(path)
+        with never_hangs():
+            loaded = TrainingCheckpoint.load(path)
     except CheckpointError as err:
         assert "damaged.npz" in str(err)
         return
@@ -109,11 +164,11 @@ def test_corrupted_checkpoints_are_refused_with_the_file_name(tmp_path, checkpoi
     assert all(np.array_equal(loaded.weights[k], original.weights[k]) for k in original.weights)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=DEADLINE, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.binary(max_size=500))
 def test_random_bytes_are_refused_as_checkpoints(tmp_path, raw):
     path = _write(tmp_path / "random.npz", raw)
-    with pytest.raises(CheckpointError, match="random.npz"):
+    with never_hangs(), pytest.raises(CheckpointError, match="random.npz"):
         TrainingCheckpoint.load(path)
 
 
@@ -122,7 +177,7 @@ def _write(path, raw):
     return path
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=DEADLINE, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.one_of(st.binary(max_size=300),
                  st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
                               lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -132,5 +187,5 @@ def test_random_checkpoint_metadata_is_refused(tmp_path, blob):
     path = tmp_path / "meta.npz"
     with open(path, "wb") as f:
         np.savez(f, __dlcore_metadata__=np.frombuffer(blob, np.uint8), **{"weights/w": np.zeros(3, np.float32)})
-    with pytest.raises(CheckpointError, match="meta.npz"):
+    with never_hangs(), pytest.raises(CheckpointError, match="meta.npz"):
         TrainingCheckpoint.load(path)

