@@ -15,6 +15,10 @@ BACKENDS = [name for name, module in (("torch", "torch"), ("tensorflow", "tensor
             if importlib.util.find_spec(module) is not None]
 # DLCORE_TEST_DEVICE=gpu (tox's gpu factor) runs the suite on each backend's first GPU.
 TEST_DEVICE = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
+# Processes the tests start import the same dlcore as the tests (a checkout, or the scratch
+# copy a mutation run tests), not whichever one is installed.
+SOURCES = Path(importlib.util.find_spec("dlcore").origin).resolve().parents[1]
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SOURCES), os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(autouse=True)

@@ -210,6 +210,31 @@ def test_checkpoint_whose_array_bytes_differ_from_their_hash_is_refused(tmp_path
         TrainingCheckpoint.load(altered)
 
 
+def test_checkpoint_with_arrays_its_metadata_does_not_list_is_refused(tmp_path):
+    """An array added to the archive, or one removed from it, without its metadata entry."""
+    import io
+    import zipfile
+
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    extra = io.BytesIO()
+    np.save(extra, np.ones(3, np.float32))
+    added = _rewrite_npz(path, tmp_path / "added.npz", lambda name, raw: raw)
+    with zipfile.ZipFile(added, "a") as archive:
+        archive.writestr("weights/smuggled.npy", extra.getvalue())
+    with pytest.raises(CheckpointError, match=r"added.npz: tensors \['weights/smuggled'\] are missing or unexpected"):
+        TrainingCheckpoint.load(added)
+    removed = tmp_path / "removed.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(removed, "w") as dst:
+        for name in src.namelist():
+            if name != "weights/layers.0.bias.npy":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(CheckpointError, match=r"removed.npz: tensors \['weights/layers.0.bias'\] are missing"):
+        TrainingCheckpoint.load(removed)
+
+
 class CreatesFile:
     """Unpickling this creates ``path``: proof that a loader ran code from the file."""
 

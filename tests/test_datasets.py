@@ -28,7 +28,8 @@ def test_reads_gzipped_and_plain_idx(tmp_path):
     (b"\x08\x00\x08\x01", "bad magic number"),
     (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
     (b"\x00\x00\x42\x01\x00\x00\x00\x01\x00", "unknown IDX element type"),
-    (idx_bytes(np.zeros((3, 4)))[:-1], r"shape \(3, 4\)"),
+    (idx_bytes(np.zeros((3, 4)))[:-1], r"shape \(3, 4\) \(24 bytes\) but the file has 23 bytes"),
+    (idx_bytes(np.zeros((3, 4))) + b"\0", r"shape \(3, 4\) \(24 bytes\) but the file has 25 bytes"),
 ])
 def test_corrupt_idx_is_refused_with_the_reason(raw, message):
     with pytest.raises(DataError, match=message):

@@ -86,10 +86,11 @@ def is_valid_idx(raw: bytes) -> bool:
 
 @settings(max_examples=300, deadline=DEADLINE)
 @given(st.one_of(st.binary(max_size=300),
-                 st.binary(min_size=1, max_size=40).map(lambda tail: b"\0\0\x08\x01" + len(tail).to_bytes(4, "big") + tail)))
+                 st.tuples(st.integers(0, 50), st.binary(max_size=50)).map(
+                     lambda t: b"\0\0\x08\x01" + t[0].to_bytes(4, "big") + t[1])))
 def test_random_bytes_are_refused_as_idx(raw):
-    """Random bytes (and random valid 1-D files): a DataError naming the file, or, only for a
-    valid IDX file, its values."""
+    """Random bytes, and 1-D IDX headers followed by too few, enough or too many bytes: a
+    DataError naming the file, or, only for a valid IDX file, its values."""
     with never_hangs():
         try:
             array = read_idx_bytes(raw, "random.idx")
