@@ -24,26 +24,28 @@ IDX = "src/dlcore/idx.py"
 DATASETS = "src/dlcore/datasets.py"
 DOWNLOAD = "src/dlcore/download.py"
 TRAINER = "src/dlcore/trainer.py"
-BACKEND = "src/dlcore/backend.py"
-TORCH_INTEROP = "src/dlcore_torch/interop.py"
-TORCH_TRAINER = "src/dlcore_torch/trainer.py"
-TORCH_MODEL = "src/dlcore_torch/model.py"
-TF_INTEROP = "src/dlcore_tf/interop.py"
-TF_TRAINER = "src/dlcore_tf/trainer.py"
-TF_MODEL = "src/dlcore_tf/model.py"
+PLUGINS = "src/dlcore/plugins.py"
+TORCH_FORMATS = "src/dlcore_torch/formats.py"
+TORCH_BACKEND = "src/dlcore_torch/backend.py"
+TORCH_KERNELS = "src/dlcore_torch/kernels.py"
+TORCH_MODELS = "src/dlcore_torch/models.py"
+TF_FORMATS = "src/dlcore_tf/formats.py"
+TF_BACKEND = "src/dlcore_tf/backend.py"
+TF_KERNELS = "src/dlcore_tf/kernels.py"
+TF_MODELS = "src/dlcore_tf/models.py"
 
 CONTRACT = ("tests/test_backend_contract.py",)
 
 MUTATIONS = (
     # --- checkpoints and files: no pickle, verified on load, written atomically
     Mutation("torch-load-pickle", "a .pt pickle that would run code is refused; nothing runs",
-             TORCH_INTEROP, "map_location=\"cpu\", weights_only=True", "map_location=\"cpu\", weights_only=False",
+             TORCH_FORMATS, "map_location=\"cpu\", weights_only=True", "map_location=\"cpu\", weights_only=False",
              ("tests/test_checkpoints.py",), "pickle"),
     Mutation("npz-allow-pickle", "nothing in a checkpoint is unpickled",
              CHECKPOINT, "np.load(path, allow_pickle=False)", "np.load(path, allow_pickle=True)",
              ("tests/test_core.py",), "pickled"),
     Mutation("sha256-unchecked", "each array is verified against its SHA-256 on load",
-             CHECKPOINT, 'if _digest(arrays[name]) != info.get("sha256"):', "if False:",
+             CHECKPOINT, 'if _digest(array) != info.get("sha256"):', "if False:",
              ("tests/test_core.py", "tests/test_reliability.py")),
     Mutation("tensor-list-unchecked", "a checkpoint whose arrays are not the ones its metadata lists is refused",
              CHECKPOINT, "if set(tensors) != set(arrays):", "if False:",
@@ -56,7 +58,7 @@ MUTATIONS = (
              FILES, "        tmp.unlink(missing_ok=True)", "        pass",
              ("tests/test_core.py",), "fails"),
     Mutation("keras-unsafe-mode", ".keras files are read in Keras' safe mode",
-             TF_INTEROP, "safe_mode=True", "safe_mode=False",
+             TF_FORMATS, "safe_mode=True", "safe_mode=False",
              ("tests/test_checkpoints.py",), "lambda"),
     # --- data readers: corrupt input refused, naming the file
     Mutation("idx-length-unchecked", "an IDX file whose length disagrees with its header is refused",
@@ -75,53 +77,58 @@ MUTATIONS = (
     Mutation("no-shuffle", "with shuffle=True epoch e's order is the e-th permutation of default_rng(seed)",
              TRAINER, "order = self._rng.permutation(train_data.num_samples)", "order = None", CONTRACT, "numpy_reference"),
     Mutation("resume-rng-lost", "resume continues with the saved shuffling RNG",
-             TRAINER, 'self._rng.bit_generator.state = state["rng"]', "pass",
-             ("tests/test_checkpoints.py",), "bitwise"),
+             TRAINER, 'self._rng.bit_generator.state = state["rng"]', "pass", CONTRACT, "bitwise"),
     Mutation("label-bound-off-by-one", "labels out of range are refused before training",
              TRAINER, "bad = (labels < 0) | (labels >= outputs)", "bad = (labels < 0) | (labels > outputs)",
              CONTRACT, "bad_data"),
     Mutation("nan-loss-unchecked", "a NaN or infinite loss stops training with a TrainingError",
-             TRAINER, "        if bad.any():\n            step = int(np.argmax(bad))", "        if False:\n            step = 0",
-             CONTRACT, "diverging"),
-    Mutation("duplicate-backends-accepted", "two plugins registering one backend name are refused",
-             BACKEND, "if info.name in infos:", "if False:",
-             ("tests/test_plugins.py",), "two_plugins"),
-    # --- torch backend: its training step, evaluation, resume
-    Mutation("torch-resume-lr-ignored", "the resuming trainer's learning rate applies (torch)",
-             TORCH_TRAINER, 'group["lr"] = self.lr', "pass",
-             ("tests/test_checkpoints.py",), "learning_rate and torch"),
+             TRAINER, "if reporter is not None and bad.any():", "if False:", CONTRACT, "diverging"),
+    Mutation("loss-mean-of-batch-means", "the epoch's and evaluate's loss is the mean per sample",
+             TRAINER, "return float(step_losses @ weights / weights.sum())", "return float(step_losses.mean())",
+             CONTRACT, "small_batches or numpy_reference"),
+    Mutation("last-batch-weighted-as-full", "the last, smaller batch of an epoch weighs by its size",
+             TRAINER, "ends = np.minimum((np.arange(span.first, span.first + span.count) + 1) * data.batch_size,\n"
+                      "                                  data.num_samples)",
+             "ends = (np.arange(span.first, span.first + span.count) + 1) * data.batch_size",
+             CONTRACT, "numpy_reference or small_batches"),
+    Mutation("resume-lr-ignored", "the resuming trainer's learning rate applies",
+             TRAINER, "self.backend.set_learning_rate(built, self.lr)  # this trainer's learning rate from here on",
+             "pass", CONTRACT, "learning_rate"),
+    Mutation("optimizer-state-dropped-between-fits", "a Model keeps its optimizer state from one fit to the next",
+             TRAINER, "if model.optimizer is not None and model.optimizer_name == self.optimizer:", "if False:",
+             CONTRACT, "continues"),
+    # --- plugins
+    Mutation("duplicate-names-accepted", "two plugins registering one name are refused, naming both",
+             PLUGINS, "if key in self._items:", "if False:", ("tests/test_plugins.py",), "two_plugins"),
+    Mutation("disabled-plugins-loaded", "DLCORE_DISABLED_PLUGINS keeps the named plugins from loading",
+             PLUGINS, "pm.set_blocked(name)", "pass", ("tests/test_plugins.py",), "disabled"),
+    # --- torch backend: its training step, resume
+    Mutation("torch-set-lr-ignored", "a new learning rate applies to the model's optimizer (torch)",
+             TORCH_BACKEND, 'group["lr"] = lr', "pass", CONTRACT, "learning_rate and Torch"),
     Mutation("torch-optimizer-state-not-restored", "resume restores the optimizer state (torch)",
-             TORCH_TRAINER, 'optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})', "pass",
-             ("tests/test_checkpoints.py",), "bitwise and torch"),
+             TORCH_BACKEND, 'model.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})',
+             "pass", CONTRACT, "bitwise and Torch"),
     Mutation("torch-grads-not-zeroed", "each step uses its own batch's gradient (torch)",
-             TORCH_TRAINER, "optimizer.zero_grad(set_to_none=True)", "pass", CONTRACT, "numpy_reference and torch"),
-    Mutation("torch-step-gradient-not-averaged", "dlcore's MLP step computes autograd's gradients",
-             TORCH_MODEL, "grad /= len(y)", "grad /= 1", ("tests/test_torch_fast_paths.py",)),
-    Mutation("torch-relu-backward-dropped", "dlcore's MLP step computes autograd's gradients",
+             TORCH_BACKEND, "optimizer.zero_grad(set_to_none=True)", "pass", CONTRACT, "numpy_reference and Torch"),
+    Mutation("torch-loss-summed", "cross-entropy is the mean over the batch (torch)",
+             TORCH_KERNELS, "return F.cross_entropy(logits, labels)",
+             'return F.cross_entropy(logits, labels, reduction="sum")', CONTRACT, "numpy_reference and Torch"),
+    Mutation("torch-relu-backward-dropped", "dlcore's torch layers compute autograd's gradients",
              "src/dlcore_torch/linear.py", "grad = activation_backward(activation, grad, out)", "pass",
              ("tests/test_torch_fast_paths.py",)),
-    Mutation("torch-eval-loss-per-batch", "evaluate's loss is the mean per sample (torch)",
-             TORCH_TRAINER, "loss_sum += float(loss_fn(logits, yb)) * len(yb)", "loss_sum += float(loss_fn(logits, yb)) * 7",
-             CONTRACT, "small_batches and torch"),
     Mutation("torch-mean-combiner", "the mean combiner divides by the token count (torch)",
-             TORCH_MODEL, "scale = counts.reciprocal()", "scale = counts.rsqrt()",
-             ("tests/test_text.py",), "combiners and torch"),
+             TORCH_MODELS, "scale = counts.reciprocal()", "scale = counts.rsqrt()", CONTRACT, "combiners and Torch"),
     # --- TensorFlow backend
     Mutation("tf-graph-call-offset-dropped", "every batch of an epoch is trained once (tensorflow)",
-             TF_TRAINER, "index = order[(first + i) * bs:(first + i + 1) * bs]", "index = order[i * bs:(i + 1) * bs]",
-             CONTRACT, "numpy_reference and tensorflow"),
-    Mutation("tf-resume-lr-ignored", "the resuming trainer's learning rate applies (tensorflow)",
-             TF_TRAINER, "optimizer.learning_rate.assign(self.lr)", "pass",
-             ("tests/test_checkpoints.py",), "learning_rate and tensorflow"),
-    Mutation("tf-last-batch-weighted-as-full", "the epoch loss weights the last, smaller batch by its size (tensorflow)",
-             TF_TRAINER, "sizes[-1] = n - bs * (batches - 1)", "pass", CONTRACT, "numpy_reference and tensorflow"),
-    Mutation("tf-eval-loss-per-batch", "evaluate's loss is the mean per sample (tensorflow)",
-             TF_TRAINER, "* tf.cast(tf.shape(yb)[0], tf.float32))", ")",
-             CONTRACT, "small_batches and tensorflow"),
+             TF_BACKEND, "start = (first + i) * bs", "start = i * bs", CONTRACT, "numpy_reference and TensorFlow"),
+    Mutation("tf-set-lr-ignored", "a new learning rate applies to the model's optimizer (tensorflow)",
+             TF_BACKEND, "model.optimizer.learning_rate.assign(lr)", "pass", CONTRACT, "learning_rate and TensorFlow"),
+    Mutation("tf-optimizer-state-not-restored", "resume restores the optimizer state (tensorflow)",
+             TF_BACKEND, "            variable.assign(arrays[str(i)])", "            pass",
+             CONTRACT, "bitwise and TensorFlow"),
     Mutation("tf-adam-epsilon-keras", "Adam follows one formula on every backend (tensorflow)",
-             TF_TRAINER, "epsilon = self.epsilon * tf.sqrt(1.0 - beta2_power)", "epsilon = self.epsilon",
-             CONTRACT, "numpy_reference and tensorflow and adam"),
+             TF_KERNELS, "epsilon = self.epsilon * tf.sqrt(1.0 - beta2_power)", "epsilon = self.epsilon",
+             CONTRACT, "numpy_reference and TensorFlow and adam"),
     Mutation("tf-mean-combiner", "the mean combiner divides by the token count (tensorflow)",
-             TF_MODEL, '"mean": 1.0 / counts', '"mean": tf.math.rsqrt(counts)',
-             ("tests/test_text.py",), "combiners and tensorflow"),
+             TF_MODELS, '"mean": 1.0 / counts', '"mean": tf.math.rsqrt(counts)', CONTRACT, "combiners and TensorFlow"),
 )

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dlcore.testing.data import blobs  # noqa: F401  (the tests' small learnable problem)
+
 BACKENDS = [name for name, module in (("torch", "torch"), ("tensorflow", "tensorflow"))
             if importlib.util.find_spec(module) is not None]
 # DLCORE_TEST_DEVICE=gpu (tox's gpu factor) runs the suite on each backend's first GPU.
@@ -88,12 +90,3 @@ def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, 
 @pytest.fixture
 def fashion_dir(tmp_path) -> Path:
     return write_fashion_mnist(tmp_path / "fmnist")
-
-
-def blobs(n: int = 1200, features: int = 20, classes: int = 4, seed: int = 0, spread: float = 0.6):
-    """A small learnable problem: Gaussian clusters, one per class."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 1, (classes, features)).astype(np.float32)
-    labels = rng.integers(0, classes, n)
-    x = centers[labels] + rng.normal(0, spread, (n, features)).astype(np.float32)
-    return x.astype(np.float32), labels.astype(np.int64)

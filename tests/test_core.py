@@ -262,7 +262,8 @@ def test_checkpoint_refuses_pickled_arrays(tmp_path):
     arrays["weights/layers.0.bias"] = evil
     arrays["__dlcore_metadata__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
     np.savez(tmp_path / "evil.npz", **arrays)
-    with pytest.raises(CheckpointError, match="evil.npz: .*pickled objects"):
+    with pytest.raises(CheckpointError, match=r"evil.npz: holds pickled objects, which dlcore never loads \(they "
+                                              r"could run code\); only a checkpoint of plain arrays can be read"):
         TrainingCheckpoint.load(tmp_path / "evil.npz")
     assert not marker.exists(), "loading a checkpoint unpickled an object array and ran its code"
 
@@ -292,3 +293,139 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
             raise RuntimeError("disk full")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "dlcore"
+BACKEND_PACKAGES = ("dlcore_torch", "dlcore_tf")
+
+
+def test_the_core_never_names_a_backend_package():
+    """No module of the core imports, references or spells a backend package's name (not even
+    in a string or a docstring): the built-in backends arrive through entry points."""
+    import ast
+
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            elif isinstance(node, ast.Name):
+                names = [node.id]
+            elif isinstance(node, ast.Attribute):
+                names = [node.attr]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                names = [node.value]
+            for name in names:
+                if any(package in name for package in BACKEND_PACKAGES):
+                    found.append(f"{path.relative_to(SOURCE.parent)}:{node.lineno}: {name[:60]!r}")
+        if any(package in path.read_text() for package in BACKEND_PACKAGES):  # comments too
+            found.append(f"{path.relative_to(SOURCE.parent)}: names a backend package")
+    assert not found, "the core names a backend package:\n" + "\n".join(found)
+
+
+def test_every_hook_is_documented_as_pytest_documents_its_hooks():
+    from dlcore import hookspecs
+
+    hooks = [name for name in dir(hookspecs) if name.startswith("dlcore_")]
+    assert len(hooks) >= 11
+    for name in hooks:
+        doc = getattr(hookspecs, name).__doc__ or ""
+        assert ":return:" in doc and "Called when" in doc and "Example::" in doc, name
+
+
+def test_builtin_features_come_through_the_hooks():
+    from dlcore.plugins import registry
+
+    assert {"mlp", "text_classifier"} <= set(registry("dlcore_model_kinds").keys())
+    assert {"cross_entropy", "binary_cross_entropy"} <= set(registry("dlcore_losses").keys())
+    assert {"sgd", "adam"} <= set(registry("dlcore_optimizers").keys())
+    assert "accuracy" in registry("dlcore_metrics").keys()
+    assert {"fashion-mnist", "imdb"} <= set(registry("dlcore_datasets").keys())
+    assert {"glove-6b-50d", "glove-text"} <= set(registry("dlcore_embedding_sources").keys())
+    assert registry("dlcore_weight_formats").plugin_of("dlcore") == "dlcore"
+    assert {"cpu", "gpu", "mps"} <= set(registry("dlcore_device_kinds").keys())
+    kernels = registry("dlcore_kernels")
+    for backend in BACKENDS:
+        for kind, name in (("model", "mlp"), ("model", "text_classifier"), ("loss", "cross_entropy"),
+                           ("metric", "accuracy"), ("optimizer", "adam")):
+            assert kernels.plugin_of((kind, name, backend)) == backend, (kind, name, backend)
+
+
+def _checkpoint_with(tmp_path, name, change_meta=None, arrays=None):
+    """A checkpoint of a small MLP saved by dlcore, its metadata and arrays then changed."""
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "source.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    meta = json.loads(stored.pop("__dlcore_metadata__").tobytes())
+    for key, array in (arrays or {}).items():
+        stored[key] = array
+        meta["tensors"][key] = {"shape": list(array.shape), "dtype": str(array.dtype),
+                                "sha256": __import__("hashlib").sha256(array.tobytes()).hexdigest()}
+    if change_meta:
+        change_meta(meta)
+    np.savez(tmp_path / name, __dlcore_metadata__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **stored)
+    return tmp_path / name
+
+
+def test_checkpoint_metadata_records_versions_shapes_and_dtypes(tmp_path):
+    from dlcore import TrainingCheckpoint, __version__
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(npz["__dlcore_metadata__"].tobytes())
+    assert meta["format"] == "dlcore.checkpoint/1" and meta["dlcore_version"] == __version__
+    assert meta["tensors"]["weights/layers.0.weight"]["shape"] == [3, 4]
+    assert meta["tensors"]["weights/layers.0.weight"]["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(format="dlcore.checkpoint/99"), r"unsupported format 'dlcore.checkpoint/99'"),
+    (lambda m: m["tensors"]["weights/layers.0.bias"].update(shape=[4]),
+     r"tensor 'weights/layers.0.bias' is float32 \[3\], its metadata says float32 \[4\]"),
+    (lambda m: m["tensors"]["weights/layers.0.bias"].update(dtype="float64"),
+     r"tensor 'weights/layers.0.bias' is float32 \[3\], its metadata says float64 \[3\]"),
+])
+def test_checkpoint_metadata_that_does_not_fit_its_arrays_is_refused(tmp_path, change, message):
+    from dlcore import TrainingCheckpoint
+
+    with pytest.raises(CheckpointError, match="changed.npz: .*" + message):
+        TrainingCheckpoint.load(_checkpoint_with(tmp_path, "changed.npz", change))
+
+
+def test_checkpoint_with_a_tensor_outside_its_sections_is_refused(tmp_path):
+    from dlcore import TrainingCheckpoint
+
+    path = _checkpoint_with(tmp_path, "odd.npz", arrays={"junk/x": np.zeros(2, np.float32)})
+    with pytest.raises(CheckpointError, match=r"odd.npz: unexpected tensor 'junk/x'"):
+        TrainingCheckpoint.load(path)
+
+
+def test_checkpoint_without_a_spec_and_with_slashes_in_names_round_trips(tmp_path):
+    """Weights of a native model (Keras names them by path) and no architecture."""
+    from dlcore import TrainingCheckpoint
+
+    weights = {"sequential/dense/kernel": np.ones((2, 3), np.float32), "sequential/dense/bias": np.zeros(3, np.float32)}
+    loaded = TrainingCheckpoint.load(TrainingCheckpoint(weights, optimizer={"0/m": np.ones(2)}).save(tmp_path / "n.npz"))
+    assert loaded.spec is None and loaded.weights.keys() == weights.keys() and list(loaded.optimizer) == ["0/m"]
+    assert all(np.array_equal(loaded.weights[k], w) for k, w in weights.items())
+
+
+def test_missing_and_unreadable_checkpoints_name_the_file(tmp_path):
+    import zipfile
+
+    from dlcore import TrainingCheckpoint
+
+    with pytest.raises(CheckpointError, match=r"nothing.npz: no such checkpoint file"):
+        TrainingCheckpoint.load(tmp_path / "nothing.npz")
+    with zipfile.ZipFile(tmp_path / "garbage.npz", "w") as archive:
+        archive.writestr("weights/w.npy", b"\x93NUMPY\x01\x00\x10\x00 not a header ")
+    with pytest.raises(CheckpointError, match=r"garbage.npz: not a readable dlcore checkpoint \("):
+        TrainingCheckpoint.load(tmp_path / "garbage.npz")

@@ -27,7 +27,9 @@ def test_reads_gzipped_and_plain_idx(tmp_path):
 @pytest.mark.parametrize("raw, message", [
     (b"\x08\x00\x08\x01", "bad magic number"),
     (b"\x00\x00\x08\x03\x00\x00", "truncated IDX header"),
-    (b"\x00\x00\x42\x01\x00\x00\x00\x01\x00", "unknown IDX element type"),
+    (b"\x00\x00\x42\x01\x00\x00\x00\x01\x00", "unknown IDX element type 0x42"),
+    (b"\x00\x00\x08\x01", "truncated IDX header"),
+    (b"\x00\x00\x08", "bad magic number"),
     (idx_bytes(np.zeros((3, 4)))[:-1], r"shape \(3, 4\) \(24 bytes\) but the file has 23 bytes"),
     (idx_bytes(np.zeros((3, 4))) + b"\0", r"shape \(3, 4\) \(24 bytes\) but the file has 25 bytes"),
 ])

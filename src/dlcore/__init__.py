@@ -10,9 +10,10 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 """
 
-from . import datasets, embeddings, models
-from .backend import Backend, BackendInfo, backend_infos, get_backend, select_backend_name
+from . import contract, datasets, embeddings, kernels, models
+from .backend import BackendInfo, backend_infos, get_backend, select_backend_name
 from .checkpoint import Checkpoint, TrainingCheckpoint
+from .contract import Backend, Prepared
 from .data import ArrayDataset, Dataset
 from .devices import Device, DeviceRegistry, all_devices
 from .errors import (
@@ -23,18 +24,20 @@ from .errors import (
     DeviceError,
     DlcoreError,
     DownloadError,
+    PluginError,
     TrainingError,
 )
 from .history import Callback, Checkpointing, History
 from .hookspecs import hookimpl
 from .models import Model, ModelSpec
-from .trainer import Prepared, Trainer
+from .trainer import Trainer
 from .version import __version__
 
 __all__ = [
     "ArrayDataset", "Backend", "BackendError", "BackendInfo", "Callback", "Checkpoint", "Checkpointing",
     "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
-    "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec",
+    "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec", "PluginError",
     "Prepared", "Trainer", "TrainingError", "TrainingCheckpoint", "__version__", "all_devices",
-    "backend_infos", "datasets", "embeddings", "get_backend", "hookimpl", "models", "select_backend_name",
+    "backend_infos", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "kernels", "models",
+    "select_backend_name",
 ]

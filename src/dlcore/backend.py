@@ -9,30 +9,35 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
+from .contract import Backend
 from .errors import BackendError
-
-if TYPE_CHECKING:
-    from .devices import Device
-    from .trainer import Trainer
+from .plugins import resolve
 
 ENV_BACKEND = "DLCORE_BACKEND"
 
 
 @dataclass(frozen=True)
 class BackendInfo:
-    """What a plugin tells dlcore about one backend, before its framework is imported."""
+    """What a plugin tells dlcore about one backend, before its framework is imported.
+
+    ``load``: a callable, or a ``"module:attribute"`` string, giving the
+    :class:`dlcore.contract.Backend` (an instance, or a class to instantiate); called only
+    when the backend is selected. ``requires``: top-level modules that must be installed.
+    ``extra``: the pip extra that installs them. ``priority``: lower is preferred when no
+    backend is named.
+    """
 
     name: str
-    load: Callable[[], Backend]
+    load: Callable[[], Any] | str
     requires: tuple[str, ...] = ()
     extra: str | None = None
     aliases: tuple[str, ...] = ()
     priority: int = 100
     description: str = ""
+    distribution: str = "dlcore"  # the distribution whose extra installs it
 
     def missing_modules(self) -> list[str]:
         """Top-level modules this backend needs that are not installed."""
@@ -42,26 +47,12 @@ class BackendInfo:
     def available(self) -> bool:
         return not self.missing_modules()
 
-
-class Backend(ABC):
-    """A loaded backend: a framework, its devices and its Trainer implementation."""
-
-    name: str
-    trainer_class: type[Trainer]
-
-    @abstractmethod
-    def devices(self) -> list[Device]:
-        """Every device this backend can run on, best first among equals, CPU included."""
-
-    @abstractmethod
-    def versions(self) -> dict[str, str]:
-        """Versions of the framework packages the backend uses, by package name."""
-
-    def device(self, name: str | None = "auto") -> Device:
-        """Resolve a device name ("auto", "cpu", "cuda:0", "GPU:0", ...) on this backend."""
-        from .devices import resolve_device
-
-        return resolve_device(self.devices(), name or "auto", self.name)
+    @property
+    def install_hint(self) -> str:
+        """How to install what the backend needs."""
+        if self.extra:
+            return f"pip install '{self.distribution}[{self.extra}]'"
+        return "pip install " + " ".join(self.requires) if self.requires else "reinstall its plugin"
 
 
 _lock = threading.Lock()
@@ -70,17 +61,9 @@ _loaded: dict[str, Backend] = {}
 
 def backend_infos() -> list[BackendInfo]:
     """All registered backends, in selection order (installed or not)."""
-    from .plugins import plugin_manager
+    from .plugins import registry
 
-    infos: dict[str, BackendInfo] = {}
-    for result in plugin_manager().hook.dlcore_backends():
-        for info in result:
-            if info.name in infos:
-                raise BackendError(
-                    f"two plugins register a backend named {info.name!r}; uninstall one of them"
-                )
-            infos[info.name] = info
-    return sorted(infos.values(), key=lambda i: (i.priority, i.name))
+    return sorted(registry("dlcore_backends"), key=lambda i: (i.priority, i.name))
 
 
 def _find(name: str) -> BackendInfo:
@@ -107,8 +90,8 @@ def select_backend_name(name: str | None = None) -> str:
     for info in infos:
         if info.available:
             return info.name
-    extras = ", ".join(f"dlcore[{i.extra}]" for i in infos if i.extra)
-    raise BackendError(f"no backend is installed; install one of: {extras}")
+    hints = "; ".join(f"{i.name}: {i.install_hint}" for i in infos)
+    raise BackendError(f"no backend is installed; install one ({hints or 'no backend plugin is registered'})")
 
 
 def get_backend(name: str | None = None) -> Backend:
@@ -118,18 +101,18 @@ def get_backend(name: str | None = None) -> Backend:
         if info.name not in _loaded:
             missing = info.missing_modules()
             if missing:
-                hint = f"pip install 'dlcore[{info.extra}]'" if info.extra else "install it"
-                raise BackendError(
-                    f"backend {info.name!r} needs {', '.join(missing)}, which is not installed; "
-                    f"{hint}"
-                )
+                raise BackendError(f"backend {info.name!r} needs {', '.join(missing)}, which is not installed; "
+                                   f"{info.install_hint}")
             try:
-                _loaded[info.name] = info.load()
+                loaded = resolve(info.load)
+                loaded = loaded() if callable(loaded) and not isinstance(loaded, Backend) else loaded
             except ImportError as err:
-                raise BackendError(
-                    f"backend {info.name!r} failed to import its framework ({err}); reinstall it "
-                    f"with pip install --force-reinstall 'dlcore[{info.extra}]'"
-                ) from err
+                raise BackendError(f"backend {info.name!r} failed to import its framework ({err}); reinstall it: "
+                                   f"{info.install_hint.replace('pip install', 'pip install --force-reinstall')}") from err
+            if not isinstance(loaded, Backend):
+                raise BackendError(f"backend {info.name!r}: its plugin's load gave a {type(loaded).__name__}, "
+                                   "not a dlcore.contract.Backend")
+            _loaded[info.name] = loaded
         return _loaded[info.name]
 
 

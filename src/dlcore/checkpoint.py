@@ -111,7 +111,11 @@ class TrainingCheckpoint(Checkpoint):
         if set(tensors) != set(arrays):
             raise CheckpointError(f"{path}: tensors {sorted(set(tensors) ^ set(arrays))} are missing or unexpected")
         for name, info in tensors.items():
-            if _digest(arrays[name]) != info.get("sha256"):
+            array = arrays[name]
+            if [list(array.shape), str(array.dtype)] != [info.get("shape"), info.get("dtype")]:
+                raise CheckpointError(f"{path}: tensor {name!r} is {array.dtype} {list(array.shape)}, its metadata says "
+                                      f"{info.get('dtype')} {info.get('shape')}; the file is damaged")
+            if _digest(array) != info.get("sha256"):
                 raise CheckpointError(f"{path}: tensor {name!r} fails its checksum; the file is damaged")
         sections: dict[str, dict[str, np.ndarray]] = {"weights": {}, "optimizer": {}}
         for name, array in arrays.items():

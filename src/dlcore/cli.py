@@ -1,4 +1,5 @@
-"""The ``dlcore`` command: train, devices, backends, info. Imports no framework until needed."""
+"""The ``dlcore`` command: train, evaluate, devices, backends, info. Imports no framework until
+needed; ``dlcore train NAME`` trains any registered dataset with its recipe."""
 
 from __future__ import annotations
 
@@ -12,25 +13,23 @@ from importlib import metadata
 from .errors import DlcoreError
 from .version import __version__
 
-# Per-workload defaults: the PyTorch tutorial's recipe, and the TF-Hub tutorial's.
-WORKLOADS = {
-    "fashion-mnist": {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "lr": 1e-3, "validation": None},
-    "imdb": {"epochs": 20, "batch_size": 512, "optimizer": "adam", "lr": 1e-3, "validation": 0.4},
-}
-
-
 def _parser() -> argparse.ArgumentParser:
+    from .datasets import registered
+    from .plugins import registry
+
+    workloads = registered()
+    optimizers = [str(name) for name in registry("dlcore_optimizers").keys()]
     parser = argparse.ArgumentParser(prog="dlcore", description="Train and evaluate models on PyTorch or TensorFlow.")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = sub.add_parser("train", help="train a built-in workload and print its test metrics")
-    train.add_argument("workload", choices=WORKLOADS)
+    train = sub.add_parser("train", help="train a registered dataset's recipe and print its test metrics")
+    train.add_argument("workload", choices=workloads, help="; ".join(f"{i.name}: {i.description}" for i in workloads.values()))
     train.add_argument("--backend", default=None, help="torch or tensorflow (default: $DLCORE_BACKEND, else the first installed)")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda:N, GPU:N or mps (default: auto)")
     train.add_argument("--epochs", type=int, help="default: 10 (fashion-mnist), 20 (imdb)")
     train.add_argument("--batch-size", type=int, help="default: 64 (fashion-mnist), 512 (imdb)")
-    train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: sgd (fashion-mnist), adam (imdb)")
+    train.add_argument("--optimizer", choices=optimizers, help="default: sgd (fashion-mnist), adam (imdb)")
     train.add_argument("--lr", type=float, help="default: 1e-3")
     train.add_argument("--validation", type=float, help="fraction of the training data held out (default: 0.4 for imdb)")
     train.add_argument("--seed", type=int, default=0)
@@ -46,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model (from any backend) on a built-in test set")
     evaluate.add_argument("checkpoint", help="a .npz written by 'dlcore train --save' or Trainer.save")
-    evaluate.add_argument("--data", required=True, choices=WORKLOADS, help="the test set")
+    evaluate.add_argument("--data", required=True, choices=workloads, help="the test set")
     evaluate.add_argument("--backend", default=None)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--data-dir", default=None)
@@ -61,23 +60,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _data(workload: str, args: argparse.Namespace, progress: bool | None = None):
-    """The (train, test) datasets of a built-in workload."""
+    """The (train, test) datasets of a registered dataset."""
     from . import datasets
 
-    load = datasets.imdb if workload == "imdb" else datasets.fashion_mnist
-    return load(args.data_dir, download=not args.no_download, progress=progress)
+    return datasets.load(workload, args.data_dir, download=not args.no_download, progress=progress)
 
 
 def _workload(args: argparse.Namespace):
-    """Data and model spec of a built-in workload."""
-    from . import embeddings, models
+    """Data and model spec of a registered dataset's recipe."""
+    from . import datasets
+    from .plugins import resolve
 
     train, test = _data(args.workload, args, progress=False if args.no_progress else None)
-    if args.workload == "imdb":
-        emb = embeddings.load(args.embedding, trainable=not args.frozen, vocabulary=train)
-        print(f"embedding: {emb}", flush=True)
-        return train, test, models.text_classifier(emb, hidden=[16])
-    return train, test, models.mlp(784, [512, 512], 10)
+    make_model = resolve(datasets.info(args.workload).model) or datasets.default_model
+    return train, test, make_model(train, {"embedding": args.embedding, "trainable": not args.frozen})
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -88,7 +84,9 @@ def _train(args: argparse.Namespace) -> int:
         def on_epoch_end(self, trainer, model, epoch, logs):
             print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
 
-    for key, value in WORKLOADS[args.workload].items():
+    from . import datasets
+
+    for key, value in {**datasets.RECIPE, **datasets.info(args.workload).defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
@@ -109,7 +107,7 @@ def _train(args: argparse.Namespace) -> int:
                           "workload": args.workload, "epochs": args.epochs, "optimizer": args.optimizer,
                           "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
                           "train_seconds": round(seconds, 3),
-                          **({"embedding": args.embedding} if args.workload == "imdb" else {}), **metrics}))
+                          **({"embedding": args.embedding} if model.kind == "text_classifier" else {}), **metrics}))
     return 0
 
 
@@ -150,20 +148,13 @@ def _backends(args: argparse.Namespace) -> int:
         default = select_backend_name()
     except DlcoreError:
         default = None
-    print(f"{'backend':<12} {'installed':<10} {'default':<8} {'extra':<14} aliases / description")
+    print(f"{'backend':<12} {'installed':<10} {'default':<8} {'install':<28} aliases / description")
     for info in backend_infos():
-        extra = f"dlcore[{info.extra}]" if info.extra else "-"
         installed = "yes" if info.available else "no"
         aliases = ", ".join(info.aliases)
-        print(f"{info.name:<12} {installed:<10} {'*' if info.name == default else '':<8} {extra:<14} {aliases}: {info.description}")
+        print(f"{info.name:<12} {installed:<10} {'*' if info.name == default else '':<8} {info.install_hint:<28} "
+              f"{aliases}: {info.description}")
     return 0
-
-
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -171,28 +162,26 @@ def _info(args: argparse.Namespace) -> int:
 
     print(f"dlcore version: {__version__}")
     print(f"Python version: {platform.python_version()} ({platform.machine()})")
-    print(f"NumPy version: {_version('numpy')}")
-    for dist in ("torch", "torchvision", "tensorflow", "keras", "tensorflow-hub", "tensorflow-datasets"):
-        print(f"{dist} version: {_version(dist)}")
+    print(f"NumPy version: {metadata.version('numpy')}")
     for info in backend_infos():
         if not info.available:
-            print(f"{info.name}: not installed (pip install 'dlcore[{info.extra}]')")
+            print(f"{info.name}: not installed ({info.install_hint})")
             continue
         backend = get_backend(info.name)
+        for package, version in backend.versions().items():
+            print(f"{package} version: {version}")
+        for fact, value in backend.info().items():
+            print(f"{info.name} {fact}: {value}")
         gpus = [d.name for d in backend.devices() if d.kind != "cpu"]
-        if info.name == "tensorflow":
-            import tensorflow as tf
-
-            print(f"tensorflow eager mode: {tf.executing_eagerly()}")
         print(f"{info.name} GPU is {'available: ' + ', '.join(gpus) if gpus else 'NOT AVAILABLE'}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    command = {"train": _train, "evaluate": _evaluate, "devices": _devices, "backends": _backends,
-               "info": _info}[args.command]
     try:
+        args = _parser().parse_args(argv)
+        command = {"train": _train, "evaluate": _evaluate, "devices": _devices, "backends": _backends,
+                   "info": _info}[args.command]
         return command(args)
     except DlcoreError as err:
         print(f"dlcore: error: {err}", file=sys.stderr)

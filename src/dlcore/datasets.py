@@ -1,4 +1,7 @@
-"""Built-in datasets, read with numpy only.
+"""Datasets by name, and the built-in ones, read with numpy only.
+
+``load(name)`` loads any dataset a plugin registers through the ``dlcore_datasets`` hook
+(dlcore's own: ``fashion-mnist`` and ``imdb``); ``dlcore train NAME`` trains its recipe.
 
 Fashion-MNIST is looked for, in order, in:
 
@@ -17,13 +20,15 @@ and otherwise downloaded into the cache. Each directory may hold the four files 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 
 from .data import ArrayDataset
 from .download import ENV_DATA_DIR, cache_dir, data_dirs, download
-from .errors import DataError, DownloadError
+from .errors import ConfigError, DataError, DownloadError
 from .idx import read_idx
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -164,6 +169,97 @@ def fashion_mnist(
         labels = _labels(paths[f"{prefix}-labels-idx1-ubyte"], len(images))
         splits.append(_make(images, labels, flatten, one_hot, f"fashion-mnist/{split}"))
     return splits[0], splits[1]
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset registered through the ``dlcore_datasets`` hook.
+
+    ``load(path=None, *, download=True, progress=None)`` returns ``(train, test)`` dlcore
+    Datasets (``path``: where the files are, else the dataset's own search). ``defaults``:
+    the training recipe of ``dlcore train NAME`` (epochs, batch_size, optimizer, lr,
+    validation). ``model(train, options)`` returns the spec it trains (``options``: the
+    command line's ``embedding`` and ``trainable``); None gives :func:`default_model`. Both
+    callables may be ``"module:attribute"`` strings.
+    """
+
+    name: str
+    load: Callable[..., Any] | str
+    description: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    model: Callable[..., Any] | str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Another place the files of the registered dataset ``dataset`` can come from: ``find()``
+    returns a location or None; ``read(location)`` returns ``(train, test)``."""
+
+    dataset: str
+    name: str
+    find: Callable[[], Any] | str
+    read: Callable[[Any], Any] | str
+    description: str = ""
+
+
+RECIPE = {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "lr": 1e-3, "validation": None}
+
+
+def default_model(train: Any, options: dict[str, Any] | None = None):
+    """The PyTorch tutorial's MLP sized for ``train``: 512-512 hidden units, one output per
+    class (one logit for two classes)."""
+    from .models import mlp
+
+    features, labels = train.arrays()
+    classes = train.num_classes or (int(labels.max()) + 1 if len(labels) else 2)
+    return mlp(int(np.prod(features.shape[1:])), [512, 512], 1 if classes == 2 else classes)
+
+
+def _imdb_model(train: Any, options: dict[str, Any] | None = None):
+    from . import embeddings, models
+
+    options = options or {}
+    emb = embeddings.load(options.get("embedding") or "glove-6b-50d", trainable=options.get("trainable", True),
+                          vocabulary=train)
+    print(f"embedding: {emb}", flush=True)
+    return models.text_classifier(emb, hidden=[16])
+
+
+DATASETS = (
+    DatasetInfo("fashion-mnist", fashion_mnist, "Zalando's Fashion-MNIST: 60000/10000 28x28 images, 10 classes",
+                RECIPE, lambda train, options=None: default_model(train)),
+    DatasetInfo("imdb", "dlcore.imdb:imdb", "IMDB movie reviews: 25000/25000 texts, positive or negative",
+                {**RECIPE, "epochs": 20, "batch_size": 512, "optimizer": "adam", "validation": 0.4}, _imdb_model),
+)
+
+
+def registered() -> dict[str, DatasetInfo]:
+    """Every registered dataset, by name."""
+    from .plugins import registry
+
+    return {info.name: info for info in registry("dlcore_datasets")}
+
+
+def info(name: str) -> DatasetInfo:
+    """The registered dataset ``name`` (ConfigError listing the others if there is none)."""
+    found = registered().get(name)
+    if found is None:
+        raise ConfigError(f"unknown dataset {name!r}; registered datasets: {', '.join(registered())}")
+    return found
+
+
+def load(name: str, path: str | os.PathLike | None = None, **options: Any) -> tuple[Any, Any]:
+    """``(train, test)`` of the registered dataset ``name``: ``load("fashion-mnist")``."""
+    from .plugins import resolve
+
+    return resolve(info(name).load)(path, **options)
+
+
+def sources(dataset: str) -> list[DatasetSource]:
+    """The registered extra sources of ``dataset``, in registration order."""
+    from .plugins import registry
+
+    return [source for source in registry("dlcore_dataset_sources") if source.dataset == dataset]
 
 
 from .images import image_csv  # noqa: E402,F401  (re-exported)

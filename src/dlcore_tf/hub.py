@@ -14,7 +14,8 @@ import numpy as np
 
 from dlcore.embeddings import TextEmbedding
 from dlcore.errors import DataError
-from dlcore.frameworks import import_tensorflow
+
+from .framework import import_tensorflow
 
 
 def _resolve(handle: str) -> Path:
@@ -67,4 +68,14 @@ def read_text_embedding(handle: str, trainable: bool = True, vocabulary: list[st
         if unknown:
             buckets = tf.strings.to_hash_bucket_fast(unknown, oov_buckets).numpy()
             emb.oov_ids = {t: len(tokens) + int(b) for t, b in zip(unknown, buckets)}
+    return emb
+
+
+def load(name: str, *, trainable: bool = True, vocabulary: list[str] | None = None, combiner: str | None = None,
+         oov_buckets: int = 1) -> TextEmbedding:
+    """The ``tf-hub`` embedding source: a TF-Hub handle or SavedModel folder (its own OOV
+    buckets; ``oov_buckets`` is the model's, not a choice)."""
+    emb = read_text_embedding(name, trainable=trainable, vocabulary=vocabulary)
+    if combiner:
+        emb.combiner = combiner
     return emb

@@ -1,24 +1,34 @@
 """dlcore's PyTorch backend, a pluggy plugin. Importing this module does not import torch."""
 
 from dlcore import BackendInfo, hookimpl
+from dlcore.formats import WeightFormat
+from dlcore.kernels import Kernel
 
-
-def _load():
-    from .backend import TorchBackend
-
-    return TorchBackend()
+NAME = "torch"
 
 
 @hookimpl
 def dlcore_backends() -> list[BackendInfo]:
+    return [BackendInfo(NAME, "dlcore_torch.backend:TorchBackend", requires=("torch",), extra="torch",
+                        aliases=("pytorch", "pt"), priority=10, description="PyTorch: cpu, cuda:N, mps")]
+
+
+@hookimpl
+def dlcore_kernels() -> list[Kernel]:
     return [
-        BackendInfo(
-            name="torch",
-            load=_load,
-            requires=("torch",),
-            extra="torch",
-            aliases=("pytorch", "pt"),
-            priority=10,
-            description="PyTorch: cpu, cuda:N, mps",
-        )
+        Kernel("model", "mlp", NAME, "dlcore_torch.models:MLPModule"),
+        Kernel("model", "text_classifier", NAME, "dlcore_torch.models:TextClassifierModule"),
+        Kernel("loss", "cross_entropy", NAME, "dlcore_torch.kernels:cross_entropy"),
+        Kernel("loss", "binary_cross_entropy", NAME, "dlcore_torch.kernels:binary_cross_entropy"),
+        Kernel("metric", "accuracy", NAME, "dlcore_torch.kernels:accuracy"),
+        Kernel("optimizer", "sgd", NAME, "dlcore_torch.kernels:sgd"),
+        Kernel("optimizer", "adam", NAME, "dlcore_torch.kernels:adam"),
     ]
+
+
+@hookimpl
+def dlcore_weight_formats() -> list[WeightFormat]:
+    return [WeightFormat("torch", (".pt", ".pth"), "dlcore_torch.formats:read_state_dict",
+                         "dlcore_torch.formats:write_state_dict", requires=("torch",),
+                         install_hint="pip install 'dlcore[torch]'",
+                         description="torch state_dict (read with weights_only=True)")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-from dlcore.frameworks import import_torch
+from .framework import import_torch
 
 torch = import_torch()
 F = torch.nn.functional

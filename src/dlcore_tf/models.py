@@ -1,12 +1,16 @@
-"""dlcore specs built as Keras 3 models, and the Model wrapper around any Keras model."""
+"""dlcore's model specs built as Keras 3 models (the TensorFlow backend's "model" kernels).
+
+Each names its variables by the spec's canonical names through ``dlcore_weights()``: (name,
+variable, transposed). Dense kernels are stored (in, out); canonical weights are (out, in).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlcore.errors import ConfigError
-from dlcore.frameworks import import_tensorflow
-from dlcore.models import MLP, Model, ModelSpec, TextClassifier, check_weights
+from dlcore.models import MLP, TextClassifier
+
+from .framework import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -34,6 +38,9 @@ class KerasMLP(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "sizes": self.sizes, "activation": self.activation}
+
+    def dlcore_weights(self) -> list:
+        return _dense_entries(self.dense_layers)
 
 
 @keras.saving.register_keras_serializable(package="dlcore")
@@ -69,53 +76,25 @@ class KerasTextClassifier(keras.Model):
         return {**super().get_config(), "rows": self.rows, "dim": self.dim, "sizes": self.sizes,
                 "combiner": self.combiner, "trainable_embedding": self.trainable_embedding}
 
+    def dlcore_weights(self) -> list:
+        return [("embedding.weight", self.embedding, False)] + _dense_entries(self.dense_layers)
 
-def canonical_entries(model) -> list | None:
-    """(canonical name, variable, transpose) for a model dlcore builds; None for others."""
-    if not isinstance(model, (KerasMLP, KerasTextClassifier)):
-        return None
-    entries = [("embedding.weight", model.embedding, False)] if isinstance(model, KerasTextClassifier) else []
-    for i, layer in enumerate(model.dense_layers):
+
+def _dense_entries(layers) -> list:
+    entries = []
+    for i, layer in enumerate(layers):
         entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
     return entries
 
 
-def build_keras(spec: ModelSpec):
-    """The Keras model for a spec, built, with its canonical entries."""
-    if isinstance(spec, MLP):
-        model = KerasMLP(spec.sizes, spec.activation)
-        model(np.zeros((1, spec.in_features), np.float32))
-        return model, canonical_entries(model)
-    if isinstance(spec, TextClassifier):
-        emb = spec.embedding
-        model = KerasTextClassifier(emb.rows, emb.dim, spec.sizes, emb.combiner, emb.trainable)
-        model((np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)))
-        return model, canonical_entries(model)
-    raise ConfigError(f"the tensorflow backend cannot build a {spec.kind!r} spec")
+def build_mlp(spec: MLP) -> KerasMLP:
+    model = KerasMLP(spec.sizes, spec.activation)
+    model(np.zeros((1, spec.in_features), np.float32))
+    return model
 
 
-class KerasModel(Model):
-    """A Keras model. Dense kernels are stored (in, out); canonical weights are (out, in)."""
-
-    backend = "tensorflow"
-
-    def __init__(self, native, entries=None, spec: ModelSpec | None = None, loss: str = "cross_entropy") -> None:
-        self.native = native
-        self.spec = spec
-        self.loss = spec.loss if spec is not None else loss
-        if entries is None:
-            entries = [(getattr(v, "path", v.name), v, False) for v in native.weights]
-        self._entries = entries
-
-    def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: (v.numpy().T if t else v.numpy()).copy() for name, v, t in self._entries}
-
-    def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        shapes = {n: tuple(v.shape)[::-1] if t else tuple(v.shape) for n, v, t in self._entries}
-        check_weights(shapes, weights)
-        for name, variable, transpose in self._entries:
-            value = np.asarray(weights[name])
-            variable.assign(value.T if transpose else value)
-
-    def __repr__(self) -> str:
-        return f"KerasModel({self.spec or type(self.native).__name__}, {self.num_parameters()} parameters)"
+def build_text_classifier(spec: TextClassifier) -> KerasTextClassifier:
+    emb = spec.embedding
+    model = KerasTextClassifier(emb.rows, emb.dim, spec.sizes, emb.combiner, emb.trainable)
+    model((np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)))
+    return model

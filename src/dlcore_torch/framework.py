@@ -1,17 +1,15 @@
-"""Importing the frameworks safely in one process.
+"""Importing torch safely in a process that may also load TensorFlow.
 
 Importing TensorFlow before torch's compiler stack (``torch._dynamo``, which torchvision and
-torch's optimizers load) crashes the process with a segmentation fault. Backends therefore
-import frameworks only through these functions: torch and ``torch._dynamo`` always go first.
+torch's optimizers load) crashes the process with a segmentation fault, so torch and
+``torch._dynamo`` are imported together, first.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import sys
 
-from .errors import BackendError
+from dlcore.errors import BackendError
 
 
 def import_torch():
@@ -26,13 +24,3 @@ def import_torch():
     import torch._dynamo  # noqa: F401
 
     return torch
-
-
-def import_tensorflow():
-    """Import TensorFlow, importing torch first when it is installed; quiets TF's C++ logs."""
-    if "tensorflow" not in sys.modules and importlib.util.find_spec("torch") is not None:
-        import_torch()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    return tf

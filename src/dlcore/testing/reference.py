@@ -1,4 +1,4 @@
-"""A reference implementation in float64 numpy of what every backend computes for dlcore's MLP:
+"""A float64 numpy reference of what every backend computes for dlcore's MLP:
 the forward pass, mean cross-entropy, backpropagation, and the SGD and Adam updates, batch by
 batch in the order the trainer documents. Backends are checked against it, step by step."""
 

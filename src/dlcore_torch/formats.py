@@ -1,4 +1,4 @@
-"""torch state_dict files: written atomically, read with weights_only=True."""
+"""torch state_dict files: written atomically, read with weights_only=True (no pickled code runs)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,20 @@ import numpy as np
 
 from dlcore.errors import CheckpointError
 from dlcore.files import atomic_path
-from dlcore.frameworks import import_torch
+
+from .framework import import_torch
 
 torch = import_torch()
 
 
-def write_state_dict(path: Path, weights: dict[str, np.ndarray]) -> Path:
+def write_state_dict(path: Path, weights: dict[str, np.ndarray], spec=None) -> Path:
     state = {name: torch.from_numpy(np.ascontiguousarray(w).copy()) for name, w in weights.items()}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
     return path
 
 
-def read_state_dict(path: Path) -> dict[str, np.ndarray]:
+def read_state_dict(path: Path, spec=None) -> tuple[dict[str, np.ndarray], None]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as err:
@@ -31,4 +32,4 @@ def read_state_dict(path: Path) -> dict[str, np.ndarray]:
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: holds no state_dict (a dict of tensors)")
-    return {name: t.detach().cpu().numpy() for name, t in state.items()}
+    return {name: t.detach().cpu().numpy() for name, t in state.items()}, None

@@ -1,0 +1,217 @@
+"""The backend contract: everything a backend implements, in one place.
+
+A backend is a :class:`Backend` subclass that its plugin returns from a
+:class:`dlcore.BackendInfo` ``load`` (see :mod:`dlcore.hookspecs`). It supplies the steps;
+the core (:class:`dlcore.Trainer`) owns everything that is the same on every backend:
+settings and their checks, data checks, the order of samples and batches, loss and metric
+definitions and their accumulation over an epoch, history, progress, callbacks, checkpoints.
+
+The core calls a backend like this, per ``fit``::
+
+    model = backend.build(spec, device)            # or backend.wrap(users_native_model)
+    backend.set_weights(model, spec.initial_weights(seed)); backend.place(model, device)
+    model.optimizer = kernel("optimizer", name, backend.name)(model, lr, **hyper)
+    data = backend.put(features, labels, device)   # once per dataset
+    for each epoch, for each span of at most ``steps_per_call`` batches:
+        results = backend.train_steps(model, config, Span(data, order, first, count, batch_size))
+    backend.to_numpy(results.losses), backend.to_numpy(results.statistics)   # once per epoch
+
+``dlcore.testing`` holds the tests every backend passes; run them against your own backend.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .devices import Device, resolve_device
+from .errors import ConfigError
+from .models import Model, ModelSpec
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """What a training or evaluation step computes, beside the model: the loss and metrics by
+    name (``dlcore.kernels``) and the batch size. A backend may compile steps per config and
+    keep them in ``model.cache[config]``; the core empties that cache when it gives the model
+    a new optimizer."""
+
+    loss: str
+    metrics: tuple[str, ...]
+    batch_size: int
+
+
+@dataclass
+class Prepared:
+    """Data in a backend's native form, ready to be batched.
+
+    ``payload``: what :meth:`Backend.put` or :meth:`Backend.put_tokens` returned, or the
+    user's own pipeline (``native=True``: iterated as it is, never shuffled or re-batched).
+    ``num_samples`` is None when a native pipeline does not say.
+    """
+
+    payload: Any
+    num_samples: int | None
+    batch_size: int
+    native: bool = False
+
+    @property
+    def num_batches(self) -> int | None:
+        if self.num_samples is None:
+            return None
+        return math.ceil(self.num_samples / self.batch_size)
+
+
+@dataclass
+class Span:
+    """``count`` consecutive batches of an epoch, starting with batch number ``first``.
+
+    For array data, batch ``b`` holds the samples ``order[b * batch_size:(b + 1) *
+    batch_size]`` (``order`` None: in stored order); the last batch of an epoch may be
+    smaller. For a native pipeline, ``batches`` is the epoch's iterator: take the next
+    ``count`` batches from it (fewer at its end).
+    """
+
+    data: Prepared
+    first: int
+    count: int
+    order: np.ndarray | None = None
+    batches: Any = None
+
+
+@dataclass
+class StepResults:
+    """What a span of steps gives back, on the backend's device (no host sync needed):
+    ``losses``, one mean loss per batch; ``statistics``, the config's metrics' statistics
+    summed over the span, concatenated in the config's order (None without metrics);
+    ``sizes``, the batch sizes, only for native pipelines (the core knows the others)."""
+
+    losses: Any
+    statistics: Any = None
+    sizes: list[int] | None = None
+
+
+class Backend(ABC):
+    """A framework behind dlcore. Subclass it, implement the abstract methods, and return an
+    instance from your :class:`dlcore.BackendInfo`'s ``load``.
+
+    Kernels (:mod:`dlcore.kernels`) give the backend's models, losses, metrics and
+    optimizers by name; a backend looks them up with ``dlcore.kernels.kernel(kind, name,
+    self.name)``.
+    """
+
+    name: ClassVar[str]
+    steps_per_call: ClassVar[int] = 1  # batches per train_steps / evaluate_steps call
+
+    # ----------------------------------------------------------------- facts
+
+    @abstractmethod
+    def devices(self) -> list[Device]:
+        """Every device this backend can run on, CPU included."""
+
+    @abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Versions of the framework packages, by package name (recorded in checkpoints)."""
+
+    def info(self) -> dict[str, str]:
+        """Further facts for ``dlcore info`` (e.g. ``{"eager mode": "True"}``)."""
+        return {}
+
+    def device(self, name: str | None = "auto") -> Device:
+        """Resolve a device name ("auto", "cpu", "cuda:0", "GPU:0", ...) on this backend."""
+        return resolve_device(self.devices(), name or "auto", self.name)
+
+    def seed(self, seed: int) -> None:
+        """Seed the framework's own random numbers (dlcore draws initial weights itself)."""
+
+    # ---------------------------------------------------------------- models
+
+    def build(self, spec: ModelSpec, device: Device) -> Model:
+        """A Model of ``spec`` on ``device``, built by this backend's ``"model"`` kernel for
+        ``spec.kind`` (the core sets its initial weights next)."""
+        from .kernels import kernel
+
+        return self.wrap(kernel("model", spec.kind, self.name)(spec), spec)
+
+    @abstractmethod
+    def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
+        """A :class:`dlcore.Model` around ``native`` if it is a model of this framework (one a
+        kernel built for ``spec``, or the user's own), else None."""
+
+    @abstractmethod
+    def place(self, model: Model, device: Device) -> None:
+        """Move ``model`` to ``device`` if it is elsewhere."""
+
+    @abstractmethod
+    def get_weights(self, model: Model) -> dict[str, np.ndarray]:
+        """The model's parameters as numpy copies, under canonical names and layouts (for a
+        spec: ``spec.parameter_shapes()``)."""
+
+    @abstractmethod
+    def set_weights(self, model: Model, weights: dict[str, np.ndarray]) -> None:
+        """Load canonical weights; raise CheckpointError listing every missing, unexpected or
+        misshapen tensor (``dlcore.models.check_weights`` does it) before changing any."""
+
+    # ------------------------------------------------------------------ data
+
+    @abstractmethod
+    def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+        """Features (float32) and labels (int64 class indices, or float32 one-hot rows or 0/1
+        values) as native tensors on ``device``, once per dataset; the result is the payload
+        of the spans' data."""
+
+    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+        """Tokenized texts (flat int64 ``ids``; text i is ``ids[splits[i]:splits[i + 1]]``)
+        and labels on ``device``, for text models. Optional."""
+        raise ConfigError(f"backend {self.name!r} does not train text models")
+
+    def native_data(self, data: Any, batch_size: int, training: bool, shuffle: bool, seed: int | None) -> Prepared | None:
+        """The user's own data pipeline as ``Prepared(..., native=True)``, or None if
+        ``data`` is not one of this framework's. Optional."""
+        return None
+
+    def native_data_names(self) -> str:
+        """The native data types accepted, for error messages."""
+        return "nothing else"
+
+    def native_model_names(self) -> str:
+        """The native model types accepted, for error messages."""
+        return "nothing else"
+
+    # ----------------------------------------------------------------- steps
+
+    @abstractmethod
+    def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        """Train on the span's batches, one optimizer step each (``model.optimizer``, made by
+        this backend's optimizer kernel), in training mode."""
+
+    @abstractmethod
+    def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        """The span's losses and metric statistics in inference mode, tracking no gradients."""
+
+    @abstractmethod
+    def predict_steps(self, model: Model, span: Span) -> Any:
+        """The logits of the span's samples, concatenated, in inference mode."""
+
+    @abstractmethod
+    def to_numpy(self, value: Any) -> np.ndarray:
+        """A backend array (losses, statistics, logits) as a numpy array."""
+
+    # ------------------------------------------------------------- optimizer
+
+    @abstractmethod
+    def set_learning_rate(self, model: Model, lr: float) -> None:
+        """Make ``model.optimizer`` use ``lr`` from its next step on."""
+
+    @abstractmethod
+    def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """``model.optimizer``'s state: arrays by name and JSON-ready settings, for checkpoints."""
+
+    @abstractmethod
+    def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        """Restore what :meth:`optimizer_state` returned into ``model.optimizer``; raise
+        CheckpointError if it does not fit."""

@@ -1,0 +1,41 @@
+"""Small learnable problems and text files for the contract suite and dlcore's own tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+POSITIVE = ["wonderful", "great", "superb", "moving", "brilliant", "delightful"]
+NEGATIVE = ["awful", "boring", "dreadful", "dull", "terrible", "tedious"]
+NEUTRAL = ["the", "movie", "film", "plot", "actor", "was", "a", "and", "scene", "story", "it", "of"]
+
+
+def blobs(n: int = 1200, features: int = 20, classes: int = 4, seed: int = 0, spread: float = 0.6):
+    """Gaussian clusters, one per class: float32 features (n, features), int64 labels."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, (classes, features)).astype(np.float32)
+    labels = rng.integers(0, classes, n)
+    x = centers[labels] + rng.normal(0, spread, (n, features)).astype(np.float32)
+    return x.astype(np.float32), labels.astype(np.int64)
+
+
+def reviews(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    """Reviews whose sentiment words give the label (1: positive); with <br /> tags and punctuation."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    texts = []
+    for label in labels:
+        words = list(rng.choice(NEUTRAL, 12)) + list(rng.choice(POSITIVE if label else NEGATIVE, 3))
+        rng.shuffle(words)
+        texts.append(" ".join(words[:8]) + ".<br /><br />" + " ".join(words[8:]) + "!")
+    return texts, labels.astype(np.int64)
+
+
+def write_glove(path: Path, dim: int = 8, seed: int = 0) -> Path:
+    """A GloVe text file with the words of :func:`reviews`, ``.``, ``!`` and one unused word."""
+    rng = np.random.default_rng(seed)
+    words = POSITIVE + NEGATIVE + NEUTRAL + [".", "!", "unused"]
+    lines = [w + " " + " ".join(f"{v:.5f}" for v in rng.normal(0, 0.5, dim)) for w in words]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

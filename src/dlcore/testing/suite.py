@@ -1,0 +1,459 @@
+"""The contract suite: what every dlcore backend must do, as pytest tests in one class.
+
+A backend's own tests subclass it and name the backend::
+
+    from dlcore.testing import BackendTests
+
+    class TestMyBackend(BackendTests):
+        backend = "mybackend"
+        text_models = False        # skip what the backend does not offer
+
+The ``device`` fixture gives the device to test on ("cpu"); override it to test a GPU.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import numpy as np
+import pytest
+
+from .. import (
+    CheckpointError, Checkpointing, ConfigError, DataError, DeviceError, Trainer, TrainingCheckpoint, TrainingError,
+    embeddings, models,
+)
+from . import reference
+from .data import blobs, reviews, write_glove
+
+# Epochs of 54 steps, the last of 4 samples: longer than a backend's multi-step call (the
+# TensorFlow backend runs 25 steps per call) and uneven, so every batch boundary is exercised.
+LONG_EPOCH = {"samples": 1700, "batch_size": 32}
+
+
+class BackendTests:
+    """Subclass with ``backend = "name"``; set ``text_models = False`` or narrow
+    ``optimizers`` for what the backend lacks."""
+
+    backend: str = ""
+    optimizers: tuple[str, ...] = ("sgd", "adam")
+    text_models: bool = True
+
+    @pytest.fixture
+    def device(self) -> str:
+        """The device the tests run on."""
+        return "cpu"
+
+    def trainer(self, device: str, **settings: Any) -> Trainer:
+        """A trainer of this backend: 5 epochs of Adam (lr 1e-2), batch 32, seed 0, no progress bar."""
+        optimizer = "adam" if "adam" in self.optimizers else self.optimizers[0]
+        defaults = dict(epochs=5, batch_size=32, optimizer=optimizer, lr=1e-2, seed=0, device=device, progress=False)
+        return Trainer(backend=self.backend, **{**defaults, **settings})
+
+    def needs(self, optimizer: str) -> None:
+        if optimizer not in self.optimizers:
+            pytest.skip(f"{self.backend} does not implement {optimizer}")
+
+    def needs_text(self) -> None:
+        if not self.text_models:
+            pytest.skip(f"{self.backend} does not train text models")
+
+    # ----------------------------------------------------------------- models
+
+    def test_trainer_runs_on_the_backend_and_device(self, device):
+        trainer = self.trainer(device)
+        assert trainer.backend_name == self.backend and trainer.backend.name == self.backend
+        assert trainer.device == trainer.backend.device(device) and trainer.device in trainer.backend.devices()
+
+    def test_spec_builds_with_canonical_parameters_and_seeded_initial_weights(self, device):
+        spec = models.mlp(20, [16], 4)
+        built = self.trainer(device).build(spec)
+        weights = built.get_weights()
+        assert {k: w.shape for k, w in weights.items()} == spec.parameter_shapes()
+        expected = spec.initial_weights(seed=0)
+        assert all(np.array_equal(weights[k], expected[k]) for k in expected)
+        assert built.num_parameters() == 20 * 16 + 16 + 16 * 4 + 4
+
+    def test_weights_of_another_shape_are_refused_naming_each_tensor(self, device):
+        built = self.trainer(device).build(models.mlp(20, [8], 4))
+        before = built.get_weights()
+        with pytest.raises(CheckpointError, match=r"layers.0.weight: model has \(8, 20\), weights have \(4, 20\)"):
+            built.set_weights(models.mlp(20, [4], 4).initial_weights())
+        assert all(np.array_equal(before[k], w) for k, w in built.get_weights().items())
+
+    def test_the_model_object_owns_weights_and_specs_share_none(self, device):
+        """Equal specs never share weights; a Model passed between trainers keeps its own."""
+        x, y = blobs(300)
+        spec, twin = models.mlp(20, [8], 4), models.mlp(20, [8], 4)
+        trainer = self.trainer(device, epochs=2)
+        trainer.fit(spec, (x, y))
+        assert spec == twin
+        assert not np.allclose(trainer.predict(spec, x), trainer.predict(twin, x))
+        model = trainer.build(spec)
+        other = self.trainer(device, seed=3)
+        np.testing.assert_array_equal(other.predict(model, x), trainer.predict(spec, x))
+        fresh = other.build(models.mlp(20, [8], 4))  # a later trainer's seed is its own
+        assert np.array_equal(fresh.get_weights()["layers.0.weight"],
+                              models.mlp(20, [8], 4).initial_weights(3)["layers.0.weight"])
+
+    # --------------------------------------------------------------- training
+
+    def test_learns_a_small_problem_to_high_accuracy(self, device):
+        x, y = blobs()
+        spec = models.mlp(20, [32], 4)
+        trainer = self.trainer(device)
+        history = trainer.fit(spec, (x[:1000], y[:1000]), validation=(x[1000:], y[1000:]))
+        assert len(history) == 5
+        assert history["loss"][-1] < history["loss"][0] / 2
+        assert history["val_accuracy"][-1] >= 0.95
+        assert trainer.evaluate(spec, (x[1000:], y[1000:]))["accuracy"] >= 0.95
+        assert list(history.to_dataframe().columns) == ["loss", "accuracy", "val_loss", "val_accuracy", "seconds"]
+
+    @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-2)])
+    @pytest.mark.parametrize("shuffle", [False, True])
+    def test_training_follows_a_numpy_reference_step_by_step(self, device, optimizer, lr, shuffle):
+        """Two epochs match float64 numpy doing the same forward, backward and update on the
+        same batches (stored order, or epoch e's order = the e-th permutation of
+        default_rng(seed)): losses to 1e-5 (relative), weights to 1e-5."""
+        self.needs(optimizer)
+        x, y = blobs(LONG_EPOCH["samples"])
+        spec = models.mlp(20, [16], 4)
+        trainer = self.trainer(device, epochs=2, batch_size=LONG_EPOCH["batch_size"], optimizer=optimizer, lr=lr,
+                               shuffle=shuffle)
+        history = trainer.fit(spec, (x, y))
+        rng = np.random.default_rng(0)
+        orders = [rng.permutation(len(x)) for _ in range(2)] if shuffle else None
+        update = reference.SGD(lr) if optimizer == "sgd" else reference.Adam(lr)
+        want, want_losses = reference.train(spec.initial_weights(0), x, y, epochs=2, optimizer=update,
+                                            batch_size=LONG_EPOCH["batch_size"], orders=orders)
+        np.testing.assert_allclose(history["loss"], want_losses, rtol=1e-5,
+                                   err_msg="the epoch losses differ from the reference: wrong batches or updates")
+        got = trainer.build(spec).get_weights()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{name} differs from the reference")
+
+    def test_one_hot_labels_and_a_validation_fraction(self, device):
+        x, y = blobs()
+        history = self.trainer(device, optimizer="sgd", lr=0.1).fit(
+            models.mlp(20, [32], 4), (x, np.eye(4, dtype=np.float32)[y]), validation=0.25)
+        assert history["val_accuracy"][-1] >= 0.95
+
+    def test_binary_classifier_with_one_logit(self, device):
+        x, y = blobs(classes=2)
+        spec = models.mlp(20, [16], 1)
+        trainer = self.trainer(device, optimizer="sgd", lr=0.1)
+        assert trainer.fit(spec, (x, y))["accuracy"][-1] >= 0.95
+        logits = trainer.predict(spec, x)
+        assert logits.shape == (len(x), 1)
+        metrics = trainer.evaluate(spec, (x, y))
+        assert metrics["accuracy"] == pytest.approx(((logits[:, 0] > 0) == (y == 1)).mean())
+        assert metrics["loss"] == pytest.approx(reference.binary_cross_entropy(logits, y), rel=1e-5)
+
+    def test_same_seed_gives_same_training(self, device):
+        x, y = blobs(300)
+        runs = []
+        for _ in range(2):
+            trainer = self.trainer(device, epochs=2)
+            spec = models.mlp(20, [8], 4)
+            trainer.fit(spec, (x, y))
+            runs.append(trainer.build(spec).get_weights())
+        assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+    def test_same_seed_gives_the_same_bytes_in_two_processes(self, device, tmp_path):
+        """Two fresh processes (different hash seeds) save bit-identical weights and optimizer state."""
+        code = textwrap.dedent(f'''
+            import sys
+            from pathlib import Path
+            from dlcore import Trainer, embeddings, models
+            from dlcore.testing.data import blobs, reviews, write_glove
+            out = Path(sys.argv[1])
+            x, y = blobs(700)
+            runs = [("mlp", models.mlp(20, [16], 4), (x, y))]
+            if {self.text_models!r}:
+                texts, labels = reviews(200)
+                emb = embeddings.load(str(write_glove(out / "glove.txt")), vocabulary=texts)
+                runs.append(("text", models.text_classifier(emb), (texts, labels)))
+            for name, spec, data in runs:
+                trainer = Trainer(backend={self.backend!r}, epochs=2, batch_size=32, optimizer={self.optimizers[0]!r},
+                                  lr=1e-2, seed=7, device={device!r}, progress=False)
+                trainer.fit(spec, data)
+                trainer.save(spec, out / (name + ".npz"))
+        ''')
+        names = ("mlp", "text") if self.text_models else ("mlp",)
+        runs = []
+        for hash_seed in ("1", "2"):
+            folder = tmp_path / hash_seed
+            folder.mkdir()
+            out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True,
+                                 timeout=300, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+            assert out.returncode == 0, out.stderr[-3000:]
+            runs.append({name: TrainingCheckpoint.load(folder / f"{name}.npz") for name in names})
+        for name in names:
+            for section in ("weights", "optimizer"):
+                a, b = getattr(runs[0][name], section), getattr(runs[1][name], section)
+                assert a.keys() == b.keys() and (a or section == "optimizer")
+                for key in a:
+                    assert a[key].tobytes() == b[key].tobytes(), f"{name} {section} {key} differs between processes"
+
+    def test_verbose_logs_loss_every_n_batches_like_the_tutorial(self, device, capsys):
+        x, y = blobs(640)
+        self.trainer(device, epochs=1, batch_size=64, verbose=True, log_every=5).fit(models.mlp(20, [8], 4), (x, y))
+        lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("loss:")]
+        assert [line.split("[")[1] for line in lines] == ["   64/  640]", "  384/  640]"]
+
+    def test_progress_bar_only_when_asked(self, device, capsys):
+        x, y = blobs(200)
+        self.trainer(device, epochs=1, progress=False).fit(models.mlp(20, [8], 4), (x, y))
+        assert "Epoch 1/1" not in capsys.readouterr().err
+        self.trainer(device, epochs=1, progress=True).fit(models.mlp(20, [8], 4), (x, y))
+        assert "Epoch 1/1" in capsys.readouterr().err
+
+    # ------------------------------------------------------ evaluate, predict
+
+    def test_evaluate_and_predict_in_many_small_batches(self, device):
+        """A small eval_batch_size (last batch of 2 samples) gives the same logits, and the loss
+        is the mean per sample, not the mean of batch means."""
+        x, y = blobs(100)
+        spec = models.mlp(20, [8], 4)
+        small = self.trainer(device, eval_batch_size=7)
+        logits = small.predict(spec, x)
+        want = reference.forward(spec.initial_weights(0), x)[-1]
+        np.testing.assert_allclose(logits, want, atol=1e-5)
+        np.testing.assert_allclose(logits, self.trainer(device).predict(spec, x), atol=1e-6)
+        assert logits.shape == (100, 4) and logits.dtype == np.float32
+        metrics = small.evaluate(spec, (x, y))
+        assert metrics["loss"] == pytest.approx(reference.cross_entropy(want, y), rel=1e-5)
+        assert metrics["accuracy"] == pytest.approx((want.argmax(1) == y).mean())
+
+    # ------------------------------------------------------------ checkpoints
+
+    def test_save_and_load_restore_predictions(self, device, tmp_path):
+        x, y = blobs(200)
+        spec = models.mlp(20, [8], 4)
+        trainer = self.trainer(device, epochs=1)
+        trainer.fit(spec, (x, y))
+        path = trainer.save(spec, tmp_path / "model.npz")
+        restored = self.trainer(device).load(path)
+        assert restored.spec == spec
+        np.testing.assert_allclose(trainer.predict(restored, x), trainer.predict(spec, x), atol=1e-6)
+
+    def test_checkpoint_holds_optimizer_state_progress_and_versions(self, device, tmp_path):
+        x, y = blobs(200)
+        spec = models.mlp(20, [8], 4)
+        trainer = self.trainer(device, epochs=2)
+        trainer.fit(spec, (x, y))
+        checkpoint = TrainingCheckpoint.load(trainer.save(spec, tmp_path / "c.npz", {"note": "mine"}))
+        state = checkpoint.state
+        assert state["epoch"] == 2 and state["step"] == 2 * 7 and len(state["history"]) == 2
+        assert state["backend"] == self.backend and state["versions"]
+        assert state["optimizer"]["name"] == trainer.optimizer and checkpoint.optimizer
+        assert checkpoint.metadata == {"note": "mine"}
+
+    def test_fitting_with_one_trainer_and_saving_with_another_keeps_the_optimizer_state(self, device, tmp_path):
+        x, y = blobs(200)
+        model = self.trainer(device).build(models.mlp(20, [8], 4))
+        self.trainer(device, epochs=2).fit(model, (x, y))
+        checkpoint = TrainingCheckpoint.load(self.trainer(device).save(model, tmp_path / "c.npz"))
+        assert checkpoint.optimizer and checkpoint.state["epoch"] == 2
+
+    def test_a_model_fitted_again_continues_with_its_optimizer_state(self, device):
+        """Two fits of one epoch, by two trainers, give bitwise the weights of one fit of two
+        epochs: the Model carries its optimizer state (Adam's moments) from one to the next."""
+        x, y = blobs(300)
+        straight = self.trainer(device, epochs=2, shuffle=False)
+        spec = models.mlp(20, [8], 4)
+        straight.fit(spec, (x, y))
+        model = self.trainer(device).build(models.mlp(20, [8], 4))
+        for _ in range(2):
+            self.trainer(device, epochs=1, shuffle=False).fit(model, (x, y))
+        expected = straight.build(spec).get_weights()
+        assert all(np.array_equal(w, expected[k]) for k, w in model.get_weights().items()), \
+            "the second fit did not continue the model's optimizer state"
+
+    @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+    def test_resuming_gives_bitwise_the_same_weights_as_uninterrupted_training(self, device, tmp_path, optimizer):
+        self.needs(optimizer)
+        x, y = blobs(LONG_EPOCH["samples"])
+        val = (x[:50], y[:50])
+        straight = models.mlp(20, [16], 4)
+        first_trainer = self.trainer(device, epochs=3, optimizer=optimizer)
+        first_trainer.fit(straight, (x, y), validation=val)
+        expected = first_trainer.build(straight).get_weights()
+        first = models.mlp(20, [16], 4)
+        two = self.trainer(device, epochs=2, optimizer=optimizer)
+        two.fit(first, (x, y), validation=val)
+        path = two.save(first, tmp_path / "two.npz")
+        resumed = models.mlp(20, [16], 4)
+        three = self.trainer(device, epochs=3, optimizer=optimizer)
+        history = three.fit(resumed, (x, y), validation=val, resume_from=path)
+        got = three.build(resumed).get_weights()
+        assert [r["epoch"] for r in history.records] == [1, 2, 3]
+        for name in expected:
+            assert np.array_equal(got[name], expected[name]), f"{name}: the resumed run differs from the straight one"
+
+    @pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+    def test_the_resuming_trainers_learning_rate_applies(self, device, tmp_path, optimizer):
+        """Resumed with a learning rate too small to move a float32 weight, the third epoch leaves
+        the weights as saved (with the saved rate, 1e-2, they would move)."""
+        self.needs(optimizer)
+        x, y = blobs(200)
+        spec = models.mlp(20, [8], 4)
+        two = self.trainer(device, epochs=2, optimizer=optimizer)
+        two.fit(spec, (x, y))
+        path = two.save(spec, tmp_path / "two.npz")
+        saved = TrainingCheckpoint.load(path).weights
+        for lr, moves in ((1e-20, False), (1e-2, True)):
+            trainer = self.trainer(device, epochs=3, optimizer=optimizer, lr=lr)
+            resumed = models.mlp(20, [8], 4)
+            trainer.fit(resumed, (x, y), resume_from=path)
+            got = trainer.build(resumed).get_weights()
+            same = all(np.allclose(got[k], saved[k], rtol=0, atol=1e-12) for k in saved)
+            assert same != moves, (f"with lr {lr} the resumed epoch {'left' if same else 'moved'} the weights: "
+                                   "the resuming trainer's learning rate was not applied")
+
+    def test_resume_refuses_another_architecture_or_optimizer(self, device, tmp_path):
+        x, y = blobs(100)
+        spec = models.mlp(20, [8], 4)
+        trainer = self.trainer(device, epochs=1)
+        trainer.fit(spec, (x, y))
+        path = trainer.save(spec, tmp_path / "c.npz")
+        with pytest.raises(CheckpointError, match=r"missing layers.2.weight; .*layers.1.weight: model has \(8, 8\), weights have \(4, 8\)"):
+            self.trainer(device).fit(models.mlp(20, [8, 8], 4), (x, y), resume_from=path)
+        if len(self.optimizers) > 1:
+            other = next(o for o in self.optimizers if o != trainer.optimizer)
+            with pytest.raises(CheckpointError, match=f"was trained with '{trainer.optimizer}'"):
+                self.trainer(device, optimizer=other).fit(models.mlp(20, [8], 4), (x, y), resume_from=path)
+
+    def test_periodic_and_best_checkpoints_survive_a_diverging_run(self, device, tmp_path):
+        x, y = blobs(300)
+        spec = models.mlp(20, [8], 4)
+        saver = Checkpointing(tmp_path / "ckpt", every=2, monitor="val_accuracy")
+        self.trainer(device, epochs=4, optimizer="sgd", lr=0.1).fit(spec, (x, y), validation=(x[:60], y[:60]),
+                                                                    callbacks=[saver])
+        last, best = TrainingCheckpoint.load(saver.last_path), TrainingCheckpoint.load(saver.best_path)
+        assert last.state["epoch"] == 4
+        assert best.metadata["value"] == max(r["val_accuracy"] for r in last.state["history"])
+        before = {path: path.read_bytes() for path in (saver.last_path, saver.best_path)}
+        with pytest.raises(TrainingError):
+            self.trainer(device, epochs=6, optimizer="sgd", lr=1.0).fit(
+                spec, (x * 1e30, (y + 1) % 4), validation=(x[:60], y[:60]), callbacks=[saver],
+                resume_from=saver.last_path)
+        for path, raw in before.items():
+            assert path.read_bytes() == raw, f"{path.name} was overwritten by the diverging run"
+        assert TrainingCheckpoint.load(saver.best_path).metadata == best.metadata
+
+    # --------------------------------------------------------- text models
+
+    def test_text_classifier_learns_sentiment(self, device, tmp_path):
+        self.needs_text()
+        texts, labels = reviews(400)
+        emb = embeddings.load(str(write_glove(tmp_path / "glove.txt")), vocabulary=texts[:300])
+        spec = models.text_classifier(emb, hidden=[16])
+        trainer = self.trainer(device, epochs=30)
+        history = trainer.fit(spec, (texts[:300], labels[:300]), validation=0.2)
+        assert history["val_accuracy"][-1] >= 0.95
+        assert trainer.evaluate(spec, (texts[300:], labels[300:]))["accuracy"] >= 0.95
+        logits = trainer.predict(spec, ["A wonderful, brilliant film.", "Dull and tedious. Awful."])
+        assert logits.shape == (2, 1) and logits[0, 0] > 0 > logits[1, 0]
+
+    def test_frozen_embedding_stays_unchanged(self, device, tmp_path):
+        self.needs_text()
+        texts, labels = reviews(200)
+        emb = embeddings.load(str(write_glove(tmp_path / "glove.txt")), trainable=False, vocabulary=texts)
+        spec = models.text_classifier(emb)
+        trainer = self.trainer(device, epochs=2)
+        trainer.fit(spec, (texts, labels))
+        weights = trainer.build(spec).get_weights()
+        np.testing.assert_array_equal(weights["embedding.weight"], emb.vectors)
+        assert not np.allclose(weights["layers.0.weight"], spec.initial_weights(0)["layers.0.weight"])
+
+    @pytest.mark.parametrize("combiner", ["sqrtn", "mean", "sum"])
+    def test_combiners_match_a_numpy_reference(self, device, tmp_path, combiner):
+        """Each text's vector is the sum of its tokens' rows, scaled by 1/sqrt(n), 1/n or 1;
+        then Dense + ReLU and the output layer. An empty text gives the zero vector."""
+        self.needs_text()
+        texts = ["A wonderful, brilliant film.", "dull", "", "Zebra quantum plot plot plot!"]
+        emb = embeddings.load(str(write_glove(tmp_path / "glove.txt")), combiner=combiner)
+        spec = models.text_classifier(emb, hidden=[16], out_features=3)
+        logits = self.trainer(device, eval_batch_size=3).predict(spec, texts)
+        ids, splits = emb.encode(texts)
+        vectors = []
+        for start, end in zip(splits, splits[1:]):
+            n = end - start
+            scale = {"sqrtn": 1 / np.sqrt(max(n, 1)), "mean": 1 / max(n, 1), "sum": 1.0}[combiner]
+            vectors.append(emb.vectors[ids[start:end]].astype(np.float64).sum(0) * scale)
+        dense = {k: v for k, v in spec.initial_weights(0).items() if k.startswith("layers.")}
+        np.testing.assert_allclose(logits, reference.forward(dense, np.stack(vectors))[-1], atol=1e-5)
+
+    def test_resuming_a_text_model_gives_bitwise_the_same_weights(self, device, tmp_path):
+        self.needs_text()
+        texts, labels = reviews(300)
+        emb = embeddings.load(str(write_glove(tmp_path / "glove.txt")), vocabulary=texts)
+        runs = {}
+        for name, epochs, resume in (("straight", 3, None), ("two", 2, None), ("resumed", 3, tmp_path / "two.npz")):
+            trainer = self.trainer(device, epochs=epochs)
+            spec = models.text_classifier(emb)
+            trainer.fit(spec, (texts, labels), resume_from=resume)
+            if name == "two":
+                trainer.save(spec, tmp_path / "two.npz")
+            runs[name] = trainer.build(spec).get_weights()
+        assert set(runs["resumed"]) == {"embedding.weight", "layers.0.weight", "layers.0.bias", "layers.1.weight",
+                                        "layers.1.bias"}
+        for name in runs["straight"]:
+            assert np.array_equal(runs["resumed"][name], runs["straight"][name]), \
+                f"{name}: the resumed run differs from the straight one"
+
+    def test_text_to_a_numeric_model_is_refused(self, device):
+        texts, labels = reviews(10)
+        with pytest.raises(DataError, match="the samples are texts but the model takes numbers"):
+            self.trainer(device).fit(models.mlp(8, [4], 2), (texts, labels))
+
+    # ------------------------------------------------------------ bad input
+
+    @pytest.mark.parametrize("data, message", [
+        ((np.zeros((10, 21), np.float32), np.zeros(10, np.int64)), "expects 20 features per sample"),
+        ((np.zeros((10, 20), np.float32), np.full(10, 4)), "label 4 at index 0 is out of range"),
+        ((np.zeros((10, 20), np.float32), np.full(10, -1)), "label -1 at index 0 is out of range"),
+        ((np.zeros((0, 20), np.float32), np.zeros(0, np.int64)), "is empty"),
+        ((np.zeros((10, 20), np.float32), np.zeros(10, np.float32)), "class labels must be integers"),
+    ])
+    def test_bad_data_is_caught_before_training(self, device, data, message):
+        with pytest.raises(DataError, match=message):
+            self.trainer(device).fit(models.mlp(20, [8], 4), data)
+
+    def test_nan_features_are_refused(self, device):
+        x, y = blobs(100)
+        x[3, 2] = np.nan
+        with pytest.raises(DataError, match=r"NaN or infinite values \(first at index \(3, 2\)\)"):
+            self.trainer(device).fit(models.mlp(20, [8], 4), (x, y))
+
+    def test_diverging_loss_stops_training(self, device):
+        x, y = blobs(100)
+        with pytest.raises(TrainingError, match=r"epoch 1: the training loss became (nan|inf) at step \d+; "
+                                                r"lower the learning rate"):
+            self.trainer(device, optimizer="sgd", lr=1e30).fit(models.mlp(20, [8], 4), (x * 1e10, y))
+
+    @pytest.mark.parametrize("settings, message", [
+        (dict(optimizer="rmsprop-nonexistent"), "unknown optimizer 'rmsprop-nonexistent'; choose one of"),
+        (dict(lr=-1.0), "lr must be a positive number"),
+        (dict(batch_size=0), "batch_size must be an integer >= 1"),
+        (dict(loss="hinge-nonexistent"), "unknown loss 'hinge-nonexistent'"),
+        (dict(metrics=["nope"]), "unknown metric 'nope'"),
+    ])
+    def test_bad_settings_are_refused(self, device, settings, message):
+        with pytest.raises(ConfigError, match=message):
+            self.trainer(device, **settings)
+
+    def test_unknown_device_lists_the_backends_devices(self):
+        with pytest.raises(DeviceError, match=f"'cuda:7' does not exist on backend '{self.backend}'; available:"):
+            Trainer(backend=self.backend, device="cuda:7")
+
+    def test_unusable_model_and_data_types_are_refused(self, device):
+        trainer = self.trainer(device)
+        with pytest.raises(ConfigError, match="cannot use a str as a model"):
+            trainer.fit("mlp", blobs(10))
+        with pytest.raises(ConfigError, match="cannot use a list as data"):
+            trainer.fit(models.mlp(20, [8], 4), [1, 2, 3])

@@ -1,0 +1,61 @@
+"""dlcore's model specs built as torch modules (the torch backend's "model" kernels). Their
+state_dict names are the specs' canonical names."""
+
+from __future__ import annotations
+
+from dlcore.models import MLP, TextClassifier
+
+from .framework import import_torch
+from .linear import linear
+
+torch = import_torch()
+nn = torch.nn
+
+
+class MLPModule(nn.Module):
+    """Flatten, then Linear layers with an activation between them; names ``layers.{i}.*``."""
+
+    def __init__(self, spec: MLP) -> None:
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
+        # Plain lists (not registered as submodules): slicing a ModuleList builds a new module.
+        self._hidden, self._output = list(self.layers)[:-1], [self.layers[-1]]
+        self._activation = spec.activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        for layer in self._hidden:
+            x = linear(x, layer, self._activation)
+        return linear(x, self._output[0])
+
+
+class TextClassifierModule(nn.Module):
+    """nn.EmbeddingBag (sum of per-token weights) -> Linear + ReLU ... -> logits.
+
+    Takes ``(ids, offsets, lengths)``: all texts' token ids flat, where each text starts, and
+    how many tokens it has. The combiner becomes per-token weights (sqrtn: 1/sqrt(n)).
+    """
+
+    def __init__(self, spec: TextClassifier) -> None:
+        super().__init__()
+        emb = spec.embedding
+        self.embedding = nn.EmbeddingBag(emb.rows, emb.dim, mode="sum")
+        self.embedding.weight.requires_grad_(emb.trainable)
+        self.combiner = emb.combiner
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(spec.sizes, spec.sizes[1:]))
+        self._hidden, self._output = list(self.layers)[:-1], [self.layers[-1]]
+
+    def forward(self, x) -> torch.Tensor:
+        ids, offsets, lengths = x
+        counts = lengths.clamp(min=1).to(self.embedding.weight.dtype)
+        if self.combiner == "sqrtn":
+            scale = counts.rsqrt()
+        elif self.combiner == "mean":
+            scale = counts.reciprocal()
+        else:
+            scale = torch.ones_like(counts)
+        weights = torch.repeat_interleave(scale, lengths, output_size=len(ids))
+        h = self.embedding(ids, offsets, per_sample_weights=weights)
+        for layer in self._hidden:
+            h = linear(h, layer, "relu")
+        return linear(h, self._output[0])

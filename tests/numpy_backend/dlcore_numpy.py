@@ -1,0 +1,186 @@
+"""A complete dlcore backend in plain numpy, written against the public contract only.
+
+It trains dlcore's MLP spec with cross-entropy (class indices or one-hot) or binary
+cross-entropy, SGD or Adam, and reports accuracy. Its kernels: a model is a dict of float32
+arrays; a loss kernel returns ``(mean loss, gradient of the loss by the logits)``; a metric
+kernel returns its statistics; an optimizer kernel returns an object with ``step(weights,
+grads)``, ``lr`` and ``state()`` / ``load(state)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlcore import BackendInfo, Device, Model, hookimpl
+from dlcore.contract import Backend, StepResults
+from dlcore.errors import CheckpointError
+from dlcore.kernels import Kernel, kernel
+from dlcore.models import check_weights
+
+
+class MLPWeights(dict):
+    """An MLP's parameters by canonical name, and how to run it."""
+
+    def __init__(self, spec):
+        super().__init__((k, np.zeros(v, np.float32)) for k, v in spec.parameter_shapes().items())
+        self.activation = spec.activation
+
+    def forward(self, x):
+        """Each layer's input, then the logits."""
+        acts, layers = [x.reshape(len(x), -1)], len(self) // 2
+        for i in range(layers):
+            z = acts[-1] @ self[f"layers.{i}.weight"].T + self[f"layers.{i}.bias"]
+            acts.append(z if i == layers - 1 else np.maximum(z, 0) if self.activation == "relu" else np.tanh(z))
+        return acts
+
+    def gradients(self, acts, grad):
+        grads = {}
+        for i in reversed(range(len(acts) - 1)):
+            grads[f"layers.{i}.weight"], grads[f"layers.{i}.bias"] = grad.T @ acts[i], grad.sum(0)
+            if i:
+                grad = grad @ self[f"layers.{i}.weight"]
+                grad = grad * (acts[i] > 0) if self.activation == "relu" else grad * (1 - acts[i] ** 2)
+        return grads
+
+
+def cross_entropy(logits, labels):
+    shifted = logits - logits.max(1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
+    one_hot = labels if labels.ndim == 2 else np.eye(logits.shape[1], dtype=np.float32)[labels]
+    return -(one_hot * log_probs).sum(1).mean(), (np.exp(log_probs) - one_hot) / len(logits)
+
+
+def binary_cross_entropy(logits, labels):
+    z, y = logits.reshape(-1), labels.reshape(-1).astype(np.float32)
+    loss = (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean()
+    return loss, ((1 / (1 + np.exp(-z)) - y) / len(z)).reshape(logits.shape)
+
+
+def accuracy(logits, labels):
+    if logits.shape[1] == 1:
+        hits = (logits[:, 0] > 0) == (labels.reshape(-1) > 0.5)
+    else:
+        hits = logits.argmax(1) == (labels.argmax(1) if labels.ndim == 2 else labels)
+    return np.array([hits.sum(), len(hits)], np.float32)
+
+
+class SGD:
+    def __init__(self, lr):
+        self.lr = lr
+
+    def step(self, weights, grads):
+        for name, grad in grads.items():
+            weights[name] -= np.float32(self.lr) * grad
+
+    def state(self):
+        return {}
+
+    def load(self, state):
+        if state:
+            raise CheckpointError("SGD keeps no state, but the checkpoint holds some")
+
+
+class Adam(SGD):
+    def __init__(self, lr, beta1, beta2, eps):
+        self.lr, self.b1, self.b2, self.eps, self.t, self.m, self.v = lr, beta1, beta2, eps, 0, {}, {}
+
+    def step(self, weights, grads):
+        self.t += 1
+        for name, g in grads.items():
+            m = self.m[name] = self.b1 * self.m.get(name, 0) + (1 - self.b1) * g
+            v = self.v[name] = self.b2 * self.v.get(name, 0) + (1 - self.b2) * g * g
+            m_hat, v_hat = m / (1 - self.b1 ** self.t), v / (1 - self.b2 ** self.t)
+            weights[name] -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(np.float32)
+
+    def state(self):
+        return {"t": np.array(self.t), **{f"m/{k}": a for k, a in self.m.items()},
+                **{f"v/{k}": a for k, a in self.v.items()}}
+
+    def load(self, state):
+        self.t = int(state["t"])
+        self.m = {k[2:]: a.astype(np.float32) for k, a in state.items() if k.startswith("m/")}
+        self.v = {k[2:]: a.astype(np.float32) for k, a in state.items() if k.startswith("v/")}
+
+
+class NumpyBackend(Backend):
+    name = "numpy"
+    steps_per_call = 16
+
+    def devices(self):
+        return [Device("numpy", "cpu", 0, "cpu", "numpy")]
+
+    def versions(self):
+        return {"numpy": np.__version__}
+
+    def wrap(self, native, spec=None, loss=None):
+        return Model(self.name, native, spec, loss) if isinstance(native, MLPWeights) else None
+
+    def place(self, model, device):
+        pass
+
+    def get_weights(self, model):
+        return {k: v.copy() for k, v in model.native.items()}
+
+    def set_weights(self, model, weights):
+        check_weights({k: v.shape for k, v in model.native.items()}, weights)
+        for name in model.native:
+            model.native[name] = np.array(weights[name], np.float32)
+
+    def put(self, features, labels, device):
+        return features, labels
+
+    def _batches(self, span):
+        (x, y), bs, n = span.data.payload, span.data.batch_size, span.data.num_samples
+        for b in range(span.first, span.first + span.count):
+            index = slice(b * bs, min((b + 1) * bs, n)) if span.order is None else span.order[b * bs:(b + 1) * bs]
+            yield x[index], y[index]
+
+    def _steps(self, model, config, span, train):
+        loss_fn = kernel("loss", config.loss, self.name)
+        metric_fns = [kernel("metric", m, self.name) for m in config.metrics]
+        losses, stats = [], []
+        for xb, yb in self._batches(span):
+            acts = model.native.forward(xb)
+            loss, grad = loss_fn(acts[-1], yb)
+            if train:
+                model.optimizer.step(model.native, model.native.gradients(acts, grad))
+            losses.append(loss)
+            stats.append(np.concatenate([fn(acts[-1], yb) for fn in metric_fns] or [np.zeros(0, np.float32)]))
+        return StepResults(np.array(losses), np.sum(stats, 0) if config.metrics else None)
+
+    def train_steps(self, model, config, span):
+        return self._steps(model, config, span, train=True)
+
+    def evaluate_steps(self, model, config, span):
+        return self._steps(model, config, span, train=False)
+
+    def predict_steps(self, model, span):
+        return np.concatenate([model.native.forward(xb)[-1] for xb, _ in self._batches(span)])
+
+    def to_numpy(self, value):
+        return np.asarray(value)
+
+    def set_learning_rate(self, model, lr):
+        model.optimizer.lr = lr
+
+    def optimizer_state(self, model):
+        return model.optimizer.state(), {}
+
+    def load_optimizer_state(self, model, arrays, meta):
+        model.optimizer.load(arrays)
+
+
+@hookimpl
+def dlcore_backends():
+    return [BackendInfo("numpy", NumpyBackend, requires=("numpy",), aliases=("np",), priority=5,
+                        description="plain numpy on the CPU")]
+
+
+@hookimpl
+def dlcore_kernels():
+    return [Kernel("model", "mlp", "numpy", MLPWeights),
+            Kernel("loss", "cross_entropy", "numpy", cross_entropy),
+            Kernel("loss", "binary_cross_entropy", "numpy", binary_cross_entropy),
+            Kernel("metric", "accuracy", "numpy", accuracy),
+            Kernel("optimizer", "sgd", "numpy", lambda model, lr: SGD(lr)),
+            Kernel("optimizer", "adam", "numpy", lambda model, lr, beta1, beta2, eps: Adam(lr, beta1, beta2, eps))]
