@@ -88,11 +88,12 @@ def dlcore_metrics() -> list[Metric]:
 
     :return: :class:`dlcore.kernels.Metric` definitions: how many statistics a batch gives
         (backends compute them on the device with kernels of kind ``"metric"``) and how the
-        epoch's summed statistics become the metric (in numpy, in the core).
+        epoch's summed statistics and its number of samples become the metric (in numpy, in
+        the core).
 
     Called when a Trainer is created. Example::
 
-        return [Metric("error_rate", 2, lambda stats: 1 - stats[0] / stats[1])]
+        return [Metric("error_rate", 1, lambda stats, count: 1 - stats[0] / count)]
     """
 
 

@@ -38,11 +38,12 @@ class Loss:
 @dataclass(frozen=True)
 class Metric:
     """A metric computed from ``statistics`` numbers per batch, summed over an epoch on the
-    device, then turned into the metric by ``result`` (numpy, once per epoch)."""
+    device, then turned into the metric by ``result(summed statistics, number of samples)``
+    (numpy, once per epoch)."""
 
     name: str
     statistics: int
-    result: Callable[[np.ndarray], float]
+    result: Callable[[np.ndarray, int], float]
     description: str = ""
 
 
@@ -71,8 +72,8 @@ class Kernel:
             raise ConfigError(f"kernel kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
 
 
-def _accuracy(stats: np.ndarray) -> float:
-    return float(stats[0] / stats[1]) if stats[1] else 0.0
+def _accuracy(stats: np.ndarray, count: int) -> float:
+    return float(stats[0] / count) if count else 0.0
 
 
 LOSSES = (
@@ -81,7 +82,7 @@ LOSSES = (
          binary=True),
 )
 METRICS = (
-    Metric("accuracy", 2, _accuracy, "statistics (correct, count): argmax of the logits (binary: logit > 0) equals "
+    Metric("accuracy", 1, _accuracy, "statistics (correct,): argmax of the logits (binary: logit > 0) equals "
                                      "the label (one-hot: its argmax; binary: label > 0.5)"),
 )
 OPTIMIZERS = (

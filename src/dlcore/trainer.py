@@ -342,7 +342,7 @@ class Trainer:
             raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
         weights = np.asarray(sizes, np.float64)
         totals = sum(self.backend.to_numpy(s).astype(np.float64) for s in statistics) if statistics else None
-        return float(step_losses @ weights / weights.sum()), self._metrics(config, totals), batches
+        return float(step_losses @ weights / weights.sum()), self._metrics(config, totals, int(weights.sum())), batches
 
     def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
         """Advance the progress bar over a span; log the losses the verbose log asks for."""
@@ -355,13 +355,13 @@ class Trainer:
         reporter.advance(count)
 
     @staticmethod
-    def _metrics(config: StepConfig, totals: np.ndarray | None) -> dict[str, float]:
+    def _metrics(config: StepConfig, totals: np.ndarray | None, count: int) -> dict[str, float]:
         """Each metric from its slice of the summed statistics."""
         results, offset = {}, 0
         for name in config.metrics:
             definition = kernels.metric(name)
             part = totals[offset:offset + definition.statistics] if totals is not None else None
-            results[name] = definition.result(part) if part is not None else 0.0
+            results[name] = definition.result(part, count) if part is not None else 0.0
             offset += definition.statistics
         return results
 

@@ -27,13 +27,13 @@ def binary_cross_entropy(logits, labels):
 
 
 def accuracy(logits, labels):
-    """(correct, count): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
+    """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
     if logits.shape[-1] == 1:
         hits = tf.equal(tf.reshape(logits, [-1]) > 0, tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5)
     else:
         true = tf.argmax(labels, 1) if labels.shape.rank == 2 else tf.cast(labels, tf.int64)
         hits = tf.equal(tf.argmax(logits, 1), true)
-    return tf.stack([tf.reduce_sum(tf.cast(hits, tf.float32)), tf.cast(tf.size(hits), tf.float32)])
+    return tf.reshape(tf.reduce_sum(tf.cast(hits, tf.float32)), [1])
 
 
 class FusedOptimizer:

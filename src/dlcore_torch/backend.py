@@ -169,7 +169,7 @@ class TorchBackend(Backend):
             sizes.append(len(yb))
             if metric_fns:
                 with torch.no_grad():
-                    statistics.append(torch.cat([fn(logits.detach(), yb) for fn in metric_fns]))
+                    statistics.append(self._statistics(metric_fns, logits.detach(), yb))
         return self._results(losses, statistics, sizes, span)
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
@@ -183,8 +183,14 @@ class TorchBackend(Backend):
                 losses.append(loss_fn(logits, yb))
                 sizes.append(len(yb))
                 if metric_fns:
-                    statistics.append(torch.cat([fn(logits, yb) for fn in metric_fns]))
+                    statistics.append(self._statistics(metric_fns, logits, yb))
         return self._results(losses, statistics, sizes, span)
+
+    @staticmethod
+    def _statistics(metric_fns, logits, labels):
+        if len(metric_fns) == 1:
+            return metric_fns[0](logits, labels)
+        return torch.cat([fn(logits, labels).float() for fn in metric_fns])
 
     @staticmethod
     def _results(losses, statistics, sizes, span: Span) -> StepResults:

@@ -1,7 +1,7 @@
 """The torch backend's kernels for dlcore's losses, metrics and optimizers.
 
 A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
-statistics`` (an int64 vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
+statistics`` (a vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
 ``torch.optim.Optimizer`` over the model's trainable parameters.
 """
 
@@ -23,12 +23,12 @@ def binary_cross_entropy(logits, labels):
 
 
 def accuracy(logits, labels):
-    """(correct, count): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
+    """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
     if logits.shape[-1] == 1 or logits.dim() == 1:
         hits = (logits.reshape(-1) > 0) == (labels.reshape(-1) > 0.5)
     else:
         hits = logits.argmax(1) == (labels.argmax(1) if labels.dim() == 2 else labels)
-    return torch.stack((hits.sum(), torch.tensor(len(hits), device=hits.device)))
+    return hits.sum().reshape(1)
 
 
 def _trainable(model):

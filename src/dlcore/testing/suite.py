@@ -53,6 +53,14 @@ class BackendTests:
         defaults = dict(epochs=5, batch_size=32, optimizer=optimizer, lr=1e-2, seed=0, device=device, progress=False)
         return Trainer(backend=self.backend, **{**defaults, **settings})
 
+    def fitted(self, device: str, epochs: int = 1, samples: int = 200, **settings: Any):
+        """``(x, y, spec, trainer)``: an MLP 20-8-4 trained ``epochs`` epochs on blobs."""
+        x, y = blobs(samples)
+        spec = models.mlp(20, [8], 4)
+        trainer = self.trainer(device, epochs=epochs, **settings)
+        trainer.fit(spec, (x, y))
+        return x, y, spec, trainer
+
     def needs(self, optimizer: str) -> None:
         if optimizer not in self.optimizers:
             pytest.skip(f"{self.backend} does not implement {optimizer}")
@@ -231,20 +239,14 @@ class BackendTests:
     # ------------------------------------------------------------ checkpoints
 
     def test_save_and_load_restore_predictions(self, device, tmp_path):
-        x, y = blobs(200)
-        spec = models.mlp(20, [8], 4)
-        trainer = self.trainer(device, epochs=1)
-        trainer.fit(spec, (x, y))
+        x, y, spec, trainer = self.fitted(device)
         path = trainer.save(spec, tmp_path / "model.npz")
         restored = self.trainer(device).load(path)
         assert restored.spec == spec
         np.testing.assert_allclose(trainer.predict(restored, x), trainer.predict(spec, x), atol=1e-6)
 
     def test_checkpoint_holds_optimizer_state_progress_and_versions(self, device, tmp_path):
-        x, y = blobs(200)
-        spec = models.mlp(20, [8], 4)
-        trainer = self.trainer(device, epochs=2)
-        trainer.fit(spec, (x, y))
+        x, y, spec, trainer = self.fitted(device, epochs=2)
         checkpoint = TrainingCheckpoint.load(trainer.save(spec, tmp_path / "c.npz", {"note": "mine"}))
         state = checkpoint.state
         assert state["epoch"] == 2 and state["step"] == 2 * 7 and len(state["history"]) == 2
@@ -299,10 +301,7 @@ class BackendTests:
         """Resumed with a learning rate too small to move a float32 weight, the third epoch leaves
         the weights as saved (with the saved rate, 1e-2, they would move)."""
         self.needs(optimizer)
-        x, y = blobs(200)
-        spec = models.mlp(20, [8], 4)
-        two = self.trainer(device, epochs=2, optimizer=optimizer)
-        two.fit(spec, (x, y))
+        x, y, spec, two = self.fitted(device, epochs=2, optimizer=optimizer)
         path = two.save(spec, tmp_path / "two.npz")
         saved = TrainingCheckpoint.load(path).weights
         for lr, moves in ((1e-20, False), (1e-2, True)):
@@ -315,10 +314,7 @@ class BackendTests:
                                    "the resuming trainer's learning rate was not applied")
 
     def test_resume_refuses_another_architecture_or_optimizer(self, device, tmp_path):
-        x, y = blobs(100)
-        spec = models.mlp(20, [8], 4)
-        trainer = self.trainer(device, epochs=1)
-        trainer.fit(spec, (x, y))
+        x, y, spec, trainer = self.fitted(device)
         path = trainer.save(spec, tmp_path / "c.npz")
         with pytest.raises(CheckpointError, match=r"missing layers.2.weight; .*layers.1.weight: model has \(8, 8\), weights have \(4, 8\)"):
             self.trainer(device).fit(models.mlp(20, [8, 8], 4), (x, y), resume_from=path)
