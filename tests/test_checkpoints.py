@@ -11,7 +11,7 @@ import pytest
 
 from conftest import BACKENDS, blobs
 from dlcore import (
-    CheckpointError, Checkpointing, Trainer, TrainingCheckpoint, TrainingError, embeddings, get_backend, models,
+    CheckpointError, Trainer, TrainingCheckpoint, get_backend, models,
 )
 
 

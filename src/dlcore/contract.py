@@ -187,7 +187,7 @@ class Backend(ABC):
     @abstractmethod
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         """Train on the span's batches, one optimizer step each (``model.optimizer``, made by
-        this backend's optimizer kernel), in training mode."""
+        this backend's optimizer kernel), in training mode, on ``model.device``."""
 
     @abstractmethod
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:

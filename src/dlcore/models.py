@@ -35,6 +35,7 @@ class Model:
         self.native = native
         self.spec = spec
         self.loss = loss or (spec.loss if spec is not None else "cross_entropy")
+        self.device: Any = None  # the dlcore.Device the trainer placed it on
         # Training progress, kept by Trainer.fit and written into checkpoints.
         self.epoch = 0
         self.step = 0

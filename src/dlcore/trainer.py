@@ -136,6 +136,7 @@ class Trainer:
                 raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend {self.backend_name!r}; "
                                   f"pass a dlcore spec (dlcore.models.mlp(...)) or {self.backend.native_model_names()}")
         self.backend.place(built, self.device)
+        built.device = self.device
         return built
 
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
@@ -265,6 +266,7 @@ class Trainer:
         built.set_weights(weights)
         self._models[id(spec)] = (spec, built)
         self.backend.place(built, self.device)
+        built.device = self.device
         return built
 
     def export(self, model: Any, path: Any) -> Path:

@@ -28,7 +28,10 @@ def _inputs(x):
     return x
 
 
-def _where(device: Device) -> str:
+def _where(device: Device | None) -> str | None:
+    """TensorFlow's name of a dlcore device (None: wherever TensorFlow places it)."""
+    if device is None:
+        return None
     return f"/{device.name}" if ":" in device.name else f"/{device.name}:0"
 
 
@@ -175,10 +178,14 @@ class TFBackend(Backend):
         wanted = span.order if span.order is not None else data.num_samples
         if known is None or known[0] is not wanted:
             order = span.order if span.order is not None else np.arange(data.num_samples)
-            self._orders = {key: (wanted, tf.constant(order))}
+            self._orders = {key: (wanted, tf.constant(order))}  # on the device _run chose
         return self._orders[key][1]
 
     def _run(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
+        with tf.device(_where(model.device)):
+            return self._steps(model, config, span, training)
+
+    def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
         compiled = self._compiled(model, config)
         if span.data.native:
             step = compiled.train_batch if training else compiled.eval_batch
@@ -204,12 +211,13 @@ class TFBackend(Backend):
 
     def predict_steps(self, model: Model, span: Span) -> Any:
         forward = self._compiled(model, StepConfig(model.loss, (), span.data.batch_size)).forward
-        if span.data.native:
-            outputs = [forward(xb) for _, (xb, *_) in zip(range(span.count), span.batches)]
-        else:
-            x, bs, n = span.data.payload[0], span.data.batch_size, span.data.num_samples
-            outputs = [forward(x[b * bs:min((b + 1) * bs, n)]) for b in range(span.first, span.first + span.count)]
-        return tf.concat(outputs, 0) if outputs else tf.zeros([0])
+        with tf.device(_where(model.device)):
+            if span.data.native:
+                outputs = [forward(xb) for _, (xb, *_) in zip(range(span.count), span.batches)]
+            else:
+                x, bs, n = span.data.payload[0], span.data.batch_size, span.data.num_samples
+                outputs = [forward(x[b * bs:min((b + 1) * bs, n)]) for b in range(span.first, span.first + span.count)]
+            return tf.concat(outputs, 0) if outputs else tf.zeros([0])
 
     def to_numpy(self, value: Any) -> np.ndarray:
         return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
