@@ -15,7 +15,7 @@ from dlcore.errors import CheckpointError
 from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
 
-from .framework import import_tensorflow
+from .framework import import_log, import_tensorflow, quiet_stderr
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -88,21 +88,25 @@ class TFBackend(Backend):
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[Any, Any]] = {}
+        with quiet_stderr():  # the first look for GPUs writes CUDA's probes to stderr
+            gpus = tf.config.list_physical_devices("GPU")
+            self._devices = [Device("tensorflow", "cpu", 0, "CPU", platform.processor() or platform.machine())]
+            for i, gpu in enumerate(gpus):
+                details = tf.config.experimental.get_device_details(gpu)
+                self._devices.append(Device("tensorflow", "gpu", i, f"GPU:{i}", details.get("device_name", gpu.name)))
 
     # -- facts
 
     def devices(self) -> list[Device]:
-        devices = [Device("tensorflow", "cpu", 0, "CPU", platform.processor() or platform.machine())]
-        for i, gpu in enumerate(tf.config.list_physical_devices("GPU")):
-            details = tf.config.experimental.get_device_details(gpu)
-            devices.append(Device("tensorflow", "gpu", i, f"GPU:{i}", details.get("device_name", gpu.name)))
-        return devices
+        return list(self._devices)
 
     def versions(self) -> dict[str, str]:
         return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
     def info(self) -> dict[str, str]:
-        return {"eager mode": str(tf.executing_eagerly()), "built with CUDA": str(tf.test.is_built_with_cuda())}
+        held = len(import_log().splitlines())
+        return {"eager mode": str(tf.executing_eagerly()), "built with CUDA": str(tf.test.is_built_with_cuda()),
+                "start-up log": f"{held} lines held back (set TF_CPP_MIN_LOG_LEVEL to see them)" if held else "none"}
 
     def seed(self, seed: int) -> None:
         tf.random.set_seed(seed)

@@ -1,22 +1,69 @@
-"""Importing TensorFlow safely in a process that may also load torch.
+"""Importing TensorFlow safely and quietly in a process that may also load torch.
 
 TensorFlow imported before torch's compiler stack (``torch._dynamo``) crashes the process when
-torch is imported later, so where torch is installed it is imported first.
+torch is imported later, so where torch is installed it is imported first. TensorFlow's C++
+libraries write lines to stderr before its logging starts (oneDNN notices, CUDA probes),
+whatever ``TF_CPP_MIN_LOG_LEVEL`` says; unless the user set that variable, dlcore sets it to 2
+and holds those lines back (``import_log()`` returns them; an error shows them).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
+import tempfile
+from typing import Iterator
+
+_LOG: list[str] = []
+_QUIET = False  # whether dlcore holds TensorFlow's early lines back (decided at its import)
+
+
+def import_log() -> str:
+    """What TensorFlow wrote to stderr while dlcore held it back."""
+    return "".join(_LOG)
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Hold what the process writes to file descriptor 2 during the block (unless the user set
+    TF_CPP_MIN_LOG_LEVEL and so wants TensorFlow's lines); on an error, write it out."""
+    if not _QUIET:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            text = held.read().decode(errors="replace")
+            _LOG.append(text)
+            if failed:
+                sys.stderr.write(text)
 
 
 def import_tensorflow():
-    """Import TensorFlow (torch and torch._dynamo first, when installed); quiet TF's C++ logs."""
-    if "tensorflow" not in sys.modules and importlib.util.find_spec("torch") is not None:
+    """Import TensorFlow (torch and torch._dynamo first, when installed), quietly."""
+    global _QUIET
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        return tf
+    if importlib.util.find_spec("torch") is not None:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401
+    _QUIET = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
+    with quiet_stderr():
+        import tensorflow as tf
     return tf
