@@ -113,13 +113,33 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcore import ArrayDataset, hookimpl
+from dataclasses import dataclass
+from typing import ClassVar
+
+from dlcore import ArrayDataset, ModelSpec, hookimpl
 from dlcore.datasets import DatasetInfo
 from dlcore.devices import DeviceKind
 from dlcore.embeddings import EmbeddingSource, TextEmbedding
 from dlcore.formats import WeightFormat
 from dlcore.kernels import Kernel, Metric
+from dlcore.models import ModelKind
 from dlcore.testing.data import blobs
+
+
+@dataclass(frozen=True)
+class Logistic(ModelSpec):
+    """Multinomial logistic regression: one dense layer."""
+
+    in_features: int = 20
+    classes: int = 4
+    activation: str = "relu"
+    kind: ClassVar[str] = "logistic"
+
+    def parameter_shapes(self):
+        return {"layers.0.weight": (self.classes, self.in_features), "layers.0.bias": (self.classes,)}
+
+    def initial_weights(self, seed=None):
+        return {name: np.zeros(shape, np.float32) for name, shape in self.parameter_shapes().items()}
 
 
 def load_blobs(path=None, *, download=True, progress=None):
@@ -157,8 +177,15 @@ def dlcore_metrics():
 
 
 @hookimpl
+def dlcore_model_kinds():
+    return [ModelKind("logistic", Logistic, "one dense layer")]
+
+
+@hookimpl
 def dlcore_kernels():
-    return [Kernel("metric", "error_rate", "numpy", error_rate)]
+    from dlcore_numpy import MLPWeights  # the numpy backend builds it as an MLP without hidden layers
+
+    return [Kernel("metric", "error_rate", "numpy", error_rate), Kernel("model", "logistic", "numpy", MLPWeights)]
 
 
 @hookimpl
@@ -177,7 +204,7 @@ def dlcore_device_kinds():
 '''
 
 
-def test_a_plugin_extends_datasets_metrics_formats_embeddings_and_devices(site, tmp_path):
+def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices(site, tmp_path):
     extras = tmp_path / "extras"
     extras.mkdir()
     (extras / "dlcore_extras.py").write_text(EXTRAS)
@@ -207,6 +234,13 @@ def test_a_plugin_extends_datasets_metrics_formats_embeddings_and_devices(site, 
         trainer.export(model, {str(tmp_path / "w.json")!r})
         back = trainer.load({str(tmp_path / "w.json")!r}, spec=models.mlp(20, [16], 4))
         np.testing.assert_array_equal(trainer.predict(back, test), trainer.predict(model, test))
+        from dlcore_extras import Logistic
+        logistic = Trainer(backend="numpy", epochs=5, lr=0.5, seed=0, progress=False)
+        spec = Logistic(20, 4)
+        logistic.fit(spec, train)
+        trainer.save(logistic.build(spec), {str(tmp_path / "logistic.npz")!r})
+        reloaded = logistic.load({str(tmp_path / "logistic.npz")!r})
+        assert reloaded.spec == spec and logistic.evaluate(reloaded, test)["accuracy"] >= 0.9
         print("EMBEDDING", embeddings.load("tiny").source)
         print("XPU", parse_device("xpu:1"))
         try:

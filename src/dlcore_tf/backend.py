@@ -47,6 +47,8 @@ class _Compiled:
         optimizer = model.optimizer
 
         def statistics(logits, y):
+            if len(metric_fns) == 1:
+                return metric_fns[0](logits, y)
             return tf.concat([fn(logits, y) for fn in metric_fns], 0) if metric_fns else tf.zeros([0])
 
         def train_batch(xb, yb):
@@ -64,10 +66,8 @@ class _Compiled:
             """``count`` steps from batch ``first``: their losses and summed statistics."""
             losses = tf.TensorArray(tf.float32, size=count)
             total = tf.zeros([stats_size])
-            n = tf.shape(order)[0]
             for i in tf.range(count):
-                start = (first + i) * bs
-                index = order[start:tf.minimum(start + bs, n)]
+                index = order[(first + i) * bs:(first + i + 1) * bs]  # the slice stops at the end
                 loss, stats = step(tf.gather(x, index), tf.gather(y, index))
                 losses = losses.write(i, loss)
                 total += stats

@@ -33,7 +33,7 @@ def accuracy(logits, labels):
     else:
         true = tf.argmax(labels, 1) if labels.shape.rank == 2 else tf.cast(labels, tf.int64)
         hits = tf.equal(tf.argmax(logits, 1), true)
-    return tf.reshape(tf.reduce_sum(tf.cast(hits, tf.float32)), [1])
+    return tf.reduce_sum(tf.cast(hits, tf.float32), keepdims=True)
 
 
 class FusedOptimizer:
