@@ -33,12 +33,12 @@ class Checkpoint(ABC):
     """Something that can be written to a path and read back from it."""
 
     @abstractmethod
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write atomically to ``path``; return the path written."""
 
     @classmethod
     @abstractmethod
-    def load(cls, path: str | os.PathLike) -> Checkpoint:
+    def load(cls, path: str | os.PathLike[str]) -> Checkpoint:
         """Read and verify a checkpoint, raising CheckpointError naming the file if damaged."""
 
 
@@ -68,7 +68,7 @@ class TrainingCheckpoint(Checkpoint):
         return {**{f"weights/{k}": v for k, v in self.weights.items()},
                 **{f"optimizer/{k}": v for k, v in self.optimizer.items()}}
 
-    def save(self, path: str | os.PathLike) -> Path:
+    def save(self, path: str | os.PathLike[str]) -> Path:
         path = Path(path)
         arrays = self._arrays()
         meta = {
@@ -82,11 +82,12 @@ class TrainingCheckpoint(Checkpoint):
         }
         blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **{_META_KEY: blob}, **arrays)
+            members: dict[str, Any] = {_META_KEY: blob, **arrays}
+            np.savez(f, **members)
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> TrainingCheckpoint:
+    def load(cls, path: str | os.PathLike[str]) -> TrainingCheckpoint:
         path = Path(path)
         if not path.is_file():
             raise CheckpointError(f"{path}: no such checkpoint file")

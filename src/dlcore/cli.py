@@ -9,6 +9,7 @@ import platform
 import sys
 import time
 from importlib import metadata
+from typing import Any
 
 from .errors import DlcoreError
 from .version import __version__
@@ -59,14 +60,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _data(workload: str, args: argparse.Namespace, progress: bool | None = None):
+def _data(workload: str, args: argparse.Namespace, progress: bool | None = None) -> tuple[Any, Any]:
     """The (train, test) datasets of a registered dataset."""
     from . import datasets
 
     return datasets.load(workload, args.data_dir, download=not args.no_download, progress=progress)
 
 
-def _workload(args: argparse.Namespace):
+def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Data and model spec of a registered dataset's recipe."""
     from . import datasets
     from .plugins import resolve
@@ -78,10 +79,11 @@ def _workload(args: argparse.Namespace):
 
 def _train(args: argparse.Namespace) -> int:
     from .history import Callback, format_metrics
+    from .models import Model
     from .trainer import Trainer
 
     class PrintEpochs(Callback):
-        def on_epoch_end(self, trainer, model, epoch, logs):
+        def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
             print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
 
     from . import datasets

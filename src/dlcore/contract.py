@@ -135,7 +135,10 @@ class Backend(ABC):
         ``spec.kind`` (the core sets its initial weights next)."""
         from .kernels import kernel
 
-        return self.wrap(kernel("model", spec.kind, self.name)(spec), spec)
+        model = self.wrap(kernel("model", spec.kind, self.name)(spec), spec)
+        if model is None:
+            raise ConfigError(f"backend {self.name!r}: its {spec.kind!r} model kernel built no model it can wrap")
+        return model
 
     @abstractmethod
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:

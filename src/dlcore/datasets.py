@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from .data import ArrayDataset
 from .download import ENV_DATA_DIR, cache_dir, data_dirs, download
 from .errors import ConfigError, DataError, DownloadError
 from .idx import read_idx
+
+if TYPE_CHECKING:
+    from .models import ModelSpec
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 TORCHVISION_ROOT = Path("data")
@@ -91,7 +94,7 @@ def _fetch(directory: Path, progress: bool | None) -> dict[str, Path]:
 
 
 def locate_fashion_mnist(
-    root: str | os.PathLike | None = None, download: bool = True, progress: bool | None = None
+    root: str | os.PathLike[str] | None = None, download: bool = True, progress: bool | None = None
 ) -> dict[str, Path]:
     """Paths of the four Fashion-MNIST files, found or downloaded (see the module docstring)."""
     if root is not None:
@@ -139,18 +142,18 @@ def _labels(path: Path, count: int) -> np.ndarray:
 
 
 def _make(images: np.ndarray, labels: np.ndarray, flatten: bool, one_hot: bool, name: str) -> ArrayDataset:
-    x = np.empty(images.shape, np.float32)
+    x: np.ndarray = np.empty(images.shape, np.float32)
     np.multiply(images, np.float32(1 / 255), out=x)  # as torchvision's ToTensor scales
     if flatten:
         x = x.reshape(len(x), -1)
-    y = labels.astype(np.int64)
+    y: np.ndarray = labels.astype(np.int64)
     if one_hot:
         y = np.eye(len(FASHION_MNIST_CLASSES), dtype=np.float32)[y]
     return ArrayDataset(x, y, FASHION_MNIST_CLASSES, name)
 
 
 def fashion_mnist(
-    root: str | os.PathLike | None = None,
+    root: str | os.PathLike[str] | None = None,
     *,
     download: bool = True,
     flatten: bool = False,
@@ -205,7 +208,7 @@ class DatasetSource:
 RECIPE = {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "lr": 1e-3, "validation": None}
 
 
-def default_model(train: Any, options: dict[str, Any] | None = None):
+def default_model(train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
     """The PyTorch tutorial's MLP sized for ``train``: 512-512 hidden units, one output per
     class (one logit for two classes)."""
     from .models import mlp
@@ -215,7 +218,7 @@ def default_model(train: Any, options: dict[str, Any] | None = None):
     return mlp(int(np.prod(features.shape[1:])), [512, 512], 1 if classes == 2 else classes)
 
 
-def _imdb_model(train: Any, options: dict[str, Any] | None = None):
+def _imdb_model(train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
     from . import embeddings, models
 
     options = options or {}
@@ -248,11 +251,12 @@ def info(name: str) -> DatasetInfo:
     return found
 
 
-def load(name: str, path: str | os.PathLike | None = None, **options: Any) -> tuple[Any, Any]:
+def load(name: str, path: str | os.PathLike[str] | None = None, **options: Any) -> tuple[Any, Any]:
     """``(train, test)`` of the registered dataset ``name``: ``load("fashion-mnist")``."""
     from .plugins import resolve
 
-    return resolve(info(name).load)(path, **options)
+    splits: tuple[Any, Any] = resolve(info(name).load)(path, **options)
+    return splits
 
 
 def sources(dataset: str) -> list[DatasetSource]:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import DeviceError
+
+if TYPE_CHECKING:
+    from .contract import Backend
 
 
 
@@ -89,7 +93,7 @@ class DeviceRegistry:
             raise DeviceError(f"device {device.name!r} of {device.backend!r} is already registered")
         self._devices[key] = device
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Device]:
         return iter(self._devices.values())
 
     def __len__(self) -> int:
@@ -99,7 +103,7 @@ class DeviceRegistry:
         return [d for d in self if d.backend == backend]
 
 
-def all_devices(backends=None) -> DeviceRegistry:
+def all_devices(backends: Iterable[Backend] | None = None) -> DeviceRegistry:
     """A registry of the devices of the given backends (default: every installed one)."""
     from .backend import backend_infos, get_backend
 

@@ -7,6 +7,7 @@ import os
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 from .errors import DownloadError
 from .files import atomic_path
@@ -31,12 +32,12 @@ def data_dirs() -> list[Path]:
     return env + [cache_dir()]
 
 
-def sha256_uncompressed(path: str | os.PathLike) -> str:
+def sha256_uncompressed(path: str | os.PathLike[str]) -> str:
     """SHA-256 of a file's content after gunzipping (if gzipped)."""
     return hashlib.sha256(read_file_bytes(path)).hexdigest()
 
 
-def file_digest(path: str | os.PathLike, algorithm: str) -> str:
+def file_digest(path: str | os.PathLike[str], algorithm: str) -> str:
     """Hex digest of a file's bytes as stored."""
     digest = hashlib.new(algorithm)
     with open(path, "rb") as f:
@@ -67,11 +68,13 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
                     f"could not download {url}: {err}; check the network, or put the file "
                     f"at {dest} yourself"
                 ) from None
-        for name, expected, actual in (
-            ("sha256", sha256, sha256_uncompressed if sha256 else None),
-            ("md5", md5, (lambda p: file_digest(p, "md5")) if md5 else None),
-        ):
-            if expected is not None and (got := actual(tmp)) != expected:
+        checks: list[tuple[str, str, Callable[[Path], str]]] = []
+        if sha256 is not None:
+            checks.append(("sha256", sha256, sha256_uncompressed))
+        if md5 is not None:
+            checks.append(("md5", md5, lambda p: file_digest(p, "md5")))
+        for name, expected, actual in checks:
+            if (got := actual(tmp)) != expected:
                 raise DownloadError(
                     f"{url}: checksum mismatch (expected {name} {expected}, got {got}); "
                     "the download is corrupt or the mirror changed; nothing was saved"

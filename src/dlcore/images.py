@@ -30,8 +30,8 @@ class ImageCSVDataset(Dataset):
 
     def __init__(
         self,
-        annotations_file: str | os.PathLike,
-        img_dir: str | os.PathLike,
+        annotations_file: str | os.PathLike[str],
+        img_dir: str | os.PathLike[str],
         transform: Callable[[np.ndarray], Any] | None = None,
         target_transform: Callable[[int], Any] | None = None,
         num_classes: int | None = None,
@@ -113,7 +113,8 @@ class ImageCSVDataset(Dataset):
         return self._arrays
 
 
-def image_csv(annotations_file, img_dir, transform=None, target_transform=None,
-              num_classes=None, class_names=None) -> ImageCSVDataset:
+def image_csv(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLike[str],
+              transform: Callable[[np.ndarray], Any] | None = None, target_transform: Callable[[int], Any] | None = None,
+              num_classes: int | None = None, class_names: Sequence[str] | None = None) -> ImageCSVDataset:
     """An :class:`ImageCSVDataset` (the PyTorch tutorial's ``CustomImageDataset``)."""
     return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names)

@@ -150,7 +150,7 @@ def _from_path(path: Path) -> tuple[ArrayDataset, ArrayDataset]:
     raise DataError(f"{path}: not an aclImdb folder, a reviews.json or an aclImdb_v1.tar.gz")
 
 
-def imdb(path: str | os.PathLike | None = None, *, download: bool = True,
+def imdb(path: str | os.PathLike[str] | None = None, *, download: bool = True,
          progress: bool | None = None) -> tuple[ArrayDataset, ArrayDataset]:
     """IMDB reviews as ``(train, test)``: texts (an object array of str) and 0/1 labels."""
     from .datasets import sources as dataset_sources
@@ -164,7 +164,8 @@ def imdb(path: str | os.PathLike | None = None, *, download: bool = True,
             return read_acl_imdb(acl)
     for source in dataset_sources("imdb"):
         if (location := resolve(source.find)()) is not None:
-            return resolve(source.read)(location)
+            splits: tuple[ArrayDataset, ArrayDataset] = resolve(source.read)(location)
+            return splits
     for directory in searched:
         if json_path := _find_json(directory):
             return read_reviews_json(json_path)

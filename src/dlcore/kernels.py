@@ -96,7 +96,7 @@ OPTIMIZERS = (
 def _definition(hook: str, what: str, name: str) -> Any:
     from .plugins import registry
 
-    found = registry(hook).get(name)
+    found: Any = registry(hook).get(name)
     if found is None:
         raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(map(str, registry(hook).keys()))}")
     return found
@@ -104,17 +104,20 @@ def _definition(hook: str, what: str, name: str) -> Any:
 
 def loss(name: str) -> Loss:
     """The registered loss ``name`` (ConfigError listing the others if there is none)."""
-    return _definition("dlcore_losses", "loss", name)
+    found: Loss = _definition("dlcore_losses", "loss", name)
+    return found
 
 
 def metric(name: str) -> Metric:
     """The registered metric ``name``."""
-    return _definition("dlcore_metrics", "metric", name)
+    found: Metric = _definition("dlcore_metrics", "metric", name)
+    return found
 
 
 def optimizer(name: str) -> Optimizer:
     """The registered optimizer ``name``."""
-    return _definition("dlcore_optimizers", "optimizer", name)
+    found: Optimizer = _definition("dlcore_optimizers", "optimizer", name)
+    return found
 
 
 def kernel(kind: str, name: str, backend: str) -> Any:
@@ -124,7 +127,7 @@ def kernel(kind: str, name: str, backend: str) -> Any:
     kernels = registry("dlcore_kernels")
     found = kernels.get((kind, name, backend))
     if found is None:
-        others = sorted(k[2] for k in kernels.keys() if k[:2] == (kind, name))
+        others = sorted(key[2] for key in kernels.keys() if isinstance(key, tuple) and key[:2] == (kind, name))
         raise ConfigError(f"backend {backend!r} has no implementation of the {kind} {name!r}"
                           + (f" (backends that have one: {', '.join(others)})" if others else ""))
     return resolve(found.impl)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
 
 from .errors import ConfigError
 
 if TYPE_CHECKING:
+    from .contract import Backend
     from .embeddings import TextEmbedding
 
 
@@ -39,14 +40,14 @@ class Model:
         # Training progress, kept by Trainer.fit and written into checkpoints.
         self.epoch = 0
         self.step = 0
-        self.history_records: tuple = ()
+        self.history_records: tuple[dict[str, Any], ...] = ()
         # The backend's optimizer (made by the first fit) and what it was made for.
         self.optimizer: Any = None
         self.optimizer_name: str | None = None
         # What the backend compiles for this model, by step configuration.
         self.cache: dict[Any, Any] = {}
 
-    def _backend(self):
+    def _backend(self) -> Backend:
         from .backend import get_backend
 
         return get_backend(self.backend)
@@ -216,12 +217,13 @@ class TextClassifier(ModelSpec):
         return f"TextClassifier({self.embedding!r}, hidden={self.hidden}, out_features={self.out_features})"
 
 
-def text_classifier(embedding: TextEmbedding, hidden=(16,), out_features: int = 1) -> TextClassifier:
+def text_classifier(embedding: TextEmbedding, hidden: Sequence[int] = (16,), out_features: int = 1) -> TextClassifier:
     """The TF-Hub tutorial's classifier: embedding -> Dense(16, ReLU) -> Dense(1) logit."""
     return TextClassifier(embedding, tuple(hidden), out_features)
 
 
-def mlp(in_features: int = 784, hidden=(512, 512), out_features: int = 10, activation: str = "relu") -> MLP:
+def mlp(in_features: int = 784, hidden: Sequence[int] = (512, 512), out_features: int = 10,
+        activation: str = "relu") -> MLP:
     """The PyTorch tutorial's MLP: ``mlp(784, [512, 512], 10)``."""
     return MLP(in_features, tuple(hidden), out_features, activation)
 
@@ -237,7 +239,7 @@ def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
     data = dict(data)
     kind = data.pop("kind", None)
     kinds = registry("dlcore_model_kinds")
-    found = kinds.get(kind)
+    found: ModelKind | None = kinds.get(kind)
     if found is None:
         raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(map(str, kinds.keys()))}")
     try:

@@ -42,7 +42,8 @@ def plugin_manager() -> pluggy.PluginManager:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         pm.check_pending()
     except pluggy.PluginValidationError as err:
-        raise PluginError(f"plugin {err.plugin_name!r} does not fit dlcore's hooks: {err}") from None
+        raise PluginError(f"a plugin does not fit dlcore's hooks ({err}); update or uninstall it, or list its "
+                          f"entry point in {ENV_DISABLED}") from None
     except ImportError as err:
         raise PluginError(f"a dlcore plugin failed to import ({err}); reinstall or uninstall it, or list its "
                           f"entry point in {ENV_DISABLED}") from err
@@ -113,10 +114,10 @@ _KEYS: dict[str, tuple[str, Callable[[Any], Hashable]]] = {
 
 
 @functools.cache
-def registry(hook: str) -> Registry:
+def registry(hook: str) -> Registry[Any]:
     """Every record the plugins give for ``hook`` (e.g. "dlcore_losses"), in registration order."""
     what, key = _KEYS[hook]
-    found: Registry = Registry(what, key)
+    found: Registry[Any] = Registry(what, key)
     for impl in getattr(plugin_manager().hook, hook).get_hookimpls():
         for item in impl.function() or ():
             found.add(item, impl.plugin_name)

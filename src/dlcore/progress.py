@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import Iterator
+from typing import Any, Iterator
 
 
 class _NoBar:
@@ -28,7 +28,7 @@ def show_progress(progress: bool | None) -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(total: int | None, desc: str, progress: bool | None, unit: str = "it") -> Iterator:
+def progress_bar(total: int | None, desc: str, progress: bool | None, unit: str = "it") -> Iterator[Any]:
     """A tqdm bar when progress is wanted, else an object with the same methods doing nothing."""
     if not show_progress(progress):
         yield _NoBar()
@@ -47,7 +47,7 @@ class Reporter:
     printed as the PyTorch tutorial's train_loop prints it: ``loss: 2.301  [   64/60000]``.
     """
 
-    def __init__(self, bar, num_samples: int, log_every: int = 0) -> None:
+    def __init__(self, bar: Any, num_samples: int, log_every: int = 0) -> None:
         self.bar = bar
         self.num_samples = num_samples
         self.log_every = log_every

@@ -12,15 +12,16 @@ import math
 import numbers
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
 from . import kernels
 from .backend import get_backend
 from .checkpoint import TrainingCheckpoint
-from .contract import Prepared, Span, StepConfig, StepResults
+from .contract import Backend, Prepared, Span, StepConfig, StepResults
 from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
+from .devices import Device
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .history import Callback, History, format_metrics
 from .models import Model, ModelSpec
@@ -56,6 +57,24 @@ class Trainer:
     it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
     ``build(spec)`` returns it, for use with other trainers.
     """
+
+    backend: Backend
+    backend_name: str
+    epochs: int
+    batch_size: int
+    eval_batch_size: int
+    log_every: int
+    optimizer: str
+    hyper: dict[str, float]
+    lr: float
+    loss: str | None
+    metrics: tuple[str, ...]
+    seed: int | None
+    shuffle: bool
+    progress: bool | None
+    verbose: bool
+    device: Device
+    _rng: np.random.Generator
 
     def __init__(
         self,
@@ -104,7 +123,7 @@ class Trainer:
         self.device = self.backend.device(device)
         self._rng = np.random.default_rng(seed)
         self._models: dict[int, tuple[ModelSpec, Model]] = {}
-        self._token_cache: dict[tuple[int, int], tuple] = {}
+        self._token_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
         if seed is not None:
             self.backend.seed(seed)
 
@@ -131,10 +150,11 @@ class Trainer:
                 built.set_weights(model.initial_weights(self.seed))
                 self._models[id(model)] = (model, built)
         else:
-            built = self.backend.wrap(model, None, self.loss)
-            if built is None:
+            wrapped = self.backend.wrap(model, None, self.loss)
+            if wrapped is None:
                 raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend {self.backend_name!r}; "
                                   f"pass a dlcore spec (dlcore.models.mlp(...)) or {self.backend.native_model_names()}")
+            built = wrapped
         self.backend.place(built, self.device)
         built.device = self.device
         return built
@@ -172,7 +192,7 @@ class Trainer:
             start = time.perf_counter()
             order = None
             if self.shuffle and not train_data.native:
-                order = self._rng.permutation(train_data.num_samples)
+                order = self._rng.permutation(train_data.num_samples or 0)
             desc = f"Epoch {epoch}/{self.epochs}"
             with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
                 if self.verbose:
@@ -296,7 +316,7 @@ class Trainer:
         model.optimizer_name = self.optimizer
         model.cache.clear()
 
-    def _spans(self, data: Prepared, order: np.ndarray | None = None) -> Any:
+    def _spans(self, data: Prepared, order: np.ndarray | None = None) -> Iterator[Span]:
         """The epoch's spans of ``steps_per_call`` batches (native pipelines: until exhausted)."""
         per_call = max(1, self.backend.steps_per_call)
         if data.native:
@@ -314,7 +334,9 @@ class Trainer:
              order: np.ndarray | None = None, reporter: Reporter | None = None) -> tuple[float, dict[str, float], int]:
         """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches."""
         config = StepConfig(self.loss_of(model), self.metrics, data.batch_size)
-        losses, sizes, statistics = [], [], []
+        losses: list[Any] = []
+        sizes: list[int] = []
+        statistics: list[Any] = []
         batches = 0
         for span in self._spans(data, order):
             results = step(model, config, span)
@@ -322,8 +344,8 @@ class Trainer:
                 span_sizes = results.sizes or []
             else:
                 ends = np.minimum((np.arange(span.first, span.first + span.count) + 1) * data.batch_size,
-                                  data.num_samples)
-                span_sizes = list(ends - np.arange(span.first, span.first + span.count) * data.batch_size)
+                                  data.num_samples or 0)
+                span_sizes = [int(size) for size in ends - np.arange(span.first, span.first + span.count) * data.batch_size]
             if not span_sizes:
                 break
             losses.append(results.losses)
@@ -343,7 +365,7 @@ class Trainer:
             first_bad = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
         weights = np.asarray(sizes, np.float64)
-        totals = sum(self.backend.to_numpy(s).astype(np.float64) for s in statistics) if statistics else None
+        totals = np.sum([self.backend.to_numpy(s).astype(np.float64) for s in statistics], 0) if statistics else None
         return float(step_losses @ weights / weights.sum()), self._metrics(config, totals, int(weights.sum())), batches
 
     def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
