@@ -13,6 +13,7 @@ from conftest import BACKENDS
 
 
 def dlcore(*args, env=None, timeout=300):
+    """Run the dlcore command (python -m dlcore) as a user would."""
     return subprocess.run([sys.executable, "-m", "dlcore", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout)
 
@@ -28,7 +29,7 @@ def test_backends_shows_default_and_extras():
     out = dlcore("backends")
     assert out.returncode == 0
     rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
-    assert "dlcore[torch]" in rows["torch"] and "dlcore[tf]" in rows["tensorflow"]
+    assert "pip install 'dlcore-ml[torch]'" in rows["torch"] and "pip install 'dlcore-ml[tf]'" in rows["tensorflow"]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -118,7 +119,7 @@ def test_devices_and_info():
     assert all(r[3] == "*" for r in rows if r[2] == "cpu" and not any(x[2] == "gpu" and x[0] == r[0] for x in rows))
     info = dlcore("info")
     assert info.returncode == 0, info.stderr
-    assert "dlcore version: 0.1.0" in info.stdout
+    assert f"dlcore version: {__import__('dlcore').__version__}" in info.stdout
     for backend in BACKENDS:
         assert f"{backend} GPU is" in info.stdout
     if "tensorflow" in BACKENDS:
@@ -180,3 +181,18 @@ def test_imdb_checkpoint_evaluates_the_same_on_tensorflow(tmp_path):
     before, after = (json.loads(out.stdout.splitlines()[-1]) for out in (trained, evaluated))
     assert after["accuracy"] == before["accuracy"]
     assert after["loss"] == pytest.approx(before["loss"], abs=1e-4)
+
+
+def test_info_json_has_what_a_bug_report_needs():
+    from dlcore import __version__
+
+    out = dlcore("info", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["dlcore"] == __version__ and report["distribution"] == "dlcore-ml"
+    assert {"numpy", "pluggy"} <= set(report["packages"]) and report["python"]
+    assert set(report["backends"]) >= {"torch", "tensorflow"}
+    for backend in BACKENDS:
+        entry = report["backends"][backend]
+        assert entry["installed"] and entry["versions"] and entry["devices"]
+        assert report["plugins"][backend] == "dlcore-ml"

@@ -82,7 +82,7 @@ def test_missing_framework_names_the_extra_and_other_backend_still_works():
     out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert "ERR backend 'tensorflow' needs tensorflow" in out.stdout
-    assert "pip install 'dlcore[tf]'" in out.stdout
+    assert "pip install 'dlcore-ml[tf]'" in out.stdout
     assert "DEFAULT torch" in out.stdout
     accuracy = float(out.stdout.split("ACCURACY ")[1])
     assert accuracy >= 0.95, "the torch backend did not train while tensorflow was missing"
@@ -429,3 +429,26 @@ def test_missing_and_unreadable_checkpoints_name_the_file(tmp_path):
         archive.writestr("weights/w.npy", b"\x93NUMPY\x01\x00\x10\x00 not a header ")
     with pytest.raises(CheckpointError, match=r"garbage.npz: not a readable dlcore checkpoint \("):
         TrainingCheckpoint.load(tmp_path / "garbage.npz")
+
+
+def test_renamed_public_names_still_work_with_a_deprecation_warning():
+    """For one minor version (CHANGELOG.md): what the open core renamed or replaced."""
+    import importlib
+
+    import dlcore.models
+    import dlcore.trainer
+
+    with pytest.warns(DeprecationWarning, match="dlcore.trainer.OPTIMIZERS is deprecated since dlcore 0.2"):
+        assert {"sgd", "adam"} <= set(dlcore.trainer.OPTIMIZERS)
+    with pytest.warns(DeprecationWarning, match="dlcore.trainer.LOSSES"):
+        assert "cross_entropy" in dlcore.trainer.LOSSES
+    with pytest.warns(DeprecationWarning, match="dlcore.models.SPECS"):
+        assert dlcore.models.SPECS["mlp"] is MLP
+    sys.modules.pop("dlcore.interop", None)
+    with pytest.warns(DeprecationWarning, match="dlcore.interop is deprecated.*use dlcore.formats"):
+        interop = importlib.import_module("dlcore.interop")
+    from dlcore.formats import read_weights
+
+    assert interop.read_weights is read_weights
+    with pytest.raises(AttributeError, match="no attribute 'NOTHING'"):
+        dlcore.trainer.NOTHING

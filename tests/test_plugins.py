@@ -259,3 +259,33 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
     if "torch" in BACKENDS:
         assert ("KERNEL backend 'torch' has no implementation of the metric 'error_rate' (backends that have one: "
                 "numpy)") in out.stdout
+
+
+def test_a_backend_written_for_the_old_contract_gets_a_porting_hint(tmp_path):
+    """dlcore 0.1's plugins subclassed Backend with a trainer_class; dlcore 0.2 says how to port them."""
+    (tmp_path / "old_backend.py").write_text(textwrap.dedent('''
+        from dlcore import Backend, BackendInfo, Device, hookimpl
+
+        class OldBackend(Backend):
+            name = "old"
+            trainer_class = object
+
+            def devices(self):
+                return [Device("old", "cpu", 0, "cpu")]
+
+            def versions(self):
+                return {}
+
+        @hookimpl
+        def dlcore_backends():
+            return [BackendInfo("old", OldBackend)]
+    '''))
+    dist = tmp_path / "old_backend-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: old-backend\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[dlcore]\nold = old_backend\n")
+    out = run(tmp_path, "-c", "import dlcore\ntry:\n    dlcore.Trainer(backend='old')\nexcept dlcore.BackendError as e:\n"
+                              "    print('ERR', e)\n")
+    assert out.returncode == 0, out.stderr
+    assert "ERR backend 'old' does not implement dlcore's backend contract" in out.stdout
+    assert "must be ported to dlcore.contract.Backend" in out.stdout

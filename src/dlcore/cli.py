@@ -12,7 +12,7 @@ from importlib import metadata
 from typing import Any
 
 from .errors import DlcoreError
-from .version import __version__
+from .version import DISTRIBUTION, __version__
 
 def _parser() -> argparse.ArgumentParser:
     from .datasets import registered
@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list the devices of the installed backends")
     devices.add_argument("--backend", default=None, help="only this backend")
     sub.add_parser("backends", help="list registered backends and whether they are installed")
-    sub.add_parser("info", help="versions, eager mode and GPU availability")
+    info = sub.add_parser("info", help="versions of dlcore, its plugins and backends, devices: what a bug report needs")
+    info.add_argument("--json", action="store_true", help="one JSON object")
     return parser
 
 
@@ -159,23 +160,55 @@ def _backends(args: argparse.Namespace) -> int:
     return 0
 
 
-def _info(args: argparse.Namespace) -> int:
+def environment() -> dict[str, Any]:
+    """What a bug report needs: versions of dlcore, Python, its dependencies, the plugins and
+    each backend (installed or not), with their facts and devices."""
     from .backend import backend_infos, get_backend
+    from .plugins import disabled_plugins, plugin_distribution, plugin_manager
 
-    print(f"dlcore version: {__version__}")
-    print(f"Python version: {platform.python_version()} ({platform.machine()})")
-    print(f"NumPy version: {metadata.version('numpy')}")
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    plugins = {name: plugin_distribution(name) for name, _ in plugin_manager().list_name_plugin() if name != "dlcore"}
+    report: dict[str, Any] = {
+        "dlcore": __version__, "distribution": DISTRIBUTION,
+        "python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
+        "packages": {dist: version(dist) for dist in ("numpy", "pandas", "pluggy", "pillow", "tqdm")},
+        "plugins": plugins, "disabled_plugins": sorted(disabled_plugins()), "backends": {},
+    }
     for info in backend_infos():
-        if not info.available:
-            print(f"{info.name}: not installed ({info.install_hint})")
+        entry: dict[str, Any] = {"installed": info.available, "install": info.install_hint}
+        if info.available:
+            backend = get_backend(info.name)
+            entry.update(versions=backend.versions(), facts=backend.info(),
+                         devices=[f"{d.name} ({d.description})" for d in backend.devices()])
+        report["backends"][info.name] = entry
+    return report
+
+
+def _info(args: argparse.Namespace) -> int:
+    report = environment()
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"dlcore version: {report['dlcore']} (distribution {report['distribution']})")
+    print(f"Python version: {report['python']} ({report['machine']}, {report['platform']})")
+    for dist, version in report["packages"].items():
+        print(f"{dist} version: {version or 'not installed'}")
+    print("plugins: " + (", ".join(f"{name} ({dist})" for name, dist in report["plugins"].items()) or "none"))
+    for name, entry in report["backends"].items():
+        if not entry["installed"]:
+            print(f"{name}: not installed ({entry['install']})")
             continue
-        backend = get_backend(info.name)
-        for package, version in backend.versions().items():
+        for package, version in entry["versions"].items():
             print(f"{package} version: {version}")
-        for fact, value in backend.info().items():
-            print(f"{info.name} {fact}: {value}")
-        gpus = [d.name for d in backend.devices() if d.kind != "cpu"]
-        print(f"{info.name} GPU is {'available: ' + ', '.join(gpus) if gpus else 'NOT AVAILABLE'}")
+        for fact, value in entry["facts"].items():
+            print(f"{name} {fact}: {value}")
+        gpus = [d for d in entry["devices"] if not d.lower().startswith("cpu")]
+        print(f"{name} GPU is {'available: ' + ', '.join(gpus) if gpus else 'NOT AVAILABLE'}")
     return 0
 
 

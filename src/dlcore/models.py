@@ -232,6 +232,16 @@ KINDS = (ModelKind("mlp", MLP, "Flatten -> Linear + activation ... -> Linear (lo
          ModelKind("text_classifier", TextClassifier, "text embedding (combined per text) -> Dense + ReLU ... -> logits"))
 
 
+def __getattr__(name: str) -> Any:
+    if name == "SPECS":  # the closed table of spec kinds before model kinds were a hook
+        from .deprecation import deprecated
+        from .plugins import registry
+
+        deprecated("dlcore.models.SPECS", "the dlcore_model_kinds hook (dlcore.plugins.registry('dlcore_model_kinds'))")
+        return {kind.name: kind.spec_class for kind in registry("dlcore_model_kinds")}
+    raise AttributeError(f"module 'dlcore.models' has no attribute {name!r}")
+
+
 def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
     """Rebuild a spec from :meth:`ModelSpec.to_dict` output, by its registered kind."""
     from .plugins import registry

@@ -28,6 +28,17 @@ from .models import Model, ModelSpec
 from .progress import Reporter, progress_bar
 
 
+def __getattr__(name: str) -> Any:
+    if name in ("OPTIMIZERS", "LOSSES"):  # the closed tuples before optimizers and losses were hooks
+        from .deprecation import deprecated
+        from .plugins import registry
+
+        hook = "dlcore_optimizers" if name == "OPTIMIZERS" else "dlcore_losses"
+        deprecated(f"dlcore.trainer.{name}", f"the {hook} hook (dlcore.plugins.registry({hook!r}))")
+        return tuple(str(key) for key in registry(hook).keys())
+    raise AttributeError(f"module 'dlcore.trainer' has no attribute {name!r}")
+
+
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")

@@ -1,1 +1,13 @@
-__version__ = "0.1.0"
+"""dlcore's version and the name it is installed by.
+
+The import name is ``dlcore``; the distribution is ``dlcore-ml`` (``pip install dlcore-ml``):
+the name ``dlcore`` on the public package index belongs to another project.
+"""
+
+__version__ = "0.2.0"
+DISTRIBUTION = "dlcore-ml"
+
+
+def pip_install(extra: str) -> str:
+    """The command that installs dlcore with ``extra`` (e.g. "torch")."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"

@@ -7,6 +7,7 @@ from dlcore.datasets import DatasetSource
 from dlcore.embeddings import EmbeddingSource
 from dlcore.formats import WeightFormat
 from dlcore.kernels import Kernel
+from dlcore.version import pip_install
 
 NAME = "tensorflow"
 
@@ -33,7 +34,7 @@ def dlcore_kernels() -> list[Kernel]:
 @hookimpl
 def dlcore_weight_formats() -> list[WeightFormat]:
     return [WeightFormat("keras", (".keras",), "dlcore_tf.formats:read_keras", "dlcore_tf.formats:write_keras",
-                         requires=("tensorflow",), install_hint="pip install 'dlcore[tf]'",
+                         requires=("tensorflow",), install_hint=pip_install("tf"),
                          description="Keras 3 .keras file (read in safe mode)")]
 
 
@@ -42,7 +43,7 @@ def dlcore_embedding_sources() -> list[EmbeddingSource]:
     return [EmbeddingSource("tf-hub", lambda name: "/" in name or Path(name).expanduser().is_dir(),
                             "dlcore_tf.hub:load", 30,
                             "a TF-Hub handle such as google/nnlm-en-dim50/2, or a SavedModel folder "
-                            "(pip install 'dlcore[tf]')")]
+                            f"({pip_install('tf')})")]
 
 
 @hookimpl

@@ -3,6 +3,7 @@
 from dlcore import BackendInfo, hookimpl
 from dlcore.formats import WeightFormat
 from dlcore.kernels import Kernel
+from dlcore.version import pip_install
 
 NAME = "torch"
 
@@ -30,5 +31,5 @@ def dlcore_kernels() -> list[Kernel]:
 def dlcore_weight_formats() -> list[WeightFormat]:
     return [WeightFormat("torch", (".pt", ".pth"), "dlcore_torch.formats:read_state_dict",
                          "dlcore_torch.formats:write_state_dict", requires=("torch",),
-                         install_hint="pip install 'dlcore[torch]'",
+                         install_hint=pip_install("torch"),
                          description="torch state_dict (read with weights_only=True)")]
