@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 START = time.perf_counter()
-FRAMEWORK = {"torch": "torch", "tensorflow": "tensorflow"}
+FRAMEWORK = {"torch": "torch", "tensorflow": "tensorflow", "jax": "dlcore_jax"}  # jax: the plugin's package
 
 
 def peak_rss_mb() -> float:
@@ -56,7 +56,7 @@ def _load(config):
     bs, samples = config["batch_size"], config["samples"]
     if workload == "imdb":
         x, y, emb, ids, splits, source = p.imdb_data(samples)
-        native = {"torch": p.torch_native_imdb, "tensorflow": p.tf_native_imdb}[backend]
+        native = {"torch": p.torch_native_imdb, "tensorflow": p.tf_native_imdb, "jax": p.jax_native_imdb}[backend]
         others = {"native": lambda: native(emb, ids, splits, y, opt, lr, bs)}
         return x, y, models.text_classifier(emb), others, source
     x, y, source = p.fashion_data(samples)
@@ -65,6 +65,9 @@ def _load(config):
                   "tutorial": lambda: p.torch_tutorial(samples, opt, lr, bs),
                   "gemm-bound": lambda: p.torch_gemm_bound(len(x), bs),
                   "gemm-bound-torch.mm": lambda: p.torch_gemm_bound(len(x), bs, kernels="torch.mm")}
+    elif backend == "jax":
+        others = {"native": lambda: p.jax_native(x, y, opt, lr, bs),
+                  "gemm-bound": lambda: p.jax_gemm_bound(len(x), bs)}
     else:
         others = {"native": lambda: p.tf_native(x, y, opt, lr, bs),
                   "keras-fit": lambda: p.tf_keras_fit(x, y, opt, lr, bs),
@@ -174,7 +177,7 @@ def _targets(records: list[dict]) -> list[str]:
         tutorial = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="tutorial")
         if torch_r and tutorial:
             lines.append(f"dlcore speed-up over the tutorial's DataLoader pipeline, {opt}: {tutorial['seconds_per_epoch'] / torch_r['seconds_per_epoch']:.2f}x (target >= 2.5)")
-        for backend in ("torch", "tensorflow"):
+        for backend in ("torch", "tensorflow", "jax"):
             d = _find(records, backend=backend, workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
             g = _find(records, backend=backend, workload="fashion-mnist", optimizer=opt, pipeline="gemm-bound")
             if d and g:
@@ -196,7 +199,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small data, two epochs, shared-process memory")
     parser.add_argument("--out", default="results", help="folder for results.json and results.md (default: results)")
-    parser.add_argument("--backends", nargs="+", default=["torch", "tensorflow"])
+    parser.add_argument("--backends", nargs="+", default=["torch", "tensorflow", "jax"],
+                        help="those installed of torch, tensorflow, jax (default: all three)")
     parser.add_argument("--workloads", nargs="+", default=["fashion-mnist", "imdb"])
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per pipeline (default 5; quick 2)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)

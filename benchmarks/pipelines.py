@@ -3,11 +3,12 @@
 Every factory takes the same in-memory data and settings and returns a function that runs one
 training epoch. The native loops are the best simple loops a user would write: torch with
 preloaded tensors and index batches; TensorFlow with a tf.function step gathering its batch
-from preloaded tensors.
+from preloaded tensors; JAX with a jitted optax step per batch, gathering from device arrays.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import math
 import shutil
@@ -295,3 +296,128 @@ def tf_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
         return loss
 
     return tf_epoch(step, len(labels), batch_size)
+
+
+# --------------------------------------------------------------------------- jax
+
+def jax_optimizer(name, lr):
+    import optax
+
+    return optax.adam(lr) if name == "adam" else optax.sgd(lr)
+
+
+def jax_mlp_params(seed=0):
+    """The MLP's parameters, torch's initialisation, as jax arrays."""
+    import jax.numpy as jnp
+
+    from dlcore import models
+
+    return {k: jnp.asarray(v) for k, v in models.mlp(784, [512, 512], 10).initial_weights(seed).items()}
+
+
+def jax_native(x, y, optimizer, lr, batch_size):
+    """A JAX loop as JAX users write it: one jitted step per batch, optax, index batches gathered
+    from arrays on the device, parameters and optimizer state donated."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    params, tx = jax_mlp_params(), jax_optimizer(optimizer, lr)
+    state = tx.init(params)
+    xd, yd = jnp.asarray(x.reshape(len(x), -1)), jnp.asarray(y)
+
+    def loss_fn(p, xb, yb):
+        h = jax.nn.relu(xb @ p["layers.0.weight"].T + p["layers.0.bias"])
+        h = jax.nn.relu(h @ p["layers.1.weight"].T + p["layers.1.bias"])
+        logits = h @ p["layers.2.weight"].T + p["layers.2.bias"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean()
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def step(p, s, idx):
+        loss, grads = jax.value_and_grad(loss_fn)(p, xd[idx], yd[idx])
+        updates, s = tx.update(grads, s, p)
+        return optax.apply_updates(p, updates), s, loss
+
+    box = {"params": params, "state": state, "key": jax.random.PRNGKey(0)}
+
+    def epoch():
+        box["key"], key = jax.random.split(box["key"])
+        order = jax.random.permutation(key, len(x))
+        for start in range(0, len(x), batch_size):
+            box["params"], box["state"], loss = step(box["params"], box["state"], order[start:start + batch_size])
+        loss.block_until_ready()
+    return epoch
+
+
+def jax_gemm_bound(n, batch_size):
+    import jax
+    import jax.numpy as jnp
+
+    sizes = (784, 512, 512, 10)
+    keys = jax.random.split(jax.random.PRNGKey(0), 5)
+    ws = [jax.random.normal(k, (a, b)) * 0.01 for k, a, b in zip(keys, sizes, sizes[1:])]
+    x, dy = jax.random.normal(keys[3], (batch_size, 784)), jax.random.normal(keys[4], (batch_size, 10))
+    steps = math.ceil(n / batch_size)
+
+    @jax.jit
+    def run(x, dy, ws):  # operands as arguments: XLA must not fold the products into constants
+        def body(_, total):
+            xi = x + 1e-30 * total  # depends on the last step: XLA must not hoist the products out of the loop
+            h1 = xi @ ws[0]
+            h2 = h1 @ ws[1]
+            out = h2 @ ws[2]
+            g3 = h2.T @ dy
+            d2 = dy @ ws[2].T
+            g2 = h1.T @ d2
+            d1 = d2 @ ws[1].T
+            g1 = xi.T @ d1
+            return total + out[0, 0] + g1[0, 0] + g2[0, 0] + g3[0, 0]
+        return jax.lax.fori_loop(0, steps, body, jnp.float32(0))
+
+    return lambda: run(x, dy, ws).block_until_ready()
+
+
+def jax_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):
+    """The IMDB classifier as a JAX user writes it: each batch's tokens padded (on the host) to a
+    power of two, one jitted step per batch."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from dlcore import models
+
+    params = {k: jnp.asarray(v) for k, v in models.text_classifier(emb).initial_weights(0).items()}
+    tx = jax_optimizer(optimizer, lr)
+    state = tx.init(params)
+
+    def loss_fn(p, tok, rows, weights, lengths, yb):
+        pooled = jax.ops.segment_sum(p["embedding.weight"][tok] * weights[:, None], rows, num_segments=lengths.shape[0])
+        h = jax.nn.relu(pooled @ p["layers.0.weight"].T + p["layers.0.bias"])
+        logits = (h @ p["layers.1.weight"].T + p["layers.1.bias"])[:, 0]
+        return optax.sigmoid_binary_cross_entropy(logits, yb).mean()
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1))
+    def step(p, s, tok, rows, weights, lengths, yb):
+        loss, grads = jax.value_and_grad(loss_fn)(p, tok, rows, weights, lengths, yb)
+        updates, s = tx.update(grads, s, p)
+        return optax.apply_updates(p, updates), s, loss
+
+    box = {"params": params, "state": state}
+    rng = np.random.default_rng(0)
+    y = labels.astype(np.float32)
+
+    def epoch():
+        order = rng.permutation(len(labels))
+        for start in range(0, len(labels), batch_size):
+            idx = order[start:start + batch_size]
+            starts, lengths = splits[idx], splits[idx + 1] - splits[idx]
+            total = int(lengths.sum())
+            size = 1 << max(total - 1, 0).bit_length()
+            pos = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+            rows = np.repeat(np.arange(len(idx)), lengths)
+            tok, rws, weights = np.zeros(size, np.int32), np.zeros(size, np.int32), np.zeros(size, np.float32)
+            tok[:total], rws[:total] = ids[pos], rows
+            weights[:total] = (1 / np.sqrt(np.maximum(lengths, 1)))[rows]
+            box["params"], box["state"], loss = step(box["params"], box["state"], tok, rws, weights, lengths, y[idx])
+        loss.block_until_ready()
+    return epoch

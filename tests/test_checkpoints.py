@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, blobs
+from conftest import BACKENDS, BOTH, blobs
 from dlcore import (
     CheckpointError, Trainer, TrainingCheckpoint, get_backend, models,
 )
@@ -29,7 +29,7 @@ def fitted(backend, device, epochs=1, samples=100, **settings):
     return x, y, spec, t
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.skipif(not BOTH, reason="needs both backends")
 def test_resume_on_the_other_backend_points_to_load(tmp_path):
     x, y, spec, t = fitted("torch", "cpu")
     path = t.save(spec, tmp_path / "c.npz")

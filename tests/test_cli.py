@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, BOTH
 
 
 def dlcore(*args, env=None, timeout=300):
@@ -65,13 +65,13 @@ def assert_one_error_line(out, message):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--backend", "jax"], "unknown backend 'jax'"),
+    (["--backend", "mxnet"], "unknown backend 'mxnet'"),
     (["--device", "cuda:9", "--backend", "torch"], "'cuda:9' does not exist"),
     (["--epochs", "0", "--lr", "-1"], "lr must be a positive number"),
     (["--batch-size", "0"], "batch_size must be an integer >= 1"),
 ])
 def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):
-    if ("torch" in args and "torch" not in BACKENDS) or (not BACKENDS and "jax" not in args):
+    if ("torch" in args and "torch" not in BACKENDS) or (not BACKENDS and "mxnet" not in args):
         pytest.skip("needs the backend it names")
     out = dlcore("train", "fashion-mnist", "--data-dir", str(fashion_dir), *args)
     assert_one_error_line(out, message)
@@ -140,7 +140,7 @@ def test_train_imdb_with_a_glove_file(backend, tmp_path):
     assert result["workload"] == "imdb" and result["optimizer"] == "adam" and result["accuracy"] >= 0.9
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.skipif(not BOTH, reason="needs both backends")
 @pytest.mark.parametrize("trained_on, evaluated_on", [("torch", "tensorflow"), ("tensorflow", "torch")])
 def test_checkpoint_evaluates_the_same_on_the_other_backend(trained_on, evaluated_on, fashion_dir, tmp_path):
     path = tmp_path / "model.npz"
@@ -165,7 +165,7 @@ def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     assert_one_error_line(out, "bad.npz")
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.skipif(not BOTH, reason="needs both backends")
 def test_imdb_checkpoint_evaluates_the_same_on_tensorflow(tmp_path):
     from text_fixtures import write_acl_imdb, write_glove
 
@@ -195,4 +195,4 @@ def test_info_json_has_what_a_bug_report_needs():
     for backend in BACKENDS:
         entry = report["backends"][backend]
         assert entry["installed"] and entry["versions"] and entry["devices"]
-        assert report["plugins"][backend] == "dlcore-ml"
+        assert report["plugins"][backend] == {"jax": "dlcore-ml-jax"}.get(backend, "dlcore-ml")

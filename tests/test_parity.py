@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, blobs
+from conftest import BOTH, blobs
 from dlcore import Trainer, embeddings, models
 
-pytestmark = pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both torch and tensorflow")
+pytestmark = pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
 
 LOGITS_ATOL = 1e-5
 TRAJECTORY_RTOL = 1e-5

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, BOTH
 from dlcore import DataError, DownloadError, Trainer, datasets, embeddings, models
 from dlcore import imdb as imdb_module
 from dlcore.embeddings import TextEmbedding
@@ -200,7 +200,7 @@ def test_glove_package_missing_names_the_extra(monkeypatch):
         embeddings.load("glove-6b-50d")
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="needs both backends")
+@pytest.mark.skipif(not BOTH, reason="needs both backends")
 def test_text_classifier_parity_and_portable_checkpoint(glove, tmp_path):
     texts, labels = reviews(200)
     emb = embeddings.load(str(glove), vocabulary=texts)

@@ -104,8 +104,8 @@ def get_backend(name: str | None = None) -> Backend:
         if info.name not in _loaded:
             missing = info.missing_modules()
             if missing:
-                raise BackendError(f"backend {info.name!r} needs {', '.join(missing)}, which is not installed; "
-                                   f"{info.install_hint}")
+                raise BackendError(f"backend {info.name!r} needs {', '.join(missing)}, which "
+                                   f"{'is' if len(missing) == 1 else 'are'} not installed; {info.install_hint}")
             try:
                 loaded = resolve(info.load)
                 loaded = loaded() if callable(loaded) and not isinstance(loaded, Backend) else loaded

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +41,34 @@ def write_glove(path: Path, dim: int = 8, seed: int = 0) -> Path:
     lines = [w + " " + " ".join(f"{v:.5f}" for v in rng.normal(0, 0.5, dim)) for w in words]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode a uint8 array in the IDX format."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """28x28 uint8 images whose class (0..9) is which horizontal band is bright, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 2 + 2 * label: 4 + 2 * label, :] = 250
+    return images, labels
+
+
+def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = True) -> Path:
+    """Write the four Fashion-MNIST IDX files (tiny, learnable) into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for prefix, n, seed in (("train", n_train, 0), ("t10k", n_test, 1)):
+        images, labels = learnable_images(n, seed)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            raw = idx_bytes(array)
+            name = f"{prefix}-{kind}-ubyte"
+            if gz:
+                (directory / (name + ".gz")).write_bytes(gzip.compress(raw))
+            else:
+                (directory / name).write_bytes(raw)
+    return directory

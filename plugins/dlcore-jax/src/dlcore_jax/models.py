@@ -1,0 +1,79 @@
+"""dlcore's model specs as pure JAX functions of a dict of parameters under the specs' canonical
+names (the JAX backend's "model" kernels)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dlcore.models import MLP, ModelSpec, TextClassifier
+
+ACTIVATIONS: dict[str, Callable[[Any], Any]] = {"relu": jax.nn.relu, "tanh": jnp.tanh}
+
+
+@dataclass
+class JaxModel:
+    """Parameters (canonical name -> array), the pure function ``apply(params, inputs) ->
+    logits``, and which parameters train (a frozen embedding does not)."""
+
+    params: dict[str, Any]
+    apply: Callable[[dict[str, Any], Any], Any]
+    trainable: dict[str, bool] = field(default_factory=dict)
+
+
+def _dense(params: dict[str, Any], h: Any, layers: int, activation: Callable[[Any], Any]) -> Any:
+    for i in range(layers):
+        h = h @ params[f"layers.{i}.weight"].T + params[f"layers.{i}.bias"]
+        if i < layers - 1:
+            h = activation(h)
+    return h
+
+
+def _zeros(spec: ModelSpec) -> dict[str, Any]:
+    return {name: jnp.zeros(shape, jnp.float32) for name, shape in spec.parameter_shapes().items()}
+
+
+def mlp(spec: MLP) -> JaxModel:
+    layers, activation = len(spec.sizes) - 1, ACTIVATIONS[spec.activation]
+
+    def apply(params: dict[str, Any], x: Any) -> Any:
+        return _dense(params, x.reshape(x.shape[0], -1), layers, activation)
+
+    return JaxModel(_zeros(spec), apply, {name: True for name in spec.parameter_shapes()})
+
+
+def text_classifier(spec: TextClassifier) -> JaxModel:
+    """Takes ``(ids, text_of_each_id, weights, lengths)``: the batch's token ids flat, which text
+    each belongs to, its weight (the combiner's scale; 0 for padding), and each text's length
+    (whose shape gives the number of texts, static for jit)."""
+    layers = len(spec.sizes) - 1
+
+    def apply(params: dict[str, Any], inputs: Any) -> Any:
+        ids, rows, weights, lengths = inputs
+        vectors = params["embedding.weight"][ids] * weights[:, None]
+        h = jax.ops.segment_sum(vectors, rows, num_segments=lengths.shape[0])
+        return _dense(params, h, layers, jax.nn.relu)
+
+    trainable = {name: True for name in spec.parameter_shapes()}
+    trainable["embedding.weight"] = spec.embedding.trainable
+    return JaxModel(_zeros(spec), apply, trainable)
+
+
+def text_batch(ids: np.ndarray, splits: np.ndarray, index: np.ndarray, combiner: str) -> tuple[Any, ...]:
+    """The flat inputs of the texts at ``index``, padded to a power of two of tokens (so that jit
+    compiles a few shapes, not one per batch); padding has weight 0."""
+    starts, ends = splits[index], splits[index + 1]
+    lengths = ends - starts
+    total = int(lengths.sum())
+    size = 1 << max(total - 1, 0).bit_length()
+    positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    rows = np.repeat(np.arange(len(index)), lengths)
+    counts = np.maximum(lengths, 1).astype(np.float32)
+    scale = {"sqrtn": 1 / np.sqrt(counts), "mean": 1 / counts}.get(combiner, np.ones_like(counts))
+    padded_ids, padded_rows, weights = (np.zeros(size, np.int64), np.zeros(size, np.int64), np.zeros(size, np.float32))
+    padded_ids[:total], padded_rows[:total], weights[:total] = ids[positions], rows, scale[rows]
+    return padded_ids, padded_rows, weights, lengths
