@@ -21,7 +21,7 @@ from .models import JaxModel, text_batch
 
 
 class _Tokens:
-    """Tokenized texts kept on the host (each batch is padded there) and the embedding's combiner."""
+    """Tokenized texts kept on the host: each batch is padded there (see models.text_batch)."""
 
     def __init__(self, ids: np.ndarray, splits: np.ndarray) -> None:
         self.ids, self.splits = ids, splits
@@ -177,7 +177,7 @@ class JaxBackend(Backend):
                 native.params, optimizer.state, lr, x[index], y[index])
             losses.append(loss[None])
             statistics.append(stats)
-        return StepResults(jnp.concatenate(losses), sum(statistics[1:], statistics[0]) if config.metrics else None)
+        return StepResults(jnp.concatenate(losses), jnp.stack(statistics).sum(0) if config.metrics else None)
 
     def _inputs(self, model: Model, span: Span) -> list[tuple[Any, Any]]:
         x, y = span.data.payload
