@@ -10,7 +10,7 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 """
 
-from . import contract, datasets, embeddings, kernels, models
+from . import callbacks, contract, datasets, embeddings, kernels, models
 from .backend import BackendInfo, backend_infos, get_backend, select_backend_name
 from .checkpoint import Checkpoint, TrainingCheckpoint
 from .contract import Backend, Prepared
@@ -27,14 +27,16 @@ from .errors import (
     PluginError,
     TrainingError,
 )
-from .history import Callback, Checkpointing, History
+from .callbacks import Callback, Checkpointing, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, TensorBoard
+from .history import History
 from .hookspecs import hookimpl
 from .models import Model, ModelSpec
 from .trainer import Trainer
 from .version import __version__
 
 __all__ = [
-    "ArrayDataset", "Backend", "BackendError", "BackendInfo", "Callback", "Checkpoint", "Checkpointing",
+    "ArrayDataset", "Backend", "BackendError", "BackendInfo", "CSVLogger", "Callback", "Checkpoint", "Checkpointing",
+    "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "TensorBoard", "callbacks",
     "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
     "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec", "PluginError",
     "Prepared", "Trainer", "TrainingError", "TrainingCheckpoint", "__version__", "all_devices",

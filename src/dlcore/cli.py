@@ -79,7 +79,8 @@ def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .history import Callback, format_metrics
+    from .callbacks import Callback
+    from .history import format_metrics
     from .models import Model
     from .trainer import Trainer
 

@@ -23,7 +23,8 @@ from .contract import Backend, Prepared, Span, StepConfig, StepResults
 from .data import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from .devices import Device
 from .errors import CheckpointError, ConfigError, DataError, TrainingError
-from .history import Callback, History, format_metrics
+from .callbacks import Callback, wants_batches
+from .history import History, format_metrics
 from .models import Model, ModelSpec
 from .progress import Reporter, progress_bar
 
@@ -85,6 +86,7 @@ class Trainer:
     progress: bool | None
     verbose: bool
     device: Device
+    stop_training: bool
     _rng: np.random.Generator
 
     def __init__(
@@ -133,6 +135,7 @@ class Trainer:
         self.verbose = bool(verbose)
         self.device = self.backend.device(device)
         self._rng = np.random.default_rng(seed)
+        self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
         self._models: dict[int, tuple[ModelSpec, Model]] = {}
         self._token_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
         if seed is not None:
@@ -197,9 +200,15 @@ class Trainer:
         validation = as_dataset(validation, "validation")
         train_data = self._prepare_data(built, train, training=True)
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
+        self.stop_training = False
+        batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
         for callback in callbacks:
             callback.on_train_begin(self, built)
         for epoch in range(first_epoch, self.epochs + 1):
+            if self.stop_training:
+                break
+            for callback in callbacks:
+                callback.on_epoch_begin(self, built, epoch)
             start = time.perf_counter()
             order = None
             if self.shuffle and not train_data.native:
@@ -210,14 +219,19 @@ class Trainer:
                     bar.write(f"{desc}\n-------------------------------")
                 reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
                 try:
-                    loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, order, reporter)
+                    loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, order, reporter,
+                                                     batch_hooks)
                 except TrainingError as err:
                     raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
                                         "or check the data for huge values") from None
                 record = {"epoch": epoch, "loss": loss, **metrics}
                 if val_data is not None:
                     val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data)
-                    record.update(val_loss=val_loss, **{f"val_{k}": v for k, v in val_metrics.items()})
+                    val_record = {"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}}
+                    record.update(val_record)
+                    for callback in callbacks:
+                        callback.on_validation_end(self, built, epoch, dict(val_record))
+                record["lr"] = self.lr
                 record["seconds"] = time.perf_counter() - start
                 bar.set_postfix_str(format_metrics(record))
             if self.verbose:
@@ -327,9 +341,10 @@ class Trainer:
         model.optimizer_name = self.optimizer
         model.cache.clear()
 
-    def _spans(self, data: Prepared, order: np.ndarray | None = None) -> Iterator[Span]:
-        """The epoch's spans of ``steps_per_call`` batches (native pipelines: until exhausted)."""
-        per_call = max(1, self.backend.steps_per_call)
+    def _spans(self, data: Prepared, order: np.ndarray | None = None, one_batch: bool = False) -> Iterator[Span]:
+        """The epoch's spans of ``steps_per_call`` batches, or of one (native pipelines: until
+        exhausted)."""
+        per_call = 1 if one_batch else max(1, self.backend.steps_per_call)
         if data.native:
             batches = iter(data.payload)
             first = 0
@@ -342,14 +357,20 @@ class Trainer:
                 yield Span(data, first, min(per_call, total - first), order)
 
     def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
-             order: np.ndarray | None = None, reporter: Reporter | None = None) -> tuple[float, dict[str, float], int]:
-        """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches."""
+             order: np.ndarray | None = None, reporter: Reporter | None = None,
+             batch_hooks: tuple[Sequence[Callback], Model] | None = None) -> tuple[float, dict[str, float], int]:
+        """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches.
+        With ``batch_hooks`` (callbacks that want batches), one batch per span, the callbacks'
+        batch hooks around it, and an early end when one sets ``stop_training``."""
         config = StepConfig(self.loss_of(model), self.metrics, data.batch_size)
         losses: list[Any] = []
         sizes: list[int] = []
         statistics: list[Any] = []
         batches = 0
-        for span in self._spans(data, order):
+        for span in self._spans(data, order, one_batch=batch_hooks is not None):
+            if batch_hooks is not None:
+                for callback in batch_hooks[0]:
+                    callback.on_train_batch_begin(self, model, batches)
             results = step(model, config, span)
             if data.native:
                 span_sizes = results.sizes or []
@@ -365,8 +386,12 @@ class Trainer:
                 statistics.append(results.statistics)
             if reporter is not None:
                 self._report(reporter, results, batches, sizes)
+            if batch_hooks is not None:
+                logs = {"loss": float(np.atleast_1d(self.backend.to_numpy(results.losses))[0]), "size": span_sizes[0]}
+                for callback in batch_hooks[0]:
+                    callback.on_train_batch_end(self, model, batches, logs)
             batches += len(span_sizes)
-            if data.native and len(span_sizes) < span.count:
+            if (data.native and len(span_sizes) < span.count) or (batch_hooks is not None and self.stop_training):
                 break
         if not losses:
             return 0.0, {name: 0.0 for name in config.metrics}, 0
