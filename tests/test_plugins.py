@@ -173,7 +173,7 @@ def dlcore_datasets():
 
 @hookimpl
 def dlcore_metrics():
-    return [Metric("error_rate", 1, lambda stats, count: float(stats[0] / count), "(wrong,)")]
+    return [Metric("error_rate", lambda stats, count: float(stats[0] / count), "sum", "(wrong,)")]
 
 
 @hookimpl

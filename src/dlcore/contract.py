@@ -86,12 +86,13 @@ class Span:
 @dataclass
 class StepResults:
     """What a span of steps gives back, on the backend's device (no host sync needed):
-    ``losses``, one mean loss per batch; ``statistics``, the config's metrics' statistics
-    summed over the span, concatenated in the config's order (None without metrics);
-    ``sizes``, the batch sizes, only for native pipelines (the core knows the others)."""
+    ``losses``, one mean loss per batch; ``statistics``, one array per metric of the config, in
+    its order: the metric kernel's statistics summed over the span's batches (a metric of
+    ``reduction="sum"``) or their rows joined (``"concat"``); ``sizes``, the batch sizes, only
+    for native pipelines (the core knows the others)."""
 
     losses: Any
-    statistics: Any = None
+    statistics: list[Any] | None = None
     sizes: list[int] | None = None
 
 

@@ -86,14 +86,13 @@ def dlcore_losses() -> list[Loss]:
 def dlcore_metrics() -> list[Metric]:
     """Metrics, by name, as ``Trainer(metrics=[NAME, ...])`` accepts them.
 
-    :return: :class:`dlcore.kernels.Metric` definitions: how many statistics a batch gives
-        (backends compute them on the device with kernels of kind ``"metric"``) and how the
-        epoch's summed statistics and its number of samples become the metric (in numpy, in
-        the core).
+    :return: :class:`dlcore.kernels.Metric` definitions: how a batch's statistics (computed on
+        the device by kernels of kind ``"metric"``) combine over an epoch (summed, or rows
+        joined) and how they and the number of samples become the metric (numpy, in the core).
 
     Called when a Trainer is created. Example::
 
-        return [Metric("error_rate", 1, lambda stats, count: 1 - stats[0] / count)]
+        return [Metric("error_rate", lambda stats, count: 1 - stats[0] / count)]
     """
 
 

@@ -37,14 +37,19 @@ class Loss:
 
 @dataclass(frozen=True)
 class Metric:
-    """A metric computed from ``statistics`` numbers per batch, summed over an epoch on the
-    device, then turned into the metric by ``result(summed statistics, number of samples)``
-    (numpy, once per epoch)."""
+    """A metric. Its kernel gives each batch's statistics (an array) on the device; they are
+    summed over the epoch (``reduction="sum"``: counts) or concatenated (``"concat"``: one row
+    per sample, such as the scores AUC needs), then ``result(statistics, number of samples)``
+    turns them into the metric (numpy, once per epoch)."""
 
     name: str
-    statistics: int
-    result: Callable[[np.ndarray, int], float]
+    result: Callable[[np.ndarray, int], Any]
+    reduction: str = "sum"
     description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reduction not in ("sum", "concat"):
+            raise ConfigError(f"metric {self.name!r}: reduction must be 'sum' or 'concat', got {self.reduction!r}")
 
 
 @dataclass(frozen=True)
@@ -76,14 +81,80 @@ def _accuracy(stats: np.ndarray, count: int) -> float:
     return float(stats[0] / count) if count else 0.0
 
 
+def _per_class(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True positives, false positives and false negatives per class: of a confusion matrix
+    (rows: true class, columns: predicted class; averaged over classes, scikit-learn's "macro"),
+    or of a one-logit model's (tp, fp, fn, tn) (the positive class, scikit-learn's "binary")."""
+    if confusion.ndim == 1:
+        return confusion[0:1].astype(np.float64), confusion[1:2].astype(np.float64), confusion[2:3].astype(np.float64)
+    tp = np.diag(confusion).astype(np.float64)
+    return tp, confusion.sum(0) - tp, confusion.sum(1) - tp
+
+
+def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """numerator / denominator, 0 where the denominator is 0 (scikit-learn's zero_division)."""
+    return np.asarray(np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0))
+
+
+def _precision(confusion: np.ndarray, count: int) -> float:
+    tp, fp, _ = _per_class(confusion)
+    return float(_ratio(tp, tp + fp).mean())
+
+
+def _recall(confusion: np.ndarray, count: int) -> float:
+    tp, _, fn = _per_class(confusion)
+    return float(_ratio(tp, tp + fn).mean())
+
+
+def _f1(confusion: np.ndarray, count: int) -> float:
+    tp, fp, fn = _per_class(confusion)
+    return float(_ratio(2 * tp, 2 * tp + fp + fn).mean())
+
+
+def _confusion_matrix(confusion: np.ndarray, count: int) -> np.ndarray:
+    if confusion.ndim == 1:
+        tp, fp, fn, tn = confusion
+        confusion = np.array([[tn, fp], [fn, tp]])
+    return np.asarray(confusion, np.int64)
+
+
+def roc_auc(scores: np.ndarray, positive: np.ndarray) -> float:
+    """Area under the ROC curve of ``scores`` for the boolean ``positive``, ties counted half
+    (the Mann-Whitney statistic: scikit-learn's roc_auc_score)."""
+    positives, negatives = int(positive.sum()), int((~positive).sum())
+    if not positives or not negatives:
+        return float("nan")
+    values, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    ranks = (np.cumsum(counts) - (counts - 1) / 2.0)[inverse]  # average rank of each tie group
+    return float((ranks[positive].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
+def _auc(rows: np.ndarray, count: int) -> float:
+    """Rows of (scores..., true class): one score for a one-logit model, the ROC AUC of class 1;
+    one score per class, the mean of each class against the rest (scikit-learn's "ovr" macro)."""
+    scores, true = rows[:, :-1], rows[:, -1].astype(np.int64)
+    if scores.shape[1] == 1:
+        return roc_auc(scores[:, 0], true == 1)
+    return float(np.nanmean([roc_auc(scores[:, c], true == c) for c in range(scores.shape[1])]))
+
+
 LOSSES = (
     Loss("cross_entropy", "mean over samples of -log softmax(logits)[label] (one-hot: -sum(label * log softmax))"),
     Loss("binary_cross_entropy", "mean over samples of log(1 + exp(-logit)) for label 1, log(1 + exp(logit)) for 0",
          binary=True),
 )
+CONFUSION = ("(C x C): counts of true class (rows) against predicted class (columns); a one-logit model's "
+             "(tp, fp, fn, tn)")
 METRICS = (
-    Metric("accuracy", 1, _accuracy, "statistics (correct,): argmax of the logits (binary: logit > 0) equals "
-                                     "the label (one-hot: its argmax; binary: label > 0.5)"),
+    Metric("accuracy", _accuracy, "sum", "(correct,): argmax of the logits (binary: logit > 0) equals the label "
+                                          "(one-hot: its argmax; binary: label > 0.5)"),
+    Metric("top_k_accuracy", _accuracy, "sum", "(correct,): the label is among the 5 largest logits (all, for "
+                                                "fewer than 6 classes)"),
+    Metric("precision", _precision, "sum", CONFUSION + "; macro average (the positive class for one logit)"),
+    Metric("recall", _recall, "sum", CONFUSION + "; macro average (the positive class for one logit)"),
+    Metric("f1", _f1, "sum", CONFUSION + "; macro average of per-class F1 (the positive class for one logit)"),
+    Metric("auc", _auc, "concat", "rows (probabilities..., true class): ROC AUC, one-vs-rest macro for classes"),
+    Metric("confusion_matrix", _confusion_matrix, "sum", CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)"),
 )
 OPTIMIZERS = (
     Optimizer("sgd", {}, "w -= lr * g"),

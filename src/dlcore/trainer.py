@@ -124,6 +124,9 @@ class Trainer:
         self.loss = loss
         self.metrics = tuple(metrics)
         for name in self.metrics:
+            if name == "confusion_matrix":
+                raise ConfigError("confusion_matrix is not a per-epoch metric; use "
+                                  "trainer.evaluate(model, data, confusion_matrix=True)")
             kernels.metric(name)
             kernels.kernel("metric", name, self.backend_name)
         kernels.kernel("optimizer", self.optimizer, self.backend_name)
@@ -245,11 +248,14 @@ class Trainer:
             callback.on_train_end(self, built, history)
         return history
 
-    def evaluate(self, model: Any, data: Any) -> dict[str, float]:
-        """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients."""
+    def evaluate(self, model: Any, data: Any, confusion_matrix: bool = False) -> dict[str, Any]:
+        """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients;
+        with ``confusion_matrix``, also the counts of true class (rows) against predicted class
+        (columns) as an int64 array."""
         built = self.build(model)
         prepared = self._prepare_data(built, as_dataset(data, "evaluation data"), training=False)
-        loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared)
+        extra = ("confusion_matrix",) if confusion_matrix else ()
+        loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, metrics=self.metrics + extra)
         return {"loss": loss, **metrics}
 
     def predict(self, model: Any, data: Any) -> np.ndarray:
@@ -358,11 +364,12 @@ class Trainer:
 
     def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
              order: np.ndarray | None = None, reporter: Reporter | None = None,
-             batch_hooks: tuple[Sequence[Callback], Model] | None = None) -> tuple[float, dict[str, float], int]:
+             batch_hooks: tuple[Sequence[Callback], Model] | None = None,
+             metrics: tuple[str, ...] | None = None) -> tuple[float, dict[str, Any], int]:
         """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches.
         With ``batch_hooks`` (callbacks that want batches), one batch per span, the callbacks'
         batch hooks around it, and an early end when one sets ``stop_training``."""
-        config = StepConfig(self.loss_of(model), self.metrics, data.batch_size)
+        config = StepConfig(self.loss_of(model), self.metrics if metrics is None else metrics, data.batch_size)
         losses: list[Any] = []
         sizes: list[int] = []
         statistics: list[Any] = []
@@ -382,8 +389,7 @@ class Trainer:
                 break
             losses.append(results.losses)
             sizes += span_sizes
-            if results.statistics is not None:
-                statistics.append(results.statistics)
+            statistics.append(list(results.statistics or []))
             if reporter is not None:
                 self._report(reporter, results, batches, sizes)
             if batch_hooks is not None:
@@ -395,14 +401,26 @@ class Trainer:
                 break
         if not losses:
             return 0.0, {name: 0.0 for name in config.metrics}, 0
+        if any(len(span) != len(config.metrics) for span in statistics):
+            raise ConfigError(f"backend {self.backend_name!r} returned statistics for "
+                              f"{len(statistics[0])} metrics, not for {list(config.metrics)}")
         step_losses = np.concatenate([np.atleast_1d(self.backend.to_numpy(x)) for x in losses]).astype(np.float64)
         bad = ~np.isfinite(step_losses)
         if reporter is not None and bad.any():  # training: a diverging loss stops it
             first_bad = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
         weights = np.asarray(sizes, np.float64)
-        totals = np.sum([self.backend.to_numpy(s).astype(np.float64) for s in statistics], 0) if statistics else None
-        return float(step_losses @ weights / weights.sum()), self._metrics(config, totals, int(weights.sum())), batches
+        totals = [self._reduce(name, [span[i] for span in statistics]) for i, name in enumerate(config.metrics)]
+        values = {name: kernels.metric(name).result(total, int(weights.sum()))
+                  for name, total in zip(config.metrics, totals)}
+        return float(step_losses @ weights / weights.sum()), values, batches
+
+    def _reduce(self, name: str, spans: list[Any]) -> np.ndarray:
+        """One metric's statistics over the epoch: the spans' sums added, or their rows joined."""
+        arrays = [self.backend.to_numpy(value).astype(np.float64) for value in spans]
+        if kernels.metric(name).reduction == "concat":
+            return np.concatenate(arrays)
+        return np.asarray(np.sum(arrays, 0))
 
     def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
         """Advance the progress bar over a span; log the losses the verbose log asks for."""
@@ -413,17 +431,6 @@ class Trainer:
             for b in wanted:
                 reporter.log_loss(float(values[b - before]), int(sum(sizes[:b + 1])))
         reporter.advance(count)
-
-    @staticmethod
-    def _metrics(config: StepConfig, totals: np.ndarray | None, count: int) -> dict[str, float]:
-        """Each metric from its slice of the summed statistics."""
-        results, offset = {}, 0
-        for name in config.metrics:
-            definition = kernels.metric(name)
-            part = totals[offset:offset + definition.statistics] if totals is not None else None
-            results[name] = definition.result(part, count) if part is not None else 0.0
-            offset += definition.statistics
-        return results
 
     def _resume(self, built: Model, path: Any) -> tuple[History, int]:
         checkpoint = TrainingCheckpoint.load(path)

@@ -26,6 +26,10 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("loss", "cross_entropy", NAME, "dlcore_tf.kernels:cross_entropy"),
         Kernel("loss", "binary_cross_entropy", NAME, "dlcore_tf.kernels:binary_cross_entropy"),
         Kernel("metric", "accuracy", NAME, "dlcore_tf.kernels:accuracy"),
+        Kernel("metric", "top_k_accuracy", NAME, "dlcore_tf.kernels:top_k_accuracy"),
+        *(Kernel("metric", name, NAME, "dlcore_tf.kernels:confusion")
+          for name in ("precision", "recall", "f1", "confusion_matrix")),
+        Kernel("metric", "auc", NAME, "dlcore_tf.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_tf.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_tf.kernels:adam"),
     ]

@@ -42,14 +42,12 @@ class _Compiled:
         net, bs = model.native, config.batch_size
         loss_fn = kernel("loss", config.loss, TFBackend.name)
         metric_fns = [kernel("metric", m, TFBackend.name) for m in config.metrics]
-        stats_size = sum(metric(m).statistics for m in config.metrics)
+        joined = [metric(m).reduction == "concat" for m in config.metrics]
         variables = net.trainable_variables
         optimizer = model.optimizer
 
         def statistics(logits, y):
-            if len(metric_fns) == 1:
-                return metric_fns[0](logits, y)
-            return tf.concat([fn(logits, y) for fn in metric_fns], 0) if metric_fns else tf.zeros([0])
+            return [fn(logits, y) for fn in metric_fns]
 
         def train_batch(xb, yb):
             with tf.GradientTape() as tape:
@@ -63,15 +61,26 @@ class _Compiled:
             return loss_fn(logits, yb), statistics(logits, yb)
 
         def steps(step, x, y, order, first, count):
-            """``count`` steps from batch ``first``: their losses and summed statistics."""
-            losses = tf.TensorArray(tf.float32, size=count)
-            total = tf.zeros([stats_size])
-            for i in tf.range(count):
-                index = order[(first + i) * bs:(first + i + 1) * bs]  # the slice stops at the end
-                loss, stats = step(tf.gather(x, index), tf.gather(y, index))
+            """``count`` (>= 1) steps from batch ``first``: their losses, and each metric's
+            statistics summed (or their rows joined). The first step runs before the graph loop,
+            so that the sums start with the right shapes."""
+            def batch(b):
+                index = order[b * bs:(b + 1) * bs]  # the slice stops at the epoch's end
+                return step(tf.gather(x, index), tf.gather(y, index))
+
+            summed = [k for k, j in enumerate(joined) if not j]
+            kept = [k for k, j in enumerate(joined) if j]
+            loss, stats = batch(first)
+            losses = tf.TensorArray(tf.float32, size=count).write(0, loss)
+            totals = [stats[k] for k in summed]
+            rows = [tf.TensorArray(stats[k].dtype, size=count, infer_shape=False).write(0, stats[k]) for k in kept]
+            for i in tf.range(1, count):
+                loss, stats = batch(first + i)
                 losses = losses.write(i, loss)
-                total += stats
-            return losses.stack(), total
+                totals = [total + stats[k] for total, k in zip(totals, summed)]
+                rows = [row.write(i, stats[k]) for row, k in zip(rows, kept)]
+            reduced = dict(zip(summed, totals)) | {k: row.concat() for k, row in zip(kept, rows)}
+            return losses.stack(), [reduced[k] for k in range(len(joined))]
 
         self.train_batch = tf.function(train_batch, reduce_retracing=True)
         self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
@@ -106,7 +115,7 @@ class TFBackend(Backend):
     def info(self) -> dict[str, str]:
         held = len(import_log().splitlines())
         return {"eager mode": str(tf.executing_eagerly()), "built with CUDA": str(tf.test.is_built_with_cuda()),
-                "start-up log": f"{held} lines held back (set TF_CPP_MIN_LOG_LEVEL to see them)" if held else "none"}
+                "start-up log": f"{held} lines held back (TF_CPP_MIN_LOG_LEVEL=0 shows them)" if held else "none"}
 
     def seed(self, seed: int) -> None:
         tf.random.set_seed(seed)
@@ -201,11 +210,13 @@ class TFBackend(Backend):
                 sizes.append(int(yb.shape[0]))
             if not losses:
                 return StepResults(tf.zeros([0]), None, [])
-            return StepResults(tf.stack(losses), tf.add_n(statistics) if config.metrics else None, sizes)
+            reduced = [tf.concat(values, 0) if metric(m).reduction == "concat" else tf.add_n(list(values))
+                       for m, values in zip(config.metrics, zip(*statistics))]
+            return StepResults(tf.stack(losses), reduced, sizes)
         x, y = span.data.payload
         steps = compiled.train_steps if training else compiled.eval_steps
         losses, stats = steps(x, y, self._order(span), tf.constant(span.first), tf.constant(span.count))
-        return StepResults(losses, stats if config.metrics else None)
+        return StepResults(losses, list(stats))
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         return self._run(model, config, span, training=True)

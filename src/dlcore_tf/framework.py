@@ -3,8 +3,9 @@
 TensorFlow imported before torch's compiler stack (``torch._dynamo``) crashes the process when
 torch is imported later, so where torch is installed it is imported first. TensorFlow's C++
 libraries write lines to stderr before its logging starts (oneDNN notices, CUDA probes),
-whatever ``TF_CPP_MIN_LOG_LEVEL`` says; unless the user set that variable, dlcore sets it to 2
-and holds those lines back (``import_log()`` returns them; an error shows them).
+whatever ``TF_CPP_MIN_LOG_LEVEL`` says. dlcore sets that variable to 2 unless it is set, and
+unless it is set below 2 (0: all logs) holds those lines back (``import_log()`` returns them;
+an error shows them).
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def import_log() -> str:
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """Hold what the process writes to file descriptor 2 during the block (unless the user set
-    TF_CPP_MIN_LOG_LEVEL and so wants TensorFlow's lines); on an error, write it out."""
+    """Hold what the process writes to file descriptor 2 during the block (unless
+    TF_CPP_MIN_LOG_LEVEL asks for TensorFlow's lines); on an error, write it out."""
     if not _QUIET:
         yield
         return
@@ -62,8 +63,8 @@ def import_tensorflow():
     if importlib.util.find_spec("torch") is not None:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401
-    _QUIET = "TF_CPP_MIN_LOG_LEVEL" not in os.environ
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _QUIET = os.environ["TF_CPP_MIN_LOG_LEVEL"] >= "2"  # set below 2 (as a parent dlcore never does): show them
     with quiet_stderr():
         import tensorflow as tf
     return tf

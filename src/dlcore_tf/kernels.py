@@ -36,6 +36,38 @@ def accuracy(logits, labels):
     return tf.reduce_sum(tf.cast(hits, tf.float32), keepdims=True)
 
 
+def _classes(labels):
+    return tf.argmax(labels, 1) if labels.shape.rank == 2 else tf.cast(labels, tf.int64)
+
+
+def top_k_accuracy(logits, labels, k=5):
+    """(correct,): the label is among the k largest logits."""
+    hits = tf.math.in_top_k(tf.cast(_classes(labels), tf.int32), logits, min(k, logits.shape[-1]))
+    return tf.reduce_sum(tf.cast(hits, tf.float32), keepdims=True)
+
+
+def confusion(logits, labels):
+    """Counts of true class (rows) by predicted class (columns); one logit: (tp, fp, fn, tn)."""
+    if logits.shape[-1] == 1:
+        predicted = tf.reshape(logits, [-1]) > 0
+        true = tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5
+        count = lambda mask: tf.reduce_sum(tf.cast(mask, tf.float32))  # noqa: E731
+        return tf.stack([count(predicted & true), count(predicted & ~true), count(~predicted & true),
+                         count(~predicted & ~true)])
+    classes = logits.shape[-1]
+    return tf.math.confusion_matrix(_classes(labels), tf.argmax(logits, 1), num_classes=classes, dtype=tf.float32)
+
+
+def scores(logits, labels):
+    """One row per sample: the probabilities (one logit: of class 1), then the true class."""
+    if logits.shape[-1] == 1:
+        probabilities = tf.sigmoid(tf.reshape(logits, [-1, 1]))
+        true = tf.cast(tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5, tf.float32)
+    else:
+        probabilities, true = tf.nn.softmax(logits), tf.cast(_classes(labels), tf.float32)
+    return tf.concat([probabilities, true[:, None]], 1)
+
+
 class FusedOptimizer:
     """SGD or Adam applied with one TensorFlow kernel per variable (ResourceApplyGradientDescent,
     ResourceApplyAdam), without the per-variable bookkeeping ops of Keras' optimizers, which

@@ -22,6 +22,10 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("loss", "cross_entropy", NAME, "dlcore_torch.kernels:cross_entropy"),
         Kernel("loss", "binary_cross_entropy", NAME, "dlcore_torch.kernels:binary_cross_entropy"),
         Kernel("metric", "accuracy", NAME, "dlcore_torch.kernels:accuracy"),
+        Kernel("metric", "top_k_accuracy", NAME, "dlcore_torch.kernels:top_k_accuracy"),
+        *(Kernel("metric", name, NAME, "dlcore_torch.kernels:confusion")
+          for name in ("precision", "recall", "f1", "confusion_matrix")),
+        Kernel("metric", "auc", NAME, "dlcore_torch.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_torch.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_torch.kernels:adam"),
     ]

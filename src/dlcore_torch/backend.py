@@ -12,7 +12,7 @@ import numpy as np
 from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
 from dlcore.devices import Device
 from dlcore.errors import CheckpointError
-from dlcore.kernels import kernel
+from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
 
 from .framework import import_torch
@@ -151,14 +151,16 @@ class TorchBackend(Backend):
         key = ("kernels", config)
         if key not in model.cache:
             model.cache[key] = (kernel("loss", config.loss, self.name),
-                                [kernel("metric", m, self.name) for m in config.metrics])
+                                [kernel("metric", m, self.name) for m in config.metrics],
+                                [metric(m).reduction for m in config.metrics])
         return model.cache[key]
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net, optimizer = model.native, model.optimizer
         net.train()
-        loss_fn, metric_fns = self._kernels(model, config)
-        losses, statistics, sizes = [], [], []
+        loss_fn, metric_fns, reductions = self._kernels(model, config)
+        losses, sizes = [], []
+        statistics: list[list] = [[] for _ in metric_fns]
         for xb, yb in self._batches(span, net):
             logits = net(xb)
             loss = loss_fn(logits, yb)
@@ -169,35 +171,33 @@ class TorchBackend(Backend):
             sizes.append(len(yb))
             if metric_fns:
                 with torch.no_grad():
-                    statistics.append(self._statistics(metric_fns, logits.detach(), yb))
-        return self._results(losses, statistics, sizes, span)
+                    for values, fn in zip(statistics, metric_fns):
+                        values.append(fn(logits.detach(), yb))
+        return self._results(losses, statistics, reductions, sizes, span)
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net = model.native
         net.eval()
-        loss_fn, metric_fns = self._kernels(model, config)
-        losses, statistics, sizes = [], [], []
+        loss_fn, metric_fns, reductions = self._kernels(model, config)
+        losses, sizes = [], []
+        statistics: list[list] = [[] for _ in metric_fns]
         with torch.inference_mode():
             for xb, yb in self._batches(span, net):
                 logits = net(xb)
                 losses.append(loss_fn(logits, yb))
                 sizes.append(len(yb))
-                if metric_fns:
-                    statistics.append(self._statistics(metric_fns, logits, yb))
-        return self._results(losses, statistics, sizes, span)
+                for values, fn in zip(statistics, metric_fns):
+                    values.append(fn(logits, yb))
+        return self._results(losses, statistics, reductions, sizes, span)
 
     @staticmethod
-    def _statistics(metric_fns, logits, labels):
-        if len(metric_fns) == 1:
-            return metric_fns[0](logits, labels)
-        return torch.cat([fn(logits, labels).float() for fn in metric_fns])
-
-    @staticmethod
-    def _results(losses, statistics, sizes, span: Span) -> StepResults:
+    def _results(losses, statistics, reductions, sizes, span: Span) -> StepResults:
+        """The span's losses, and each metric's statistics summed (or rows joined)."""
         if not losses:
             return StepResults(torch.zeros(0), None, [])
-        return StepResults(torch.stack(losses), torch.stack(statistics).sum(0) if statistics else None,
-                           sizes if span.data.native else None)
+        reduced = [torch.cat(values) if how == "concat" else torch.stack(values).sum(0)
+                   for values, how in zip(statistics, reductions)]
+        return StepResults(torch.stack(losses), reduced, sizes if span.data.native else None)
 
     def predict_steps(self, model: Model, span: Span) -> Any:
         net = model.native

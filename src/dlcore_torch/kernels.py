@@ -31,6 +31,36 @@ def accuracy(logits, labels):
     return hits.sum().reshape(1)
 
 
+def _classes(labels):
+    return labels.argmax(1) if labels.dim() == 2 else labels
+
+
+def top_k_accuracy(logits, labels, k=5):
+    """(correct,): the label is among the k largest logits."""
+    top = logits.topk(min(k, logits.shape[1]), 1).indices
+    return (top == _classes(labels)[:, None]).any(1).sum().reshape(1)
+
+
+def confusion(logits, labels):
+    """Counts of true class (rows) by predicted class (columns); one logit: (tp, fp, fn, tn)."""
+    if logits.shape[-1] == 1:
+        predicted, true = logits.reshape(-1) > 0, labels.reshape(-1) > 0.5
+        return torch.stack(((predicted & true).sum(), (predicted & ~true).sum(), (~predicted & true).sum(),
+                            (~predicted & ~true).sum()))
+    classes = logits.shape[1]
+    return torch.bincount(_classes(labels) * classes + logits.argmax(1), minlength=classes * classes).reshape(
+        classes, classes)
+
+
+def scores(logits, labels):
+    """One row per sample: the probabilities (one logit: of class 1), then the true class."""
+    if logits.shape[-1] == 1:
+        probabilities, true = torch.sigmoid(logits.reshape(-1, 1)), (labels.reshape(-1) > 0.5).long()
+    else:
+        probabilities, true = torch.softmax(logits, 1), _classes(labels)
+    return torch.cat([probabilities, true[:, None].to(probabilities.dtype)], 1)
+
+
 def _trainable(model):
     return [p for p in model.native.parameters() if p.requires_grad]
 

@@ -138,15 +138,16 @@ class NumpyBackend(Backend):
     def _steps(self, model, config, span, train):
         loss_fn = kernel("loss", config.loss, self.name)
         metric_fns = [kernel("metric", m, self.name) for m in config.metrics]
-        losses, stats = [], []
+        losses, stats = [], [[] for _ in metric_fns]
         for xb, yb in self._batches(span):
             acts = model.native.forward(xb)
             loss, grad = loss_fn(acts[-1], yb)
             if train:
                 model.optimizer.step(model.native, model.native.gradients(acts, grad))
             losses.append(loss)
-            stats.append(np.concatenate([fn(acts[-1], yb) for fn in metric_fns] or [np.zeros(0, np.float32)]))
-        return StepResults(np.array(losses), np.sum(stats, 0) if config.metrics else None)
+            for values, fn in zip(stats, metric_fns):
+                values.append(fn(acts[-1], yb))
+        return StepResults(np.array(losses), [np.sum(values, 0) for values in stats])  # "sum" metrics only
 
     def train_steps(self, model, config, span):
         return self._steps(model, config, span, train=True)

@@ -238,6 +238,37 @@ class BackendTests:
         assert metrics["loss"] == pytest.approx(reference.cross_entropy(want, y), rel=1e-5)
         assert metrics["accuracy"] == pytest.approx((want.argmax(1) == y).mean())
 
+    ALL_METRICS = ("accuracy", "top_k_accuracy", "precision", "recall", "f1", "auc")
+
+    @pytest.mark.parametrize("classes", [10, 2])
+    def test_metrics_equal_scikit_learns_on_the_same_predictions(self, device, classes):
+        """Macro averages over 10 classes; a one-logit model's positive class (2); AUC from the
+        probabilities; the confusion matrix from evaluate; over batches of 64 (the last of 44)."""
+        metrics = pytest.importorskip("sklearn.metrics")
+        x, y = blobs(1000, classes=classes, spread=1.5, seed=3)
+        spec = models.mlp(20, [8], 1 if classes == 2 else classes)
+        trainer = self.trainer(device, epochs=1, metrics=self.ALL_METRICS if classes > 2 else self.ALL_METRICS[2:],
+                               eval_batch_size=64)
+        history = trainer.fit(spec, (x[:500], y[:500]), validation=(x[500:], y[500:]))
+        assert {f"val_{m}" for m in trainer.metrics} <= set(history.history)
+        got = trainer.evaluate(spec, (x, y), confusion_matrix=True)
+        logits = trainer.predict(spec, x).astype(np.float64)
+        if classes == 2:
+            predicted, probabilities = (logits[:, 0] > 0).astype(int), 1 / (1 + np.exp(-logits[:, 0]))
+            averaged = {"average": "binary"}
+        else:
+            predicted = logits.argmax(1)
+            probabilities = np.exp(logits - logits.max(1, keepdims=True))
+            probabilities /= probabilities.sum(1, keepdims=True)
+            averaged = {"average": "macro"}
+            assert got["accuracy"] == pytest.approx(metrics.accuracy_score(y, predicted))
+            assert got["top_k_accuracy"] == pytest.approx(metrics.top_k_accuracy_score(y, probabilities, k=5))
+        assert got["precision"] == pytest.approx(metrics.precision_score(y, predicted, zero_division=0, **averaged))
+        assert got["recall"] == pytest.approx(metrics.recall_score(y, predicted, zero_division=0, **averaged))
+        assert got["f1"] == pytest.approx(metrics.f1_score(y, predicted, zero_division=0, **averaged))
+        assert got["auc"] == pytest.approx(metrics.roc_auc_score(y, probabilities, multi_class="ovr"), abs=1e-5)
+        np.testing.assert_array_equal(got["confusion_matrix"], metrics.confusion_matrix(y, predicted))
+
     # ------------------------------------------------------------ checkpoints
 
     def test_save_and_load_restore_predictions(self, device, tmp_path):
@@ -496,6 +527,7 @@ class BackendTests:
         (dict(batch_size=0), "batch_size must be an integer >= 1"),
         (dict(loss="hinge-nonexistent"), "unknown loss 'hinge-nonexistent'"),
         (dict(metrics=["nope"]), "unknown metric 'nope'"),
+        (dict(metrics=["confusion_matrix"]), "confusion_matrix is not a per-epoch metric"),
     ])
     def test_bad_settings_are_refused(self, device, settings, message):
         with pytest.raises(ConfigError, match=message):

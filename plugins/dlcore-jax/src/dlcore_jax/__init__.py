@@ -22,6 +22,10 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("loss", "cross_entropy", NAME, "dlcore_jax.kernels:cross_entropy"),
         Kernel("loss", "binary_cross_entropy", NAME, "dlcore_jax.kernels:binary_cross_entropy"),
         Kernel("metric", "accuracy", NAME, "dlcore_jax.kernels:accuracy"),
+        Kernel("metric", "top_k_accuracy", NAME, "dlcore_jax.kernels:top_k_accuracy"),
+        *(Kernel("metric", name, NAME, "dlcore_jax.kernels:confusion")
+          for name in ("precision", "recall", "f1", "confusion_matrix")),
+        Kernel("metric", "auc", NAME, "dlcore_jax.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_jax.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_jax.kernels:adam"),
     ]

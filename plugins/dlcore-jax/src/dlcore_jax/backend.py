@@ -14,7 +14,7 @@ import numpy as np
 from dlcore.contract import Backend, Span, StepConfig, StepResults
 from dlcore.devices import Device
 from dlcore.errors import CheckpointError
-from dlcore.kernels import kernel
+from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
 
 from .models import JaxModel, text_batch
@@ -35,9 +35,10 @@ class _Compiled:
         transform = model.optimizer.transform if model.optimizer is not None else None  # none: evaluation only
         loss_fn = kernel("loss", config.loss, JaxBackend.name)
         metric_fns = [kernel("metric", m, JaxBackend.name) for m in config.metrics]
+        self.joined = [metric(m).reduction == "concat" for m in config.metrics]
 
-        def statistics(logits: Any, y: Any) -> Any:
-            return jnp.concatenate([fn(logits, y) for fn in metric_fns]) if metric_fns else jnp.zeros(0)
+        def statistics(logits: Any, y: Any) -> list[Any]:
+            return [fn(logits, y) for fn in metric_fns]
 
         def step(params: Any, state: Any, lr: Any, xb: Any, yb: Any) -> Any:
             def loss_of(p: Any) -> Any:
@@ -56,12 +57,17 @@ class _Compiled:
                 return (params, state), (loss, stats)
 
             (params, state), (losses, stats) = jax.lax.scan(body, (params, state), jnp.arange(count))
-            return params, state, losses, stats.sum(0)
+            return params, state, losses, self.reduce(list(stats))
 
         def evaluate(params: Any, xb: Any, yb: Any) -> Any:
             logits = apply(params, xb)
             return loss_fn(logits, yb), statistics(logits, yb)
 
+        def reduce(stacked: list[Any]) -> list[Any]:
+            """Each metric's statistics of steps stacked on axis 0: summed, or their rows joined."""
+            return [s.reshape(-1, *s.shape[2:]) if j else s.sum(0) for s, j in zip(stacked, self.joined)]
+
+        self.reduce = reduce
         self.step = jax.jit(step, donate_argnums=(0, 1))
         self.span = jax.jit(span, static_argnames="count", donate_argnums=(0, 1))
         self.evaluate = jax.jit(evaluate)
@@ -154,15 +160,15 @@ class JaxBackend(Backend):
         compiled, native, optimizer = self._compiled(model, config), model.native, model.optimizer
         lr = jnp.float32(optimizer.lr)
         x, y = span.data.payload
-        losses, statistics = [], []
+        losses, statistics = [], []  # statistics: per call, each metric's reduced statistics
         if isinstance(x, _Tokens):  # texts: one jitted step per batch, padded to a few shapes
             for index in self._batch_indices(span):
                 inputs = self._text_inputs(model, x, index)
                 native.params, optimizer.state, loss, stats = compiled.step(
                     native.params, optimizer.state, lr, inputs, jax.device_put(y[index], self._jax_device(model.device)))
                 losses.append(loss[None])
-                statistics.append(stats)
-            return StepResults(jnp.concatenate(losses), jnp.stack(statistics).sum(0) if config.metrics else None)
+                statistics.append(compiled.reduce([s[None] for s in stats]))
+            return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
         bs, n = span.data.batch_size, span.data.num_samples or 0
         full = min(span.count, max(0, n // bs - span.first))
         order = self._order_on(span, self._jax_device(model.device))
@@ -176,8 +182,14 @@ class JaxBackend(Backend):
             native.params, optimizer.state, loss, stats = compiled.step(
                 native.params, optimizer.state, lr, x[index], y[index])
             losses.append(loss[None])
-            statistics.append(stats)
-        return StepResults(jnp.concatenate(losses), jnp.stack(statistics).sum(0) if config.metrics else None)
+            statistics.append(compiled.reduce([s[None] for s in stats]))
+        return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
+
+    @staticmethod
+    def _combine(compiled: _Compiled, parts: list[list[Any]]) -> list[Any]:
+        """Each metric's statistics of several calls: added, or their rows joined."""
+        return [jnp.concatenate(values) if joined else sum(values[1:], values[0])
+                for values, joined in zip(zip(*parts), compiled.joined)] if parts else []
 
     def _inputs(self, model: Model, span: Span) -> list[tuple[Any, Any]]:
         x, y = span.data.payload
@@ -193,7 +205,8 @@ class JaxBackend(Backend):
         compiled = self._compiled(model, config)
         results = [compiled.evaluate(model.native.params, xb, yb) for xb, yb in self._inputs(model, span)]
         losses = jnp.stack([loss for loss, _ in results])
-        return StepResults(losses, jnp.stack([s for _, s in results]).sum(0) if config.metrics else None)
+        return StepResults(losses, self._combine(compiled, [compiled.reduce([s[None] for s in stats])
+                                                            for _, stats in results]))
 
     def predict_steps(self, model: Model, span: Span) -> Any:
         forward = self._compiled(model, StepConfig(model.loss, (), span.data.batch_size)).forward

@@ -36,6 +36,36 @@ def accuracy(logits: Any, labels: Any) -> Any:
     return hits.sum(keepdims=True).astype(jnp.float32)
 
 
+def _classes(labels: Any) -> Any:
+    return labels.argmax(1) if labels.ndim == 2 else labels
+
+
+def top_k_accuracy(logits: Any, labels: Any, k: int = 5) -> Any:
+    """(correct,): the label is among the k largest logits."""
+    top = jax.lax.top_k(logits, min(k, logits.shape[-1]))[1]
+    return (top == _classes(labels)[:, None]).any(1).sum(keepdims=True).astype(jnp.float32)
+
+
+def confusion(logits: Any, labels: Any) -> Any:
+    """Counts of true class (rows) by predicted class (columns); one logit: (tp, fp, fn, tn)."""
+    if logits.shape[-1] == 1:
+        predicted, true = logits.reshape(-1) > 0, labels.reshape(-1) > 0.5
+        return jnp.stack([(predicted & true).sum(), (predicted & ~true).sum(), (~predicted & true).sum(),
+                          (~predicted & ~true).sum()]).astype(jnp.float32)
+    classes = logits.shape[-1]
+    cells = _classes(labels) * classes + logits.argmax(1)
+    return jnp.bincount(cells, length=classes * classes).reshape(classes, classes).astype(jnp.float32)
+
+
+def scores(logits: Any, labels: Any) -> Any:
+    """One row per sample: the probabilities (one logit: of class 1), then the true class."""
+    if logits.shape[-1] == 1:
+        probabilities, true = jax.nn.sigmoid(logits.reshape(-1, 1)), labels.reshape(-1) > 0.5
+    else:
+        probabilities, true = jax.nn.softmax(logits, 1), _classes(labels)
+    return jnp.concatenate([probabilities, true[:, None].astype(probabilities.dtype)], 1)
+
+
 @dataclass
 class Optimizer:
     """An optax transformation that turns gradients into update directions (frozen parameters'
