@@ -120,7 +120,7 @@ MUTATIONS = (
              TORCH_MODELS, "scale = counts.reciprocal()", "scale = counts.rsqrt()", CONTRACT, "combiners and Torch"),
     # --- TensorFlow backend
     Mutation("tf-graph-call-offset-dropped", "every batch of an epoch is trained once (tensorflow)",
-             TF_BACKEND, "index = order[(first + i) * bs:(first + i + 1) * bs]", "index = order[i * bs:(i + 1) * bs]",
+             TF_BACKEND, "loss, stats = batch(first + i)", "loss, stats = batch(i)",
              CONTRACT, "numpy_reference and TensorFlow"),
     Mutation("tf-set-lr-ignored", "a new learning rate applies to the model's optimizer (tensorflow)",
              TF_BACKEND, "model.optimizer.learning_rate.assign(lr)", "pass", CONTRACT, "learning_rate and TensorFlow"),
