@@ -129,3 +129,13 @@ def test_checkpoints_of_dlcore_0_1_0_still_load_and_resume(backend, device, save
     if backend == saved_on:
         history = trainer(backend, device, epochs=3).fit(models.mlp(20, [8], 4), (x, y), resume_from=path)
         assert [r["epoch"] for r in history.records] == [1, 2, 3]
+
+
+def test_weights_only_npz_export_round_trips(backend, device, tmp_path):
+    """``export(model, "w.npz")``: a dlcore checkpoint of the weights alone, with the spec."""
+    x, y, spec, t = fitted(backend, device)
+    path = t.export(spec, tmp_path / "w.npz")
+    checkpoint = TrainingCheckpoint.load(path)
+    assert checkpoint.spec == spec and not checkpoint.optimizer and not checkpoint.state
+    np.testing.assert_allclose(trainer(backend, device).predict(trainer(backend, device).load(path), x),
+                               t.predict(spec, x), atol=1e-6)
