@@ -10,7 +10,7 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 """
 
-from . import callbacks, contract, datasets, embeddings, kernels, models
+from . import callbacks, contract, datasets, embeddings, kernels, models, optimizers, schedules
 from .backend import BackendInfo, backend_infos, get_backend, select_backend_name
 from .checkpoint import Checkpoint, TrainingCheckpoint
 from .contract import Backend, Prepared
@@ -27,7 +27,9 @@ from .errors import (
     PluginError,
     TrainingError,
 )
-from .callbacks import Callback, Checkpointing, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, TensorBoard
+from .callbacks import (
+    Callback, Checkpointing, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, TensorBoard,
+)
 from .history import History
 from .hookspecs import hookimpl
 from .models import Model, ModelSpec
@@ -36,10 +38,11 @@ from .version import __version__
 
 __all__ = [
     "ArrayDataset", "Backend", "BackendError", "BackendInfo", "CSVLogger", "Callback", "Checkpoint", "Checkpointing",
-    "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "TensorBoard", "callbacks",
+    "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard", "callbacks",
     "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
     "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec", "PluginError",
     "Prepared", "Trainer", "TrainingError", "TrainingCheckpoint", "__version__", "all_devices",
     "backend_infos", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "kernels", "models",
+    "optimizers", "schedules",
     "select_backend_name",
 ]

@@ -6,7 +6,8 @@ Set ``trainer.stop_training = True`` in any of them to end training after the cu
 batch: the trainer runs its batches in multi-step spans unless some callback asks for batches.
 
 Built in: :class:`ModelCheckpoint` (``Checkpointing`` before 0.2), :class:`EarlyStopping`,
-:class:`CSVLogger`, :class:`TensorBoard`, :class:`LambdaCallback`.
+:class:`ReduceLROnPlateau`, :class:`CSVLogger`, :class:`TensorBoard`,
+:class:`LambdaCallback`.
 """
 
 from __future__ import annotations
@@ -165,6 +166,41 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
         if self.restore_best_weights and self._best_weights is not None and self.best_epoch != model.epoch:
             model.set_weights(self._best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the trainer's learning rate by ``factor`` when ``monitor`` has not improved by
+    more than ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs, never below
+    ``min_lr``; as Keras' ReduceLROnPlateau. A schedule's factor applies on top."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        if not 0 < factor < 1:
+            raise ConfigError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor}")
+        if patience < 0 or cooldown < 0 or min_delta < 0 or min_lr < 0:
+            raise ConfigError("patience, cooldown, min_delta and min_lr must be >= 0")
+        self.monitor, self.factor, self.patience, self.min_delta = monitor, factor, patience, min_delta
+        self.cooldown, self.min_lr, self.mode = cooldown, min_lr, _mode(monitor, mode)
+        self.best: float | None = None
+        self.wait = self.cooling = 0
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.best, self.wait, self.cooling = None, 0, 0
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        value = _monitored("ReduceLROnPlateau", self.monitor, logs)
+        if self.cooling:
+            self.cooling -= 1
+            self.wait = 0
+        better = self.best is None or (value < self.best - self.min_delta if self.mode == "min"
+                                       else value > self.best + self.min_delta)
+        if better:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if not self.cooling and self.wait >= self.patience and trainer.lr > self.min_lr:
+            trainer.lr = max(trainer.lr * self.factor, self.min_lr)
+            self.cooling, self.wait = self.cooldown, 0
 
 
 class CSVLogger(Callback):

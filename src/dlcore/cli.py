@@ -32,6 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, help="default: 64 (fashion-mnist), 512 (imdb)")
     train.add_argument("--optimizer", choices=optimizers, help="default: sgd (fashion-mnist), adam (imdb)")
     train.add_argument("--lr", type=float, help="default: 1e-3")
+    train.add_argument("--momentum", type=float, help="sgd, rmsprop: momentum (default: 0)")
+    train.add_argument("--weight-decay", type=float, help="L2 weight decay (adamw: decoupled; default: 0, adamw 0.01)")
+    train.add_argument("--schedule", choices=("cosine", "onecycle"), help="a per-update learning-rate schedule "
+                       "over the whole run: cosine decay (after --warmup updates) or one-cycle")
+    train.add_argument("--warmup", type=int, default=0, help="cosine: updates of linear warmup (default: 0)")
+    train.add_argument("--clip-norm", type=float, help="clip the gradients' global L2 norm to this")
+    train.add_argument("--accumulate", type=int, default=1, help="update once per this many batches (default: 1)")
+    train.add_argument("--precision", default="32", choices=("32", "bf16-mixed", "16-mixed"))
+    train.add_argument("--deterministic", action="store_true", help="the framework's deterministic mode")
+    train.add_argument("--resume", default=None, metavar="PATH",
+                       help="go on from a checkpoint of 'dlcore train --save' (from any backend) up to --epochs")
     train.add_argument("--validation", type=float, help="fraction of the training data held out (default: 0.4 for imdb)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--embedding", default="glove-6b-50d",
@@ -78,6 +89,23 @@ def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     return train, test, make_model(train, {"embedding": args.embedding, "trainable": not args.frozen})
 
 
+def _optimizer(args: argparse.Namespace) -> Any:
+    """The optimizer with the settings given on the command line."""
+    from .optimizers import OptimizerConfig
+
+    settings = {key: value for key, value in (("momentum", args.momentum), ("weight_decay", args.weight_decay))
+                if value is not None}
+    return OptimizerConfig(args.optimizer, **settings)
+
+
+def _schedule(args: argparse.Namespace) -> Any:
+    from .schedules import CosineDecay, OneCycle
+
+    if args.schedule == "cosine":
+        return CosineDecay(warmup=args.warmup)
+    return OneCycle() if args.schedule == "onecycle" else None
+
+
 def _train(args: argparse.Namespace) -> int:
     from .callbacks import Callback
     from .history import format_metrics
@@ -94,13 +122,17 @@ def _train(args: argparse.Namespace) -> int:
         if getattr(args, key) is None:
             setattr(args, key, value)
     trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
-                      optimizer=args.optimizer, lr=args.lr, seed=args.seed, device=args.device,
+                      optimizer=_optimizer(args), lr=args.lr, seed=args.seed, device=args.device,
+                      schedule=_schedule(args), clip_norm=args.clip_norm, accumulate=args.accumulate,
+                      precision=args.precision, deterministic=args.deterministic,
                       verbose=args.verbose, progress=False if args.no_progress else None)
     train, test, model = _workload(args)
     print(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}): "
           f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, batch {args.batch_size}, seed {args.seed}", flush=True)
     start = time.perf_counter()
-    trainer.fit(model, train, validation=args.validation, callbacks=[PrintEpochs()])
+    if args.resume:
+        print(f"resuming from {args.resume}", flush=True)
+    trainer.fit(model, train, validation=args.validation, callbacks=[PrintEpochs()], resume_from=args.resume)
     seconds = time.perf_counter() - start
     metrics = trainer.evaluate(model, test)
     print(f"test accuracy: {metrics['accuracy']:.2%}, test loss: {metrics['loss']:.4f} ({seconds:.1f} s training)")

@@ -38,11 +38,24 @@ class StepConfig:
     """What a training or evaluation step computes, beside the model: the loss and metrics by
     name (``dlcore.kernels``) and the batch size. A backend may compile steps per config and
     keep them in ``model.cache[config]``; the core empties that cache when it gives the model
-    a new optimizer."""
+    a new optimizer.
+
+    Training settings, each used only with a backend that lists it in ``Backend.supports``
+    (the core refuses it otherwise): ``clip_value``: clamp each gradient to ``[-v, v]``;
+    ``clip_norm``: then scale all gradients by ``min(1, c / (norm + 1e-6))``, ``norm`` their
+    global L2 norm (torch's clip_grad_norm_); ``accumulate``: update once per group of this
+    many consecutive batches of an epoch (the last group may be smaller), with the mean of the
+    group's gradients, clipped after averaging; ``precision``: "32", "bf16-mixed" (forward
+    and loss in bfloat16 where safe, weights, gradients and updates in float32) or
+    "16-mixed" (float16 with loss scaling)."""
 
     loss: str
     metrics: tuple[str, ...]
     batch_size: int
+    clip_value: float | None = None
+    clip_norm: float | None = None
+    accumulate: int = 1
+    precision: str = "32"
 
 
 @dataclass
@@ -73,7 +86,9 @@ class Span:
     For array data, batch ``b`` holds the samples ``order[b * batch_size:(b + 1) *
     batch_size]`` (``order`` None: in stored order); the last batch of an epoch may be
     smaller. For a native pipeline, ``batches`` is the epoch's iterator: take the next
-    ``count`` batches from it (fewer at its end).
+    ``count`` batches from it (fewer at its end). ``learning_rates``: the learning rate of
+    each batch's update (with accumulation: the group's last batch's), or None for the one
+    :meth:`Backend.set_learning_rate` set.
     """
 
     data: Prepared
@@ -81,6 +96,7 @@ class Span:
     count: int
     order: np.ndarray | None = None
     batches: Any = None
+    learning_rates: np.ndarray | None = None  # per batch, for a backend that supports "learning_rates"
 
 
 @dataclass
@@ -107,6 +123,10 @@ class Backend(ABC):
 
     name: ClassVar[str]
     steps_per_call: ClassVar[int] = 1  # batches per train_steps / evaluate_steps call
+    # Optional features this backend implements: "learning_rates" (Span.learning_rates; without
+    # it a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig), and
+    # the precisions besides "32" it offers ("bf16-mixed", "16-mixed").
+    supports: ClassVar[frozenset[str]] = frozenset()
 
     # ----------------------------------------------------------------- facts
 
@@ -128,6 +148,18 @@ class Backend(ABC):
 
     def seed(self, seed: int) -> None:
         """Seed the framework's own random numbers (dlcore draws initial weights itself)."""
+
+    def set_deterministic(self, enabled: bool) -> None:
+        """Turn the framework's deterministic mode on or off (``Trainer(deterministic=True)``).
+        Raise ConfigError if it has none."""
+        raise ConfigError(f"backend {self.name!r} does not offer a deterministic mode")
+
+    def check_precision(self, precision: str, device: Device) -> None:
+        """Raise ConfigError if ``precision`` (other than "32") cannot run on ``device``."""
+        if precision not in self.supports:
+            offered = ", ".join(sorted(p for p in self.supports if "mixed" in p)) or "none"
+            raise ConfigError(f"backend {self.name!r} does not train in precision {precision!r} "
+                              f"(mixed precisions it offers: {offered}); use precision='32'")
 
     # ---------------------------------------------------------------- models
 
@@ -213,9 +245,12 @@ class Backend(ABC):
 
     @abstractmethod
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """``model.optimizer``'s state: arrays by name and JSON-ready settings, for checkpoints."""
+        """``model.optimizer``'s state in the canonical layout (:mod:`dlcore.optimizers`):
+        arrays named ``"{parameter}/{slot}"`` (canonical parameter names and layouts, trainable
+        parameters only) and ``{"step": number of updates made}``."""
 
     @abstractmethod
     def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        """Restore what :meth:`optimizer_state` returned into ``model.optimizer``; raise
-        CheckpointError if it does not fit."""
+        """Restore canonical state (what any backend's :meth:`optimizer_state` returned) into
+        ``model.optimizer``; raise CheckpointError if it does not fit
+        (``dlcore.optimizers.check_state`` checks it)."""

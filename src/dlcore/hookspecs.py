@@ -98,14 +98,18 @@ def dlcore_metrics() -> list[Metric]:
 
 @hookspec
 def dlcore_optimizers() -> list[Optimizer]:
-    """Optimizers, by name, as ``Trainer(optimizer=NAME)`` accepts them.
+    """Optimizers, by name, as ``Trainer(optimizer=NAME)`` and
+    ``dlcore.optimizers.OptimizerConfig(NAME, lr, **settings)`` accept them.
 
-    :return: :class:`dlcore.kernels.Optimizer` definitions: default hyper-parameters and the
-        update formula. Backends implement them with kernels of kind ``"optimizer"``.
+    :return: :class:`dlcore.kernels.Optimizer` definitions: default hyper-parameters, optional
+        ones, and the update formula. Backends implement them with kernels of kind
+        ``"optimizer"``; the state of an optimizer dlcore does not define travels in the
+        saving backend's own slots (``dlcore.optimizers`` documents the canonical ones).
 
     Called when a Trainer is created. Example::
 
-        return [Optimizer("rmsprop", {"alpha": 0.99, "eps": 1e-8}, "v = a v + (1 - a) g^2; ...")]
+        return [Optimizer("lion", {"beta1": 0.9, "beta2": 0.99}, "w -= lr * sign(b1 m + (1 - b1) g); ...",
+                          {"weight_decay": 0.0})]
     """
 
 

@@ -55,11 +55,14 @@ class Metric:
 @dataclass(frozen=True)
 class Optimizer:
     """An optimizer: its hyper-parameters besides the learning rate, with their defaults, and
-    its update formula (every backend applies this formula)."""
+    its update formula (every backend applies this formula). ``defaults`` are always given to
+    a backend's kernel; ``options`` only when the user sets them to something else than their
+    default (a kernel that lacks one is refused with a clear error)."""
 
     name: str
-    defaults: dict[str, float] = field(default_factory=dict)
+    defaults: dict[str, Any] = field(default_factory=dict)
     formula: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -156,11 +159,19 @@ METRICS = (
     Metric("auc", _auc, "concat", "rows (probabilities..., true class): ROC AUC, one-vs-rest macro for classes"),
     Metric("confusion_matrix", _confusion_matrix, "sum", CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)"),
 )
-OPTIMIZERS = (
-    Optimizer("sgd", {}, "w -= lr * g"),
-    Optimizer("adam", {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
+    Optimizer("sgd", {}, "w -= lr * g (momentum: b = momentum b + g; g = b, or g + momentum b for nesterov)",
+              {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+    Optimizer("adam", dict(ADAM),
               "m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr * m_hat / (sqrt(v_hat) + eps), "
-              "m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) (torch's Adam)"),
+              "m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) (torch's Adam)",
+              {"weight_decay": 0.0, "amsgrad": False}),
+    Optimizer("adamw", {**ADAM, "weight_decay": 0.01}, "w *= 1 - lr * weight_decay, then Adam",
+              {"amsgrad": False}),
+    Optimizer("rmsprop", {"alpha": 0.99, "eps": 1e-8},
+              "s = alpha s + (1 - alpha) g^2; w -= lr * g / (sqrt(s) + eps) (torch's RMSprop)",
+              {"momentum": 0.0, "centered": False, "weight_decay": 0.0}),
 )
 
 

@@ -44,6 +44,7 @@ class Model:
         # The backend's optimizer (made by the first fit) and what it was made for.
         self.optimizer: Any = None
         self.optimizer_name: str | None = None
+        self.optimizer_hyper: dict[str, Any] = {}
         # What the backend compiles for this model, by step configuration.
         self.cache: dict[Any, Any] = {}
 

@@ -8,6 +8,7 @@ steps over spans of batches.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import time
@@ -26,7 +27,11 @@ from .errors import CheckpointError, ConfigError, DataError, TrainingError
 from .callbacks import Callback, wants_batches
 from .history import History, format_metrics
 from .models import Model, ModelSpec
+from .optimizers import OptimizerConfig, as_config, from_layout_0_1, slots
 from .progress import Reporter, progress_bar
+from .schedules import Schedule
+
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 
 
 def __getattr__(name: str) -> Any:
@@ -53,7 +58,15 @@ class Trainer:
         backend: "torch", "tensorflow" (or an alias such as "tf"), a plugin backend's name,
             or None for $DLCORE_BACKEND or the first installed backend.
         epochs, batch_size: as usual; the last batch of an epoch may be smaller.
-        optimizer: a registered optimizer ("sgd", "adam", ...). lr: the learning rate.
+        optimizer: a registered optimizer's name ("sgd", "adam", "adamw", "rmsprop", ...) or
+            an object with its settings (``dlcore.optimizers.SGD(momentum=0.9)``).
+        lr: the learning rate (default: the optimizer object's, else 1e-3).
+        schedule: a ``dlcore.schedules`` schedule of the learning rate, per update or epoch.
+        clip_value, clip_norm: clamp each gradient to [-clip_value, clip_value], then scale
+            all gradients so that their global L2 norm is at most clip_norm.
+        accumulate: update once per this many batches, with the mean of their gradients.
+        precision: "32", "bf16-mixed" or "16-mixed" (GPU), where the backend offers it.
+        deterministic: turn on the framework's deterministic mode (for the whole process).
         shuffle: reshuffle the training data every epoch (dlcore's own datasets only): epoch
             e's order is the e-th ``np.random.default_rng(seed).permutation(n)``.
         seed: makes initial weights and shuffling reproducible, and identical across backends.
@@ -95,8 +108,14 @@ class Trainer:
         *,
         epochs: int = 10,
         batch_size: int = 64,
-        optimizer: str = "sgd",
-        lr: float = 1e-3,
+        optimizer: str | OptimizerConfig = "sgd",
+        lr: float | None = None,
+        schedule: Schedule | None = None,
+        clip_value: float | None = None,
+        clip_norm: float | None = None,
+        accumulate: int = 1,
+        precision: str = "32",
+        deterministic: bool = False,
         shuffle: bool = True,
         seed: int | None = None,
         device: str = "auto",
@@ -113,11 +132,27 @@ class Trainer:
         self.batch_size = _check_positive_int("batch_size", batch_size)
         self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
         self.log_every = _check_positive_int("log_every", log_every)
-        self.optimizer = str(optimizer).lower()
-        self.hyper = dict(kernels.optimizer(self.optimizer).defaults)
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0 or not math.isfinite(lr):
+        self.optimizer_config = as_config(optimizer)
+        self.optimizer, self.hyper = self.optimizer_config.name, dict(self.optimizer_config.hyper)
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0
+                               or not math.isfinite(lr)):
             raise ConfigError(f"lr must be a positive number, got {lr!r}")
-        self.lr = float(lr)
+        if lr is not None and self.optimizer_config.lr is not None and float(lr) != self.optimizer_config.lr:
+            raise ConfigError(f"two learning rates: lr={lr} and {self.optimizer_config!r}; give it once")
+        self.lr = float(lr if lr is not None else self.optimizer_config.lr or 1e-3)
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise ConfigError(f"schedule must be a dlcore.schedules.Schedule, got {schedule!r}")
+        self.schedule = schedule
+        for name, value in (("clip_value", clip_value), ("clip_norm", clip_norm)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or not value > 0 or not math.isfinite(value)):
+                raise ConfigError(f"{name} must be a positive number or None, got {value!r}")
+        self.clip_value = None if clip_value is None else float(clip_value)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.accumulate = _check_positive_int("accumulate", accumulate)
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}")
+        self.precision = precision
         if loss is not None:
             kernels.loss(loss)
             kernels.kernel("loss", loss, self.backend_name)
@@ -129,7 +164,11 @@ class Trainer:
                                   "trainer.evaluate(model, data, confusion_matrix=True)")
             kernels.metric(name)
             kernels.kernel("metric", name, self.backend_name)
-        kernels.kernel("optimizer", self.optimizer, self.backend_name)
+        self._check_optimizer_kernel()
+        if (self.clip_value or self.clip_norm) and "clip" not in self.backend.supports:
+            raise ConfigError(f"backend {self.backend_name!r} does not clip gradients; remove clip_value/clip_norm")
+        if self.accumulate > 1 and "accumulate" not in self.backend.supports:
+            raise ConfigError(f"backend {self.backend_name!r} does not accumulate gradients; use accumulate=1")
         if seed is not None:
             seed = _check_positive_int("seed", seed, 0)
         self.seed = seed
@@ -137,8 +176,14 @@ class Trainer:
         self.progress = progress
         self.verbose = bool(verbose)
         self.device = self.backend.device(device)
+        if precision != "32":
+            self.backend.check_precision(precision, self.device)
+        self.deterministic = bool(deterministic)
+        if self.deterministic:
+            self.backend.set_deterministic(True)
         self._rng = np.random.default_rng(seed)
         self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
+        self._epoch_lr = self.lr
         self._models: dict[int, tuple[ModelSpec, Model]] = {}
         self._token_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
         if seed is not None:
@@ -203,6 +248,9 @@ class Trainer:
         validation = as_dataset(validation, "validation")
         train_data = self._prepare_data(built, train, training=True)
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
+        if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
+            raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
+                              "pass a dlcore Dataset, arrays, or a pipeline that has a length")
         self.stop_training = False
         batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
         for callback in callbacks:
@@ -216,6 +264,7 @@ class Trainer:
             order = None
             if self.shuffle and not train_data.native:
                 order = self._rng.permutation(train_data.num_samples or 0)
+            rates = self._learning_rates(built, epoch, train_data)
             desc = f"Epoch {epoch}/{self.epochs}"
             with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
                 if self.verbose:
@@ -223,7 +272,7 @@ class Trainer:
                 reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
                 try:
                     loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, order, reporter,
-                                                     batch_hooks)
+                                                     batch_hooks, rates=rates)
                 except TrainingError as err:
                     raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
                                         "or check the data for huge values") from None
@@ -234,7 +283,7 @@ class Trainer:
                     record.update(val_record)
                     for callback in callbacks:
                         callback.on_validation_end(self, built, epoch, dict(val_record))
-                record["lr"] = self.lr
+                record["lr"] = float(rates[-1]) if rates is not None else self._epoch_lr
                 record["seconds"] = time.perf_counter() - start
                 bar.set_postfix_str(format_metrics(record))
             if self.verbose:
@@ -296,7 +345,7 @@ class Trainer:
             "history": list(built.history_records),
             "rng": self._rng.bit_generator.state,
             "optimizer": {"name": built.optimizer_name or self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
-                          "state": optimizer_meta},
+                          "hyper": built.optimizer_hyper or self.hyper, "state": optimizer_meta},
         }
         return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
 
@@ -336,16 +385,51 @@ class Trainer:
     # --------------------------------------------------------------- the loop
 
 
+    def _check_optimizer_kernel(self) -> None:
+        """Refuse settings the backend's optimizer kernel does not take (a kernel written for
+        an optimizer's defaults alone) before training starts."""
+        make = kernels.kernel("optimizer", self.optimizer, self.backend_name)
+        arguments = self.optimizer_config.kernel_arguments()
+        try:
+            inspect.signature(make).bind(None, lr=self.lr, **arguments)
+        except TypeError:
+            extra = sorted(set(arguments) - set(kernels.optimizer(self.optimizer).defaults))
+            raise ConfigError(f"backend {self.backend_name!r} implements {self.optimizer!r} without "
+                              f"{', '.join(extra) or 'these settings'}; use the defaults there") from None
+        except ValueError:  # no signature to read (a builtin): the kernel will say
+            pass
+
     def _attach_optimizer(self, model: Model) -> None:
         """Give ``model`` this trainer's optimizer, keeping its state when it has one of the
-        same kind (with this trainer's learning rate)."""
-        if model.optimizer is not None and model.optimizer_name == self.optimizer:
+        same kind and the same state slots (with this trainer's learning rate and settings)."""
+        same = model.optimizer is not None and model.optimizer_name == self.optimizer
+        if same and model.optimizer_hyper == self.hyper:
             self.backend.set_learning_rate(model, self.lr)
             return
+        kept = None
+        if same and slots(self.optimizer, model.optimizer_hyper) == slots(self.optimizer, self.hyper):
+            kept = self.backend.optimizer_state(model)
         make = kernels.kernel("optimizer", self.optimizer, self.backend_name)
-        model.optimizer = make(model, lr=self.lr, **self.hyper)
-        model.optimizer_name = self.optimizer
+        model.optimizer = make(model, lr=self.lr, **self.optimizer_config.kernel_arguments())
+        model.optimizer_name, model.optimizer_hyper = self.optimizer, dict(self.hyper)
         model.cache.clear()
+        if kept is not None:
+            self.backend.load_optimizer_state(model, *kept)
+
+    def _learning_rates(self, model: Model, epoch: int, data: Prepared) -> np.ndarray | None:
+        """Set the epoch's learning rate, or return one per batch (a per-step schedule)."""
+        schedule, self._epoch_lr = self.schedule, self.lr
+        if schedule is not None and schedule.unit == "epoch":
+            self._epoch_lr = self.lr * schedule.factor(epoch - 1, schedule.total or self.epochs)
+        elif schedule is not None:
+            batches = data.num_batches or 0
+            per_epoch = math.ceil(batches / self.accumulate)
+            total = schedule.total or self.epochs * per_epoch
+            updates = (epoch - 1) * per_epoch + np.arange(batches) // self.accumulate
+            factors = {int(t): schedule.factor(int(t), total) for t in np.unique(updates)}
+            return np.array([self.lr * factors[int(t)] for t in updates], np.float64)
+        self.backend.set_learning_rate(model, self._epoch_lr)
+        return None
 
     def _spans(self, data: Prepared, order: np.ndarray | None = None, one_batch: bool = False) -> Iterator[Span]:
         """The epoch's spans of ``steps_per_call`` batches, or of one (native pipelines: until
@@ -365,16 +449,24 @@ class Trainer:
     def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
              order: np.ndarray | None = None, reporter: Reporter | None = None,
              batch_hooks: tuple[Sequence[Callback], Model] | None = None,
-             metrics: tuple[str, ...] | None = None) -> tuple[float, dict[str, Any], int]:
+             metrics: tuple[str, ...] | None = None, rates: np.ndarray | None = None) -> tuple[float, dict[str, Any], int]:
         """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches.
         With ``batch_hooks`` (callbacks that want batches), one batch per span, the callbacks'
         batch hooks around it, and an early end when one sets ``stop_training``."""
-        config = StepConfig(self.loss_of(model), self.metrics if metrics is None else metrics, data.batch_size)
+        training = reporter is not None
+        config = StepConfig(self.loss_of(model), self.metrics if metrics is None else metrics, data.batch_size,
+                            self.clip_value if training else None, self.clip_norm if training else None,
+                            self.accumulate if training else 1, self.precision)
         losses: list[Any] = []
         sizes: list[int] = []
         statistics: list[Any] = []
         batches = 0
-        for span in self._spans(data, order, one_batch=batch_hooks is not None):
+        one_batch = batch_hooks is not None or (rates is not None and "learning_rates" not in self.backend.supports)
+        for span in self._spans(data, order, one_batch=one_batch):
+            if rates is not None:
+                span.learning_rates = rates[span.first:span.first + span.count]
+                if "learning_rates" not in self.backend.supports:
+                    self.backend.set_learning_rate(model, float(span.learning_rates[0]))
             if batch_hooks is not None:
                 for callback in batch_hooks[0]:
                     callback.on_train_batch_begin(self, model, batches)
@@ -436,19 +528,21 @@ class Trainer:
         checkpoint = TrainingCheckpoint.load(path)
         state = checkpoint.state
         saved = state.get("optimizer", {})
-        if checkpoint.optimizer:  # refuse before anything of the model changes
-            if state.get("backend") != self.backend_name:
-                raise CheckpointError(
-                    f"{path}: its optimizer state is {state.get('backend')!r}'s; resume on that backend, "
-                    f"or start from its weights with trainer.load({str(path)!r})")
+        arrays, meta = checkpoint.optimizer, dict(saved.get("state") or {})
+        if arrays or meta:  # refuse before anything of the model changes
             if saved.get("name") != self.optimizer:
                 raise CheckpointError(f"{path}: was trained with {saved.get('name')!r}, this trainer uses "
                                       f"{self.optimizer!r}; use the same optimizer to resume")
+            if "step" not in meta:  # dlcore 0.1: the saving backend's own layout
+                if built.spec is None:
+                    raise CheckpointError(f"{path}: a dlcore 0.1 checkpoint of a model without a spec; "
+                                          f"start from its weights with trainer.load({str(path)!r})")
+                arrays, meta = from_layout_0_1(arrays, meta, built.spec.parameter_shapes())
         built.set_weights(checkpoint.weights)
         built.optimizer = None
         self._attach_optimizer(built)
-        if checkpoint.optimizer:
-            self.backend.load_optimizer_state(built, checkpoint.optimizer, saved.get("state", {}))
+        if arrays or meta.get("step"):
+            self.backend.load_optimizer_state(built, arrays, meta)
             self.backend.set_learning_rate(built, self.lr)  # this trainer's learning rate from here on
         if state.get("rng"):
             self._rng.bit_generator.state = state["rng"]
@@ -456,6 +550,28 @@ class Trainer:
         built.epoch, built.step = int(state.get("epoch", 0)), int(state.get("step", 0))
         built.history_records = tuple(history.records)
         return history, built.epoch + 1
+
+    def summary(self, model: Any, print_fn: Callable[[str], None] | None = print) -> str:
+        """A table of the model's layers: parameter names, shapes and counts, and the totals
+        (trainable as the optimizer sees them once fitted); printed, and returned."""
+        built = self.build(model)
+        weights = built.get_weights()
+        described = built.spec if built.spec is not None else type(built.native).__name__
+        rows = [("parameter", "shape", "count")]
+        rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in weights.items()]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [f"{described} on {self.backend_name} ({self.device.name})"]
+        lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        lines.insert(2, "-" * (sum(widths) + 4))
+        total = sum(int(w.size) for w in weights.values())
+        frozen = getattr(getattr(built.spec, "embedding", None), "trainable", True) is False
+        trainable = total - (int(weights["embedding.weight"].size) if frozen else 0)
+        lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters ({trainable:,} trainable), "
+                  f"{sum(w.nbytes for w in weights.values()) / 2 ** 20:.2f} MiB"]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
 
     # ---------------------------------------------------------------- data checks
 

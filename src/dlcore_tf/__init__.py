@@ -32,6 +32,8 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("metric", "auc", NAME, "dlcore_tf.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_tf.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_tf.kernels:adam"),
+        Kernel("optimizer", "adamw", NAME, "dlcore_tf.kernels:adamw"),
+        Kernel("optimizer", "rmsprop", NAME, "dlcore_tf.kernels:rmsprop"),
     ]
 
 

@@ -11,9 +11,9 @@ import numpy as np
 
 from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
 from dlcore.devices import Device
-from dlcore.errors import CheckpointError
 from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
+from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
 
@@ -35,6 +35,16 @@ def _where(device: Device | None) -> str | None:
     return f"/{device.name}" if ":" in device.name else f"/{device.name}:0"
 
 
+def _use_precision(net, precision: str) -> None:
+    """Set the Keras layers inside ``net`` to compute in bfloat16 with float32 variables
+    ("bf16-mixed") or in float32; called while a step is traced, so each compiled step keeps
+    its own. The model's own variables (a text model's embedding table) stay float32."""
+    policy = "mixed_bfloat16" if precision == "bf16-mixed" else "float32"
+    for layer in net._flatten_layers(include_self=False) if hasattr(net, "_flatten_layers") else ():
+        if layer.dtype_policy.name != policy:
+            layer.dtype_policy = policy
+
+
 class _Compiled:
     """A model's tf.function steps for one step configuration."""
 
@@ -49,33 +59,54 @@ class _Compiled:
         def statistics(logits, y):
             return [fn(logits, y) for fn in metric_fns]
 
-        def train_batch(xb, yb):
+        group, clip = config.accumulate, dict(clip_value=config.clip_value, clip_norm=config.clip_norm)
+        if group > 1 and optimizer is not None:
+            optimizer.accumulate([tf.zeros_like(v) for v in variables])  # makes the sums, outside any graph
+
+        def call(xb, training):
+            _use_precision(net, config.precision)
+            return tf.cast(net(_inputs(xb), training=training), tf.float32)
+
+        def train_batch(xb, yb, b, lr, last):
+            """One batch (number ``b`` of the epoch, whose last is ``last``) at learning rate ``lr``."""
             with tf.GradientTape() as tape:
-                logits = net(_inputs(xb), training=True)
+                logits = call(xb, True)
                 loss = loss_fn(logits, yb)
-            optimizer.apply(tape.gradient(loss, variables))
+            grads = tape.gradient(loss, variables)
+            optimizer.learning_rate.assign(lr)
+            if group == 1:
+                optimizer.apply(grads, **clip)
+            else:
+                optimizer.accumulate(grads)
+
+                def update():
+                    optimizer.apply_accumulated(b % group + 1, **clip)
+                    return tf.constant(True)
+
+                tf.cond(((b + 1) % group == 0) | (b == last), update, lambda: tf.constant(False))
             return loss, statistics(logits, yb)
 
-        def eval_batch(xb, yb):
-            logits = net(_inputs(xb), training=False)
+        def eval_batch(xb, yb, b=None, lr=None, last=None):
+            logits = call(xb, False)
             return loss_fn(logits, yb), statistics(logits, yb)
 
-        def steps(step, x, y, order, first, count):
-            """``count`` (>= 1) steps from batch ``first``: their losses, and each metric's
-            statistics summed (or their rows joined). The first step runs before the graph loop,
-            so that the sums start with the right shapes."""
-            def batch(b):
+        def steps(step, x, y, order, first, count, lrs, last):
+            """``count`` (>= 1) steps from batch ``first`` at learning rates ``lrs``: their
+            losses, and each metric's statistics summed (or their rows joined). The first step
+            runs before the graph loop, so that the sums start with the right shapes."""
+            def batch(i):
+                b = first + i
                 index = order[b * bs:(b + 1) * bs]  # the slice stops at the epoch's end
-                return step(tf.gather(x, index), tf.gather(y, index))
+                return step(tf.gather(x, index), tf.gather(y, index), b, lrs[i], last)
 
             summed = [k for k, j in enumerate(joined) if not j]
             kept = [k for k, j in enumerate(joined) if j]
-            loss, stats = batch(first)
+            loss, stats = batch(0)
             losses = tf.TensorArray(tf.float32, size=count).write(0, loss)
             totals = [stats[k] for k in summed]
             rows = [tf.TensorArray(stats[k].dtype, size=count, infer_shape=False).write(0, stats[k]) for k in kept]
             for i in tf.range(1, count):
-                loss, stats = batch(first + i)
+                loss, stats = batch(i)
                 losses = losses.write(i, loss)
                 totals = [total + stats[k] for total, k in zip(totals, summed)]
                 rows = [row.write(i, stats[k]) for row, k in zip(rows, kept)]
@@ -86,7 +117,7 @@ class _Compiled:
         self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
         self.train_steps = tf.function(lambda *a: steps(train_batch, *a), reduce_retracing=True)
         self.eval_steps = tf.function(lambda *a: steps(eval_batch, *a), reduce_retracing=True)
-        self.forward = tf.function(lambda xb: net(_inputs(xb), training=False), reduce_retracing=True)
+        self.forward = tf.function(lambda xb: call(xb, False), reduce_retracing=True)
 
 
 class TFBackend(Backend):
@@ -94,6 +125,7 @@ class TFBackend(Backend):
     # Training steps run this many at a time inside one tf.function call (a graph loop), which
     # saves the Python-to-graph dispatch of every step; the progress bar moves per call.
     steps_per_call = 25
+    supports = frozenset({"learning_rates", "clip", "accumulate", "bf16-mixed"})
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[Any, Any]] = {}
@@ -119,6 +151,14 @@ class TFBackend(Backend):
 
     def seed(self, seed: int) -> None:
         tf.random.set_seed(seed)
+
+    def set_deterministic(self, enabled: bool) -> None:
+        if enabled:
+            tf.config.experimental.enable_op_determinism()
+        else:  # not exported by TensorFlow, but its counterpart
+            from tensorflow.python.framework.config import disable_op_determinism
+
+            disable_op_determinism()
 
     # -- models
 
@@ -200,11 +240,16 @@ class TFBackend(Backend):
 
     def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
         compiled = self._compiled(model, config)
+        if training and span.learning_rates is not None:
+            lrs = tf.constant(span.learning_rates, tf.float32)
+        else:
+            lrs = tf.fill([span.count], model.optimizer.learning_rate if training else 0.0)
+        last = tf.constant((span.data.num_batches or 0) - 1, tf.int32)
         if span.data.native:
             step = compiled.train_batch if training else compiled.eval_batch
             losses, statistics, sizes = [], [], []
-            for _, (xb, yb, *_) in zip(range(span.count), span.batches):
-                loss, stats = step(xb, yb)
+            for i, (xb, yb, *_) in zip(range(span.count), span.batches):
+                loss, stats = step(xb, yb, tf.constant(span.first + i), lrs[i], last)
                 losses.append(loss)
                 statistics.append(stats)
                 sizes.append(int(yb.shape[0]))
@@ -215,7 +260,7 @@ class TFBackend(Backend):
             return StepResults(tf.stack(losses), reduced, sizes)
         x, y = span.data.payload
         steps = compiled.train_steps if training else compiled.eval_steps
-        losses, stats = steps(x, y, self._order(span), tf.constant(span.first), tf.constant(span.count))
+        losses, stats = steps(x, y, self._order(span), tf.constant(span.first), tf.constant(span.count), lrs, last)
         return StepResults(losses, list(stats))
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
@@ -242,15 +287,32 @@ class TFBackend(Backend):
     def set_learning_rate(self, model: Model, lr: float) -> None:
         model.optimizer.learning_rate.assign(lr)
 
+    def _slots(self, model: Model) -> list:
+        """(canonical name, slots, transposed) of each trainable variable."""
+        entries = {id(variable): (name, transposed) for name, variable, transposed in self._entries(model)}
+        optimizer = model.optimizer
+        return [(*entries[id(v)], slots) for v, slots in zip(optimizer.targets, optimizer.slots)]
+
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        variables = model.optimizer.variables
-        return {str(i): v.numpy() for i, v in enumerate(variables)}, {"names": [v.name for v in variables]}
+        step = int(model.optimizer.iterations.numpy())
+        arrays = {}
+        if step:
+            for name, transposed, slots in self._slots(model):
+                for slot, variable in slots.items():
+                    value = variable.numpy()
+                    arrays[f"{name}/{slot}"] = np.ascontiguousarray(value.T) if transposed else value
+        return arrays, {"step": step}
 
     def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        variables = model.optimizer.variables
-        if len(arrays) != len(variables) or any(
-                str(i) not in arrays or arrays[str(i)].shape != tuple(v.shape) for i, v in enumerate(variables)):
-            raise CheckpointError(f"the saved optimizer state ({len(arrays)} variables) does not fit this "
-                                  f"model's optimizer ({len(variables)} variables)")
-        for i, variable in enumerate(variables):
-            variable.assign(arrays[str(i)])
+        step = int(meta.get("step", 0))
+        entries = self._slots(model)
+        trainable = {name for name, _, _ in entries}
+        shapes = {name: tuple(v.shape)[::-1] if t else tuple(v.shape) for name, v, t in self._entries(model)
+                  if name in trainable}
+        check_state(arrays, shapes, model.optimizer_name or "", model.optimizer_hyper, step)
+        model.optimizer.iterations.assign(step)
+        for name, transposed, slots in entries:
+            for slot, variable in slots.items():
+                value = arrays.get(f"{name}/{slot}")
+                variable.assign(np.zeros(variable.shape, np.float32) if value is None else
+                                (value.T if transposed else value))

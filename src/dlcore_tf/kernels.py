@@ -2,7 +2,7 @@
 
 A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
 statistics`` (a float32 vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
-:class:`FusedOptimizer`. All run inside the backend's compiled steps.
+:class:`Optimizer`. All run inside the backend's compiled steps.
 """
 
 from __future__ import annotations
@@ -68,49 +68,125 @@ def scores(logits, labels):
     return tf.concat([probabilities, true[:, None]], 1)
 
 
-class FusedOptimizer:
-    """SGD or Adam applied with one TensorFlow kernel per variable (ResourceApplyGradientDescent,
-    ResourceApplyAdam), without the per-variable bookkeeping ops of Keras' optimizers, which
-    cost a plain Keras step 0.4 s (SGD) to 0.8 s (Adam) per Fashion-MNIST epoch on a 2-core CPU.
+class Optimizer:
+    """SGD (with momentum), Adam, AdamW and RMSprop in dlcore's update formulas
+    (:mod:`dlcore.optimizers`), applied with TensorFlow's fused training kernels where one
+    computes exactly that formula (ResourceApplyGradientDescent, ResourceApplyMomentum,
+    ResourceApplyAdam, ResourceApplyAdamWithAmsgrad) and with plain ops otherwise (RMSprop),
+    without the per-variable bookkeeping ops of Keras' optimizers, which cost a plain Keras step
+    0.4 s (SGD) to 0.8 s (Adam) per Fashion-MNIST epoch on a 2-core CPU.
+
     Adam's update is torch's, ``lr * m_hat / (sqrt(v_hat) + epsilon)``: the kernel computes
     ``lr_t * m / (sqrt(v) + eps')`` with ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``, which
     is the same update when ``eps' = epsilon * sqrt(1 - beta2^t)``.
-    ``variables`` lists the state to checkpoint: iterations, learning rate, then Adam's moments.
+
+    ``slots[i]`` holds variable i's state under the canonical slot names; ``accumulators``,
+    the gradient sums of gradient accumulation, made on first use.
     """
 
-    def __init__(self, kind: str, lr: float, variables, beta1=0.9, beta2=0.999, epsilon=1e-8) -> None:
-        self.kind, self.beta1, self.beta2, self.epsilon = kind, beta1, beta2, epsilon
+    def __init__(self, kind: str, lr: float, variables, **hyper) -> None:
+        from dlcore.optimizers import slots
+
+        self.kind, self.hyper = kind, hyper
         self.targets = list(variables)
         self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")
         self.learning_rate = tf.Variable(lr, trainable=False, dtype=tf.float32, name="learning_rate")
-        self.moments = []
-        if kind == "adam":
-            for v in self.targets:
-                with tf.device(v.handle.device):  # each slot beside its variable
-                    self.moments.append((tf.Variable(tf.zeros_like(v), trainable=False, name="m"),
-                                         tf.Variable(tf.zeros_like(v), trainable=False, name="v")))
-        self.variables = [self.iterations, self.learning_rate] + [s for pair in self.moments for s in pair]
+        self.slots = []
+        for v in self.targets:
+            with tf.device(v.handle.device):  # each slot beside its variable
+                self.slots.append({name: tf.Variable(tf.zeros_like(v), trainable=False, name=name)
+                                   for name in slots(kind, hyper)})
+        self.accumulators: list | None = None
 
-    def apply(self, grads) -> None:
+    def accumulate(self, grads) -> None:
+        if self.accumulators is None:
+            self.accumulators = [tf.Variable(tf.zeros_like(v), trainable=False, name="gradient_sum")
+                                 for v in self.targets]
+        for total, grad in zip(self.accumulators, grads):
+            total.assign_add(tf.convert_to_tensor(grad))
+
+    def apply_accumulated(self, count, clip_value=None, clip_norm=None) -> None:
+        """Update with the mean of the ``count`` gradients accumulated, then start a new sum."""
+        scale = 1.0 / tf.cast(count, tf.float32)
+        self.apply([total * scale for total in self.accumulators], clip_value, clip_norm)
+        for total in self.accumulators:
+            total.assign(tf.zeros_like(total))
+
+    def apply(self, grads, clip_value=None, clip_norm=None) -> None:
         self.iterations.assign_add(1)
         grads = [tf.convert_to_tensor(g) for g in grads]  # an embedding's IndexedSlices become dense
-        lr = self.learning_rate
-        if self.kind != "adam":
-            for grad, var in zip(grads, self.targets):
+        if clip_value:
+            grads = [tf.clip_by_value(g, -clip_value, clip_value) for g in grads]
+        if clip_norm:  # torch's clip_grad_norm_: scale by min(1, c / (norm + 1e-6))
+            norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads]))
+            scale = tf.minimum(1.0, clip_norm / (norm + 1e-6))
+            grads = [g * scale for g in grads]
+        decay = self.hyper.get("weight_decay", 0.0)
+        if decay and self.kind != "adamw":
+            grads = [g + decay * v for g, v in zip(grads, self.targets)]
+        getattr(self, "_" + self.kind)(grads, self.learning_rate)
+
+    def _sgd(self, grads, lr) -> None:
+        momentum = self.hyper.get("momentum", 0.0)
+        for grad, var, slot in zip(grads, self.targets, self.slots):
+            if momentum:  # accum = momentum accum + g; var -= lr accum (nesterov: lr (g + momentum accum))
+                tf.raw_ops.ResourceApplyMomentum(var=var.handle, accum=slot["momentum_buffer"].handle, lr=lr,
+                                                 grad=grad, momentum=momentum,
+                                                 use_nesterov=bool(self.hyper.get("nesterov")))
+            else:
                 tf.raw_ops.ResourceApplyGradientDescent(var=var.handle, alpha=lr, delta=grad)
-            return
+
+    def _adam(self, grads, lr) -> None:
+        beta1, beta2, eps = self.hyper["beta1"], self.hyper["beta2"], self.hyper["eps"]
         step = tf.cast(self.iterations, tf.float32)
-        beta1_power, beta2_power = tf.pow(self.beta1, step), tf.pow(self.beta2, step)
-        epsilon = self.epsilon * tf.sqrt(1.0 - beta2_power)
-        for grad, var, (m, v) in zip(grads, self.targets, self.moments):
-            tf.raw_ops.ResourceApplyAdam(var=var.handle, m=m.handle, v=v.handle, beta1_power=beta1_power,
-                                         beta2_power=beta2_power, lr=lr, beta1=self.beta1, beta2=self.beta2,
-                                         epsilon=epsilon, grad=grad)
+        beta1_power, beta2_power = tf.pow(beta1, step), tf.pow(beta2, step)
+        epsilon = eps * tf.sqrt(1.0 - beta2_power)
+        for grad, var, slot in zip(grads, self.targets, self.slots):
+            moments = dict(var=var.handle, m=slot["exp_avg"].handle, v=slot["exp_avg_sq"].handle,
+                           beta1_power=beta1_power, beta2_power=beta2_power, lr=lr, beta1=beta1, beta2=beta2,
+                           epsilon=epsilon, grad=grad)
+            if "max_exp_avg_sq" in slot:
+                tf.raw_ops.ResourceApplyAdamWithAmsgrad(vhat=slot["max_exp_avg_sq"].handle, **moments)
+            else:
+                tf.raw_ops.ResourceApplyAdam(**moments)
+
+    def _adamw(self, grads, lr) -> None:
+        shrink = 1.0 - lr * self.hyper["weight_decay"]
+        for var in self.targets:
+            var.assign(var * shrink)
+        self._adam(grads, lr)
+
+    def _rmsprop(self, grads, lr) -> None:
+        alpha, eps, momentum = self.hyper["alpha"], self.hyper["eps"], self.hyper.get("momentum", 0.0)
+        for grad, var, slot in zip(grads, self.targets, self.slots):
+            square = slot["square_avg"].assign(alpha * slot["square_avg"] + (1 - alpha) * grad * grad)
+            if "grad_avg" in slot:
+                mean = slot["grad_avg"].assign(alpha * slot["grad_avg"] + (1 - alpha) * grad)
+                denominator = tf.sqrt(square - mean * mean) + eps
+            else:
+                denominator = tf.sqrt(square) + eps
+            if momentum:
+                buffer = slot["momentum_buffer"].assign(momentum * slot["momentum_buffer"] + grad / denominator)
+                var.assign_sub(lr * buffer)
+            else:
+                var.assign_sub(lr * grad / denominator)
 
 
-def sgd(model, lr):
-    return FusedOptimizer("sgd", lr, model.native.trainable_variables)
+def sgd(model, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    return Optimizer("sgd", lr, model.native.trainable_variables, momentum=momentum, nesterov=nesterov,
+                     weight_decay=weight_decay)
 
 
-def adam(model, lr, beta1, beta2, eps):
-    return FusedOptimizer("adam", lr, model.native.trainable_variables, beta1, beta2, eps)
+def adam(model, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
+    return Optimizer("adam", lr, model.native.trainable_variables, beta1=beta1, beta2=beta2, eps=eps,
+                     weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+def adamw(model, lr, beta1, beta2, eps, weight_decay, amsgrad=False):
+    return Optimizer("adamw", lr, model.native.trainable_variables, beta1=beta1, beta2=beta2, eps=eps,
+                     weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+def rmsprop(model, lr, alpha, eps, momentum=0.0, centered=False, weight_decay=0.0):
+    return Optimizer("rmsprop", lr, model.native.trainable_variables, alpha=alpha, eps=eps, momentum=momentum,
+                     centered=centered, weight_decay=weight_decay)

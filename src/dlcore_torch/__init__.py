@@ -28,6 +28,8 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("metric", "auc", NAME, "dlcore_torch.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_torch.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_torch.kernels:adam"),
+        Kernel("optimizer", "adamw", NAME, "dlcore_torch.kernels:adamw"),
+        Kernel("optimizer", "rmsprop", NAME, "dlcore_torch.kernels:rmsprop"),
     ]
 
 

@@ -3,6 +3,8 @@ a plain loop; no per-sample Python."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import platform
 from importlib import metadata
 from typing import Any, Iterator
@@ -11,9 +13,10 @@ import numpy as np
 
 from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
 from dlcore.devices import Device
-from dlcore.errors import CheckpointError
+from dlcore.errors import ConfigError
 from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
+from dlcore.optimizers import check_state
 
 from .framework import import_torch
 
@@ -40,6 +43,7 @@ class _Tokens:
 class TorchBackend(Backend):
     name = "torch"
     steps_per_call = 32
+    supports = frozenset({"learning_rates", "clip", "accumulate", "bf16-mixed", "16-mixed"})
 
     def __init__(self) -> None:
         self._order: tuple[Any, Any] = (None, None)  # the epoch's order, as numpy and on the device
@@ -67,6 +71,22 @@ class TorchBackend(Backend):
 
     def seed(self, seed: int) -> None:
         torch.manual_seed(seed)
+
+    def set_deterministic(self, enabled: bool) -> None:
+        """torch.use_deterministic_algorithms, cuDNN's deterministic kernels, and the cuBLAS
+        workspace setting that deterministic CUDA matrix products need."""
+        if enabled:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(enabled)
+        torch.backends.cudnn.deterministic = enabled
+        if enabled:
+            torch.backends.cudnn.benchmark = False
+
+    def check_precision(self, precision: str, device: Device) -> None:
+        super().check_precision(precision, device)
+        if precision == "16-mixed" and device.kind != "gpu":
+            raise ConfigError("precision '16-mixed' (float16 with loss scaling) needs a CUDA GPU; "
+                              "on the CPU use precision='bf16-mixed'")
 
     # -- models
 
@@ -161,19 +181,47 @@ class TorchBackend(Backend):
         loss_fn, metric_fns, reductions = self._kernels(model, config)
         losses, sizes = [], []
         statistics: list[list] = [[] for _ in metric_fns]
-        for xb, yb in self._batches(span, net):
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+        group, last = config.accumulate, (span.data.num_batches or 0) - 1
+        special = group > 1 or config.clip_value or config.clip_norm or config.precision != "32"
+        update = self._updater(model, config) if special else None
+        rates = span.learning_rates
+        for i, (xb, yb) in enumerate(self._batches(span, net)):
+            if update is None:  # the plain step, kept lean
+                logits = net(xb)
+                loss = loss_fn(logits, yb)
+                loss.backward()
+                if rates is not None:
+                    self._set_lr(optimizer, rates[i])
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            else:
+                b = span.first + i
+                with update.autocast():
+                    logits = net(xb)
+                    loss = loss_fn(logits.float(), yb)
+                update.backward(loss)
+                if (b + 1) % group == 0 or b == last:
+                    if rates is not None:
+                        self._set_lr(optimizer, rates[i])
+                    update.step(b % group + 1)
             losses.append(loss.detach())
             sizes.append(len(yb))
             if metric_fns:
                 with torch.no_grad():
                     for values, fn in zip(statistics, metric_fns):
-                        values.append(fn(logits.detach(), yb))
+                        values.append(fn(logits.detach().float(), yb))
         return self._results(losses, statistics, reductions, sizes, span)
+
+    @staticmethod
+    def _set_lr(optimizer, lr) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = float(lr)
+
+    def _updater(self, model: Model, config: StepConfig) -> "_Updater":
+        key = ("updater", config)
+        if key not in model.cache:
+            model.cache[key] = _Updater(model, config)
+        return model.cache[key]
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net = model.native
@@ -181,9 +229,9 @@ class TorchBackend(Backend):
         loss_fn, metric_fns, reductions = self._kernels(model, config)
         losses, sizes = [], []
         statistics: list[list] = [[] for _ in metric_fns]
-        with torch.inference_mode():
+        with torch.inference_mode(), _autocast(model.device, config.precision):
             for xb, yb in self._batches(span, net):
-                logits = net(xb)
+                logits = net(xb).float()
                 losses.append(loss_fn(logits, yb))
                 sizes.append(len(yb))
                 for values, fn in zip(statistics, metric_fns):
@@ -212,29 +260,76 @@ class TorchBackend(Backend):
     # -- optimizer
 
     def set_learning_rate(self, model: Model, lr: float) -> None:
-        for group in model.optimizer.param_groups:
-            group["lr"] = lr
+        self._set_lr(model.optimizer, lr)
+
+    @staticmethod
+    def _named_trainable(model: Model) -> list:
+        return [(name, p) for name, p in model.native.named_parameters() if p.requires_grad]
 
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        state_dict = model.optimizer.state_dict()
-        arrays, scalars = {}, {}
-        for param, values in state_dict["state"].items():
-            for key, value in values.items():
-                if torch.is_tensor(value):
-                    arrays[f"{param}.{key}"] = value.detach().cpu().numpy()
-                else:
-                    scalars[f"{param}.{key}"] = value
-        return arrays, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+        arrays = {}
+        for name, param in self._named_trainable(model):
+            for slot, value in model.optimizer.state.get(param, {}).items():
+                if slot != "step" and torch.is_tensor(value):
+                    arrays[f"{name}/{slot}"] = value.detach().cpu().numpy().copy()
+        return arrays, {"step": getattr(model.optimizer, "updates", 0)}
 
     def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        named = self._named_trainable(model)
+        step = int(meta.get("step", 0))
+        check_state(arrays, {name: tuple(p.shape) for name, p in named}, model.optimizer_name or "",
+                    model.optimizer_hyper, step)
         state: dict[int, dict] = {}
-        for name, array in arrays.items():
-            param, _, key = name.partition(".")
-            state.setdefault(int(param), {})[key] = torch.from_numpy(np.array(array))
-        for name, value in meta.get("scalars", {}).items():
-            param, _, key = name.partition(".")
-            state.setdefault(int(param), {})[key] = value
-        try:
-            model.optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
-        except (KeyError, ValueError, TypeError, RuntimeError) as err:
-            raise CheckpointError(f"the saved optimizer state does not fit this model ({err})") from None
+        for index, (name, _) in enumerate(named):
+            entry: dict[str, Any] = {key.rpartition("/")[2]: torch.from_numpy(np.array(value, np.float32, order="C"))
+                                     for key, value in arrays.items() if key.rpartition("/")[0] == name}
+            if step and model.optimizer_name != "sgd":  # torch's SGD counts no steps
+                entry["step"] = torch.tensor(float(step))
+            if entry:
+                state[index] = entry
+        optimizer = model.optimizer
+        optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+        optimizer.updates = step
+
+
+def _autocast(device: Device | None, precision: str):
+    """The autocast context of a mixed precision (nothing for "32")."""
+    if precision == "32":
+        return contextlib.nullcontext()
+    kind = "cuda" if device is not None and device.kind == "gpu" else "cpu"
+    return torch.autocast(kind, dtype=torch.bfloat16 if precision == "bf16-mixed" else torch.float16)
+
+
+class _Updater:
+    """Training steps beyond the plain one: accumulation, clipping, mixed precision. Gradients
+    add up in ``.grad`` over a group of batches; ``step(k)`` averages the k, unscales (float16),
+    clips, and updates."""
+
+    def __init__(self, model: Model, config: StepConfig) -> None:
+        self.model, self.config = model, config
+        self.params = [p for p in model.native.parameters() if p.requires_grad]
+        self.scaler = torch.amp.GradScaler("cuda") if config.precision == "16-mixed" else None
+
+    def autocast(self):
+        return _autocast(self.model.device, self.config.precision)
+
+    def backward(self, loss) -> None:
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
+
+    def step(self, count: int) -> None:
+        optimizer, config = self.model.optimizer, self.config
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if self.scaler is not None:
+            self.scaler.unscale_(optimizer)
+        if count > 1:
+            torch._foreach_mul_(grads, 1.0 / count)
+        if config.clip_value:
+            torch.nn.utils.clip_grad_value_(self.params, config.clip_value)
+        if config.clip_norm:
+            torch.nn.utils.clip_grad_norm_(self.params, config.clip_norm, foreach=True)
+        if self.scaler is not None:
+            self.scaler.step(optimizer)
+            self.scaler.update()
+        else:
+            optimizer.step()
+        optimizer.zero_grad(set_to_none=True)

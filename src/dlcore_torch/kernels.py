@@ -65,16 +65,40 @@ def _trainable(model):
     return [p for p in model.native.parameters() if p.requires_grad]
 
 
+def _counted(optimizer):
+    """``optimizer.updates``: the updates made (torch's SGD counts none itself)."""
+    optimizer.updates = 0
+
+    def count(made, args, kwargs):
+        made.updates += 1
+
+    optimizer.register_step_post_hook(count)
+    return optimizer
+
+
 def _fused(kind, params, **settings):
     try:  # the fused kernels: the same algorithm, one kernel for all parameters (Adam -20%)
-        return kind(params, fused=True, **settings)
+        return _counted(kind(params, fused=True, **settings))
     except (RuntimeError, ValueError):  # a device or dtype without fused kernels
-        return kind(params, **settings)
+        return _counted(kind(params, **settings))
 
 
-def sgd(model, lr):
-    return _fused(torch.optim.SGD, _trainable(model), lr=lr)
+def sgd(model, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    return _fused(torch.optim.SGD, _trainable(model), lr=lr, momentum=momentum, nesterov=nesterov,
+                  weight_decay=weight_decay)
 
 
-def adam(model, lr, beta1, beta2, eps):
-    return _fused(torch.optim.Adam, _trainable(model), lr=lr, betas=(beta1, beta2), eps=eps)
+def adam(model, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
+    return _fused(torch.optim.Adam, _trainable(model), lr=lr, betas=(beta1, beta2), eps=eps,
+                  weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+def adamw(model, lr, beta1, beta2, eps, weight_decay, amsgrad=False):
+    return _fused(torch.optim.AdamW, _trainable(model), lr=lr, betas=(beta1, beta2), eps=eps,
+                  weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+def rmsprop(model, lr, alpha, eps, momentum=0.0, centered=False, weight_decay=0.0):
+    # torch has no fused RMSprop; foreach updates all parameters with a few kernels
+    return _counted(torch.optim.RMSprop(_trainable(model), lr=lr, alpha=alpha, eps=eps, momentum=momentum,
+                                        centered=centered, weight_decay=weight_decay, foreach=True))

@@ -4,7 +4,7 @@ It trains dlcore's MLP spec with cross-entropy (class indices or one-hot) or bin
 cross-entropy, SGD or Adam, and reports accuracy. Its kernels: a model is a dict of float32
 arrays; a loss kernel returns ``(mean loss, gradient of the loss by the logits)``; a metric
 kernel returns its statistics; an optimizer kernel returns an object with ``step(weights,
-grads)``, ``lr`` and ``state()`` / ``load(state)``.
+grads)``, ``lr`` and ``state()`` / ``load(arrays, meta)`` in the canonical layout.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 
 from dlcore import BackendInfo, Device, Model, hookimpl
 from dlcore.contract import Backend, StepResults
-from dlcore.errors import CheckpointError
 from dlcore.kernels import Kernel, kernel
 from dlcore.models import check_weights
+from dlcore.optimizers import check_state
 
 
 class MLPWeights(dict):
@@ -66,18 +66,20 @@ def accuracy(logits, labels):
 
 class SGD:
     def __init__(self, lr):
-        self.lr = lr
+        self.lr, self.t = lr, 0
 
     def step(self, weights, grads):
+        self.t += 1
         for name, grad in grads.items():
             weights[name] -= np.float32(self.lr) * grad
 
     def state(self):
-        return {}
+        """The canonical layout: ``{parameter}/{slot}`` arrays, and the updates made."""
+        return {}, {"step": self.t}
 
-    def load(self, state):
-        if state:
-            raise CheckpointError("SGD keeps no state, but the checkpoint holds some")
+    def load(self, arrays, meta):
+        check_state(arrays, self.shapes, "sgd", {}, int(meta.get("step", 0)))
+        self.t = int(meta.get("step", 0))
 
 
 class Adam(SGD):
@@ -93,13 +95,20 @@ class Adam(SGD):
             weights[name] -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(np.float32)
 
     def state(self):
-        return {"t": np.array(self.t), **{f"m/{k}": a for k, a in self.m.items()},
-                **{f"v/{k}": a for k, a in self.v.items()}}
+        return ({**{f"{k}/exp_avg": a for k, a in self.m.items()}, **{f"{k}/exp_avg_sq": a for k, a in self.v.items()}},
+                {"step": self.t})
 
-    def load(self, state):
-        self.t = int(state["t"])
-        self.m = {k[2:]: a.astype(np.float32) for k, a in state.items() if k.startswith("m/")}
-        self.v = {k[2:]: a.astype(np.float32) for k, a in state.items() if k.startswith("v/")}
+    def load(self, arrays, meta):
+        check_state(arrays, self.shapes, "adam", {}, int(meta.get("step", 0)))
+        self.t = int(meta.get("step", 0))
+        self.m = {k.rpartition("/")[0]: a.astype(np.float32) for k, a in arrays.items() if k.endswith("/exp_avg")}
+        self.v = {k.rpartition("/")[0]: a.astype(np.float32) for k, a in arrays.items() if k.endswith("/exp_avg_sq")}
+
+
+def optimizer(kind, model, *args):
+    made = kind(*args)
+    made.shapes = {k: v.shape for k, v in model.native.items()}
+    return made
 
 
 class NumpyBackend(Backend):
@@ -165,10 +174,10 @@ class NumpyBackend(Backend):
         model.optimizer.lr = lr
 
     def optimizer_state(self, model):
-        return model.optimizer.state(), {}
+        return model.optimizer.state()
 
     def load_optimizer_state(self, model, arrays, meta):
-        model.optimizer.load(arrays)
+        model.optimizer.load(arrays, meta)
 
 
 @hookimpl
@@ -183,5 +192,6 @@ def dlcore_kernels():
             Kernel("loss", "cross_entropy", "numpy", cross_entropy),
             Kernel("loss", "binary_cross_entropy", "numpy", binary_cross_entropy),
             Kernel("metric", "accuracy", "numpy", accuracy),
-            Kernel("optimizer", "sgd", "numpy", lambda model, lr: SGD(lr)),
-            Kernel("optimizer", "adam", "numpy", lambda model, lr, beta1, beta2, eps: Adam(lr, beta1, beta2, eps))]
+            Kernel("optimizer", "sgd", "numpy", lambda model, lr: optimizer(SGD, model, lr)),
+            Kernel("optimizer", "adam", "numpy",
+                   lambda model, lr, beta1, beta2, eps: optimizer(Adam, model, lr, beta1, beta2, eps))]

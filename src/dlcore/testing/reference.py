@@ -1,6 +1,6 @@
 """A float64 numpy reference of what every backend computes for dlcore's MLP:
-the forward pass, mean cross-entropy, backpropagation, and the SGD and Adam updates, batch by
-batch in the order the trainer documents. Backends are checked against it, step by step."""
+the forward pass, mean cross-entropy, backpropagation, the updates of dlcore's optimizers,
+clipping and gradient accumulation, batch by batch in the order the trainer documents. Backends are checked against it, step by step."""
 
 from __future__ import annotations
 
@@ -56,43 +56,102 @@ def gradients(weights, x, labels, activation="relu"):
     return loss, grads
 
 
-class SGD:
-    def __init__(self, lr: float) -> None:
-        self.lr = lr
+class Optimizer:
+    """dlcore's update formulas (:mod:`dlcore.optimizers`) in float64, with the state in the
+    canonical slots: ``state[slot][parameter]`` and ``t``, the updates made."""
+
+    def __init__(self, name: str, lr: float, **hyper) -> None:
+        from dlcore.kernels import OPTIMIZERS
+        from dlcore.optimizers import slots
+
+        definition = next(o for o in OPTIMIZERS if o.name == name)
+        self.name, self.lr, self.t = name, lr, 0
+        self.hyper = {**definition.defaults, **definition.options, **hyper}
+        self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in slots(name, self.hyper)}
 
     def step(self, weights, grads) -> None:
-        for name, grad in grads.items():
-            weights[name] = weights[name] - self.lr * grad
+        h, lr, self.t = self.hyper, self.lr, self.t + 1
+        for name, g in grads.items():
+            w = weights[name]
+            if self.name == "adamw":
+                w = w * (1 - lr * h["weight_decay"])
+            elif h.get("weight_decay"):
+                g = g + h["weight_decay"] * w
+            weights[name] = w - lr * getattr(self, "_" + self.name.replace("adamw", "adam"))(name, g)
+
+    def _slot(self, slot: str, name: str, value):
+        self.state[slot][name] = value
+        return value
+
+    def _sgd(self, name, g):
+        momentum = self.hyper["momentum"]
+        if not momentum:
+            return g
+        b = self._slot("momentum_buffer", name, momentum * self.state["momentum_buffer"].get(name, 0) + g)
+        return g + momentum * b if self.hyper["nesterov"] else b
+
+    def _adam(self, name, g):
+        b1, b2 = self.hyper["beta1"], self.hyper["beta2"]
+        m = self._slot("exp_avg", name, b1 * self.state["exp_avg"].get(name, 0) + (1 - b1) * g)
+        v = self._slot("exp_avg_sq", name, b2 * self.state["exp_avg_sq"].get(name, 0) + (1 - b2) * g ** 2)
+        if self.hyper["amsgrad"]:
+            v = self._slot("max_exp_avg_sq", name, np.maximum(self.state["max_exp_avg_sq"].get(name, 0), v))
+        return (m / (1 - b1 ** self.t)) / (np.sqrt(v / (1 - b2 ** self.t)) + self.hyper["eps"])
+
+    def _rmsprop(self, name, g):
+        alpha, momentum = self.hyper["alpha"], self.hyper["momentum"]
+        s = self._slot("square_avg", name, alpha * self.state["square_avg"].get(name, 0) + (1 - alpha) * g ** 2)
+        if self.hyper["centered"]:
+            a = self._slot("grad_avg", name, alpha * self.state["grad_avg"].get(name, 0) + (1 - alpha) * g)
+            d = np.sqrt(s - a ** 2) + self.hyper["eps"]
+        else:
+            d = np.sqrt(s) + self.hyper["eps"]
+        if momentum:
+            return self._slot("momentum_buffer", name, momentum * self.state["momentum_buffer"].get(name, 0) + g / d)
+        return g / d
 
 
-class Adam:
+def SGD(lr: float, **hyper) -> Optimizer:  # noqa: N802 (the reference's names for its optimizers)
+    return Optimizer("sgd", lr, **hyper)
+
+
+def Adam(lr: float, betas=(0.9, 0.999), eps: float = 1e-8, **hyper) -> Optimizer:  # noqa: N802
     """torch.optim.Adam's update (epsilon added to the bias-corrected root)."""
-
-    def __init__(self, lr: float, betas=(0.9, 0.999), eps: float = 1e-8) -> None:
-        self.lr, (self.b1, self.b2), self.eps = lr, betas, eps
-        self.t, self.m, self.v = 0, {}, {}
-
-    def step(self, weights, grads) -> None:
-        self.t += 1
-        for name, grad in grads.items():
-            m = self.m[name] = self.b1 * self.m.get(name, 0) + (1 - self.b1) * grad
-            v = self.v[name] = self.b2 * self.v.get(name, 0) + (1 - self.b2) * grad ** 2
-            m_hat, v_hat = m / (1 - self.b1 ** self.t), v / (1 - self.b2 ** self.t)
-            weights[name] = weights[name] - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+    return Optimizer("adam", lr, beta1=betas[0], beta2=betas[1], eps=eps, **hyper)
 
 
-def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None, activation="relu"):
+def clip(grads, clip_value=None, clip_norm=None):
+    """Clamp to [-clip_value, clip_value], then scale by min(1, clip_norm / (norm + 1e-6))."""
+    if clip_value:
+        grads = {k: np.clip(g, -clip_value, clip_value) for k, g in grads.items()}
+    if clip_norm:
+        norm = np.sqrt(sum(float((g ** 2).sum()) for g in grads.values()))
+        grads = {k: g * min(1.0, clip_norm / (norm + 1e-6)) for k, g in grads.items()}
+    return grads
+
+
+def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None, activation="relu",
+          accumulate: int = 1, clip_value=None, clip_norm=None, rates=None):
     """Train a copy of ``weights``; ``orders[e]`` is epoch e's sample order (default: as stored).
+    With ``accumulate``, one update per group of batches with their mean gradient (clipped
+    after averaging); ``rates(epoch, batch)``, the learning rate of each batch's update.
     Returns the trained weights and each epoch's mean loss per sample."""
     weights = {k: np.asarray(v, np.float64).copy() for k, v in weights.items()}
     epoch_losses = []
+    batches = -(-len(x) // batch_size)
     for epoch in range(epochs):
         order = np.arange(len(x)) if orders is None else orders[epoch]
-        total = 0.0
-        for start in range(0, len(x), batch_size):
+        total, summed, count = 0.0, {}, 0
+        for b, start in enumerate(range(0, len(x), batch_size)):
             index = order[start:start + batch_size]
             loss, grads = gradients(weights, x[index], y[index], activation)
-            optimizer.step(weights, grads)
+            summed = {k: summed.get(k, 0) + g for k, g in grads.items()}
+            count += 1
+            if (b + 1) % accumulate == 0 or b == batches - 1:
+                if rates is not None:
+                    optimizer.lr = rates(epoch, b)
+                optimizer.step(weights, clip({k: g / count for k, g in summed.items()}, clip_value, clip_norm))
+                summed, count = {}, 0
             total += loss * len(index)
         epoch_losses.append(total / len(x))
     return weights, epoch_losses

@@ -25,9 +25,10 @@ import pytest
 
 from .. import (
     CheckpointError, ConfigError, DataError, DeviceError, Trainer, TrainingCheckpoint, TrainingError,
-    CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, embeddings, models,
+    CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, callbacks, embeddings, models, schedules,
 )
 from ..kernels import kernel
+from ..optimizers import SGD, Adam, AdamW, RMSprop
 from . import reference
 from .data import blobs, reviews, write_glove
 
@@ -153,6 +154,104 @@ class BackendTests:
         got = trainer.build(spec).get_weights()
         for name in want:
             np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{name} differs from the reference")
+
+    @pytest.mark.parametrize("optimizer", [
+        SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+        Adam(1e-2, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-3, amsgrad=True),
+        AdamW(1e-2, weight_decay=0.05),
+        RMSprop(1e-3, alpha=0.9, momentum=0.5, centered=True, weight_decay=1e-3),
+    ], ids=["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop-centered"])
+    def test_optimizer_objects_follow_the_reference_and_save_canonical_state(self, device, optimizer):
+        """Each optimizer with its settings: two uneven epochs match the float64 reference
+        (weights 1e-5), and the saved state is the reference's, in the canonical slots."""
+        x, y = blobs(LONG_EPOCH["samples"])
+        spec = models.mlp(20, [16], 4)
+        trainer = self.supported(device, epochs=2, batch_size=LONG_EPOCH["batch_size"], optimizer=optimizer,
+                                 lr=None, shuffle=False)
+        history = trainer.fit(spec, (x, y))
+        update = reference.Optimizer(optimizer.name, optimizer.lr, **optimizer.hyper)
+        want, want_losses = reference.train(spec.initial_weights(0), x, y, epochs=2, optimizer=update,
+                                            batch_size=LONG_EPOCH["batch_size"])
+        np.testing.assert_allclose(history["loss"], want_losses, rtol=1e-5, atol=1e-6,
+                                   err_msg=f"{optimizer}: the losses differ")
+        got = trainer.build(spec).get_weights()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{optimizer}: {name} differs")
+        arrays, meta = trainer.backend.optimizer_state(trainer.build(spec))
+        assert meta["step"] == update.t == 2 * 54
+        assert set(arrays) == {f"{p}/{slot}" for slot in update.state for p in want}
+        for slot, values in update.state.items():
+            for name, value in values.items():
+                np.testing.assert_allclose(arrays[f"{name}/{slot}"], value, atol=1e-5, rtol=1e-4,
+                                           err_msg=f"{optimizer}: the saved {name}/{slot} differs from the reference")
+
+    @pytest.mark.parametrize("accumulate, clip", [(1, {}), (3, {"clip_value": 0.05, "clip_norm": 0.5})])
+    def test_schedule_clipping_and_accumulation_follow_the_reference(self, device, accumulate, clip):
+        """A per-update cosine schedule with warmup, gradients clipped by value then by norm, and
+        updates of the mean gradient of 3 batches (the epoch's last group of 3 batches of 54 is
+        whole; of 55, one): the same weights as the reference, and the History's lr is the
+        rate of each epoch's last update."""
+        samples = LONG_EPOCH["samples"] + (LONG_EPOCH["batch_size"] if accumulate > 1 else 0)
+        x, y = blobs(samples)
+        spec = models.mlp(20, [16], 4)
+        schedule = schedules.CosineDecay(warmup=10, min_factor=0.1)
+        trainer = self.supported(device, epochs=2, batch_size=LONG_EPOCH["batch_size"], optimizer="sgd", lr=0.2,
+                                 shuffle=False, schedule=schedule, accumulate=accumulate, **clip)
+        history = trainer.fit(spec, (x, y))
+        batches = -(-samples // LONG_EPOCH["batch_size"])
+        per_epoch = -(-batches // accumulate)
+        rate = lambda epoch, b: 0.2 * schedule.factor(epoch * per_epoch + b // accumulate, 2 * per_epoch)  # noqa: E731
+        want, _ = reference.train(spec.initial_weights(0), x, y, epochs=2, optimizer=reference.SGD(0.2),
+                                  batch_size=LONG_EPOCH["batch_size"], accumulate=accumulate, rates=rate, **clip)
+        got = trainer.build(spec).get_weights()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{name} differs from the reference")
+        assert history["lr"] == pytest.approx([rate(0, batches - 1), rate(1, batches - 1)])
+
+    def test_per_epoch_schedule_and_reduce_on_plateau_set_the_rate(self, device):
+        """StepDecay halves the rate every epoch; ReduceLROnPlateau (patience 0, a monitor that
+        never improves after the first epoch) divides the trainer's rate by 10 after each epoch
+        from the second."""
+        x, y = blobs(300)
+        trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1, schedule=schedules.StepDecay(1, 0.5))
+        history = trainer.fit(models.mlp(20, [8], 4), (x, y))
+        assert history["lr"] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+        trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1)
+        plateau = callbacks.ReduceLROnPlateau(monitor="constant", patience=0, factor=0.1)
+        history = trainer.fit(models.mlp(20, [8], 4), (x, y), callbacks=[
+            LambdaCallback(on_epoch_end=lambda t, m, e, logs: logs.update(constant=1.0)), plateau])
+        assert history["lr"] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+
+    def test_bf16_mixed_precision_learns_where_offered(self, device):
+        trainer = self.supported(device, precision="bf16-mixed")
+        x, y = blobs()
+        spec = models.mlp(20, [32], 4)
+        trainer.fit(spec, (x[:1000], y[:1000]))
+        assert trainer.evaluate(spec, (x[1000:], y[1000:]))["accuracy"] >= 0.95
+
+    def test_deterministic_mode_trains_the_same_twice_where_offered(self, device):
+        x, y = blobs(300)
+        runs = []
+        for _ in range(2):
+            trainer = self.supported(device, epochs=2, deterministic=True)
+            spec = models.mlp(20, [8], 4)
+            trainer.fit(spec, (x, y))
+            runs.append(trainer.build(spec).get_weights())
+        trainer.backend.set_deterministic(False)  # the mode is the process's: leave it as it was
+        assert all(np.array_equal(runs[0][k], runs[1][k]) for k in runs[0])
+
+    def test_summary_lists_parameters_shapes_and_counts(self, device):
+        text = self.trainer(device).summary(models.mlp(20, [8], 4), print_fn=None)
+        assert "layers.0.weight  8x20" in text and "total 204 parameters (204 trainable)" in text
+
+    def supported(self, device: str, **settings: Any) -> Trainer:
+        """A trainer with settings the backend may not offer (skipped if it says it does not)."""
+        try:
+            return self.trainer(device, **settings)
+        except ConfigError as err:
+            if f"backend {self.backend!r} does not" not in str(err) and "without" not in str(err):
+                raise
+            pytest.skip(f"{self.backend} does not offer this: {err}")
 
     def test_one_hot_labels_and_a_validation_fraction(self, device):
         x, y = blobs()
@@ -542,10 +641,18 @@ class BackendTests:
         (dict(loss="hinge-nonexistent"), "unknown loss 'hinge-nonexistent'"),
         (dict(metrics=["nope"]), "unknown metric 'nope'"),
         (dict(metrics=["confusion_matrix"]), "confusion_matrix is not a per-epoch metric"),
+        (dict(optimizer=SGD(0.1), lr=0.2), r"two learning rates: lr=0.2 and SGD\(lr=0.1"),
+        (dict(optimizer=lambda: SGD(momentum=-0.5)), "sgd momentum must be >= 0"),
+        (dict(optimizer=lambda: SGD(nesterov=True)), "nesterov momentum needs momentum > 0"),
+        (dict(optimizer=lambda: Adam(betas=(0.9, 1.0))), r"adam beta2 must be in \[0, 1\)"),
+        (dict(precision="fp8"), "precision must be one of '32', 'bf16-mixed', '16-mixed'"),
+        (dict(accumulate=0), "accumulate must be an integer >= 1"),
+        (dict(clip_norm=0.0), "clip_norm must be a positive number or None"),
+        (dict(schedule="cosine"), "schedule must be a dlcore.schedules.Schedule"),
     ])
     def test_bad_settings_are_refused(self, device, settings, message):
-        with pytest.raises(ConfigError, match=message):
-            self.trainer(device, **settings)
+        with pytest.raises(ConfigError, match=message):  # an optimizer object is made in the test
+            self.trainer(device, **{k: v() if callable(v) else v for k, v in settings.items()})
 
     def test_unknown_device_lists_the_backends_devices(self):
         with pytest.raises(DeviceError, match=f"'cuda:7' does not exist on backend '{self.backend}'; available:"):

@@ -28,4 +28,6 @@ def dlcore_kernels() -> list[Kernel]:
         Kernel("metric", "auc", NAME, "dlcore_jax.kernels:scores"),
         Kernel("optimizer", "sgd", NAME, "dlcore_jax.kernels:sgd"),
         Kernel("optimizer", "adam", NAME, "dlcore_jax.kernels:adam"),
+        Kernel("optimizer", "adamw", NAME, "dlcore_jax.kernels:adamw"),
+        Kernel("optimizer", "rmsprop", NAME, "dlcore_jax.kernels:rmsprop"),
     ]

@@ -4,6 +4,7 @@ losses and metric statistics stay on the device until the epoch ends."""
 
 from __future__ import annotations
 
+import os
 from importlib import metadata
 from typing import Any
 
@@ -13,9 +14,10 @@ import numpy as np
 
 from dlcore.contract import Backend, Span, StepConfig, StepResults
 from dlcore.devices import Device
-from dlcore.errors import CheckpointError
+from dlcore.errors import ConfigError
 from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
+from dlcore.optimizers import check_state
 
 from .models import JaxModel, text_batch
 
@@ -32,35 +34,71 @@ class _Compiled:
 
     def __init__(self, model: Model, config: StepConfig) -> None:
         apply, bs = model.native.apply, config.batch_size
-        transform = model.optimizer.transform if model.optimizer is not None else None  # none: evaluation only
+        optimizer = model.optimizer  # None: evaluation only
         loss_fn = kernel("loss", config.loss, JaxBackend.name)
         metric_fns = [kernel("metric", m, JaxBackend.name) for m in config.metrics]
         self.joined = [metric(m).reduction == "concat" for m in config.metrics]
+        group, clip_value, clip_norm = config.accumulate, config.clip_value, config.clip_norm
+        if optimizer is not None and group > 1 and not optimizer.sums:
+            optimizer.sums = {n: jnp.zeros_like(model.native.params[n]) for n in optimizer.trainable}
+
+        def forward(params: Any, xb: Any) -> Any:
+            if config.precision != "bf16-mixed":
+                return apply(params, xb)
+            half = lambda a: a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
+            return apply(jax.tree_util.tree_map(half, params), jax.tree_util.tree_map(half, xb)).astype(jnp.float32)
 
         def statistics(logits: Any, y: Any) -> list[Any]:
             return [fn(logits, y) for fn in metric_fns]
 
-        def step(params: Any, state: Any, lr: Any, xb: Any, yb: Any) -> Any:
+        def update(params: Any, state: Any, grads: Any, lr: Any) -> Any:
+            """Clip (by value, then by global norm as torch's clip_grad_norm_), then step."""
+            if clip_value:
+                grads = {n: jnp.clip(g, -clip_value, clip_value) for n, g in grads.items()}
+            if clip_norm:
+                norm = jnp.sqrt(sum(jnp.sum(g * g) for g in grads.values()))
+                scale = jnp.minimum(1.0, clip_norm / (norm + 1e-6))
+                grads = {n: g * scale for n, g in grads.items()}
+            directions, state = optimizer.direction(grads, state, params)
+            return {n: p - lr * directions[n] if n in directions else p for n, p in params.items()}, state
+
+        def step(params: Any, state: Any, sums: Any, lr: Any, xb: Any, yb: Any, b: Any, last: Any) -> Any:
+            """Batch number ``b`` of the epoch (whose last is ``last``) at learning rate ``lr``."""
             def loss_of(p: Any) -> Any:
-                logits = apply(p, xb)
+                logits = forward(p, xb)
                 return loss_fn(logits, yb), logits
 
             (loss, logits), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
-            directions, state = transform.update(grads, state, params)
-            params = jax.tree_util.tree_map(lambda p, d: p - lr * d, params, directions)
-            return params, state, loss, statistics(logits, yb)
+            grads = {n: grads[n] for n in optimizer.trainable}
+            if group == 1:
+                params, state = update(params, state, grads, lr)
+            else:
+                sums = {n: sums[n] + g for n, g in grads.items()}
 
-        def span(params: Any, state: Any, lr: Any, x: Any, y: Any, order: Any, first: Any, count: int) -> Any:
-            def body(carry: Any, i: Any) -> Any:
+                def apply_mean(carry: Any) -> Any:
+                    params, state, sums = carry
+                    count = (b % group + 1).astype(jnp.float32)
+                    params, state = update(params, state, {n: s / count for n, s in sums.items()}, lr)
+                    return params, state, {n: jnp.zeros_like(s) for n, s in sums.items()}
+
+                params, state, sums = jax.lax.cond(((b + 1) % group == 0) | (b == last), apply_mean,
+                                                   lambda carry: carry, (params, state, sums))
+            return params, state, sums, loss, statistics(logits, yb)
+
+        def span(params: Any, state: Any, sums: Any, lrs: Any, x: Any, y: Any, order: Any, first: Any, last: Any,
+                 count: int) -> Any:
+            def body(carry: Any, inputs: Any) -> Any:
+                i, lr = inputs
                 index = jax.lax.dynamic_slice(order, ((first + i) * bs,), (bs,))
-                params, state, loss, stats = step(*carry, lr, x[index], y[index])
-                return (params, state), (loss, stats)
+                params, state, sums, loss, stats = step(*carry, lr, x[index], y[index], first + i, last)
+                return (params, state, sums), (loss, stats)
 
-            (params, state), (losses, stats) = jax.lax.scan(body, (params, state), jnp.arange(count))
-            return params, state, losses, self.reduce(list(stats))
+            (params, state, sums), (losses, stats) = jax.lax.scan(body, (params, state, sums),
+                                                                  (jnp.arange(count), lrs))
+            return params, state, sums, losses, self.reduce(list(stats))
 
         def evaluate(params: Any, xb: Any, yb: Any) -> Any:
-            logits = apply(params, xb)
+            logits = forward(params, xb)
             return loss_fn(logits, yb), statistics(logits, yb)
 
         def reduce(stacked: list[Any]) -> list[Any]:
@@ -68,8 +106,8 @@ class _Compiled:
             return [s.reshape(-1, *s.shape[2:]) if j else s.sum(0) for s, j in zip(stacked, self.joined)]
 
         self.reduce = reduce
-        self.step = jax.jit(step, donate_argnums=(0, 1))
-        self.span = jax.jit(span, static_argnames="count", donate_argnums=(0, 1))
+        self.step = jax.jit(step, donate_argnums=(0, 1, 2))
+        self.span = jax.jit(span, static_argnames="count", donate_argnums=(0, 1, 2))
         self.evaluate = jax.jit(evaluate)
         self.forward = jax.jit(apply)
 
@@ -77,6 +115,7 @@ class _Compiled:
 class JaxBackend(Backend):
     name = "jax"
     steps_per_call = 25  # full batches per lax.scan
+    supports = frozenset({"learning_rates", "clip", "accumulate", "bf16-mixed"})
 
     def __init__(self) -> None:
         self._devices = [Device("jax", "cpu", 0, "cpu", jax.devices("cpu")[0].device_kind)]
@@ -91,6 +130,13 @@ class JaxBackend(Backend):
 
     def versions(self) -> dict[str, str]:
         return {package: metadata.version(package) for package in ("jax", "jaxlib", "optax")}
+
+    def set_deterministic(self, enabled: bool) -> None:
+        """XLA on the CPU is deterministic; on a GPU it needs XLA_FLAGS set before JAX starts."""
+        flag = "--xla_gpu_deterministic_ops=true"
+        if enabled and jax.default_backend() == "gpu" and flag not in os.environ.get("XLA_FLAGS", ""):
+            raise ConfigError(f"deterministic JAX on a GPU needs XLA_FLAGS={flag} in the environment before "
+                              "the process starts")
 
     def info(self) -> dict[str, str]:
         return {"default backend": jax.default_backend()}
@@ -158,31 +204,36 @@ class JaxBackend(Backend):
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         compiled, native, optimizer = self._compiled(model, config), model.native, model.optimizer
-        lr = jnp.float32(optimizer.lr)
+        where = self._jax_device(model.device)
+        rates = span.learning_rates if span.learning_rates is not None else np.full(span.count, optimizer.lr)
+        rates = np.asarray(rates, np.float32)
+        last = jnp.int32((span.data.num_batches or 0) - 1)
         x, y = span.data.payload
         losses, statistics = [], []  # statistics: per call, each metric's reduced statistics
+
+        def one(i: int, inputs: Any, labels: Any) -> None:
+            native.params, optimizer.state, optimizer.sums, loss, stats = compiled.step(
+                native.params, optimizer.state, optimizer.sums, rates[i], inputs, labels, jnp.int32(span.first + i),
+                last)
+            losses.append(loss[None])
+            statistics.append(compiled.reduce([s[None] for s in stats]))
+
         if isinstance(x, _Tokens):  # texts: one jitted step per batch, padded to a few shapes
-            for index in self._batch_indices(span):
-                inputs = self._text_inputs(model, x, index)
-                native.params, optimizer.state, loss, stats = compiled.step(
-                    native.params, optimizer.state, lr, inputs, jax.device_put(y[index], self._jax_device(model.device)))
-                losses.append(loss[None])
-                statistics.append(compiled.reduce([s[None] for s in stats]))
+            for i, index in enumerate(self._batch_indices(span)):
+                one(i, self._text_inputs(model, x, index), jax.device_put(y[index], where))
             return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
         bs, n = span.data.batch_size, span.data.num_samples or 0
         full = min(span.count, max(0, n // bs - span.first))
-        order = self._order_on(span, self._jax_device(model.device))
+        order = self._order_on(span, where)
         if full:
-            native.params, optimizer.state, span_losses, stats = compiled.span(
-                native.params, optimizer.state, lr, x, y, order, jnp.int32(span.first), count=full)
+            native.params, optimizer.state, optimizer.sums, span_losses, stats = compiled.span(
+                native.params, optimizer.state, optimizer.sums, rates[:full], x, y, order, jnp.int32(span.first),
+                last, count=full)
             losses.append(span_losses)
             statistics.append(stats)
         if full < span.count:  # the epoch's last, smaller batch
             index = order[(span.first + full) * bs:n]
-            native.params, optimizer.state, loss, stats = compiled.step(
-                native.params, optimizer.state, lr, x[index], y[index])
-            losses.append(loss[None])
-            statistics.append(compiled.reduce([s[None] for s in stats]))
+            one(full, x[index], y[index])
         return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
 
     @staticmethod
@@ -221,18 +272,21 @@ class JaxBackend(Backend):
         model.optimizer.lr = lr
 
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        leaves = jax.tree_util.tree_flatten_with_path(model.optimizer.state)[0]
-        return {jax.tree_util.keystr(path): np.array(leaf) for path, leaf in leaves}, {"lr": model.optimizer.lr}
+        state = model.optimizer.state
+        step = int(state["count"])
+        arrays = {f"{name}/{slot}": np.array(value) for slot, tree in state.items() if slot != "count"
+                  for name, value in tree.items()} if step else {}
+        return arrays, {"step": step}
 
     def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-        leaves, structure = jax.tree_util.tree_flatten_with_path(model.optimizer.state)
-        names = [jax.tree_util.keystr(path) for path, _ in leaves]
-        problems = [name for (name, (_, leaf)) in zip(names, leaves)
-                    if name not in arrays or arrays[name].shape != np.shape(leaf)]
-        if problems or set(arrays) != set(names):
-            raise CheckpointError(f"the saved optimizer state does not fit this model's optimizer "
-                                  f"(missing or misshapen: {problems[:5]}; unexpected: {sorted(set(arrays) - set(names))[:5]})")
+        optimizer, params = model.optimizer, model.native.params
+        step = int(meta.get("step", 0))
+        check_state(arrays, {n: tuple(params[n].shape) for n in optimizer.trainable}, model.optimizer_name or "",
+                    model.optimizer_hyper, step)
         where = self._jax_device(model.device)
-        values = [jax.device_put(np.asarray(arrays[name]).astype(np.asarray(leaf).dtype), where)
-                  for name, (_, leaf) in zip(names, leaves)]
-        model.optimizer.state = jax.tree_util.tree_unflatten(structure, values)
+        state: dict[str, Any] = {"count": jax.device_put(np.int32(step), where)}
+        for slot, tree in optimizer.state.items():
+            if slot != "count":
+                state[slot] = {n: jax.device_put(np.asarray(arrays.get(f"{n}/{slot}", np.zeros(v.shape)), np.float32),
+                                                 where) for n, v in tree.items()}
+        optimizer.state = state

@@ -1,15 +1,14 @@
 """The JAX backend's kernels for dlcore's losses, metrics and optimizers.
 
 A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
-statistics``; an optimizer kernel ``f(model, lr, **hyper)`` returns an :class:`Optimizer`
-(an optax transformation, its state and the learning rate in that state).
+statistics``; an optimizer kernel ``f(model, lr, **hyper)`` returns an :class:`Optimizer`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -68,55 +67,108 @@ def scores(logits: Any, labels: Any) -> Any:
 
 @dataclass
 class Optimizer:
-    """An optax transformation that turns gradients into update directions (frozen parameters'
-    are zero), its state, and the learning rate: a step subtracts ``lr * direction``, so the
-    learning rate changes between steps without recompiling."""
+    """dlcore's update formula (:mod:`dlcore.optimizers`) as a pure function:
+    ``direction(grads, state, params) -> (directions, state)`` over the trainable parameters;
+    a step subtracts ``lr * direction``, so the learning rate changes between steps without
+    recompiling. ``state`` is ``{"count": updates made, slot: {parameter: array}}`` in the
+    canonical slots; ``sums``, the gradient sums of gradient accumulation."""
 
-    transform: optax.GradientTransformation
-    state: Any
+    name: str
+    direction: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]
+    state: dict[str, Any]
     lr: float
+    trainable: tuple[str, ...]
+    sums: dict[str, Any] = field(default_factory=dict)
 
 
-def _make(model: Any, direction: optax.GradientTransformation, lr: float) -> Optimizer:
+def _make(model: Any, name: str, lr: float, hyper: dict[str, Any], direction: Callable[..., Any]) -> Optimizer:
+    from dlcore.optimizers import slots
+
     native = model.native
-    transform = direction
-    if not all(native.trainable.values()):  # a frozen embedding: its direction is zero
-        labels = {name: "train" if trains else "freeze" for name, trains in native.trainable.items()}
-        transform = optax.multi_transform({"train": direction, "freeze": optax.set_to_zero()}, labels)
-    return Optimizer(transform, transform.init(native.params), lr)
+    trainable = tuple(n for n in native.params if native.trainable.get(n, True))  # a frozen embedding does not
+    state: dict[str, Any] = {"count": jnp.zeros([], jnp.int32)}
+    for slot in slots(name, hyper):  # a tree per slot: their buffers are donated to the step, each once
+        state[slot] = {n: jnp.zeros_like(native.params[n]) for n in trainable}
+    return Optimizer(name, direction, state, lr, trainable)
 
 
-def sgd(model: Any, lr: float) -> Optimizer:
-    """``w -= lr * g``."""
-    return _make(model, optax.identity(), lr)
+def _decayed(grads: dict[str, Any], params: dict[str, Any], decay: float) -> dict[str, Any]:
+    return {n: g + decay * params[n] for n, g in grads.items()} if decay else grads
 
 
-def adam_direction(b1: float, b2: float, eps: float) -> optax.GradientTransformation:
-    """``m_hat / (sqrt(v_hat) + eps)``, with optax's state (count, mu, nu). Unlike
-    optax.scale_by_adam, the bias corrections ``1 - b^t`` are computed as ``-expm1(t * log b)``
-    with ``log b`` taken in double precision: in float32, ``1 - 0.999^1`` is off by 1.3e-5
-    (relative), which moved a converged Adam run 1e-5 away from torch's (double) corrections."""
-    log_b1, log_b2 = math.log(b1), math.log(b2)
+def sgd(model: Any, lr: float, momentum: float = 0.0, nesterov: bool = False, weight_decay: float = 0.0) -> Optimizer:
+    """``w -= lr * g``, with (Nesterov) momentum ``b = momentum b + g``."""
+    def direction(grads: Any, state: Any, params: Any) -> Any:
+        grads = _decayed(grads, params, weight_decay)
+        new: dict[str, Any] = {"count": state["count"] + 1}
+        if not momentum:
+            return grads, new
+        new["momentum_buffer"] = {n: momentum * state["momentum_buffer"][n] + g for n, g in grads.items()}
+        if nesterov:
+            return {n: g + momentum * new["momentum_buffer"][n] for n, g in grads.items()}, new
+        return new["momentum_buffer"], new
 
-    def init(params: Any) -> optax.ScaleByAdamState:
-        def zeros() -> Any:  # two trees: their buffers are donated to the step, each once
-            return jax.tree_util.tree_map(jnp.zeros_like, params)
+    return _make(model, "sgd", lr, {"momentum": momentum}, direction)
 
-        return optax.ScaleByAdamState(count=jnp.zeros([], jnp.int32), mu=zeros(), nu=zeros())
 
-    def update(grads: Any, state: optax.ScaleByAdamState, params: Any = None) -> Any:
-        count = state.count + 1
+def _adam(model: Any, name: str, lr: float, b1: float, b2: float, eps: float, decay: float, decoupled: bool,
+          amsgrad: bool) -> Optimizer:
+    """``m_hat / (sqrt(v_hat) + eps)``. The bias corrections ``1 - b^t`` are computed as
+    ``-expm1(t * log b)`` with ``log b`` taken in double precision: in float32, ``1 - 0.999^1``
+    is off by 1.3e-5 (relative), which moved a converged Adam run 1e-5 away from torch's
+    (double) corrections."""
+    log_b1, log_b2 = math.log(b1) if b1 else -math.inf, math.log(b2) if b2 else -math.inf
+
+    def direction(grads: Any, state: Any, params: Any) -> Any:
+        if not decoupled:
+            grads = _decayed(grads, params, decay)
+        count = state["count"] + 1
         steps = count.astype(jnp.float32)
-        c1, c2 = -jnp.expm1(steps * log_b1), -jnp.expm1(steps * log_b2)
-        mu = jax.tree_util.tree_map(lambda g, m: (1 - b1) * g + b1 * m, grads, state.mu)
-        nu = jax.tree_util.tree_map(lambda g, v: (1 - b2) * g * g + b2 * v, grads, state.nu)
-        root_c2 = jnp.sqrt(c2)
-        directions = jax.tree_util.tree_map(lambda m, v: (m / c1) / (jnp.sqrt(v) / root_c2 + eps), mu, nu)
-        return directions, optax.ScaleByAdamState(count=count, mu=mu, nu=nu)
+        c1, root_c2 = -jnp.expm1(steps * log_b1), jnp.sqrt(-jnp.expm1(steps * log_b2))
+        new: dict[str, Any] = {"count": count,
+                               "exp_avg": {n: (1 - b1) * g + b1 * state["exp_avg"][n] for n, g in grads.items()},
+                               "exp_avg_sq": {n: (1 - b2) * g * g + b2 * state["exp_avg_sq"][n]
+                                              for n, g in grads.items()}}
+        second = new["exp_avg_sq"]
+        if amsgrad:
+            second = new["max_exp_avg_sq"] = {n: jnp.maximum(state["max_exp_avg_sq"][n], v) for n, v in second.items()}
+        directions = {n: (new["exp_avg"][n] / c1) / (jnp.sqrt(second[n]) / root_c2 + eps) for n in grads}
+        if decoupled:  # w - lr (d + decay w) = w (1 - lr decay) - lr d
+            directions = _decayed(directions, params, decay)
+        return directions, new
 
-    return optax.GradientTransformation(init, update)
+    return _make(model, name, lr, {"amsgrad": amsgrad}, direction)
 
 
-def adam(model: Any, lr: float, beta1: float, beta2: float, eps: float) -> Optimizer:
+def adam(model: Any, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
+         amsgrad: bool = False) -> Optimizer:
     """``w -= lr * m_hat / (sqrt(v_hat) + eps)``, torch's update."""
-    return _make(model, adam_direction(beta1, beta2, eps), lr)
+    return _adam(model, "adam", lr, beta1, beta2, eps, weight_decay, False, amsgrad)
+
+
+def adamw(model: Any, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+          amsgrad: bool = False) -> Optimizer:
+    """Adam after ``w *= 1 - lr * weight_decay``."""
+    return _adam(model, "adamw", lr, beta1, beta2, eps, weight_decay, True, amsgrad)
+
+
+def rmsprop(model: Any, lr: float, alpha: float, eps: float, momentum: float = 0.0, centered: bool = False,
+            weight_decay: float = 0.0) -> Optimizer:
+    """``g / (sqrt(s) + eps)`` (centered: ``sqrt(s - a^2)``), with momentum ``b = momentum b + that``."""
+    def direction(grads: Any, state: Any, params: Any) -> Any:
+        grads = _decayed(grads, params, weight_decay)
+        new: dict[str, Any] = {"count": state["count"] + 1,
+                               "square_avg": {n: alpha * state["square_avg"][n] + (1 - alpha) * g * g
+                                              for n, g in grads.items()}}
+        if centered:
+            new["grad_avg"] = {n: alpha * state["grad_avg"][n] + (1 - alpha) * g for n, g in grads.items()}
+            roots = {n: jnp.sqrt(s - new["grad_avg"][n] ** 2) + eps for n, s in new["square_avg"].items()}
+        else:
+            roots = {n: jnp.sqrt(s) + eps for n, s in new["square_avg"].items()}
+        directions = {n: g / roots[n] for n, g in grads.items()}
+        if momentum:
+            directions = new["momentum_buffer"] = {n: momentum * state["momentum_buffer"][n] + d
+                                                   for n, d in directions.items()}
+        return directions, new
+
+    return _make(model, "rmsprop", lr, {"momentum": momentum, "centered": centered}, direction)
