@@ -156,6 +156,28 @@ def test_checkpoint_evaluates_the_same_on_the_other_backend(trained_on, evaluate
     assert after["loss"] == pytest.approx(before["loss"], abs=1e-4)
 
 
+@pytest.mark.skipif(not BOTH, reason="needs both backends")
+@pytest.mark.parametrize("first, then", [("torch", "tensorflow"), ("tensorflow", "torch")])
+def test_resume_on_the_other_backend_from_the_command_line(first, then, fashion_dir, tmp_path):
+    """Two epochs of AdamW on one backend, the third resumed on the other, end where three
+    epochs on the second backend do (test loss to 1e-4). (A schedule spans the epochs a run is
+    given, so a 2-epoch run's schedule is not the first two epochs of a 3-epoch run's.)"""
+    common = ("train", "fashion-mnist", "--data-dir", str(fashion_dir), "--optimizer", "adamw", "--lr", "1e-3",
+              "--weight-decay", "0.05", "--seed", "0", "--json", "--no-progress")
+    path = tmp_path / "a.npz"
+    two = dlcore(*common, "--backend", first, "--epochs", "2", "--save", str(path))
+    assert two.returncode == 0, two.stderr
+    resumed = dlcore(*common, "--backend", then, "--epochs", "3", "--resume", str(path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming from {path}" in resumed.stdout and "epoch 3/3" in resumed.stdout
+    assert "epoch 1/3" not in resumed.stdout and "epoch 2/3" not in resumed.stdout
+    three = dlcore(*common, "--backend", then, "--epochs", "3")
+    got, want = (json.loads(out.stdout.splitlines()[-1]) for out in (resumed, three))
+    assert got["backend"] == then
+    assert got["loss"] == pytest.approx(want["loss"], abs=1e-4)
+    assert got["accuracy"] == pytest.approx(want["accuracy"], abs=1e-3)
+
+
 def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a checkpoint")

@@ -552,8 +552,8 @@ class Trainer:
         return history, built.epoch + 1
 
     def summary(self, model: Any, print_fn: Callable[[str], None] | None = print) -> str:
-        """A table of the model's layers: parameter names, shapes and counts, and the totals
-        (trainable as the optimizer sees them once fitted); printed, and returned."""
+        """A table of the model's parameters (names, shapes, counts) and the totals (how many
+        train, for a spec); printed with ``print_fn``, and returned."""
         built = self.build(model)
         weights = built.get_weights()
         described = built.spec if built.spec is not None else type(built.native).__name__
@@ -564,9 +564,10 @@ class Trainer:
         lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
         lines.insert(2, "-" * (sum(widths) + 4))
         total = sum(int(w.size) for w in weights.values())
-        frozen = getattr(getattr(built.spec, "embedding", None), "trainable", True) is False
+        frozen = getattr(getattr(built.spec, "embedding", None), "trainable", True) is False  # a spec's only frozen part
         trainable = total - (int(weights["embedding.weight"].size) if frozen else 0)
-        lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters ({trainable:,} trainable), "
+        trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
+        lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, "
                   f"{sum(w.nbytes for w in weights.values()) / 2 ** 20:.2f} MiB"]
         text = "\n".join(lines)
         if print_fn is not None:
