@@ -104,7 +104,8 @@ MUTATIONS = (
              PLUGINS, "pm.set_blocked(name)", "pass", ("tests/test_plugins.py",), "disabled"),
     # --- torch backend: its training step, resume
     Mutation("torch-set-lr-ignored", "a new learning rate applies to the model's optimizer (torch)",
-             TORCH_BACKEND, 'group["lr"] = float(lr)', "pass", CONTRACT, "learning_rate and Torch"),
+             TORCH_BACKEND, 'group["lr"] = float(lr)', "pass", CONTRACT,
+             "(learning_rate or per_epoch_schedule) and Torch"),
     Mutation("torch-optimizer-state-not-restored", "resume restores the optimizer state (torch)",
              TORCH_BACKEND, 'optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})',
              "pass", CONTRACT, "bitwise and Torch"),

@@ -213,9 +213,16 @@ class BackendTests:
         never improves after the first epoch) divides the trainer's rate by 10 after each epoch
         from the second."""
         x, y = blobs(300)
-        trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1, schedule=schedules.StepDecay(1, 0.5))
-        history = trainer.fit(models.mlp(20, [8], 4), (x, y))
+        trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1, schedule=schedules.StepDecay(1, 0.5),
+                               shuffle=False)
+        spec = models.mlp(20, [8], 4)
+        history = trainer.fit(spec, (x, y))
         assert history["lr"] == pytest.approx([0.1, 0.05, 0.025, 0.0125])
+        want, _ = reference.train(spec.initial_weights(0), x, y, epochs=4, batch_size=32, optimizer=reference.SGD(0.1),
+                                  rates=lambda epoch, b: 0.1 * 0.5 ** epoch)
+        got = trainer.build(spec).get_weights()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-5, err_msg=f"{name}: the epochs' rates differ")
         trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1)
         plateau = callbacks.ReduceLROnPlateau(monitor="constant", patience=0, factor=0.1)
         history = trainer.fit(models.mlp(20, [8], 4), (x, y), callbacks=[
