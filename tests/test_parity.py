@@ -13,6 +13,8 @@ import pytest
 
 from conftest import BOTH, blobs
 from dlcore import Trainer, embeddings, models
+from dlcore.optimizers import SGD, Adam, AdamW, RMSprop
+from dlcore.schedules import OneCycle
 
 pytestmark = pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
 
@@ -58,6 +60,17 @@ def test_same_weights_give_the_same_logits():
 def test_training_follows_the_same_trajectory(optimizer, lr):
     x, y = blobs(SAMPLES)
     assert_same_training(lambda: models.mlp(20, [16], 4), (x, y), optimizer=optimizer, lr=lr)
+
+
+@pytest.mark.parametrize("optimizer", [
+    SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3), Adam(1e-3, weight_decay=1e-3, amsgrad=True),
+    AdamW(1e-3), RMSprop(1e-3, momentum=0.5, centered=True)], ids=["sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop"])
+def test_optimizer_objects_with_a_schedule_clipping_and_accumulation_train_the_same(optimizer):
+    """Six epochs (324 batches, 162 updates of 2 batches each), a one-cycle schedule, gradients
+    clipped by norm: the same trajectory and weights on both backends."""
+    x, y = blobs(SAMPLES)
+    assert_same_training(lambda: models.mlp(20, [16], 4), (x, y), optimizer=optimizer, lr=None, epochs=6,
+                         schedule=OneCycle(), clip_norm=1.0, accumulate=2)
 
 
 def test_one_logit_binary_classifier_trains_the_same():
