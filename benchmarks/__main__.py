@@ -74,7 +74,23 @@ def _load(config):
                   "gemm-bound": lambda: p.tf_gemm_bound(len(x), bs)}
     if source != "Fashion-MNIST":
         others.pop("tutorial", None)  # torchvision needs the real files
+    others["dlcore, no callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=False)
+    others["dlcore, a batch callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=True)
     return x, y, models.mlp(784, [512, 512], 10), others, source
+
+
+def _dlcore_epochs(config, x, y, batch_hook: bool):
+    """A function running one more dlcore epoch of its own model: without callbacks, or with a
+    callback that overrides a batch hook (one batch per backend call, a host sync per batch)."""
+    from dlcore import Callback, models
+
+    class PerBatch(Callback):
+        def on_train_batch_end(self, trainer, model, batch, logs):
+            pass
+
+    trainer, spec = _trainer(config, 1), models.mlp(784, [512, 512], 10)
+    callbacks = [PerBatch()] if batch_hook else []
+    return lambda: trainer.fit(spec, (x, y), callbacks=callbacks)
 
 
 def _trainer(config, epochs):
@@ -142,7 +158,8 @@ def _records(config: dict, timing: dict, warmups: int = 1) -> list[dict]:
     native = next((r["seconds_per_epoch"] for r in records if r["pipeline"] == "native"), None)
     for r in records:
         r["ratio_to_native"] = r["seconds_per_epoch"] / native if native else None
-    order = ["dlcore", "native", "tutorial", "keras-fit", "gemm-bound", "gemm-bound-torch.mm"]
+    order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "native", "tutorial", "keras-fit",
+             "gemm-bound", "gemm-bound-torch.mm"]
     return sorted(records, key=lambda r: order.index(r["pipeline"]))
 
 
@@ -169,6 +186,13 @@ def _targets(records: list[dict]) -> list[str]:
     for r in records:
         if r["pipeline"] == "dlcore" and r["ratio_to_native"]:
             lines.append(f"dlcore / native, {r['backend']} {r['workload']} {r['optimizer']}: {r['ratio_to_native']:.3f} (target <= 1.05)")
+    for r in records:
+        bare = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"],
+                     pipeline="dlcore, no callback")
+        if r["pipeline"] in ("dlcore", "dlcore, a batch callback") and bare:
+            which = "an epoch-level callback (dlcore row)" if r["pipeline"] == "dlcore" else "a batch-level callback"
+            lines.append(f"dlcore epoch with {which} / without callbacks, {r['backend']} {r['workload']} "
+                         f"{r['optimizer']}: {r['seconds_per_epoch'] / bare['seconds_per_epoch']:.3f}")
     for opt in ("sgd", "adam"):
         torch_r = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
         tf_r = _find(records, backend="tensorflow", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")

@@ -37,12 +37,17 @@ def _where(device: Device | None) -> str | None:
 
 def _use_precision(net, precision: str) -> None:
     """Set the Keras layers inside ``net`` to compute in bfloat16 with float32 variables
-    ("bf16-mixed") or in float32; called while a step is traced, so each compiled step keeps
-    its own. The model's own variables (a text model's embedding table) stay float32."""
-    policy = "mixed_bfloat16" if precision == "bf16-mixed" else "float32"
+    ("bf16-mixed"), or back to float32 after that; called while a step is traced, so each
+    compiled step keeps its own. The model's own variables (a text model's embedding table)
+    stay float32; a model dlcore never switched keeps its own policies."""
+    mixed = precision == "bf16-mixed"
+    if not mixed and not getattr(net, "_dlcore_mixed", False):
+        return
+    policy = "mixed_bfloat16" if mixed else "float32"
     for layer in net._flatten_layers(include_self=False) if hasattr(net, "_flatten_layers") else ():
         if layer.dtype_policy.name != policy:
             layer.dtype_policy = policy
+    net._dlcore_mixed = mixed
 
 
 class _Compiled:
