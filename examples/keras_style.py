@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--log-dir", default=".", help="where the CSV logs go")
     args = parser.parse_args()
-    backends = args.backends or [info.name for info in backend_infos() if info.available()]
+    backends = args.backends or [info.name for info in backend_infos() if info.available]
     train, test = datasets.fashion_mnist()
     accuracies = {}
     for backend in backends:

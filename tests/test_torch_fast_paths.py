@@ -81,3 +81,57 @@ def test_mlp_trains_the_same_without_onednn(torch, monkeypatch, optimizer, lr):
     for name, weight in with_onednn[1].items():
         np.testing.assert_allclose(weight, without[1][name], atol=1e-5, err_msg=f"{name} differs without oneDNN")
     assert without[0][-1] < without[0][0] / 2
+
+
+def test_denormals_flush_in_every_thread_inside_the_training_step_and_nowhere_else(torch):
+    """Inside dlcore's torch training step a product of denormals gives zeros in every intra-op
+    thread (as TensorFlow and XLA compute); before and after fit, the user's code sees
+    denormals again, and a setting of the user's own thread survives the fit."""
+    tiny = torch.full((1 << 21,), 1e-39)  # split across the intra-op threads
+
+    def surviving() -> int:
+        return int((tiny * 1.0 != 0).sum())
+
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(20, 4)
+
+        def forward(self, x):
+            if self.training:
+                seen.append(surviving())
+            return self.linear(x)
+
+    x, y = blobs(200)
+    assert surviving() == tiny.numel()
+    Trainer("torch", epochs=1, batch_size=50, optimizer="sgd", lr=0.1, device="cpu", progress=False).fit(Probe(), (x, y))
+    assert seen == [0, 0, 0, 0], f"denormals survived in the training step: {seen}"
+    assert surviving() == tiny.numel(), "flush-to-zero leaked out of the training step"
+    torch.set_flush_denormal(True)
+    try:
+        Trainer("torch", epochs=1, batch_size=50, optimizer="sgd", lr=0.1, device="cpu", progress=False).fit(
+            Probe(), (x, y))
+        assert bool(torch.tensor(1e-39) * 1.0 == 0), "the user's own setting of this thread was not restored"
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def test_denormals_flush_inside_tensorflow_and_jax_as_they_compute():
+    """What the torch backend matches: TensorFlow and XLA flush denormals in their own threads."""
+    found = []
+    if "tensorflow" in BACKENDS:
+        get_backend("tensorflow")
+        import tensorflow as tf
+
+        found.append(int(tf.function(lambda t: tf.reduce_sum(tf.cast(t * 1.0 != 0, tf.int32)))(
+            tf.fill([1 << 21], np.float32(1e-39)))))
+    if "jax" in BACKENDS:
+        import jax
+        import jax.numpy as jnp
+
+        found.append(int(jax.jit(lambda t: (t * 1.0 != 0).sum())(jnp.full((1 << 21,), np.float32(1e-39)))))
+    if not found:
+        pytest.skip("needs tensorflow or jax")
+    assert found == [0] * len(found)

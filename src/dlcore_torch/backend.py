@@ -18,6 +18,7 @@ from dlcore.kernels import kernel, metric
 from dlcore.models import Model, ModelSpec, check_weights
 from dlcore.optimizers import check_state
 
+from .denormals import flushing_denormals
 from .framework import import_torch
 
 torch = import_torch()
@@ -176,6 +177,12 @@ class TorchBackend(Backend):
         return model.cache[key]
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        if model.device is not None and model.device.kind == "cpu":
+            with flushing_denormals():  # as TensorFlow and XLA do in their threads
+                return self._train_steps(model, config, span)
+        return self._train_steps(model, config, span)
+
+    def _train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net, optimizer = model.native, model.optimizer
         net.train()
         loss_fn, metric_fns, reductions = self._kernels(model, config)
