@@ -22,8 +22,11 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir):
                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     records = json.loads((tmp_path / "results.json").read_text())
-    fields = {"backend", "workload", "pipeline", "seconds_per_epoch", "samples_per_second", "peak_rss_mb", "ratio_to_native"}
+    fields = {"backend", "workload", "pipeline", "seconds_per_epoch", "seconds_min", "seconds_max", "repeats",
+              "samples_per_second", "peak_rss_mb", "ratio_to_native"}
     assert all(fields <= set(r) for r in records)
+    assert all(r["seconds_min"] <= r["seconds_per_epoch"] <= r["seconds_max"] for r in records)
+    assert "dlcore / native" in out.stdout and "spread" in out.stdout
     assert {(r["backend"], r["pipeline"]) for r in records if r["optimizer"] == "sgd"} >= {(b, p) for b in BACKENDS for p in ("dlcore", "native", "gemm-bound")}
     assert all(r["seconds_per_epoch"] > 0 for r in records)
     assert "| backend | workload |" in (tmp_path / "results.md").read_text()
