@@ -86,7 +86,8 @@ def _make(model: Any, name: str, lr: float, hyper: dict[str, Any], direction: Ca
 
     native = model.native
     trainable = tuple(n for n in native.params if native.trainable.get(n, True))  # a frozen embedding does not
-    state: dict[str, Any] = {"count": jnp.zeros([], jnp.int32)}
+    where = next(iter(native.params.values())).devices().pop()  # committed like the parameters: no recompiling
+    state: dict[str, Any] = {"count": jax.device_put(jnp.zeros([], jnp.int32), where)}
     for slot in slots(name, hyper):  # a tree per slot: their buffers are donated to the step, each once
         state[slot] = {n: jnp.zeros_like(native.params[n]) for n in trainable}
     return Optimizer(name, direction, state, lr, trainable)
