@@ -27,7 +27,7 @@ import math
 import numbers
 from typing import Any, Callable
 
-from .errors import ConfigError
+from .errors import CheckpointError, ConfigError
 
 SLOTS: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {  # the canonical slots, given the settings
     "sgd": lambda h: ("momentum_buffer",) if h.get("momentum") else (),
@@ -50,8 +50,6 @@ def check_state(arrays: dict[str, Any], shapes: dict[str, tuple[int, ...]], name
     """Raise CheckpointError unless ``arrays`` is the canonical state of optimizer ``name`` with
     ``hyper`` after ``step`` updates, for trainable parameters of ``shapes`` (canonical names
     and shapes): every slot of every parameter (none before the first update), nothing else."""
-    from .errors import CheckpointError
-
     known = name in SLOTS
     wanted = {f"{p}/{slot}": shape for p, shape in shapes.items() for slot in slots(name, hyper)} if step else {}
     problems = [f"missing {k}" for k in wanted if known and k not in arrays]
@@ -72,8 +70,6 @@ def from_layout_0_1(arrays: dict[str, Any], meta: dict[str, Any],
     """The canonical state of a checkpoint of dlcore 0.1, whose optimizer state was in the
     saving backend's layout: torch's ``"{index}.{slot}"`` or TensorFlow's numbered variables
     (iterations, learning rate, then each variable's m and v), parameters in ``shapes`` order."""
-    from .errors import CheckpointError
-
     names = list(shapes)
     canonical: dict[str, Any] = {}
     if "names" in meta:  # TensorFlow: 0 iterations, 1 learning rate, then (m, v) per variable
