@@ -228,9 +228,9 @@ class Trainer:
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, or
         the backend's native data; ``validation`` may also be a fraction of ``train`` to hold
         out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
-        saved by this backend: its weights, optimizer state, shuffling RNG and history are
-        restored and training continues after its last epoch, up to ``epochs``, with this
-        trainer's learning rate. A model fitted before keeps its optimizer state when the
+        saved by any backend with the same optimizer: its weights, optimizer state (canonical
+        layout), shuffling RNG and history are restored and training continues after its last
+        epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps its optimizer state when the
         optimizer is the same, with this trainer's learning rate.
         """
         built = self.build(model)
