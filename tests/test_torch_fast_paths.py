@@ -135,3 +135,24 @@ def test_denormals_flush_inside_tensorflow_and_jax_as_they_compute():
     if not found:
         pytest.skip("needs tensorflow or jax")
     assert found == [0] * len(found)
+
+
+def test_denormals_do_not_leak_into_threads_created_during_training(torch):
+    """In a fresh process the first parallel operation may be inside the training step, where
+    the OpenMP threads are created and inherit the caller's floating-point setting: after fit
+    they must still see denormals as the user's code did before."""
+    import subprocess
+    import sys
+
+    script = (
+        "import torch, numpy as np\n"
+        "from dlcore import Trainer, models\n"
+        "x = np.random.default_rng(0).random((256, 20), dtype=np.float32)\n"
+        "y = np.random.default_rng(0).integers(0, 4, 256)\n"
+        "Trainer('torch', epochs=1, batch_size=64, device='cpu', progress=False).fit(models.mlp(20, [8], 4), (x, y))\n"
+        "tiny = torch.full((1 << 21,), 1e-39)\n"
+        "print(int((tiny * 1.0 != 0).sum()), tiny.numel())\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    surviving, total = map(int, out.stdout.split()[-2:])
+    assert surviving == total, f"{total - surviving} products flushed after fit: a thread kept flush-to-zero"

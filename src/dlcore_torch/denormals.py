@@ -71,9 +71,13 @@ def flushing_denormals() -> Iterator[None]:
     def restore() -> None:
         torch.set_flush_denormal(before.get(threading.get_ident(), False))
 
-    switch_on()  # the calling thread first, whatever the runtime
+    # The calling thread's setting is read before anything changes, and switched only after the
+    # parallel region: threads that libgomp creates for it inherit the caller's setting, and
+    # must record the one the user's code would have seen.
+    before[threading.get_ident()] = _flushes()
     if _parallel is not None:
         _parallel(switch_on)
+    switch_on()  # the calling thread, whatever the runtime
     try:
         yield
     finally:
