@@ -175,6 +175,24 @@ OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
 )
 
 
+STANDARD = {  # dlcore's own losses, metrics and optimizers -> the function of a backend's kernels module
+    **{("loss", name): name for name in ("cross_entropy", "binary_cross_entropy")},
+    ("metric", "accuracy"): "accuracy", ("metric", "top_k_accuracy"): "top_k_accuracy",
+    **{("metric", name): "confusion" for name in ("precision", "recall", "f1", "confusion_matrix")},
+    ("metric", "auc"): "scores",
+    **{("optimizer", name): name for name in ("sgd", "adam", "adamw", "rmsprop")},
+}
+
+
+def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[Kernel]:
+    """A backend's kernels for every loss, metric and optimizer dlcore defines, as the functions
+    of ``module`` that :data:`STANDARD` names (``accuracy``, ``confusion`` for precision, recall,
+    F1 and the confusion matrix, ``scores`` for AUC, ...), plus its model builders by spec kind
+    (``{"mlp": "mypackage.models:build_mlp"}``)."""
+    return ([Kernel("model", kind, backend, impl) for kind, impl in models.items()]
+            + [Kernel(kind, name, backend, f"{module}:{function}") for (kind, name), function in STANDARD.items()])
+
+
 def _definition(hook: str, what: str, name: str) -> Any:
     from .plugins import registry
 

@@ -6,7 +6,7 @@ from dlcore import BackendInfo, hookimpl
 from dlcore.datasets import DatasetSource
 from dlcore.embeddings import EmbeddingSource
 from dlcore.formats import WeightFormat
-from dlcore.kernels import Kernel
+from dlcore.kernels import Kernel, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "tensorflow"
@@ -20,21 +20,7 @@ def dlcore_backends() -> list[BackendInfo]:
 
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
-    return [
-        Kernel("model", "mlp", NAME, "dlcore_tf.models:build_mlp"),
-        Kernel("model", "text_classifier", NAME, "dlcore_tf.models:build_text_classifier"),
-        Kernel("loss", "cross_entropy", NAME, "dlcore_tf.kernels:cross_entropy"),
-        Kernel("loss", "binary_cross_entropy", NAME, "dlcore_tf.kernels:binary_cross_entropy"),
-        Kernel("metric", "accuracy", NAME, "dlcore_tf.kernels:accuracy"),
-        Kernel("metric", "top_k_accuracy", NAME, "dlcore_tf.kernels:top_k_accuracy"),
-        *(Kernel("metric", name, NAME, "dlcore_tf.kernels:confusion")
-          for name in ("precision", "recall", "f1", "confusion_matrix")),
-        Kernel("metric", "auc", NAME, "dlcore_tf.kernels:scores"),
-        Kernel("optimizer", "sgd", NAME, "dlcore_tf.kernels:sgd"),
-        Kernel("optimizer", "adam", NAME, "dlcore_tf.kernels:adam"),
-        Kernel("optimizer", "adamw", NAME, "dlcore_tf.kernels:adamw"),
-        Kernel("optimizer", "rmsprop", NAME, "dlcore_tf.kernels:rmsprop"),
-    ]
+    return standard_kernels(NAME, "dlcore_tf.kernels", {"mlp": "dlcore_tf.models:build_mlp", "text_classifier": "dlcore_tf.models:build_text_classifier"})
 
 
 @hookimpl

@@ -2,7 +2,7 @@
 
 from dlcore import BackendInfo, hookimpl
 from dlcore.formats import WeightFormat
-from dlcore.kernels import Kernel
+from dlcore.kernels import Kernel, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "torch"
@@ -16,21 +16,7 @@ def dlcore_backends() -> list[BackendInfo]:
 
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
-    return [
-        Kernel("model", "mlp", NAME, "dlcore_torch.models:MLPModule"),
-        Kernel("model", "text_classifier", NAME, "dlcore_torch.models:TextClassifierModule"),
-        Kernel("loss", "cross_entropy", NAME, "dlcore_torch.kernels:cross_entropy"),
-        Kernel("loss", "binary_cross_entropy", NAME, "dlcore_torch.kernels:binary_cross_entropy"),
-        Kernel("metric", "accuracy", NAME, "dlcore_torch.kernels:accuracy"),
-        Kernel("metric", "top_k_accuracy", NAME, "dlcore_torch.kernels:top_k_accuracy"),
-        *(Kernel("metric", name, NAME, "dlcore_torch.kernels:confusion")
-          for name in ("precision", "recall", "f1", "confusion_matrix")),
-        Kernel("metric", "auc", NAME, "dlcore_torch.kernels:scores"),
-        Kernel("optimizer", "sgd", NAME, "dlcore_torch.kernels:sgd"),
-        Kernel("optimizer", "adam", NAME, "dlcore_torch.kernels:adam"),
-        Kernel("optimizer", "adamw", NAME, "dlcore_torch.kernels:adamw"),
-        Kernel("optimizer", "rmsprop", NAME, "dlcore_torch.kernels:rmsprop"),
-    ]
+    return standard_kernels(NAME, "dlcore_torch.kernels", {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule"})
 
 
 @hookimpl
