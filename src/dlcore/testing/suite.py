@@ -230,17 +230,18 @@ class BackendTests:
         assert history["lr"] == pytest.approx([0.1, 0.1, 0.01, 0.001])
 
     def test_bf16_mixed_precision_learns_where_offered(self, device):
-        """bf16-mixed learns, and is in effect: the same weights evaluate to a loss that differs
-        from float32's by bfloat16's rounding (not at all, or wildly, would be wrong)."""
+        """bf16-mixed learns, and is in effect: the same untrained weights (loss about 1.4)
+        evaluate to a loss that differs from float32's by bfloat16's rounding (not at all, or
+        wildly, would be wrong)."""
         trainer = self.supported(device, precision="bf16-mixed")
         x, y = blobs()
         spec = models.mlp(20, [32], 4)
         trainer.fit(spec, (x[:1000], y[:1000]))
         assert trainer.evaluate(spec, (x[1000:], y[1000:]))["accuracy"] >= 0.95
-        model = trainer.build(spec)
-        mixed = trainer.evaluate(model, (x[1000:], y[1000:]))["loss"]
-        full = self.trainer(device).evaluate(model, (x[1000:], y[1000:]))["loss"]
-        assert mixed != full and mixed == pytest.approx(full, rel=0.1, abs=1e-3)
+        model = trainer.build(models.mlp(20, [32], 4))
+        mixed = trainer.evaluate(model, (x, y))["loss"]
+        full = self.trainer(device).evaluate(model, (x, y))["loss"]
+        assert mixed != full and mixed == pytest.approx(full, rel=0.05)
 
     def test_deterministic_mode_trains_the_same_twice_where_offered(self, device):
         x, y = blobs(300)
