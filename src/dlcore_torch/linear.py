@@ -79,7 +79,8 @@ class _OneDNNLinear(torch.autograd.Function):
 def linear(x, layer, activation: str = "none"):
     """``activation(layer(x))`` for an nn.Linear ``layer``; activation: relu, tanh or none."""
     weight, bias = layer.weight, layer.bias
-    op = onednn_linear() if x.device.type == "cpu" else None
+    # under autocast (bf16-mixed) F.linear computes in bfloat16; the oneDNN op would stay float32
+    op = onednn_linear() if x.device.type == "cpu" and not torch.is_autocast_enabled("cpu") else None
     if (op is None or x.dim() != 2 or x.shape[0] == 0
             or x.dtype != torch.float32 or weight.dtype != torch.float32):
         return ACTIVATIONS[activation](F.linear(x, weight, bias))
