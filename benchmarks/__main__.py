@@ -8,11 +8,14 @@ Adam) one process trains every pipeline on the same in-memory data, alternating 
 - native: the best simple hand-written loop (torch: preloaded tensors, index batches;
   TensorFlow: a tf.function step gathering its batch from preloaded tensors);
 - tutorial (torch, Fashion-MNIST): torchvision FashionMNIST + ToTensor + DataLoader(batch_size=64);
-- keras-fit (TensorFlow, Fashion-MNIST): plain Keras ``model.fit``;
+- keras-fit (Fashion-MNIST): Keras 3 ``model.fit`` on the same framework (the worker starts
+  with KERAS_BACKEND set to its backend), where Keras 3 is installed;
+- "dlcore, one busy process" and "native, one busy process" (Fashion-MNIST): the same epochs
+  beside a CPU-bound process the benchmark starts and stops around each of them;
 - gemm-bound (Fashion-MNIST): only the matrix products of each step, a lower bound, through
   the kernels dlcore uses (torch: also "gemm-bound-torch.mm", through nn.Linear's).
 
-It reports the median seconds per epoch after one warm-up epoch, samples per second, the
+It prints the kernels chosen for this machine (dlcore.tuning) and reports the median seconds per epoch after one warm-up epoch, samples per second, the
 first (warm-up, tracing included) epoch, peak resident memory (full mode: one fresh process
 per pipeline; --quick: the shared process), and the ratio to the native loop; and writes
 ``results.json`` and ``results.md`` to --out. --quick uses 6000 images / 3000 reviews and two
@@ -41,9 +44,27 @@ def peak_rss_mb() -> float:
 
 
 def _timed(fn) -> float:
+    """Seconds ``fn()`` takes, or the seconds it returns where it times itself."""
     start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    result = fn()
+    return result if isinstance(result, float) else time.perf_counter() - start
+
+
+def under_load(epoch):
+    """``epoch`` run beside one busy process (a CPU-bound loop the benchmark starts before and
+    stops after it); returns the epoch's seconds. A second's pause after it lets backends that
+    watch the load see the CPUs free again before the next pipeline's epoch."""
+    def run() -> float:
+        busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.3)  # until it spins
+            seconds = _timed(epoch)
+        finally:
+            busy.kill()
+            busy.wait()
+        time.sleep(1.0)
+        return seconds
+    return run
 
 
 def _load(config):
@@ -70,13 +91,33 @@ def _load(config):
                   "gemm-bound": lambda: p.jax_gemm_bound(len(x), bs)}
     else:
         others = {"native": lambda: p.tf_native(x, y, opt, lr, bs),
-                  "keras-fit": lambda: p.tf_keras_fit(x, y, opt, lr, bs),
                   "gemm-bound": lambda: p.tf_gemm_bound(len(x), bs)}
+    if keras_backend() == backend:  # the peer: Keras 3 on the same framework
+        others["keras-fit"] = lambda: p.keras_fit(x, y, opt, lr, bs)
     if source != "Fashion-MNIST":
         others.pop("tutorial", None)  # torchvision needs the real files
     others["dlcore, no callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=False)
     others["dlcore, a batch callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=True)
+    others["dlcore, one busy process"] = lambda: under_load(_dlcore_epochs(config, x, y, batch_hook=False))
+    native = others["native"]
+    others["native, one busy process"] = lambda: under_load(native())
     return x, y, models.mlp(784, [512, 512], 10), others, source
+
+
+def keras_backend() -> str | None:
+    """The framework Keras 3 runs on in this process ("torch", "tensorflow", "jax"), or None
+    where Keras 3 is not installed or cannot start on it."""
+    import importlib.util
+
+    if importlib.util.find_spec("keras") is None:
+        return None
+    try:
+        import keras
+
+        name = keras.backend.backend()
+    except Exception:  # noqa: BLE001 - a Keras that cannot start is a missing peer, not a failed benchmark
+        return None
+    return name if int(keras.__version__.split(".")[0]) >= 3 else None
 
 
 def _dlcore_epochs(config, x, y, batch_hook: bool):
@@ -102,7 +143,7 @@ def _trainer(config, epochs):
 
 def worker_timing(config) -> dict:
     """All pipelines of one configuration, alternating epochs inside one dlcore fit."""
-    from dlcore import Callback, get_backend
+    from dlcore import Callback, get_backend, tuning
 
     get_backend(config["backend"])  # framework imports (torch first) outside the timings
     x, y, spec, factories, source = _load(config)
@@ -116,7 +157,8 @@ def worker_timing(config) -> dict:
 
     history = _trainer(config, config["repeats"] + 1).fit(spec, (x, y), callbacks=[Alternate()])
     times["dlcore"] = history["seconds"]
-    return {"source": source, "samples": len(x), "peak_rss_mb": peak_rss_mb(), "times": times}
+    kernels = [str(choice) for choice in tuning.chosen().values()]
+    return {"source": source, "samples": len(x), "peak_rss_mb": peak_rss_mb(), "times": times, "kernels": kernels}
 
 
 def worker_memory(config) -> dict:
@@ -139,7 +181,8 @@ def worker_memory(config) -> dict:
 
 def _spawn(config: dict) -> dict:
     out = subprocess.run([sys.executable, "-m", "benchmarks", "--worker", json.dumps(config)],
-                         capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                         capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": config["backend"]})
     if out.returncode != 0:
         raise SystemExit(f"benchmark worker failed for {config}:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -155,18 +198,20 @@ def _records(config: dict, timing: dict, warmups: int = 1) -> list[dict]:
             "pipeline": pipeline, "samples": timing["samples"], "seconds_per_epoch": steady,
             "seconds_min": min(timed), "seconds_max": max(timed), "repeats": len(timed),
             "samples_per_second": timing["samples"] / steady, "first_epoch_seconds": seconds[0],
-            "peak_rss_mb": timing["peak_rss_mb"], "peak_rss_scope": "shared process",
+            "peak_rss_mb": timing["peak_rss_mb"], "peak_rss_scope": "shared process", "kernels": timing["kernels"],
         })
     native = next((r["seconds_per_epoch"] for r in records if r["pipeline"] == "native"), None)
     for r in records:
         r["ratio_to_native"] = r["seconds_per_epoch"] / native if native else None
-    order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "native", "tutorial", "keras-fit",
+    order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "native", "dlcore, one busy process",
+             "native, one busy process", "tutorial", "keras-fit",
              "gemm-bound", "gemm-bound-torch.mm"]
     return sorted(records, key=lambda r: order.index(r["pipeline"]))
 
 
 def _markdown(records: list[dict], machine: str) -> str:
-    lines = [f"Machine: {machine}", "",
+    kernels = sorted({k for r in records for k in r["kernels"]})
+    lines = [f"Machine: {machine}", "", *(f"Kernel: {k}" for k in kernels), "",
              "| backend | workload | optimizer | pipeline | s/epoch | min - max (n) | samples/s | first epoch s | "
              "peak RSS MB | / native |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -214,6 +259,27 @@ def _targets(records: list[dict]) -> list[str]:
             which = "an epoch-level callback (dlcore row)" if r["pipeline"] == "dlcore" else "a batch-level callback"
             lines.append(_ratio(f"dlcore epoch with {which} / without callbacks, {r['backend']} {r['workload']} "
                                 f"{r['optimizer']}", r, bare))
+    for r in records:
+        busy = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"],
+                     pipeline="native, one busy process")
+        if r["pipeline"] == "dlcore, one busy process" and busy:
+            idle = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"],
+                         pipeline="dlcore, no callback")
+            lines.append(_ratio(f"dlcore epoch beside one busy process / idle, {r['backend']} {r['optimizer']}",
+                                r, idle, 2.0))
+            lines.append(_ratio(f"dlcore / native, both beside one busy process, {r['backend']} {r['optimizer']}",
+                                r, busy, 1.0))
+    for r in records:
+        peer = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"], pipeline="keras-fit")
+        if r["pipeline"] == "dlcore" and peer:
+            lines.append(_ratio(f"dlcore / Keras 3 fit, {r['backend']} {r['workload']} {r['optimizer']}", r, peer, 1.0))
+    for opt in ("sgd", "adam"):
+        ours = [r for r in records if (r["workload"], r["optimizer"], r["pipeline"]) == ("fashion-mnist", opt, "dlcore")]
+        peers = [r for r in records if (r["workload"], r["optimizer"], r["pipeline"]) == ("fashion-mnist", opt, "keras-fit")]
+        if ours and peers:
+            best, peer = (min(rs, key=lambda r: r["seconds_per_epoch"]) for rs in (ours, peers))
+            lines.append(_ratio(f"dlcore's fastest backend ({best['backend']}) / the fastest peer (Keras 3 on "
+                                f"{peer['backend']}), MLP {opt}", best, peer, 1.0))
     for opt in ("sgd", "adam"):
         torch_r = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
         tf_r = _find(records, backend="tensorflow", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
@@ -273,7 +339,9 @@ def main() -> None:
                 configs.append({"backend": backend, "workload": workload, "optimizer": optimizer, "lr": 1e-3,
                                 "batch_size": 64 if workload == "fashion-mnist" else 512, "repeats": repeats,
                                 "samples": (6000 if workload == "fashion-mnist" else 3000) if args.quick else None})
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, no GPU used (device cpu)"
+    from dlcore import tuning
+
+    machine = f"{tuning.machine()} ({platform.machine()}), Python {platform.python_version()}, no GPU used (device cpu)"
     print(f"dlcore benchmarks ({'quick' if args.quick else 'full'}), {machine}", flush=True)
     records = []
     for config in configs:
@@ -281,16 +349,18 @@ def main() -> None:
         got = _records(config, timing)
         if not args.quick:
             for r in got:
-                if not r["pipeline"].startswith("gemm-bound"):
+                if not r["pipeline"].startswith("gemm-bound") and "busy" not in r["pipeline"]:
                     memory = _spawn({**config, "pipeline": r["pipeline"]})
                     r.update(memory, peak_rss_scope="own process")
         for r in got:
             ratio = f"{r['ratio_to_native']:.3f}" if r["ratio_to_native"] else "-"
-            print(f"{r['backend']:<11} {r['workload']:<14} {r['optimizer']:<5} {r['pipeline']:<19} "
+            print(f"{r['backend']:<11} {r['workload']:<14} {r['optimizer']:<5} {r['pipeline']:<24} "
                   f"{r['seconds_per_epoch']:8.3f} s/epoch ({r['seconds_min']:.3f} - {r['seconds_max']:.3f}, "
                   f"{r['repeats']}) {r['samples_per_second']:9.0f} samples/s "
                   f"first {r['first_epoch_seconds']:7.3f} s  peak {r['peak_rss_mb']:6.0f} MB  / native {ratio}  ({timing['source']})",
                   flush=True)
+        if timing["kernels"]:
+            print(f"{config['backend']:<11} kernels chosen for this machine: {'; '.join(timing['kernels'])}", flush=True)
         records += got
     targets = _targets(records)
     print("\n".join(["", "targets:"] + ["  " + t for t in targets]))

@@ -8,6 +8,7 @@ from preloaded tensors; JAX with a jitted optax step per batch, gathering from d
 
 from __future__ import annotations
 
+import atexit
 import functools
 import gzip
 import math
@@ -54,10 +55,13 @@ def imdb_data(samples: int | None):
     return texts, labels, emb, ids, splits, source
 
 
+@functools.cache
 def torchvision_root() -> Path:
-    """A folder in torchvision's layout (FashionMNIST/raw, uncompressed) for the tutorial pipeline."""
+    """A folder in torchvision's layout (FashionMNIST/raw, uncompressed) for the tutorial pipeline,
+    made once per run and removed when the benchmark exits."""
     paths = datasets.locate_fashion_mnist(download=False)
     root = Path(tempfile.mkdtemp(prefix="dlcore-bench-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
     raw = root / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     for stem, path in paths.items():
@@ -134,8 +138,8 @@ def torch_tutorial(samples, optimizer, lr, batch_size):
 def torch_gemm_bound(n, batch_size, kernels="dlcore"):
     """Only the MLP step's matrix products: 3 forward, 5 backward (no input gradient).
 
-    kernels="dlcore": the products dlcore's layers compute (oneDNN on the CPU where torch has
-    it); "torch.mm": nn.Linear's (MKL's sgemm in torch's x86 builds).
+    kernels="dlcore": the products dlcore's layers compute (oneDNN or nn.Linear's, as chosen
+    for this machine, see dlcore.tuning); "torch.mm": nn.Linear's (MKL's sgemm in torch's x86 builds).
     """
     import torch
 
@@ -235,7 +239,9 @@ def tf_native(x, y, optimizer, lr, batch_size):
     return tf_epoch(step, len(x), batch_size)
 
 
-def tf_keras_fit(x, y, optimizer, lr, batch_size):
+def keras_fit(x, y, optimizer, lr, batch_size):
+    """Keras 3 ``model.fit`` of the same MLP on the in-memory arrays, on the backend Keras was
+    imported with ($KERAS_BACKEND: the benchmark sets it to the worker's backend)."""
     import keras
 
     model = keras_mlp()

@@ -20,6 +20,33 @@ def torch():
     return torch
 
 
+@pytest.fixture
+def onednn(torch, monkeypatch):
+    """dlcore's layers with oneDNN's products, whichever kernel this machine's measurement chose."""
+    import dlcore_torch.linear as dlcore_linear
+
+    if dlcore_linear.onednn_op() is None:
+        pytest.skip("this torch has no oneDNN")
+    monkeypatch.setattr(dlcore_linear, "onednn_linear", dlcore_linear.onednn_op)
+    return dlcore_linear.onednn_op()
+
+
+def probe(torch, record):
+    """A linear model class whose forward calls ``record()`` in training, inside the step."""
+
+    class Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = torch.nn.Linear(20, 4)
+
+        def forward(self, x):
+            if self.training:
+                record()
+            return self.linear(x)
+
+    return Probe
+
+
 def reference(torch, x, layer, activation):
     out = torch.nn.functional.linear(x, layer.weight, layer.bias)
     return {"relu": torch.relu, "tanh": torch.tanh, "none": lambda t: t}[activation](out)
@@ -27,7 +54,7 @@ def reference(torch, x, layer, activation):
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "none"])
 @pytest.mark.parametrize("frozen", [False, True])
-def test_linear_matches_nn_linear_values_and_gradients(torch, activation, frozen):
+def test_linear_matches_nn_linear_values_and_gradients(torch, onednn, activation, frozen):
     from dlcore_torch.linear import linear
 
     torch.manual_seed(0)
@@ -46,7 +73,7 @@ def test_linear_matches_nn_linear_values_and_gradients(torch, activation, frozen
         torch.testing.assert_close(linear(x, layer, activation), want.detach(), rtol=1e-5, atol=1e-5)
 
 
-def test_linear_handles_what_onednn_does_not(torch):
+def test_linear_handles_what_onednn_does_not(torch, onednn):
     """Other dtypes, other ranks and empty batches take F.linear's path with the same result."""
     from dlcore_torch.linear import linear
 
@@ -60,7 +87,7 @@ def test_linear_handles_what_onednn_does_not(torch):
 
 
 @pytest.mark.parametrize("optimizer, lr", [("sgd", 0.1), ("adam", 1e-3)])
-def test_mlp_trains_the_same_without_onednn(torch, monkeypatch, optimizer, lr):
+def test_mlp_trains_the_same_without_onednn(torch, onednn, monkeypatch, optimizer, lr):
     """Where torch has no oneDNN, dlcore's MLP falls back to F.linear and autograd and follows
     the same trajectory: per-epoch losses to 1e-5 (relative), weights to 1e-5."""
     import dlcore_torch.linear as dlcore_linear
@@ -93,17 +120,7 @@ def test_denormals_flush_in_every_thread_inside_the_training_step_and_nowhere_el
         return int((tiny * 1.0 != 0).sum())
 
     seen = []
-
-    class Probe(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.linear = torch.nn.Linear(20, 4)
-
-        def forward(self, x):
-            if self.training:
-                seen.append(surviving())
-            return self.linear(x)
-
+    Probe = probe(torch, lambda: seen.append(surviving()))
     x, y = blobs(200)
     assert surviving() == tiny.numel()
     Trainer("torch", epochs=1, batch_size=50, optimizer="sgd", lr=0.1, device="cpu", progress=False).fit(Probe(), (x, y))
@@ -156,3 +173,88 @@ def test_denormals_do_not_leak_into_threads_created_during_training(torch):
     assert out.returncode == 0, out.stderr[-2000:]
     surviving, total = map(int, out.stdout.split()[-2:])
     assert surviving == total, f"{total - surviving} products flushed after fit: a thread kept flush-to-zero"
+
+
+@pytest.mark.parametrize("kernel", ["aten", "onednn"])
+def test_dlcore_kernels_overrides_the_layers_kernel(torch, monkeypatch, kernel):
+    import dlcore_torch.linear as dlcore_linear
+
+    if dlcore_linear.onednn_op() is None:
+        pytest.skip("this torch has no oneDNN")
+    monkeypatch.setenv("DLCORE_KERNELS", f"torch.linear={kernel}")
+    dlcore_linear._kernel.cache_clear()
+    try:
+        assert (dlcore_linear.onednn_linear() is not None) == (kernel == "onednn")
+        assert get_backend("torch").info()["kernels"] == f"torch.linear={kernel} (override)"
+    finally:
+        dlcore_linear._kernel.cache_clear()
+
+
+def test_the_first_fit_on_a_machine_measures_the_kernel_and_later_processes_read_it(torch, onednn, tmp_path):
+    """In new processes sharing a cache: the first measures both kernels and caches its choice,
+    the second uses the cached one without measuring."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from dlcore import Trainer, models, tuning\n"
+        "x = np.random.default_rng(0).random((256, 20), dtype=np.float32)\n"
+        "y = np.random.default_rng(0).integers(0, 4, 256)\n"
+        "Trainer('torch', epochs=1, batch_size=64, device='cpu', progress=False).fit(models.mlp(20, [8], 4), (x, y))\n"
+        "import dlcore_torch.linear as L\n"
+        "choice = tuning.chosen()['torch.linear']\n"
+        "print(choice.kernel, choice.source, L.onednn_linear() is not None)\n")
+    env = {**os.environ, "DLCORE_CACHE_DIR": str(tmp_path)}
+    env.pop("DLCORE_KERNELS", None)
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:] + runs[1].stderr[-2000:]
+    (kernel, source, uses_onednn), (kernel2, source2, _) = (r.stdout.split()[-3:] for r in runs)
+    assert (source, source2) == ("measured", "cache") and kernel2 == kernel
+    assert uses_onednn == str(kernel == "onednn")
+    entries = json.loads((tmp_path / "kernels.json").read_text())["entries"]
+    assert [(json.loads(key)["name"], e["kernel"], sorted(e["seconds"])) for key, e in entries.items()] == [
+        ("torch.linear", kernel, ["aten", "onednn"])]
+
+
+class FakeLoad:
+    """Other processes keeping ``others`` of two CPUs busy."""
+
+    cpus = {0, 1}
+
+    def __init__(self, others):
+        self.others = others
+
+    def read(self):
+        return self.others
+
+
+@pytest.mark.parametrize("others, deterministic, env, expected", [
+    (1.0, False, None, 1), (0.1, False, None, 2), (None, False, None, 2),
+    (1.0, True, None, 2), (1.0, False, "0", 2)])
+def test_training_uses_the_cpus_other_processes_leave_free(torch, monkeypatch, others, deterministic, env, expected):
+    """With one of two CPUs busy elsewhere the training step runs torch with one thread (not in
+    deterministic mode, nor with DLCORE_ADAPT_THREADS=0); the user's setting is back after fit."""
+    import dlcore_torch.threads as threads
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    monkeypatch.setattr(threads, "_load", FakeLoad(others))
+    monkeypatch.setattr(threads, "_checked", 0.0)
+    monkeypatch.setattr(threads, "STALE", float("inf"))  # read the fake load at the first call
+    monkeypatch.setattr(threads, "_fitted", None)
+    if env is not None:
+        monkeypatch.setenv("DLCORE_ADAPT_THREADS", env)
+    seen = []
+    Probe = probe(torch, lambda: seen.append(torch.get_num_threads()))
+    x, y = blobs()
+    try:
+        Trainer("torch", epochs=1, batch_size=64, device="cpu", progress=False, deterministic=deterministic).fit(
+            Probe(), (x[:256], y[:256]))
+        assert set(seen) == {expected}, f"threads inside the training step: {sorted(set(seen))}"
+        assert torch.get_num_threads() == 2, "the user's thread setting was not restored after fit"
+    finally:
+        torch.set_num_threads(previous)

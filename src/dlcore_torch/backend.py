@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from dlcore import tuning
 from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
 from dlcore.devices import Device
 from dlcore.errors import ConfigError
@@ -20,6 +21,8 @@ from dlcore.optimizers import check_state
 
 from .denormals import flushing_denormals
 from .framework import import_torch
+from .linear import onednn_linear
+from .threads import fitted_threads
 
 torch = import_torch()
 
@@ -68,7 +71,11 @@ class TorchBackend(Backend):
         return versions
 
     def info(self) -> dict[str, str]:
-        return {"CUDA": torch.version.cuda or "none", "threads": str(torch.get_num_threads())}
+        """CUDA's version, intra-op threads, and the CPU kernels chosen for this machine."""
+        onednn_linear()  # makes the choice, or reads it from the cache
+        choice = tuning.chosen().get("torch.linear")
+        kernels = str(choice) if choice else "torch.linear=aten (this torch has no oneDNN)"
+        return {"CUDA": torch.version.cuda or "none", "threads": str(torch.get_num_threads()), "kernels": kernels}
 
     def seed(self, seed: int) -> None:
         torch.manual_seed(seed)
@@ -178,7 +185,9 @@ class TorchBackend(Backend):
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         if model.device is not None and model.device.kind == "cpu":
-            with flushing_denormals():  # as TensorFlow and XLA do in their threads
+            # threads for the free CPUs (not in deterministic mode); denormals flushed, as
+            # TensorFlow and XLA do in their threads
+            with fitted_threads(not torch.are_deterministic_algorithms_enabled()), flushing_denormals():
                 return self._train_steps(model, config, span)
         return self._train_steps(model, config, span)
 
@@ -231,6 +240,12 @@ class TorchBackend(Backend):
         return model.cache[key]
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
+        if model.device is not None and model.device.kind == "cpu":
+            with fitted_threads(not torch.are_deterministic_algorithms_enabled()):
+                return self._evaluate_steps(model, config, span)
+        return self._evaluate_steps(model, config, span)
+
+    def _evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net = model.native
         net.eval()
         loss_fn, metric_fns, reductions = self._kernels(model, config)
