@@ -12,6 +12,8 @@ Adam) one process trains every pipeline on the same in-memory data, alternating 
   with KERAS_BACKEND set to its backend), where Keras 3 is installed;
 - "dlcore, one busy process" and "native, one busy process" (Fashion-MNIST): the same epochs
   beside a CPU-bound process the benchmark starts and stops around each of them;
+- lightning-fit (torch, Fashion-MNIST): a Lightning ``Trainer`` fitting the same MLP from a
+  DataLoader over the in-memory tensors, where Lightning is installed;
 - gemm-bound (Fashion-MNIST): only the matrix products of each step, a lower bound, through
   the kernels dlcore uses (torch: also "gemm-bound-torch.mm", through nn.Linear's).
 
@@ -36,6 +38,7 @@ import time
 from pathlib import Path
 
 START = time.perf_counter()
+PEERS = {"keras-fit": "Keras 3 fit", "lightning-fit": "Lightning Trainer.fit"}  # other libraries' training loops
 FRAMEWORK = {"torch": "torch", "tensorflow": "tensorflow", "jax": "dlcore_jax"}  # jax: the plugin's package
 
 
@@ -86,6 +89,8 @@ def _load(config):
                   "tutorial": lambda: p.torch_tutorial(samples, opt, lr, bs),
                   "gemm-bound": lambda: p.torch_gemm_bound(len(x), bs),
                   "gemm-bound-torch.mm": lambda: p.torch_gemm_bound(len(x), bs, kernels="torch.mm")}
+        if p.lightning() is not None:  # the peer: a Lightning Trainer
+            others["lightning-fit"] = lambda: p.lightning_fit(x, y, opt, lr, bs)
     elif backend == "jax":
         others = {"native": lambda: p.jax_native(x, y, opt, lr, bs),
                   "gemm-bound": lambda: p.jax_gemm_bound(len(x), bs)}
@@ -204,7 +209,7 @@ def _records(config: dict, timing: dict, warmups: int = 1) -> list[dict]:
     for r in records:
         r["ratio_to_native"] = r["seconds_per_epoch"] / native if native else None
     order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "native", "dlcore, one busy process",
-             "native, one busy process", "tutorial", "keras-fit",
+             "native, one busy process", "tutorial", "keras-fit", "lightning-fit",
              "gemm-bound", "gemm-bound-torch.mm"]
     return sorted(records, key=lambda r: order.index(r["pipeline"]))
 
@@ -270,16 +275,17 @@ def _targets(records: list[dict]) -> list[str]:
             lines.append(_ratio(f"dlcore / native, both beside one busy process, {r['backend']} {r['optimizer']}",
                                 r, busy, 1.0))
     for r in records:
-        peer = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"], pipeline="keras-fit")
-        if r["pipeline"] == "dlcore" and peer:
-            lines.append(_ratio(f"dlcore / Keras 3 fit, {r['backend']} {r['workload']} {r['optimizer']}", r, peer, 1.0))
+        for pipeline, name in PEERS.items():
+            peer = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"], pipeline=pipeline)
+            if r["pipeline"] == "dlcore" and peer:
+                lines.append(_ratio(f"dlcore / {name}, {r['backend']} {r['workload']} {r['optimizer']}", r, peer, 1.0))
     for opt in ("sgd", "adam"):
         ours = [r for r in records if (r["workload"], r["optimizer"], r["pipeline"]) == ("fashion-mnist", opt, "dlcore")]
-        peers = [r for r in records if (r["workload"], r["optimizer"], r["pipeline"]) == ("fashion-mnist", opt, "keras-fit")]
+        peers = [r for r in records if r["workload"] == "fashion-mnist" and r["optimizer"] == opt and r["pipeline"] in PEERS]
         if ours and peers:
             best, peer = (min(rs, key=lambda r: r["seconds_per_epoch"]) for rs in (ours, peers))
-            lines.append(_ratio(f"dlcore's fastest backend ({best['backend']}) / the fastest peer (Keras 3 on "
-                                f"{peer['backend']}), MLP {opt}", best, peer, 1.0))
+            lines.append(_ratio(f"dlcore's fastest backend ({best['backend']}) / the fastest peer "
+                                f"({PEERS[peer['pipeline']]} on {peer['backend']}), MLP {opt}", best, peer, 1.0))
     for opt in ("sgd", "adam"):
         torch_r = _find(records, backend="torch", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")
         tf_r = _find(records, backend="tensorflow", workload="fashion-mnist", optimizer=opt, pipeline="dlcore")

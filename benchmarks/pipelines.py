@@ -110,6 +110,52 @@ def torch_native(x, y, optimizer, lr, batch_size):
     return epoch
 
 
+def lightning():
+    """The installed Lightning's package (``lightning.pytorch`` or ``pytorch_lightning``), or None."""
+    import importlib
+
+    for name in ("lightning.pytorch", "pytorch_lightning"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def lightning_fit(x, y, optimizer, lr, batch_size):
+    """A Lightning ``Trainer`` fitting the same MLP, as a LightningModule, for one epoch per
+    call, from a DataLoader over the in-memory tensors (batch_size, shuffled): Lightning's
+    documented way, with its logger, checkpointing, progress bar and summary switched off."""
+    import logging
+    import warnings
+
+    import torch
+    from torch.utils.data import DataLoader, TensorDataset
+
+    pl = lightning()
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*(num_workers|does not have many workers).*")
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = torch_mlp()
+
+        def training_step(self, batch, _):
+            xb, yb = batch
+            return torch.nn.functional.cross_entropy(self.net(xb), yb)
+
+        def configure_optimizers(self):
+            return torch_optimizer(optimizer, self.parameters(), lr)
+
+    module = Module()
+    loader = DataLoader(TensorDataset(torch.from_numpy(x), torch.from_numpy(y)), batch_size=batch_size, shuffle=True)
+    options = dict(max_epochs=1, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                   enable_progress_bar=False, enable_model_summary=False)
+    return lambda: pl.Trainer(**options).fit(module, loader)
+
+
 def torch_tutorial(samples, optimizer, lr, batch_size):
     """The PyTorch tutorial's pipeline: torchvision FashionMNIST + ToTensor + DataLoader."""
     from torch import nn

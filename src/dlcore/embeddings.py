@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from .errors import ConfigError, DataError
+from .tokens import Tokenized, tokenized
 from .version import pip_install
 
 COMBINERS = ("sqrtn", "mean", "sum")
@@ -88,22 +89,20 @@ class TextEmbedding:
             return found
         return len(self.tokens) + zlib.crc32(token.encode()) % self.oov_buckets
 
+    def _tokenized(self, texts: Iterable[str]) -> Tokenized:
+        texts = texts if isinstance(texts, (list, tuple)) else list(texts)
+        return tokenized(texts, self.tokenizer, self.tokenize)
+
     def encode(self, texts: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Token ids of all texts, flat, and row splits: text i is ids[splits[i]:splits[i+1]]."""
-        ids: list[int] = []
-        splits = [0]
-        for text in texts:
-            if not isinstance(text, str):
-                raise DataError(f"text {len(splits) - 1} is a {type(text).__name__}, not a str")
-            ids.extend(self.token_id(t) for t in self.tokenize(text))
-            splits.append(len(ids))
-        return np.asarray(ids, np.int64), np.asarray(splits, np.int64)
+        """Token ids of all texts, flat, and row splits: text i is ids[splits[i]:splits[i+1]].
+        The tokenizing is cached (:mod:`dlcore.tokens`): the same texts encode fast again."""
+        tokens = self._tokenized(texts)
+        ids = np.fromiter((self.token_id(t) for t in tokens.vocab), np.int64, len(tokens.vocab))
+        return ids[tokens.codes], tokens.splits.copy()
 
     def restrict(self, texts: Iterable[str]) -> TextEmbedding:
         """A copy keeping only the tokens that occur in ``texts`` (and the OOV rows)."""
-        seen: set[str] = set()
-        for text in texts:
-            seen.update(self.tokenize(text))
+        seen = set(self._tokenized(texts).vocab)
         keep = [i for i, t in enumerate(self.tokens) if t in seen]
         rows = keep + list(range(len(self.tokens), self.rows))
         oov = {t: len(keep) + (i - len(self.tokens)) for t, i in self.oov_ids.items() if t in seen}
