@@ -89,7 +89,7 @@ def _load(config):
                   "tutorial": lambda: p.torch_tutorial(samples, opt, lr, bs),
                   "gemm-bound": lambda: p.torch_gemm_bound(len(x), bs),
                   "gemm-bound-torch.mm": lambda: p.torch_gemm_bound(len(x), bs, kernels="torch.mm")}
-        if p.lightning() is not None:  # the peer: a Lightning Trainer
+        if p.has_lightning():  # the peer: a Lightning Trainer
             others["lightning-fit"] = lambda: p.lightning_fit(x, y, opt, lr, bs)
     elif backend == "jax":
         others = {"native": lambda: p.jax_native(x, y, opt, lr, bs),
@@ -97,7 +97,7 @@ def _load(config):
     else:
         others = {"native": lambda: p.tf_native(x, y, opt, lr, bs),
                   "gemm-bound": lambda: p.tf_gemm_bound(len(x), bs)}
-    if keras_backend() == backend:  # the peer: Keras 3 on the same framework
+    if has_keras_3():  # the peer: Keras 3 on the same framework (_spawn sets KERAS_BACKEND)
         others["keras-fit"] = lambda: p.keras_fit(x, y, opt, lr, bs)
     if source != "Fashion-MNIST":
         others.pop("tutorial", None)  # torchvision needs the real files
@@ -109,20 +109,15 @@ def _load(config):
     return x, y, models.mlp(784, [512, 512], 10), others, source
 
 
-def keras_backend() -> str | None:
-    """The framework Keras 3 runs on in this process ("torch", "tensorflow", "jax"), or None
-    where Keras 3 is not installed or cannot start on it."""
-    import importlib.util
+def has_keras_3() -> bool:
+    """Whether Keras 3 is installed (found without importing it: the timings of a worker start
+    with its imports)."""
+    from importlib import metadata
 
-    if importlib.util.find_spec("keras") is None:
-        return None
     try:
-        import keras
-
-        name = keras.backend.backend()
-    except Exception:  # noqa: BLE001 - a Keras that cannot start is a missing peer, not a failed benchmark
-        return None
-    return name if int(keras.__version__.split(".")[0]) >= 3 else None
+        return int(metadata.version("keras").split(".")[0]) >= 3
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
 
 
 def _dlcore_epochs(config, x, y, batch_hook: bool):

@@ -110,16 +110,21 @@ def torch_native(x, y, optimizer, lr, batch_size):
     return epoch
 
 
+def has_lightning() -> bool:
+    """Whether Lightning is installed (found without importing it)."""
+    import importlib.util
+
+    return any(importlib.util.find_spec(name) for name in ("lightning", "pytorch_lightning"))
+
+
 def lightning():
-    """The installed Lightning's package (``lightning.pytorch`` or ``pytorch_lightning``), or None."""
+    """The installed Lightning's package: ``lightning.pytorch`` or ``pytorch_lightning``."""
     import importlib
 
-    for name in ("lightning.pytorch", "pytorch_lightning"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
+    try:
+        return importlib.import_module("lightning.pytorch")
+    except ImportError:
+        return importlib.import_module("pytorch_lightning")
 
 
 def lightning_fit(x, y, optimizer, lr, batch_size):

@@ -33,3 +33,17 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys)
     assert "targets:" in out.stdout
     with capsys.disabled():  # the ratios go to the CI log, so that a regression shows there
         print("\n" + out.stdout[out.stdout.index("targets:"):], flush=True)
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_startup_benchmark_times_cold_and_warm_starts(fashion_dir, capsys):
+    env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--backends", BACKENDS[0], "--workloads",
+                          "fashion-mnist", "--runs", "2"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    line = next(row for row in out.stdout.splitlines() if row.startswith(BACKENDS[0]))
+    cold, warm = (float(line.split(word)[1].split()[0]) for word in (" cold ", " warm "))
+    assert 0 < warm and 0 < cold, line
+    assert "import the framework" in line and "first step" in line
+    with capsys.disabled():
+        print("\n" + out.stdout, flush=True)
