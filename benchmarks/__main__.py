@@ -17,10 +17,11 @@ Adam) one process trains every pipeline on the same in-memory data, alternating 
 - gemm-bound (Fashion-MNIST): only the matrix products of each step, a lower bound, through
   the kernels dlcore uses (torch: also "gemm-bound-torch.mm", through nn.Linear's).
 
-It prints the kernels chosen for this machine (dlcore.tuning) and reports the median seconds per epoch after one warm-up epoch, samples per second, the
-first (warm-up, tracing included) epoch, peak resident memory (full mode: one fresh process
-per pipeline; --quick: the shared process), and the ratio to the native loop; and writes
-``results.json`` and ``results.md`` to --out. --quick uses 6000 images / 3000 reviews and two
+It prints the kernels chosen for this machine (dlcore.tuning) and reports the median seconds
+per epoch after one warm-up epoch, samples per second, the first (warm-up, tracing included)
+epoch, peak resident memory (full mode: one fresh process per pipeline; --quick: the shared
+process), and the ratio to the native loop; and writes ``results.json`` and ``results.md`` to
+--out. --quick uses 6000 images / 3000 reviews and two
 epochs, and finishes in about two minutes.
 """
 

@@ -70,7 +70,7 @@ def _read(path: Path, count: int) -> Tokenized | None:
             raw, ends, codes, splits = f["vocab_utf8"].tobytes(), f["vocab_ends"], f["codes"], f["splits"]
         starts = [0, *ends[:-1].tolist()] if len(ends) else []
         vocab = [raw[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError is a ValueError
+    except (OSError, ValueError, TypeError, KeyError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError: a ValueError
         return None
     fits = (len(splits) == count + 1 and splits[0] == 0 and splits[-1] == len(codes)
             and bool(np.all(np.diff(splits) >= 0)) and (len(ends) == 0 or ends[-1] == len(raw))
