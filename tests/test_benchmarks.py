@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys):
     env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
+    env.pop("DLCORE_ADAPT_THREADS")  # as users run it
     out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--workloads", "fashion-mnist",
                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -38,6 +39,7 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys)
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_startup_benchmark_times_cold_and_warm_starts(fashion_dir, capsys):
     env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
+    env.pop("DLCORE_ADAPT_THREADS")  # as users run it
     out = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--backends", BACKENDS[0], "--workloads",
                           "fashion-mnist", "--runs", "2"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]

@@ -246,7 +246,9 @@ def test_training_uses_the_cpus_other_processes_leave_free(torch, monkeypatch, o
     monkeypatch.setattr(threads, "_checked", 0.0)
     monkeypatch.setattr(threads, "STALE", float("inf"))  # read the fake load at the first call
     monkeypatch.setattr(threads, "_fitted", None)
-    if env is not None:
+    if env is None:
+        monkeypatch.delenv("DLCORE_ADAPT_THREADS")  # the default: on
+    else:
         monkeypatch.setenv("DLCORE_ADAPT_THREADS", env)
     seen = []
     Probe = probe(torch, lambda: seen.append(torch.get_num_threads()))
