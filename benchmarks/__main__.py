@@ -98,7 +98,7 @@ def _load(config):
     else:
         others = {"native": lambda: p.tf_native(x, y, opt, lr, bs),
                   "gemm-bound": lambda: p.tf_gemm_bound(len(x), bs)}
-    if has_keras_3():  # the peer: Keras 3 on the same framework (_spawn sets KERAS_BACKEND)
+    if p.has_keras_3():  # the peer: Keras 3 on the same framework (_spawn sets KERAS_BACKEND)
         others["keras-fit"] = lambda: p.keras_fit(x, y, opt, lr, bs)
     if source != "Fashion-MNIST":
         others.pop("tutorial", None)  # torchvision needs the real files
@@ -108,17 +108,6 @@ def _load(config):
     native = others["native"]
     others["native, one busy process"] = lambda: under_load(native())
     return x, y, models.mlp(784, [512, 512], 10), others, source
-
-
-def has_keras_3() -> bool:
-    """Whether Keras 3 is installed (found without importing it: the timings of a worker start
-    with its imports)."""
-    from importlib import metadata
-
-    try:
-        return int(metadata.version("keras").split(".")[0]) >= 3
-    except (metadata.PackageNotFoundError, ValueError):
-        return False
 
 
 def _dlcore_epochs(config, x, y, batch_hook: bool):

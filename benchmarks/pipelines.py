@@ -290,6 +290,17 @@ def tf_native(x, y, optimizer, lr, batch_size):
     return tf_epoch(step, len(x), batch_size)
 
 
+def has_keras_3() -> bool:
+    """Whether Keras 3 is installed (found without importing it: the timings of a worker start
+    with its imports)."""
+    from importlib import metadata
+
+    try:
+        return int(metadata.version("keras").split(".")[0]) >= 3
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+
+
 def keras_fit(x, y, optimizer, lr, batch_size):
     """Keras 3 ``model.fit`` of the same MLP on the in-memory arrays, on the backend Keras was
     imported with ($KERAS_BACKEND: the benchmark sets it to the worker's backend)."""

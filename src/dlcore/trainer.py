@@ -230,8 +230,8 @@ class Trainer:
         out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
         saved by any backend with the same optimizer: its weights, optimizer state (canonical
         layout), shuffling RNG and history are restored and training continues after its last
-        epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps its optimizer state when the
-        optimizer is the same, with this trainer's learning rate.
+        epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps
+        its optimizer state when the optimizer is the same, with this trainer's learning rate.
         """
         built = self.build(model)
         if resume_from is not None:

@@ -1,8 +1,8 @@
 """Kernel choices measured on the user's machine, once, cached, and overridable.
 
 Where a backend has interchangeable kernels for the same computation and which one is faster
-depends on the CPU (torch: oneDNN's or MKL's matrix products; oneDNN is about twice as fast on
-AMD EPYC, MKL faster on Intel Xeon), it asks :func:`choose`. The first call on a machine times
+depends on the CPU (torch: oneDNN's or MKL's matrix products; oneDNN was the faster one on
+this project's AMD EPYC, MKL on an Intel Xeon), it asks :func:`choose`. The first call on a machine times
 the candidates side by side and picks the fastest; the plain one (the kernel a hand-written
 loop would use) is kept unless another beats it by more than ``margin``, so a choice never
 makes dlcore slower than the native loop by more than the measurement's noise. The choice is

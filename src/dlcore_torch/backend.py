@@ -44,6 +44,21 @@ class _Tokens:
         return self.ids[positions], offsets, lengths
 
 
+@contextlib.contextmanager
+def _on_cpu(model: Model, flush_denormals: bool) -> Iterator[None]:
+    """For a call on the CPU: torch's threads fitted to the CPUs other processes leave free
+    (not in deterministic mode), and for training denormals flushed, as TensorFlow and XLA
+    do in their threads."""
+    if model.device is None or model.device.kind != "cpu":
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(fitted_threads(not torch.are_deterministic_algorithms_enabled()))
+        if flush_denormals:
+            stack.enter_context(flushing_denormals())
+        yield
+
+
 class TorchBackend(Backend):
     name = "torch"
     steps_per_call = 32
@@ -184,12 +199,8 @@ class TorchBackend(Backend):
         return model.cache[key]
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
-        if model.device is not None and model.device.kind == "cpu":
-            # threads for the free CPUs (not in deterministic mode); denormals flushed, as
-            # TensorFlow and XLA do in their threads
-            with fitted_threads(not torch.are_deterministic_algorithms_enabled()), flushing_denormals():
-                return self._train_steps(model, config, span)
-        return self._train_steps(model, config, span)
+        with _on_cpu(model, flush_denormals=True):
+            return self._train_steps(model, config, span)
 
     def _train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net, optimizer = model.native, model.optimizer
@@ -240,10 +251,8 @@ class TorchBackend(Backend):
         return model.cache[key]
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
-        if model.device is not None and model.device.kind == "cpu":
-            with fitted_threads(not torch.are_deterministic_algorithms_enabled()):
-                return self._evaluate_steps(model, config, span)
-        return self._evaluate_steps(model, config, span)
+        with _on_cpu(model, flush_denormals=False):
+            return self._evaluate_steps(model, config, span)
 
     def _evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         net = model.native
