@@ -13,7 +13,7 @@ import pytest
 import dlcore
 from conftest import BACKENDS, BOTH
 from dlcore import ArrayDataset, BackendError, CheckpointError, DataError, DeviceError, History
-from dlcore.devices import Device, DeviceRegistry, parse_device, resolve_device
+from dlcore.contract import Device, DeviceRegistry, parse_device, resolve_device
 from dlcore.models import MLP, mlp, spec_from_dict
 
 
@@ -282,7 +282,7 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
     """Every file dlcore writes goes through atomic_path: an error midway keeps the old file
     byte for byte and leaves nothing else behind."""
     from dlcore import TrainingCheckpoint
-    from dlcore.files import atomic_path
+    from dlcore.io.files import atomic_path
 
     spec = MLP(4, (3,), 2)
     path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
@@ -340,15 +340,16 @@ def test_every_hook_is_documented_as_pytest_documents_its_hooks():
 def test_builtin_features_come_through_the_hooks():
     from dlcore.plugins import registry
 
-    assert {"mlp", "text_classifier"} <= set(registry("dlcore_model_kinds").keys())
-    assert {"cross_entropy", "binary_cross_entropy"} <= set(registry("dlcore_losses").keys())
-    assert {"sgd", "adam"} <= set(registry("dlcore_optimizers").keys())
-    assert "accuracy" in registry("dlcore_metrics").keys()
-    assert {"fashion-mnist", "imdb"} <= set(registry("dlcore_datasets").keys())
-    assert {"glove-6b-50d", "glove-text"} <= set(registry("dlcore_embedding_sources").keys())
-    assert registry("dlcore_weight_formats").plugin_of("dlcore") == "dlcore"
-    assert {"cpu", "gpu", "mps"} <= set(registry("dlcore_device_kinds").keys())
-    kernels = registry("dlcore_kernels")
+    found = registry()
+    assert {"mlp", "text_classifier"} <= set(found.model_kinds.keys())
+    assert {"cross_entropy", "binary_cross_entropy"} <= set(found.losses.keys())
+    assert {"sgd", "adam"} <= set(found.optimizers.keys())
+    assert "accuracy" in found.metrics.keys()
+    assert {"fashion-mnist", "imdb"} <= set(found.datasets.keys())
+    assert {"glove-6b-50d", "glove-text"} <= set(found.embedding_sources.keys())
+    assert found.weight_formats.plugin_of("dlcore") == "dlcore"
+    assert {"cpu", "gpu", "mps"} <= set(found.device_kinds.keys())
+    kernels = found.kernels
     for backend in BACKENDS:
         for kind, name in (("model", "mlp"), ("model", "text_classifier"), ("loss", "cross_entropy"),
                            ("metric", "accuracy"), ("optimizer", "adam")):
@@ -436,8 +437,15 @@ def test_renamed_public_names_still_work_with_a_deprecation_warning():
     import importlib
 
     import dlcore.models
-    import dlcore.trainer
 
+    sys.modules.pop("dlcore.trainer", None)
+    with pytest.warns(DeprecationWarning, match="dlcore.trainer is deprecated since dlcore 0.2.*use dlcore.training.trainer"):
+        import dlcore.trainer
+    assert dlcore.trainer.Trainer is dlcore.Trainer
+    from dlcore.plugins import registry
+
+    with pytest.warns(DeprecationWarning, match=r"registry\('dlcore_losses'\) is deprecated.*registry\(\).losses"):
+        assert registry("dlcore_losses") is registry().losses
     with pytest.warns(DeprecationWarning, match="dlcore.trainer.OPTIMIZERS is deprecated since dlcore 0.2"):
         assert {"sgd", "adam"} <= set(dlcore.trainer.OPTIMIZERS)
     with pytest.warns(DeprecationWarning, match="dlcore.trainer.LOSSES"):
@@ -445,9 +453,9 @@ def test_renamed_public_names_still_work_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="dlcore.models.SPECS"):
         assert dlcore.models.SPECS["mlp"] is MLP
     sys.modules.pop("dlcore.interop", None)
-    with pytest.warns(DeprecationWarning, match="dlcore.interop is deprecated.*use dlcore.formats"):
+    with pytest.warns(DeprecationWarning, match="dlcore.interop is deprecated.*use dlcore.io.formats"):
         interop = importlib.import_module("dlcore.interop")
-    from dlcore.formats import read_weights
+    from dlcore.io.formats import read_weights
 
     assert interop.read_weights is read_weights
     with pytest.raises(AttributeError, match="no attribute 'NOTHING'"):

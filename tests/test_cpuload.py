@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from dlcore import cpuload
+from dlcore.tuning import cpuload
 
 pytestmark = pytest.mark.skipif(cpuload._busy_seconds(cpuload.allowed_cpus()) is None, reason="no /proc/stat here")
 

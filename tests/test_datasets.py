@@ -13,7 +13,7 @@ import pytest
 
 from conftest import idx_bytes, write_fashion_mnist
 from dlcore import DataError, DownloadError, datasets
-from dlcore.idx import read_idx, read_idx_bytes
+from dlcore.data.idx import read_idx, read_idx_bytes
 
 
 def test_reads_gzipped_and_plain_idx(tmp_path):

@@ -47,7 +47,7 @@ def test_wheel_holds_the_package_both_backends_entry_points_and_types(dist):
         info = next(n for n in names if n.endswith(".dist-info/METADATA"))
         metadata = archive.read(info).decode()
         entry_points = archive.read(info.replace("METADATA", "entry_points.txt")).decode()
-    for required in ("dlcore/__init__.py", "dlcore/py.typed", "dlcore/contract.py", "dlcore/testing/suite.py",
+    for required in ("dlcore/__init__.py", "dlcore/py.typed", "dlcore/contract/backend.py", "dlcore/testing/suite.py",
                      "dlcore_torch/backend.py", "dlcore_tf/backend.py"):
         assert required in names, required
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -107,7 +107,8 @@ def test_two_plugins_registering_one_backend_name_are_refused_naming_both(site, 
 
 
 EXTRAS = '''
-"""A plugin adding one thing to each extension point but backends."""
+"""A plugin adding one thing to each extension point but backends: a regression loss and an
+optimizer among them, written from the contract's documented kernel signatures alone."""
 import json
 from pathlib import Path
 
@@ -118,12 +119,31 @@ from typing import ClassVar
 
 from dlcore import ArrayDataset, ModelSpec, hookimpl
 from dlcore.datasets import DatasetInfo
-from dlcore.devices import DeviceKind
+from dlcore.contract import DeviceKind
 from dlcore.embeddings import EmbeddingSource, TextEmbedding
-from dlcore.formats import WeightFormat
-from dlcore.kernels import Kernel, Metric
+from dlcore.contract import WeightFormat
+from dlcore.kernels import Kernel, Loss, Metric, Optimizer
 from dlcore.models import ModelKind
 from dlcore.testing.data import blobs
+from dlcore_numpy import SGD, optimizer
+
+
+class SignSGD(SGD):
+    """w -= lr * sign(g), its state the number of updates alone."""
+
+    def step(self, weights, grads):
+        self.t += 1
+        for name, grad in grads.items():
+            weights[name] -= np.float32(self.lr) * np.sign(grad)
+
+    def load(self, arrays, meta):
+        self.t = int(meta.get("step", 0))
+
+
+def squared_error(logits, labels):
+    """The numpy backend's loss kernel: (mean loss, its gradient by the logits)."""
+    diff = logits - labels.reshape(len(labels), -1)
+    return float((diff ** 2).mean()), 2 * diff / diff.size
 
 
 @dataclass(frozen=True)
@@ -177,6 +197,16 @@ def dlcore_metrics():
 
 
 @hookimpl
+def dlcore_losses():
+    return [Loss("squared_error", "mean over samples and outputs of (logit - target)^2", regression=True)]
+
+
+@hookimpl
+def dlcore_optimizers():
+    return [Optimizer("sign_sgd", {}, "w -= lr * sign(g)")]
+
+
+@hookimpl
 def dlcore_model_kinds():
     return [ModelKind("logistic", Logistic, "one dense layer")]
 
@@ -185,7 +215,9 @@ def dlcore_model_kinds():
 def dlcore_kernels():
     from dlcore_numpy import MLPWeights  # the numpy backend builds it as an MLP without hidden layers
 
-    return [Kernel("metric", "error_rate", "numpy", error_rate), Kernel("model", "logistic", "numpy", MLPWeights)]
+    return [Kernel("metric", "error_rate", "numpy", error_rate), Kernel("model", "logistic", "numpy", MLPWeights),
+            Kernel("loss", "squared_error", "numpy", squared_error),
+            Kernel("optimizer", "sign_sgd", "numpy", lambda model, lr: optimizer(SignSGD, model, lr))]
 
 
 @hookimpl
@@ -223,7 +255,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         import numpy as np
         import dlcore
         from dlcore import Trainer, datasets, embeddings, models
-        from dlcore.devices import parse_device
+        from dlcore.contract import parse_device
         train, test = datasets.load("blobs")
         trainer = Trainer(backend="numpy", epochs=3, lr=0.1, seed=0, progress=False,
                           metrics=["accuracy", "error_rate"])
@@ -241,6 +273,19 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         trainer.save(logistic.build(spec), {str(tmp_path / "logistic.npz")!r})
         reloaded = logistic.load({str(tmp_path / "logistic.npz")!r})
         assert reloaded.spec == spec and logistic.evaluate(reloaded, test)["accuracy"] >= 0.9
+        rng = np.random.default_rng(0)
+        x = rng.normal(0, 1, (800, 20)).astype(np.float32)
+        y = (x @ rng.normal(0, 1, 20) + 0.5).astype(np.float32)
+        try:
+            Trainer(backend="numpy", progress=False).fit(models.mlp(20, [], 1), (x, y))
+        except dlcore.DataError as err:
+            print("REGRESSION", err)
+        regression = Trainer(backend="numpy", epochs=30, batch_size=32, loss="squared_error", optimizer="sign_sgd",
+                             lr=0.005, metrics=[], seed=0, progress=False)
+        spec = models.mlp(20, [], 1)
+        first = regression.evaluate(spec, (x, y))["loss"]
+        history = regression.fit(spec, (x, y))
+        print("MSE", first, history["loss"][-1], float(y.var()), regression.build(spec).step)
         print("EMBEDDING", embeddings.load("tiny").source)
         print("XPU", parse_device("xpu:1"))
         try:
@@ -255,6 +300,10 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
     '''), env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "EMBEDDING tiny" in out.stdout and "XPU ('xpu', 1)" in out.stdout
+    assert ("REGRESSION data: binary labels must be 0 or 1" in out.stdout
+            and "expects class labels; for regression use a regression loss" in out.stdout), out.stdout
+    first, last, variance, steps = (float(v) for v in out.stdout.split("MSE ")[1].split()[:4])
+    assert last < 0.02 * variance < first and steps == 30 * 25, out.stdout  # the loss and optimizer trained it
     assert "DEVICE device 'xpu' does not exist on backend 'numpy'; available: cpu" in out.stdout
     if "torch" in BACKENDS:
         assert ("KERNEL backend 'torch' has no implementation of the metric 'error_rate' (backends that have one: "

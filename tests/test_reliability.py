@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import idx_bytes
 from dlcore import CheckpointError, DataError, TrainingCheckpoint
-from dlcore.idx import read_idx, read_idx_bytes
+from dlcore.data.idx import read_idx, read_idx_bytes
 from dlcore.models import MLP
 
 SAVER = textwrap.dedent('''

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import BACKENDS, BOTH
 from dlcore import DataError, DownloadError, Trainer, datasets, embeddings, models
-from dlcore import imdb as imdb_module
+from dlcore.data import imdb as imdb_module
 from dlcore.embeddings import TextEmbedding
 from text_fixtures import reviews, write_acl_imdb, write_glove, write_hub_saved_model, write_reviews_json
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dlcore import DataError, embeddings, tokens
+from dlcore import DataError, embeddings
+from dlcore.data import tokens
 
 TEXTS = ["A good film, good!", "", "Ünïcödé naïve café — l'été", "zzz qqq good", "tab\there  two  spaces"]
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dlcore import ConfigError, tuning
+from dlcore.tuning import choices
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def timings(monkeypatch):
         assert set(candidates) == set(Timings.seconds)
         return dict(Timings.seconds)
 
-    monkeypatch.setattr(tuning, "measure", measure)
+    monkeypatch.setattr(choices, "measure", measure)
     return Timings
 
 

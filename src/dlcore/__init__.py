@@ -10,39 +10,29 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 """
 
-from . import callbacks, contract, datasets, embeddings, kernels, models, optimizers, schedules
-from .backend import BackendInfo, backend_infos, get_backend, select_backend_name
-from .checkpoint import Checkpoint, TrainingCheckpoint
-from .contract import Backend, Prepared
-from .data import ArrayDataset, Dataset
-from .devices import Device, DeviceRegistry, all_devices
-from .errors import (
-    BackendError,
-    CheckpointError,
-    ConfigError,
-    DataError,
-    DeviceError,
-    DlcoreError,
-    DownloadError,
-    PluginError,
-    TrainingError,
+from . import deprecation
+
+deprecation.install()  # the modules that moved into folders in 0.2 import under their old names
+
+from . import callbacks, contract, datasets, embeddings, kernels, models, optimizers, plugins, schedules  # noqa: E402
+from .contract import (  # noqa: E402
+    Backend, BackendError, BackendInfo, CheckpointError, ConfigError, DataError, Device, DeviceError, DeviceRegistry,
+    DlcoreError, DownloadError, Model, ModelSpec, PluginError, Prepared, TrainingError,
 )
-from .callbacks import (
-    Callback, Checkpointing, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, TensorBoard,
+from .data import ArrayDataset, Dataset  # noqa: E402
+from .io import Checkpoint, TrainingCheckpoint  # noqa: E402
+from .plugins import all_devices, backend_infos, get_backend, hookimpl, select_backend_name  # noqa: E402
+from .training import (  # noqa: E402
+    Callback, Checkpointing, CSVLogger, EarlyStopping, History, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau,
+    TensorBoard, Trainer,
 )
-from .history import History
-from .hookspecs import hookimpl
-from .models import Model, ModelSpec
-from .trainer import Trainer
-from .version import __version__
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "ArrayDataset", "Backend", "BackendError", "BackendInfo", "CSVLogger", "Callback", "Checkpoint", "Checkpointing",
-    "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "ReduceLROnPlateau", "TensorBoard", "callbacks",
-    "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError",
-    "DeviceRegistry", "DlcoreError", "DownloadError", "History", "Model", "ModelSpec", "PluginError",
-    "Prepared", "Trainer", "TrainingError", "TrainingCheckpoint", "__version__", "all_devices",
-    "backend_infos", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "kernels", "models",
-    "optimizers", "schedules",
-    "select_backend_name",
+    "CheckpointError", "ConfigError", "DataError", "Dataset", "Device", "DeviceError", "DeviceRegistry", "DlcoreError",
+    "DownloadError", "EarlyStopping", "History", "LambdaCallback", "Model", "ModelCheckpoint", "ModelSpec",
+    "PluginError", "Prepared", "ReduceLROnPlateau", "TensorBoard", "Trainer", "TrainingCheckpoint", "TrainingError",
+    "__version__", "all_devices", "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend",
+    "hookimpl", "kernels", "models", "optimizers", "plugins", "schedules", "select_backend_name",
 ]

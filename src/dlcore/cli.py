@@ -11,27 +11,47 @@ import time
 from importlib import metadata
 from typing import Any
 
-from .errors import DlcoreError
+from .contract.backend import Model
+from .contract.errors import DlcoreError
+from .data.datasets import info as dataset_info
+from .data.datasets import load as load_dataset
+from .data.datasets import registered
+from .models.recipes import mlp_for
+from .plugins.backends import all_devices, backend_infos, get_backend, installed_backend_names, select_backend_name
+from .plugins.builtin import RECIPE
+from .plugins.registry import disabled_plugins, plugin_distribution, registry
+from .training.callbacks import Callback
+from .training.history import format_metrics
+from .training.optimizers import DEFAULT_LR, OptimizerConfig
+from .training.schedules import CosineDecay, OneCycle
+from .training.trainer import Trainer
 from .version import DISTRIBUTION, __version__
 
-def _parser() -> argparse.ArgumentParser:
-    from .datasets import registered
-    from .plugins import registry
 
+def _backend_help() -> str:
+    """The backends to choose from: the installed ones, then the others with what installs them."""
+    installed = installed_backend_names()
+    missing = [f"{i.name} (not installed: {i.install_hint})" for i in backend_infos() if i.name not in installed]
+    return (f"{', '.join(installed) or 'none installed'}{'; ' + '; '.join(missing) if missing else ''} "
+            "(default: $DLCORE_BACKEND, else the first installed)")
+
+
+def _parser() -> argparse.ArgumentParser:
     workloads = registered()
-    optimizers = [str(name) for name in registry("dlcore_optimizers").keys()]
+    optimizers = [str(name) for name in registry().optimizers.keys()]
+    backend_help = _backend_help()
     parser = argparse.ArgumentParser(prog="dlcore", description="Train and evaluate models on PyTorch or TensorFlow.")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a registered dataset's recipe and print its test metrics")
     train.add_argument("workload", choices=workloads, help="; ".join(f"{i.name}: {i.description}" for i in workloads.values()))
-    train.add_argument("--backend", default=None, help="torch or tensorflow (default: $DLCORE_BACKEND, else the first installed)")
+    train.add_argument("--backend", default=None, help=backend_help)
     train.add_argument("--device", default="auto", help="auto, cpu, cuda:N, GPU:N or mps (default: auto)")
     train.add_argument("--epochs", type=int, help="default: 10 (fashion-mnist), 20 (imdb)")
     train.add_argument("--batch-size", type=int, help="default: 64 (fashion-mnist), 512 (imdb)")
     train.add_argument("--optimizer", choices=optimizers, help="default: sgd (fashion-mnist), adam (imdb)")
-    train.add_argument("--lr", type=float, help="default: 1e-3")
+    train.add_argument("--lr", type=float, help=f"default: the optimizer's, {DEFAULT_LR:g}")
     train.add_argument("--momentum", type=float, help="sgd, rmsprop: momentum (default: 0)")
     train.add_argument("--weight-decay", type=float, help="L2 weight decay (adamw: decoupled; default: 0, adamw 0.01)")
     train.add_argument("--schedule", choices=("cosine", "onecycle"), help="a per-update learning-rate schedule "
@@ -58,14 +78,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model (from any backend) on a built-in test set")
     evaluate.add_argument("checkpoint", help="a .npz written by 'dlcore train --save' or Trainer.save")
     evaluate.add_argument("--data", required=True, choices=workloads, help="the test set")
-    evaluate.add_argument("--backend", default=None)
+    evaluate.add_argument("--backend", default=None, help=backend_help)
     evaluate.add_argument("--device", default="auto")
     evaluate.add_argument("--data-dir", default=None)
     evaluate.add_argument("--no-download", action="store_true")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON on the last line")
 
     devices = sub.add_parser("devices", help="list the devices of the installed backends")
-    devices.add_argument("--backend", default=None, help="only this backend")
+    devices.add_argument("--backend", default=None, help="only this backend: " + backend_help)
     sub.add_parser("backends", help="list registered backends and whether they are installed")
     info = sub.add_parser("info", help="versions of dlcore, its plugins and backends, devices: what a bug report needs")
     info.add_argument("--json", action="store_true", help="one JSON object")
@@ -74,51 +94,36 @@ def _parser() -> argparse.ArgumentParser:
 
 def _data(workload: str, args: argparse.Namespace, progress: bool | None = None) -> tuple[Any, Any]:
     """The (train, test) datasets of a registered dataset."""
-    from . import datasets
-
-    return datasets.load(workload, args.data_dir, download=not args.no_download, progress=progress)
+    return load_dataset(workload, args.data_dir, download=not args.no_download, progress=progress)
 
 
 def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Data and model spec of a registered dataset's recipe."""
-    from . import datasets
-    from .plugins import resolve
-
     train, test = _data(args.workload, args, progress=False if args.no_progress else None)
-    make_model = resolve(datasets.info(args.workload).model) or datasets.default_model
+    make_model = registry().datasets.load(dataset_info(args.workload), "model") or mlp_for
     return train, test, make_model(train, {"embedding": args.embedding, "trainable": not args.frozen})
 
 
 def _optimizer(args: argparse.Namespace) -> Any:
     """The optimizer with the settings given on the command line."""
-    from .optimizers import OptimizerConfig
-
     settings = {key: value for key, value in (("momentum", args.momentum), ("weight_decay", args.weight_decay))
                 if value is not None}
     return OptimizerConfig(args.optimizer, **settings)
 
 
 def _schedule(args: argparse.Namespace) -> Any:
-    from .schedules import CosineDecay, OneCycle
-
     if args.schedule == "cosine":
         return CosineDecay(warmup=args.warmup)
     return OneCycle() if args.schedule == "onecycle" else None
 
 
+class _PrintEpochs(Callback):
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
+
+
 def _train(args: argparse.Namespace) -> int:
-    from .callbacks import Callback
-    from .history import format_metrics
-    from .models import Model
-    from .trainer import Trainer
-
-    class PrintEpochs(Callback):
-        def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
-            print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
-
-    from . import datasets
-
-    for key, value in {**datasets.RECIPE, **datasets.info(args.workload).defaults}.items():
+    for key, value in {**RECIPE, **dataset_info(args.workload).defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
@@ -128,11 +133,11 @@ def _train(args: argparse.Namespace) -> int:
                       verbose=args.verbose, progress=False if args.no_progress else None)
     train, test, model = _workload(args)
     print(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}): "
-          f"{args.epochs} epochs, {args.optimizer} lr {args.lr}, batch {args.batch_size}, seed {args.seed}", flush=True)
+          f"{args.epochs} epochs, {args.optimizer} lr {trainer.lr:g}, batch {args.batch_size}, seed {args.seed}", flush=True)
     start = time.perf_counter()
     if args.resume:
         print(f"resuming from {args.resume}", flush=True)
-    trainer.fit(model, train, validation=args.validation, callbacks=[PrintEpochs()], resume_from=args.resume)
+    trainer.fit(model, train, validation=args.validation, callbacks=[_PrintEpochs()], resume_from=args.resume)
     seconds = time.perf_counter() - start
     metrics = trainer.evaluate(model, test)
     print(f"test accuracy: {metrics['accuracy']:.2%}, test loss: {metrics['loss']:.4f} ({seconds:.1f} s training)")
@@ -141,15 +146,13 @@ def _train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"backend": trainer.backend_name, "device": trainer.device.name,
                           "workload": args.workload, "epochs": args.epochs, "optimizer": args.optimizer,
-                          "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
+                          "lr": trainer.lr, "batch_size": args.batch_size, "seed": args.seed,
                           "train_seconds": round(seconds, 3),
                           **({"embedding": args.embedding} if model.kind == "text_classifier" else {}), **metrics}))
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .trainer import Trainer
-
     trainer = Trainer(backend=args.backend, device=args.device, progress=False)
     model = trainer.load(args.checkpoint)
     _, test = _data(args.data, args)
@@ -163,23 +166,18 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _devices(args: argparse.Namespace) -> int:
-    from .backend import backend_infos, get_backend
-    from .devices import all_devices
-
-    names = [args.backend] if args.backend else [i.name for i in backend_infos() if i.available]
+    names = [args.backend] if args.backend else installed_backend_names()
     backends = [get_backend(n) for n in names]
-    registry = all_devices(backends)
+    devices = all_devices(backends)
     print(f"{'backend':<12} {'device':<8} {'kind':<5} {'auto':<5} description")
     for backend in backends:
-        best = backend.device("auto")
-        for d in registry.for_backend(backend.name):
+        best = backend.device("auto", registry().device_kinds)
+        for d in devices.for_backend(backend.name):
             print(f"{d.backend:<12} {d.name:<8} {d.kind:<5} {'*' if d == best else '':<5} {d.description}")
     return 0
 
 
 def _backends(args: argparse.Namespace) -> int:
-    from .backend import backend_infos, select_backend_name
-
     try:
         default = select_backend_name()
     except DlcoreError:
@@ -190,27 +188,27 @@ def _backends(args: argparse.Namespace) -> int:
         aliases = ", ".join(info.aliases)
         print(f"{info.name:<12} {installed:<10} {'*' if info.name == default else '':<8} {info.install_hint:<28} "
               f"{aliases}: {info.description}")
+    for name, why in registry().broken.items():
+        print(f"plugin {name} left out: {why}")
     return 0
 
 
 def environment() -> dict[str, Any]:
     """What a bug report needs: versions of dlcore, Python, its dependencies, the plugins and
     each backend (installed or not), with their facts and devices."""
-    from .backend import backend_infos, get_backend
-    from .plugins import disabled_plugins, plugin_distribution, plugin_manager
-
     def version(dist: str) -> str | None:
         try:
             return metadata.version(dist)
         except metadata.PackageNotFoundError:
             return None
 
-    plugins = {name: plugin_distribution(name) for name, _ in plugin_manager().list_name_plugin() if name != "dlcore"}
+    plugins = {name: plugin_distribution(name) for name in registry().plugins if name != "dlcore"}
     report: dict[str, Any] = {
         "dlcore": __version__, "distribution": DISTRIBUTION,
         "python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
         "packages": {dist: version(dist) for dist in ("numpy", "pandas", "pluggy", "pillow", "tqdm")},
-        "plugins": plugins, "disabled_plugins": sorted(disabled_plugins()), "backends": {},
+        "plugins": plugins, "disabled_plugins": sorted(disabled_plugins()), "broken_plugins": registry().broken,
+        "backends": {},
     }
     for info in backend_infos():
         entry: dict[str, Any] = {"installed": info.available, "install": info.install_hint}

@@ -2,11 +2,8 @@
 
 from pathlib import Path
 
-from dlcore import BackendInfo, hookimpl
-from dlcore.datasets import DatasetSource
-from dlcore.embeddings import EmbeddingSource
-from dlcore.formats import WeightFormat
-from dlcore.kernels import Kernel, standard_kernels
+from dlcore import hookimpl
+from dlcore.contract import BackendInfo, DatasetSource, EmbeddingSource, Kernel, WeightFormat, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "tensorflow"

@@ -9,10 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from dlcore.contract import Backend, Prepared, Span, StepConfig, StepResults
-from dlcore.devices import Device
-from dlcore.kernels import kernel, metric
-from dlcore.models import Model, ModelSpec, check_weights
+from dlcore.contract import (
+    Backend, Device, Model, ModelSpec, Prepared, Span, StepConfig, StepResults, accumulation, batch_slice, check_weights,
+)
 from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
@@ -55,9 +54,8 @@ class _Compiled:
 
     def __init__(self, model: Model, config: StepConfig) -> None:
         net, bs = model.native, config.batch_size
-        loss_fn = kernel("loss", config.loss, TFBackend.name)
-        metric_fns = [kernel("metric", m, TFBackend.name) for m in config.metrics]
-        joined = [metric(m).reduction == "concat" for m in config.metrics]
+        loss_fn, metric_fns = config.loss_fn, config.metric_fns
+        joined = [how == "concat" for how in config.reductions]
         variables = net.trainable_variables
         optimizer = model.optimizer
 
@@ -84,11 +82,13 @@ class _Compiled:
             else:
                 optimizer.accumulate(grads)
 
+                ends, count = accumulation(b, group, last + 1)
+
                 def update():
-                    optimizer.apply_accumulated(b % group + 1, **clip)
+                    optimizer.apply_accumulated(count, **clip)
                     return tf.constant(True)
 
-                tf.cond(((b + 1) % group == 0) | (b == last), update, lambda: tf.constant(False))
+                tf.cond(ends, update, lambda: tf.constant(False))
             return loss, statistics(logits, yb)
 
         def eval_batch(xb, yb, b=None, lr=None, last=None):
@@ -101,7 +101,7 @@ class _Compiled:
             runs before the graph loop, so that the sums start with the right shapes."""
             def batch(i):
                 b = first + i
-                index = order[b * bs:(b + 1) * bs]  # the slice stops at the epoch's end
+                index = order[batch_slice(b, bs)]  # the slice stops at the epoch's end
                 return step(tf.gather(x, index), tf.gather(y, index), b, lrs[i], last)
 
             summed = [k for k, j in enumerate(joined) if not j]
@@ -167,13 +167,13 @@ class TFBackend(Backend):
 
     # -- models
 
-    def build(self, spec: ModelSpec, device: Device) -> Model:
+    def build(self, spec: ModelSpec, device: Device, builder: Any) -> Model:
         with tf.device(_where(device)):  # variables live where they are created
-            return self.wrap(kernel("model", spec.kind, self.name)(spec), spec)
+            return super().build(spec, device, builder)
 
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
         if isinstance(native, (keras.Model, tf.keras.Model)) or (isinstance(native, tf.Module) and callable(native)):
-            return Model(self.name, native, spec, loss)
+            return Model(self, native, spec, loss)
         return None
 
     def native_model_names(self) -> str:
@@ -280,8 +280,8 @@ class TFBackend(Backend):
             if span.data.native:
                 outputs = [forward(xb) for _, (xb, *_) in zip(range(span.count), span.batches)]
             else:
-                x, bs, n = span.data.payload[0], span.data.batch_size, span.data.num_samples
-                outputs = [forward(x[b * bs:min((b + 1) * bs, n)]) for b in range(span.first, span.first + span.count)]
+                x = span.data.payload[0]
+                outputs = [forward(x[span.data.batch_slice(b)]) for b in span.batch_numbers]
             return tf.concat(outputs, 0) if outputs else tf.zeros([0])
 
     def to_numpy(self, value: Any) -> np.ndarray:

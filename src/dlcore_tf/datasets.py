@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dlcore.errors import DataError
-from dlcore.imdb import clean_text, reviews_dataset
+from dlcore.data.imdb import clean_text, reviews_dataset
 
 ENV_TFDS_DIR = "TFDS_DATA_DIR"
 

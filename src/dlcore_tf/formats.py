@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcore.errors import CheckpointError
-from dlcore.files import atomic_path
+from dlcore.io.files import atomic_path
 from dlcore.models import MLP, ModelSpec, check_weights
 
 from .models import KerasMLP, build_mlp, build_text_classifier, keras

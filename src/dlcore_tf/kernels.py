@@ -7,6 +7,8 @@ statistics`` (a float32 vector); an optimizer kernel ``f(model, lr, **hyper)`` r
 
 from __future__ import annotations
 
+from dlcore.optimizers import slots
+
 from .framework import import_tensorflow
 
 tf = import_tensorflow()
@@ -85,8 +87,6 @@ class Optimizer:
     """
 
     def __init__(self, kind: str, lr: float, variables, **hyper) -> None:
-        from dlcore.optimizers import slots
-
         self.kind, self.hyper = kind, hyper
         self.targets = list(variables)
         self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")

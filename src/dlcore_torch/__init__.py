@@ -1,8 +1,7 @@
 """dlcore's PyTorch backend, a pluggy plugin. Importing this module does not import torch."""
 
-from dlcore import BackendInfo, hookimpl
-from dlcore.formats import WeightFormat
-from dlcore.kernels import Kernel, standard_kernels
+from dlcore import hookimpl
+from dlcore.contract import BackendInfo, Kernel, WeightFormat, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "torch"

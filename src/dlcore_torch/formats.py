@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcore.errors import CheckpointError
-from dlcore.files import atomic_path
+from dlcore.io.files import atomic_path
 
 from .framework import import_torch
 

@@ -16,7 +16,7 @@ import os
 import time
 from typing import Iterator
 
-from dlcore.cpuload import OtherLoad
+from dlcore.tuning import OtherLoad
 
 from .framework import import_torch
 

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcore import BackendInfo, Device, Model, hookimpl
-from dlcore.contract import Backend, StepResults
-from dlcore.kernels import Kernel, kernel
-from dlcore.models import check_weights
+from dlcore import hookimpl
+from dlcore.contract import Backend, BackendInfo, Device, Kernel, Model, StepResults, check_weights
 from dlcore.optimizers import check_state
 
 
@@ -122,7 +120,7 @@ class NumpyBackend(Backend):
         return {"numpy": np.__version__}
 
     def wrap(self, native, spec=None, loss=None):
-        return Model(self.name, native, spec, loss) if isinstance(native, MLPWeights) else None
+        return Model(self, native, spec, loss) if isinstance(native, MLPWeights) else None
 
     def place(self, model, device):
         pass
@@ -139,14 +137,12 @@ class NumpyBackend(Backend):
         return features, labels
 
     def _batches(self, span):
-        (x, y), bs, n = span.data.payload, span.data.batch_size, span.data.num_samples
-        for b in range(span.first, span.first + span.count):
-            index = slice(b * bs, min((b + 1) * bs, n)) if span.order is None else span.order[b * bs:(b + 1) * bs]
+        x, y = span.data.payload
+        for index in span.indices():
             yield x[index], y[index]
 
     def _steps(self, model, config, span, train):
-        loss_fn = kernel("loss", config.loss, self.name)
-        metric_fns = [kernel("metric", m, self.name) for m in config.metrics]
+        loss_fn, metric_fns = config.loss_fn, config.metric_fns
         losses, stats = [], [[] for _ in metric_fns]
         for xb, yb in self._batches(span):
             acts = model.native.forward(xb)

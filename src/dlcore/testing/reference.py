@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plugins.builtin import OPTIMIZERS
+from ..training.optimizers import slots
+
 
 def forward(weights: dict[str, np.ndarray], x: np.ndarray, activation: str = "relu") -> list[np.ndarray]:
     """Each layer's input, then the logits, of an MLP with ``layers.{i}.weight`` (out, in)."""
@@ -61,9 +64,6 @@ class Optimizer:
     canonical slots: ``state[slot][parameter]`` and ``t``, the updates made."""
 
     def __init__(self, name: str, lr: float, **hyper) -> None:
-        from dlcore.kernels import OPTIMIZERS
-        from dlcore.optimizers import slots
-
         definition = next(o for o in OPTIMIZERS if o.name == name)
         self.name, self.lr, self.t = name, lr, 0
         self.hyper = {**definition.defaults, **definition.options, **hyper}

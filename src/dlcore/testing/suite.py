@@ -27,8 +27,8 @@ from .. import (
     CheckpointError, ConfigError, DataError, DeviceError, Trainer, TrainingCheckpoint, TrainingError,
     CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, callbacks, embeddings, models, schedules,
 )
-from ..kernels import kernel
-from ..optimizers import SGD, Adam, AdamW, RMSprop
+from ..plugins.registry import registry
+from ..training.optimizers import SGD, Adam, AdamW, RMSprop
 from . import reference
 from .data import blobs, reviews, write_glove
 
@@ -67,7 +67,7 @@ class BackendTests:
     def implements(self, metric: str) -> bool:
         """Whether this backend has a kernel for ``metric``."""
         try:
-            kernel("metric", metric, self.backend)
+            registry().kernel("metric", metric, self.backend)
         except ConfigError:
             return False
         return True

@@ -1,8 +1,8 @@
 """dlcore's JAX backend, a pluggy plugin of its own distribution (dlcore-ml-jax). Importing this
 module does not import JAX."""
 
-from dlcore import BackendInfo, hookimpl
-from dlcore.kernels import Kernel, standard_kernels
+from dlcore import hookimpl
+from dlcore.contract import BackendInfo, Kernel, standard_kernels
 
 NAME = "jax"
 

@@ -12,11 +12,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcore.contract import Backend, Span, StepConfig, StepResults
-from dlcore.devices import Device
-from dlcore.errors import ConfigError
-from dlcore.kernels import kernel, metric
-from dlcore.models import Model, ModelSpec, check_weights
+from dlcore.contract import (
+    Backend, ConfigError, Device, Model, ModelSpec, Span, StepConfig, StepResults, accumulation, check_weights,
+)
 from dlcore.optimizers import check_state
 
 from .models import JaxModel, text_batch
@@ -35,9 +33,8 @@ class _Compiled:
     def __init__(self, model: Model, config: StepConfig) -> None:
         apply, bs = model.native.apply, config.batch_size
         optimizer = model.optimizer  # None: evaluation only
-        loss_fn = kernel("loss", config.loss, JaxBackend.name)
-        metric_fns = [kernel("metric", m, JaxBackend.name) for m in config.metrics]
-        self.joined = [metric(m).reduction == "concat" for m in config.metrics]
+        loss_fn, metric_fns = config.loss_fn, config.metric_fns
+        self.joined = [how == "concat" for how in config.reductions]
         group, clip_value, clip_norm = config.accumulate, config.clip_value, config.clip_norm
         if optimizer is not None and group > 1 and not optimizer.sums:
             optimizer.sums = {n: jnp.zeros_like(model.native.params[n]) for n in optimizer.trainable}
@@ -75,13 +72,15 @@ class _Compiled:
             else:
                 sums = {n: sums[n] + g for n, g in grads.items()}
 
+                ends, count = accumulation(b, group, last + 1)
+
                 def apply_mean(carry: Any) -> Any:
                     params, state, sums = carry
-                    count = (b % group + 1).astype(jnp.float32)
-                    params, state = update(params, state, {n: s / count for n, s in sums.items()}, lr)
+                    params, state = update(params, state, {n: s / count.astype(jnp.float32) for n, s in sums.items()},
+                                           lr)
                     return params, state, {n: jnp.zeros_like(s) for n, s in sums.items()}
 
-                params, state, sums = jax.lax.cond(((b + 1) % group == 0) | (b == last), apply_mean,
+                params, state, sums = jax.lax.cond(ends, apply_mean,
                                                    lambda carry: carry, (params, state, sums))
             return params, state, sums, loss, statistics(logits, yb)
 
@@ -150,7 +149,7 @@ class JaxBackend(Backend):
     # -- models
 
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
-        return Model(self.name, native, spec, loss) if isinstance(native, JaxModel) else None
+        return Model(self, native, spec, loss) if isinstance(native, JaxModel) else None
 
     def native_model_names(self) -> str:
         return "a dlcore_jax.models.JaxModel (parameters and a pure apply function)"
@@ -192,11 +191,6 @@ class JaxBackend(Backend):
             self._order = (order, jax.device_put(values.astype(np.int32), where))
         return self._order[1]
 
-    def _batch_indices(self, span: Span) -> list[np.ndarray]:
-        bs, n = span.data.batch_size, span.data.num_samples or 0
-        order = span.order if span.order is not None else np.arange(n)
-        return [order[b * bs:(b + 1) * bs] for b in range(span.first, span.first + span.count)]
-
     def _text_inputs(self, model: Model, tokens: _Tokens, index: np.ndarray) -> Any:
         where = self._jax_device(model.device)
         return tuple(jax.device_put(a, where) for a in text_batch(tokens.ids, tokens.splits, index,
@@ -219,7 +213,7 @@ class JaxBackend(Backend):
             statistics.append(compiled.reduce([s[None] for s in stats]))
 
         if isinstance(x, _Tokens):  # texts: one jitted step per batch, padded to a few shapes
-            for i, index in enumerate(self._batch_indices(span)):
+            for i, index in enumerate(span.indices()):
                 one(i, self._text_inputs(model, x, index), jax.device_put(y[index], where))
             return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
         bs, n = span.data.batch_size, span.data.num_samples or 0
@@ -232,7 +226,7 @@ class JaxBackend(Backend):
             losses.append(span_losses)
             statistics.append(stats)
         if full < span.count:  # the epoch's last, smaller batch
-            index = order[(span.first + full) * bs:n]
+            index = order[span.data.batch_slice(span.first + full)]
             one(full, x[index], y[index])
         return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
 
@@ -247,10 +241,8 @@ class JaxBackend(Backend):
         if isinstance(x, _Tokens):
             where = self._jax_device(model.device)
             return [(self._text_inputs(model, x, index), jax.device_put(y[index], where))
-                    for index in self._batch_indices(span)]
-        bs, n = span.data.batch_size, span.data.num_samples or 0
-        return [(x[b * bs:min((b + 1) * bs, n)], y[b * bs:min((b + 1) * bs, n)])
-                for b in range(span.first, span.first + span.count)]
+                    for index in span.indices()]
+        return [(x[span.data.batch_slice(b)], y[span.data.batch_slice(b)]) for b in span.batch_numbers]
 
     def evaluate_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         compiled = self._compiled(model, config)

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from dlcore.optimizers import slots
+
 
 def cross_entropy(logits: Any, labels: Any) -> Any:
     """Class indices, or one-hot rows."""
@@ -82,8 +84,6 @@ class Optimizer:
 
 
 def _make(model: Any, name: str, lr: float, hyper: dict[str, Any], direction: Callable[..., Any]) -> Optimizer:
-    from dlcore.optimizers import slots
-
     native = model.native
     trainable = tuple(n for n in native.params if native.trainable.get(n, True))  # a frozen embedding does not
     where = next(iter(native.params.values())).devices().pop()  # committed like the parameters: no recompiling

@@ -1,0 +1,42 @@
+"""Every error dlcore raises on a user's mistake; all derive from DlcoreError."""
+
+
+class DlcoreError(Exception):
+    """Base class of dlcore's errors: catch this to handle any of them."""
+
+
+class BackendError(DlcoreError):
+    """A backend is unknown, not installed, or cannot be loaded."""
+
+
+class DeviceError(DlcoreError):
+    """A device name does not exist or cannot be used by the chosen backend."""
+
+
+class DataError(DlcoreError):
+    """A data file or array is missing, corrupt, or has the wrong shape or values."""
+
+
+class DownloadError(DataError):
+    """A download failed or its content did not match the expected checksum."""
+
+
+class ConfigError(DlcoreError):
+    """A training setting (epochs, batch size, optimizer, ...) has an invalid value."""
+
+
+class CheckpointError(DlcoreError):
+    """A checkpoint is missing, damaged, or does not fit the model."""
+
+
+class TrainingError(DlcoreError):
+    """Training diverged: the loss became NaN or infinite."""
+
+
+class PluginError(DlcoreError):
+    """A plugin does not fit dlcore's hooks, fails to import, or registers a name another
+    plugin registers too."""
+
+
+__all__ = ["BackendError", "CheckpointError", "ConfigError", "DataError", "DeviceError", "DlcoreError", "DownloadError",
+           "PluginError", "TrainingError"]

@@ -1,0 +1,270 @@
+"""The records a plugin's hooks return (:mod:`dlcore.hookspecs`), one class per extension point.
+
+Every record is a frozen dataclass of plain values. Where a record names code that is costly
+to import (a framework, a dataset reader), it may give a ``"module:attribute"`` string instead
+of the object; dlcore imports it when the record is first used, and a string that names nothing
+is a :class:`PluginError` naming the plugin and the record.
+
+Kernels
+-------
+A :class:`Kernel` is one backend's implementation of a named model kind, loss, metric or
+optimizer. The core resolves every kernel a ``fit``, ``evaluate`` or ``predict`` needs before
+the first step and hands the objects to the backend (``Backend.build``'s ``builder``,
+``StepConfig.loss_fn`` and ``metric_fns``, ``model.optimizer``), so a backend never looks one
+up. What each kind of kernel is, on every backend (tensors are the backend's own):
+
+========== ============================================ ==========================================
+kind       signature                                    returns
+========== ============================================ ==========================================
+model      ``build(spec)``                              the native model of a spec (an
+                                                        ``nn.Module``, a ``keras.Model``, ...),
+                                                        which ``Backend.wrap`` accepts
+loss       ``loss(logits, labels)``                     the batch's mean loss, a scalar; logits
+                                                        float32 (batch, outputs), labels as
+                                                        ``Backend.put`` placed them
+metric     ``metric(logits, labels)``                   the batch's statistics, a float or int
+                                                        array: of one fixed shape for
+                                                        ``Metric.reduction="sum"`` (summed over
+                                                        the epoch: accuracy gives ``(correct,)``,
+                                                        precision a (C, C) confusion matrix), or
+                                                        one row per sample for ``"concat"``
+                                                        (joined: AUC gives (batch, C + 1))
+optimizer  ``make(model, lr, **settings)``              the backend's optimizer for
+                                                        ``model``, stored as ``model.optimizer``
+========== ============================================ ==========================================
+
+An optimizer kernel is given the learning rate and every setting of the :class:`Optimizer`
+record's ``defaults`` (always) and ``options`` (only those the user set to something else than
+their default). dlcore's optimizers and their settings (defaults in brackets):
+
+- ``sgd``: options ``momentum`` [0], ``nesterov`` [False], ``weight_decay`` [0];
+- ``adam``: ``beta1`` [0.9], ``beta2`` [0.999], ``eps`` [1e-8]; options ``weight_decay`` [0],
+  ``amsgrad`` [False];
+- ``adamw``: ``beta1``, ``beta2``, ``eps`` as Adam, ``weight_decay`` [0.01]; option ``amsgrad``;
+- ``rmsprop``: ``alpha`` [0.99], ``eps`` [1e-8]; options ``momentum``, ``centered``,
+  ``weight_decay``.
+
+An optimizer counts its updates: ``Backend.optimizer_state`` returns that number as
+``{"step": n}`` and ``load_optimizer_state`` restores it (dlcore's torch kernels keep it in
+the optimizer's ``updates`` attribute; without it a checkpoint records step 0 and Adam's bias
+correction restarts). :func:`standard_kernels` lists a backend's kernels for every loss, metric
+and optimizer dlcore defines, by the function names of one module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
+
+from .errors import ConfigError
+
+KERNEL_KINDS = ("model", "loss", "metric", "optimizer")
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What a plugin tells dlcore about one backend, before its framework is imported.
+
+    ``load``: a callable, or a ``"module:attribute"`` string, giving the
+    :class:`dlcore.contract.Backend` (an instance, or a class to instantiate); called only
+    when the backend is selected. ``requires``: top-level modules that must be installed.
+    ``extra``: the pip extra of ``distribution`` that installs them. ``priority``: lower is
+    preferred when no backend is named.
+    """
+
+    name: str
+    load: Callable[[], Any] | str
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+    aliases: tuple[str, ...] = ()
+    priority: int = 100
+    description: str = ""
+    distribution: str = "dlcore-ml"  # the distribution whose extra installs it
+
+    def missing_modules(self) -> list[str]:
+        """Top-level modules this backend needs that are not installed."""
+        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+
+    @property
+    def available(self) -> bool:
+        return not self.missing_modules()
+
+    @property
+    def install_hint(self) -> str:
+        """How to install what the backend needs."""
+        if self.extra:
+            return f"pip install '{self.distribution}[{self.extra}]'"
+        return "pip install " + " ".join(self.requires) if self.requires else "reinstall its plugin"
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A kind of spec: its name (``spec.kind``, as stored in checkpoints) and its class (a
+    frozen dataclass subclassing :class:`dlcore.ModelSpec`, or a ``"module:attribute"``
+    string). Each backend builds a kind through a :class:`Kernel` of kind ``"model"``."""
+
+    name: str
+    spec_class: type[Any] | str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A loss on logits, by name. ``binary``: one logit per sample and 0/1 labels.
+    ``regression``: the labels are target values (float32, shape (N,) or (N, outputs)), not
+    classes. Otherwise one logit per class and class-index or one-hot labels."""
+
+    name: str
+    formula: str
+    binary: bool = False
+    regression: bool = False
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric, by name. Its kernel gives each batch's statistics on the device (see the
+    table above); they are summed over the epoch (``reduction="sum"``) or their rows joined
+    (``"concat"``), then ``result(statistics, number of samples)`` turns them into the
+    metric's value, in numpy, once per epoch. ``result`` may be a ``"module:attribute"``
+    string. Example: ``Metric("error_rate", lambda stats, count: stats[0] / count,
+    description="(errors,): argmax of the logits differs from the label")``."""
+
+    name: str
+    result: Callable[[Any, int], Any] | str
+    reduction: str = "sum"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reduction not in ("sum", "concat"):
+            raise ConfigError(f"metric {self.name!r}: reduction must be 'sum' or 'concat', got {self.reduction!r}")
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    """An optimizer, by name: its settings besides the learning rate with their defaults, and
+    its update formula, which every backend applies. ``defaults`` are always given to a
+    backend's kernel; ``options`` only when the user sets them to something else than their
+    default (a kernel that lacks one is refused with a clear error)."""
+
+    name: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+    formula: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """``backend``'s implementation of the ``kind`` (``"model"``, ``"loss"``, ``"metric"`` or
+    ``"optimizer"``) named ``name``; ``impl`` is the object or a ``"module:attribute"`` string.
+    What it must be, per kind, is in this module's docstring."""
+
+    kind: str
+    name: str
+    backend: str
+    impl: Any
+
+    def __post_init__(self) -> None:
+        if self.kind not in KERNEL_KINDS:
+            raise ConfigError(f"kernel kind must be one of {', '.join(KERNEL_KINDS)}, got {self.kind!r}")
+
+    @property
+    def key(self) -> Hashable:
+        return (self.kind, self.name, self.backend)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset by name, for ``dlcore.datasets.load(NAME)`` and ``dlcore train NAME``.
+
+    ``load(path=None, *, download=True, progress=None)`` returns ``(train, test)`` dlcore
+    Datasets (``path``: where the files are, else the dataset's own search). ``defaults``:
+    the training recipe of ``dlcore train NAME`` (epochs, batch_size, optimizer, lr,
+    validation). ``model(train, options)`` returns the spec it trains (``options``: the
+    command line's ``embedding`` and ``trainable``); None gives an MLP sized for the data.
+    Both callables may be ``"module:attribute"`` strings.
+    """
+
+    name: str
+    load: Callable[..., Any] | str
+    description: str = ""
+    defaults: dict[str, Any] = field(default_factory=dict)
+    model: Callable[..., Any] | str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSource:
+    """Another place the files of the registered dataset ``dataset`` can come from: ``find()``
+    returns a location or None; ``read(location)`` returns ``(train, test)``."""
+
+    dataset: str
+    name: str
+    find: Callable[[], Any] | str
+    read: Callable[[Any], Any] | str
+    description: str = ""
+
+    @property
+    def key(self) -> Hashable:
+        return (self.dataset, self.name)
+
+
+@dataclass(frozen=True)
+class EmbeddingSource:
+    """Where ``dlcore.embeddings.load(NAME)`` finds embeddings: ``accepts(name)`` says whether
+    this source reads ``name``; ``load(name, *, trainable, vocabulary, combiner, oov_buckets)``
+    returns a ``dlcore.embeddings.TextEmbedding`` (``vocabulary``: a list of texts or None).
+    Sources are asked by ``priority``, lowest first."""
+
+    name: str
+    accepts: Callable[[str], bool]
+    load: Callable[..., Any] | str
+    priority: int = 50
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    """A file format for weights, by suffix. ``read(path, spec)`` returns ``(canonical
+    weights, the spec the file describes or None)``; ``write(path, weights, spec)`` writes
+    atomically and returns the path. Both may be ``"module:attribute"`` strings, and need the
+    modules in ``requires`` (installed by ``install_hint``)."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[..., Any] | str
+    write: Callable[..., Any] | str
+    requires: tuple[str, ...] = ()
+    install_hint: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    """A kind of device: its name, the spellings a device name may use, and its rank for
+    ``device="auto"`` (lowest first)."""
+
+    name: str
+    spellings: tuple[str, ...] = ()
+    rank: int = 50
+
+
+STANDARD = {  # dlcore's own losses, metrics and optimizers -> the function of a backend's kernels module
+    **{("loss", name): name for name in ("cross_entropy", "binary_cross_entropy")},
+    ("metric", "accuracy"): "accuracy", ("metric", "top_k_accuracy"): "top_k_accuracy",
+    **{("metric", name): "confusion" for name in ("precision", "recall", "f1", "confusion_matrix")},
+    ("metric", "auc"): "scores",
+    **{("optimizer", name): name for name in ("sgd", "adam", "adamw", "rmsprop")},
+}
+
+
+def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[Kernel]:
+    """A backend's kernels for every loss, metric and optimizer dlcore defines, as the functions
+    of ``module`` that :data:`STANDARD` names (``accuracy``, ``confusion`` for precision, recall,
+    F1 and the confusion matrix, ``scores`` for AUC, ...), plus its model builders by spec kind
+    (``{"mlp": "mypackage.models:build_mlp"}``)."""
+    return ([Kernel("model", kind, backend, impl) for kind, impl in models.items()]
+            + [Kernel(kind, name, backend, f"{module}:{function}") for (kind, name), function in STANDARD.items()])
+
+
+__all__ = ["BackendInfo", "DatasetInfo", "DatasetSource", "DeviceKind", "EmbeddingSource", "KERNEL_KINDS", "Kernel",
+           "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "WeightFormat", "standard_kernels"]

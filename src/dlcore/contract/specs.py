@@ -1,0 +1,62 @@
+"""The base of framework-neutral model specs, and the check every backend's ``set_weights`` makes.
+
+A spec is a small immutable dataclass; each backend builds it natively (a ``"model"`` kernel
+per spec kind and backend) with the same parameter names, shapes and layouts (a dense layer's
+``weight`` is (out, in), as in torch), so weights move between backends unchanged. A spec
+holds no weights: the :class:`dlcore.Model` a trainer builds from it does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .errors import CheckpointError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Base of framework-neutral, immutable model descriptions. A subclass sets ``kind`` and
+    defines its parameters' canonical names and shapes, and their initial values."""
+
+    kind: ClassVar[str] = ""
+
+    @property
+    def loss(self) -> str:
+        """The loss the model trains with by default."""
+        return "binary_cross_entropy" if getattr(self, "out_features", None) == 1 else "cross_entropy"
+
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Canonical parameter names and shapes, in layer order."""
+        raise NotImplementedError
+
+    def initial_weights(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        """Initial parameters drawn in numpy, identical on every backend for a given seed."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: ``kind`` plus the spec's fields."""
+        return {"kind": self.kind, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        """The spec :meth:`to_dict` described (without its ``kind``)."""
+        return cls(**data)
+
+
+def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, Any]) -> None:
+    """Raise CheckpointError listing every missing, unexpected or misshapen tensor."""
+    problems = [f"missing {k}" for k in expected if k not in given]
+    problems += [f"unexpected {k}" for k in given if k not in expected]
+    problems += [
+        f"{k}: model has {tuple(shape)}, weights have {tuple(np.shape(given[k]))}"
+        for k, shape in expected.items()
+        if k in given and tuple(np.shape(given[k])) != tuple(shape)
+    ]
+    if problems:
+        raise CheckpointError("weights do not fit the model: " + "; ".join(problems))
+
+
+__all__ = ["ModelSpec", "check_weights"]

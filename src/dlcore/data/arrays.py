@@ -1,0 +1,118 @@
+"""The Dataset interface and its in-memory numpy implementation."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..contract.errors import DataError
+
+
+class Dataset(ABC):
+    """A labelled dataset that backends can turn into their fastest native pipeline."""
+
+    class_names: tuple[str, ...] | None = None
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of samples."""
+
+    @abstractmethod
+    def __getitem__(self, index: Any) -> Any:
+        """One sample as ``(features, label)`` for an int; a sub-Dataset for a slice or array."""
+
+    @abstractmethod
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """All features and labels as numpy arrays sharing their first dimension."""
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        """Shape of one sample's features."""
+        return tuple(self.arrays()[0].shape[1:])
+
+    @property
+    def num_classes(self) -> int | None:
+        """Number of classes when known from class names or one-hot labels."""
+        if self.class_names:
+            return len(self.class_names)
+        labels = self.arrays()[1]
+        return int(labels.shape[1]) if labels.ndim == 2 else None
+
+
+class ArrayDataset(Dataset):
+    """Features and labels held in memory as numpy arrays.
+
+    ``labels`` are integer class indices of shape (N,), one-hot or soft targets of shape
+    (N, C), or 0/1 values for binary classifiers.
+    """
+
+    def __init__(
+        self,
+        features: Any,
+        labels: Any,
+        class_names: Sequence[str] | None = None,
+        name: str = "",
+    ) -> None:
+        features = np.asarray(features)
+        labels = np.asarray(labels)
+        if features.ndim == 0 or labels.ndim == 0:
+            raise DataError(f"{name or 'dataset'}: features and labels must be arrays, not scalars")
+        if len(features) != len(labels):
+            raise DataError(
+                f"{name or 'dataset'}: {len(features)} feature rows but {len(labels)} labels; "
+                "they must have the same length"
+            )
+        self.features = features
+        self.labels = labels
+        self.class_names = tuple(class_names) if class_names is not None else None
+        self.name = name
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (int, np.integer)):
+            return self.features[index], self.labels[index]
+        return ArrayDataset(self.features[index], self.labels[index], self.class_names, self.name)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.features, self.labels
+
+    def split(self, fraction: float) -> tuple[ArrayDataset, ArrayDataset]:
+        """Split off the last ``fraction`` of samples (as Keras' validation_split does)."""
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
+        cut = len(self) - int(round(len(self) * fraction))
+        if cut <= 0 or cut >= len(self):
+            raise DataError(f"a fraction of {fraction} of {len(self)} samples leaves a split empty")
+        return self[:cut], self[cut:]
+
+    def __repr__(self) -> str:
+        return (
+            f"ArrayDataset({self.name + ', ' if self.name else ''}{len(self)} samples, "
+            f"features {self.features.shape[1:]} {self.features.dtype}, labels {self.labels.dtype})"
+        )
+
+
+def standard_labels(labels: np.ndarray) -> np.ndarray:
+    """int64 class labels or float32 targets (a copy only when needed)."""
+    if np.issubdtype(labels.dtype, np.integer):
+        return labels.astype(np.int64, copy=False)
+    return labels.astype(np.float32, copy=False)
+
+
+def standard_dtypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 features and :func:`standard_labels` (copies only when needed)."""
+    return features.astype(np.float32, copy=False), standard_labels(labels)
+
+
+def as_dataset(data: Any, name: str = "data") -> Any:
+    """Turn ``(features, labels)`` tuples into an ArrayDataset; pass everything else through."""
+    if isinstance(data, tuple) and len(data) == 2:
+        return ArrayDataset(data[0], data[1], name=name)
+    return data
+
+
+__all__ = ["ArrayDataset", "Dataset", "as_dataset", "standard_dtypes", "standard_labels"]

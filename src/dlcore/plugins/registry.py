@@ -1,0 +1,304 @@
+"""The plugin manager and the one registry it fills.
+
+:func:`load_plugins` registers dlcore's own plugin (:mod:`dlcore.plugins.builtin`), then every
+entry point of the ``dlcore`` group except those named in ``$DLCORE_DISABLED_PLUGINS``. A
+plugin that fails to import, or implements a hook dlcore does not specify, is left out with a
+warning naming its entry point (the others keep working), and the registry remembers why.
+
+:class:`Registry` holds every record, one typed attribute per hook of
+:mod:`dlcore.plugins.hookspecs` (``registry.losses``, ``registry.kernels``, ...): its fields are
+the hooks' names without the ``dlcore_`` prefix, and building it checks that they match. It is
+built the first time :func:`registry` is asked, and :func:`use_registry` replaces it (tests
+give their own plugins this way, and ``use_registry(None)`` reloads).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Generic, Hashable, Iterator, TypeVar, overload
+
+import pluggy
+
+from ..contract.errors import ConfigError, PluginError
+from ..contract.records import (
+    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, Loss, Metric, ModelKind, Optimizer,
+    WeightFormat,
+)
+from ..deprecation import deprecated
+from . import builtin, hookspecs
+
+ENTRY_POINT_GROUP = "dlcore"
+ENV_DISABLED = "DLCORE_DISABLED_PLUGINS"
+BUILTIN = "dlcore"  # the name dlcore's own plugin is registered under
+T = TypeVar("T")
+
+
+def disabled_plugins() -> set[str]:
+    """Entry-point names listed in $DLCORE_DISABLED_PLUGINS (comma-separated)."""
+    return {name.strip() for name in os.environ.get(ENV_DISABLED, "").split(",") if name.strip()}
+
+
+def resolve(ref: Any) -> Any:
+    """The object a ``"module:attribute"`` string names, imported now; anything else as is."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, attribute = ref.partition(":")
+    target: Any = importlib.import_module(module)
+    for part in filter(None, attribute.split(".")):
+        target = getattr(target, part)
+    return target
+
+
+class Records(Generic[T]):
+    """The records of one extension point, by key (a record's ``key``, else its ``name``), each
+    remembered with the plugin (entry-point name) that gave it."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._items: dict[Hashable, tuple[T, str]] = {}
+
+    @staticmethod
+    def key_of(item: Any) -> Hashable:
+        key: Hashable = getattr(item, "key", None) or item.name
+        return key
+
+    def add(self, item: T, plugin: str) -> None:
+        """Keep ``item``; refuse a second record under the same key, naming both plugins."""
+        key = self.key_of(item)
+        if key in self._items:
+            other = self._items[key][1]
+            raise PluginError(f"two plugins register the {self.what} {_show(key)}: {other!r} and {plugin!r}; "
+                              f"uninstall one of them, or disable one with {ENV_DISABLED}={plugin}")
+        self._items[key] = (item, plugin)
+
+    def get(self, key: Hashable) -> T | None:
+        found = self._items.get(key)
+        return None if found is None else found[0]
+
+    def find(self, key: Hashable) -> T:
+        """The record under ``key``; a ConfigError listing the others if there is none."""
+        found = self.get(key)
+        if found is None:
+            raise ConfigError(f"unknown {self.what} {_show(key)}; choose one of {', '.join(map(str, self.keys()))}")
+        return found
+
+    def plugin_of(self, key: Hashable) -> str | None:
+        found = self._items.get(key)
+        return None if found is None else found[1]
+
+    def load(self, item: T, attribute: str) -> Any:
+        """``item``'s ``attribute``, imported if it is a ``"module:attribute"`` string; a string
+        that names nothing is a PluginError naming the plugin and the record."""
+        ref = getattr(item, attribute)
+        try:
+            return resolve(ref)
+        except (ImportError, AttributeError) as err:
+            key = self.key_of(item)
+            plugin = self.plugin_of(key) or "?"
+            raise PluginError(f"plugin {plugin!r} registers the {self.what} {_show(key)} with {attribute} {ref!r}, "
+                              f"which cannot be loaded ({type(err).__name__}: {err}); fix the plugin, or disable it "
+                              f"with {ENV_DISABLED}={plugin}") from None
+
+    def keys(self) -> list[Hashable]:
+        return list(self._items)
+
+    def __iter__(self) -> Iterator[T]:
+        return (item for item, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def _show(key: Hashable) -> str:
+    return " ".join(repr(k) for k in key) if isinstance(key, tuple) else repr(key)
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every record the plugins gave, one attribute per hook (``dlcore_<attribute>``); the
+    plugins registered (``plugins``: their names, dlcore's own first) and those left out with
+    the reason (``broken``: entry-point name -> message)."""
+
+    backends: Records[BackendInfo]
+    model_kinds: Records[ModelKind]
+    losses: Records[Loss]
+    metrics: Records[Metric]
+    optimizers: Records[Optimizer]
+    kernels: Records[Kernel]
+    datasets: Records[DatasetInfo]
+    dataset_sources: Records[DatasetSource]
+    embedding_sources: Records[EmbeddingSource]
+    weight_formats: Records[WeightFormat]
+    device_kinds: Records[DeviceKind]
+    plugins: tuple[str, ...] = ()
+    broken: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def collect(cls, pm: pluggy.PluginManager, broken: dict[str, str] | None = None) -> Registry:
+        """Call every hook of ``pm`` once and keep all records, in registration order."""
+        points = [f.name for f in dataclasses.fields(cls) if f.name not in ("plugins", "broken")]
+        specified = {name.removeprefix("dlcore_") for name in vars(hookspecs) if name.startswith("dlcore_")}
+        if specified != set(points):
+            raise PluginError(f"the registry's extension points {sorted(points)} differ from the hooks {sorted(specified)}")
+        found: dict[str, Any] = {}
+        for point in points:
+            records: Records[Any] = Records((point[:-2] if point.endswith("sses") else point[:-1]).replace("_", " "))
+            for impl in getattr(pm.hook, "dlcore_" + point).get_hookimpls():
+                for item in impl.function() or ():
+                    records.add(item, impl.plugin_name)
+            found[point] = records
+        names = tuple(name for name, _ in pm.list_name_plugin() if name)
+        return cls(**found, plugins=names, broken=dict(broken or {}))
+
+    # Look-ups with errors that list what there is.
+
+    def loss(self, name: str) -> Loss:
+        return self.losses.find(name)
+
+    def metric(self, name: str) -> Metric:
+        return self.metrics.find(name)
+
+    def optimizer(self, name: str) -> Optimizer:
+        return self.optimizers.find(name)
+
+    def kernel(self, kind: str, name: str, backend: str) -> Any:
+        """``backend``'s implementation of the ``kind`` called ``name``, imported."""
+        found = self.kernels.get((kind, name, backend))
+        if found is None:
+            others = sorted(str(key[2]) for key in self.kernels.keys() if isinstance(key, tuple) and key[:2] == (kind, name))
+            raise ConfigError(f"backend {backend!r} has no implementation of the {kind} {name!r}"
+                              + (f" (backends that have one: {', '.join(others)})" if others else ""))
+        return self.kernels.load(found, "impl")
+
+    def spec_class(self, kind: str) -> Any:
+        """The spec class of the model kind ``kind``."""
+        found = self.model_kinds.get(kind)
+        if found is None:
+            raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(map(str, self.model_kinds.keys()))}")
+        return self.model_kinds.load(found, "spec_class")
+
+    def spec_from_dict(self, data: dict[str, Any]) -> Any:
+        """A model spec rebuilt from its ``to_dict()`` description, by its registered kind."""
+        data = dict(data)
+        kind = data.pop("kind", None)
+        spec_class = self.spec_class(str(kind))
+        try:
+            return spec_class.from_dict(data)
+        except TypeError as err:
+            raise ConfigError(f"invalid {kind} spec {data}: {err}") from None
+
+    def broken_note(self) -> str:
+        """"; plugins left out: ..." when some failed to load, else ""."""
+        if not self.broken:
+            return ""
+        return "; plugins left out: " + "; ".join(f"{name} ({why})" for name, why in self.broken.items())
+
+
+def _distribution(ep: metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return str(dist.metadata["Name"]) if dist is not None else "an unknown distribution"
+
+
+def load_plugins() -> tuple[pluggy.PluginManager, dict[str, str]]:
+    """A plugin manager with dlcore's own plugin and every entry point of the ``dlcore`` group
+    not disabled; and the plugins left out, by entry-point name, with the reason."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.register(builtin, name=BUILTIN)
+    broken: dict[str, str] = {}
+    disabled = disabled_plugins()
+    seen: set[str] = set()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in disabled or ep.name in seen:
+            continue
+        seen.add(ep.name)
+        where = f"entry point {ep.name!r} = {ep.value!r} of {_distribution(ep)}"
+        try:
+            plugin = ep.load()
+            pm.register(plugin, name=ep.name)
+        except ImportError as err:
+            broken[ep.name] = f"{where} failed to import ({err}); reinstall it"
+            continue
+        except pluggy.PluginValidationError as err:
+            broken[ep.name] = f"{where} does not fit dlcore's hooks ({err})"
+            continue
+        unknown = sorted(caller.name for caller in pm.get_hookcallers(plugin) or () if not caller.has_spec())
+        if unknown:
+            pm.unregister(plugin)
+            known = ", ".join(name for name in vars(hookspecs) if name.startswith("dlcore_"))
+            broken[ep.name] = f"{where} implements {', '.join(unknown)}, which dlcore does not specify (its hooks: {known})"
+    pm.check_pending()
+    for name, why in broken.items():
+        warnings.warn(f"dlcore left a plugin out: {why}; or disable it with {ENV_DISABLED}={name}", stacklevel=3)
+    return pm, broken
+
+
+_lock = threading.RLock()
+_current: list[Registry] = []
+
+
+@overload
+def registry() -> Registry: ...
+
+
+@overload
+def registry(hook: str) -> Records[Any]: ...
+
+
+def registry(hook: str | None = None) -> Registry | Records[Any]:
+    """The registry of this process, built from the installed plugins on first use.
+    (``registry("dlcore_losses")``, dlcore 0.1's form, gives ``registry().losses``.)"""
+    with _lock:
+        if not _current:
+            _current.append(Registry.collect(*load_plugins()))
+        if hook is not None:
+            point = hook.removeprefix("dlcore_")
+            deprecated(f"dlcore.plugins.registry({hook!r})", f"dlcore.plugins.registry().{point}")
+            found: Records[Any] = getattr(_current[0], point)
+            return found
+        return _current[0]
+
+
+def use_registry(new: Registry | None) -> Registry | None:
+    """Make ``new`` the registry (None: build it again from the installed plugins when next
+    asked); return the one it replaces."""
+    with _lock:
+        old = _current[0] if _current else None
+        _current.clear()
+        if new is not None:
+            _current.append(new)
+        return old
+
+
+@contextlib.contextmanager
+def registry_of(*plugins: Any) -> Iterator[Registry]:
+    """Within the block, the registry of the installed plugins and ``plugins`` (modules or
+    objects with hook implementations), as a test or an application adds its own."""
+    pm, broken = load_plugins()
+    for plugin in plugins:
+        pm.register(plugin)
+    pm.check_pending()
+    old = use_registry(Registry.collect(pm, broken))
+    try:
+        yield registry()
+    finally:
+        use_registry(old)
+
+
+def plugin_distribution(plugin_name: str) -> str:
+    """The distribution that installed the plugin ``plugin_name`` ("dlcore" for the core's)."""
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == plugin_name:
+            return _distribution(ep)
+    return "dlcore"
+
+
+__all__ = ["ENTRY_POINT_GROUP", "ENV_DISABLED", "Records", "Registry", "disabled_plugins", "load_plugins",
+           "plugin_distribution", "registry", "registry_of", "resolve", "use_registry"]

@@ -1,0 +1,248 @@
+"""Callbacks (their base, :class:`Callback`, is defined beside the Trainer that calls it):
+code of yours that ``Trainer.fit`` calls at the start and end of training, of each
+epoch, of each training batch, and after validation, with the Keras set of methods.
+
+Set ``trainer.stop_training = True`` in any of them to end training after the current batch
+(batch hooks) or epoch. A callback that does not override the batch methods costs nothing per
+batch: the trainer runs its batches in multi-step spans unless some callback asks for batches.
+
+Built in: :class:`ModelCheckpoint` (``Checkpointing`` before 0.2), :class:`EarlyStopping`,
+:class:`ReduceLROnPlateau`, :class:`CSVLogger`, :class:`TensorBoard`,
+:class:`LambdaCallback`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..contract.backend import Model
+from ..contract.errors import ConfigError
+from ..deprecation import deprecated
+from .history import History
+from .trainer import Callback, Trainer, wants_batches
+
+
+def _mode(monitor: str | None, mode: str) -> str:
+    if mode not in ("auto", "min", "max"):
+        raise ConfigError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return ("min" if monitor and "loss" in monitor else "max") if mode == "auto" else mode
+
+
+def _monitored(name: str, monitor: str, logs: dict[str, Any]) -> float:
+    if monitor not in logs:
+        raise ConfigError(f"{name} monitors {monitor!r}, which fit does not record (it records "
+                          f"{', '.join(k for k in logs if k != 'epoch')}); pass validation data or choose another metric")
+    return float(logs[monitor])
+
+
+class ModelCheckpoint(Callback):
+    """Save a checkpoint every ``every`` epochs to ``directory/last.npz``, and to
+    ``directory/best.npz`` whenever ``monitor`` improves (``mode`` "min", "max", or "auto":
+    "min" for losses). A failed epoch (e.g. a NaN loss) saves nothing, so both files keep
+    the last good state."""
+
+    def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
+                 mode: str = "auto") -> None:
+        if every < 1:
+            raise ConfigError(f"every must be >= 1, got {every}")
+        self.directory = Path(directory)
+        self.every = every
+        self.monitor = monitor
+        self.mode = _mode(monitor, mode)
+        self.best: float | None = None
+
+    @property
+    def last_path(self) -> Path:
+        return self.directory / "last.npz"
+
+    @property
+    def best_path(self) -> Path:
+        return self.directory / "best.npz"
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        if epoch % self.every == 0:
+            trainer.save(model, self.last_path)
+        if self.monitor is None:
+            return
+        value = _monitored("ModelCheckpoint", self.monitor, logs)
+        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best = value
+            trainer.save(model, self.best_path, {"monitor": self.monitor, "value": value, "epoch": epoch})
+
+
+class Checkpointing(ModelCheckpoint):
+    """Deprecated name of :class:`ModelCheckpoint` (removed in dlcore 0.3)."""
+
+    def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
+                 mode: str = "auto") -> None:
+        deprecated("dlcore.Checkpointing", "dlcore.ModelCheckpoint (the same arguments)")
+        super().__init__(directory, every, monitor, mode)
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` has not improved by more than ``min_delta`` for
+    ``patience`` epochs, as Keras' EarlyStopping; with ``restore_best_weights`` the model ends
+    with the weights of its best epoch."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 0, mode: str = "auto", min_delta: float = 0.0,
+                 restore_best_weights: bool = False) -> None:
+        if patience < 0 or min_delta < 0:
+            raise ConfigError(f"patience and min_delta must be >= 0, got {patience} and {min_delta}")
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode = _mode(monitor, mode)
+        self.restore_best_weights = restore_best_weights
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.stopped_epoch = 0
+        self.wait = 0
+        self._best_weights: dict[str, np.ndarray] | None = None
+
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.best, self.best_epoch, self.stopped_epoch, self.wait, self._best_weights = None, 0, 0, 0, None
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        value = _monitored("EarlyStopping", self.monitor, logs)
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self._best_weights = model.get_weights()
+            return
+        self.wait += 1
+        if self.wait >= max(self.patience, 1):  # patience 0 and 1 both stop at the first epoch without gain
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
+        if self.restore_best_weights and self._best_weights is not None and self.best_epoch != model.epoch:
+            model.set_weights(self._best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate of the fit in progress (``trainer.run_lr``; the Trainer's
+    ``lr`` setting stays as it is) by ``factor`` when ``monitor`` has not improved by
+    more than ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs, never below
+    ``min_lr``; as Keras' ReduceLROnPlateau. A schedule's factor applies on top."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
+                 min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
+        if not 0 < factor < 1:
+            raise ConfigError(f"ReduceLROnPlateau factor must be in (0, 1), got {factor}")
+        if patience < 0 or cooldown < 0 or min_delta < 0 or min_lr < 0:
+            raise ConfigError("patience, cooldown, min_delta and min_lr must be >= 0")
+        self.monitor, self.factor, self.patience, self.min_delta = monitor, factor, patience, min_delta
+        self.cooldown, self.min_lr, self.mode = cooldown, min_lr, _mode(monitor, mode)
+        self.best: float | None = None
+        self.wait = self.cooling = 0
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.best, self.wait, self.cooling = None, 0, 0
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        value = _monitored("ReduceLROnPlateau", self.monitor, logs)
+        if self.cooling:
+            self.cooling -= 1
+            self.wait = 0
+        better = self.best is None or (value < self.best - self.min_delta if self.mode == "min"
+                                       else value > self.best + self.min_delta)
+        if better:
+            self.best, self.wait = value, 0
+            return
+        self.wait += 1
+        if not self.cooling and self.wait >= self.patience and trainer.run_lr > self.min_lr:
+            trainer.run_lr = max(trainer.run_lr * self.factor, self.min_lr)
+            self.cooling, self.wait = self.cooldown, 0
+
+
+class CSVLogger(Callback):
+    """Append each epoch's record to a CSV file (a header first, unless ``append`` continues a
+    file); the file is flushed after every epoch, so a crash loses no finished epoch."""
+
+    def __init__(self, filename: str | Path, separator: str = ",", append: bool = False) -> None:
+        self.path, self.separator, self.append = Path(filename), separator, append
+        self._keys: list[str] | None = None
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._keys = None
+        if not (self.append and self.path.is_file()):
+            self.path.write_text("")
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        with open(self.path, "a", newline="") as f:
+            writer = csv.writer(f, delimiter=self.separator)
+            if self._keys is None:
+                self._keys = list(logs)
+                if f.tell() == 0:
+                    writer.writerow(self._keys)
+            writer.writerow([logs.get(key, "") for key in self._keys])
+
+
+class TensorBoard(Callback):
+    """Write each epoch's scalars as TensorBoard event files in ``log_dir`` (``train`` and
+    ``validation`` runs, as Keras does), with the ``tensorboard`` package's record format and
+    protos only, into plain files: TensorFlow is never imported (``pip install tensorboard``)."""
+
+    def __init__(self, log_dir: str | Path = "logs") -> None:
+        self.log_dir = Path(log_dir)
+        self._files: dict[str, Any] = {}
+
+    def _write(self, run: str, **event: Any) -> None:
+        try:
+            from tensorboard.compat.proto.event_pb2 import Event
+            from tensorboard.summary.writer.record_writer import RecordWriter
+        except ImportError:
+            raise ConfigError("the TensorBoard callback needs the tensorboard package: pip install tensorboard") from None
+        if run not in self._files:
+            folder = self.log_dir / run
+            folder.mkdir(parents=True, exist_ok=True)
+            name = f"events.out.tfevents.{time.time():.6f}.{socket.gethostname()}.{os.getpid()}.dlcore"
+            self._files[run] = RecordWriter(open(folder / name, "ab"))
+            self._files[run].write(Event(wall_time=time.time(), file_version="brain.Event:2").SerializeToString())
+        self._files[run].write(Event(wall_time=time.time(), **event).SerializeToString())
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        for key, value in logs.items():
+            if key == "epoch" or not isinstance(value, (int, float)) or not math.isfinite(value):
+                continue
+            run, tag = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            summary = Summary(value=[Summary.Value(tag=f"epoch_{tag}", simple_value=float(value))])
+            self._write(run, step=epoch, summary=summary)
+        for writer in self._files.values():
+            writer.flush()
+
+    def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
+        for writer in self._files.values():
+            writer.close()
+        self._files = {}
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``LambdaCallback(on_epoch_end=lambda trainer, model, epoch,
+    logs: ...)``; any of the Callback methods by name."""
+
+    def __init__(self, **hooks: Callable[..., Any]) -> None:
+        known = [name for name in vars(Callback) if name.startswith("on_")]
+        unknown = sorted(set(hooks) - set(known))
+        if unknown:
+            raise ConfigError(f"LambdaCallback has no hook {', '.join(unknown)}; the hooks are {', '.join(known)}")
+        for name, function in hooks.items():
+            setattr(self, name, function)
+
+
+__all__ = ["Callback", "CSVLogger", "Checkpointing", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
+           "ReduceLROnPlateau", "TensorBoard", "wants_batches"]

@@ -1,0 +1,722 @@
+"""The Trainer: one fit / evaluate / predict loop over every backend.
+
+This module owns what is the same everywhere: settings and their checks, data checks, the
+order of samples and batches, losses and metrics accumulated over an epoch, validation,
+history, progress, callbacks and checkpoints. A backend (:mod:`dlcore.contract`) supplies the
+steps over spans of batches.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from ..contract.backend import Backend, Model, Prepared, Span, StepConfig, StepResults
+from ..contract.devices import Device
+from ..contract.errors import CheckpointError, ConfigError, DataError, TrainingError
+from ..contract.specs import ModelSpec
+from ..data.arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
+from ..deprecation import deprecated
+from ..io.checkpoint import TrainingCheckpoint
+from ..io.formats import read_weights, write_weights
+from ..io.progress import Reporter, progress_bar
+from ..plugins.backends import get_backend
+from ..plugins.registry import Registry, registry
+from .history import History, format_metrics
+from .optimizers import DEFAULT_LR, OptimizerConfig, as_config, from_layout_0_1, slots
+from .schedules import Schedule
+
+PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("OPTIMIZERS", "LOSSES"):  # the closed tuples before optimizers and losses were hooks
+        point = "optimizers" if name == "OPTIMIZERS" else "losses"
+        deprecated(f"dlcore.trainer.{name}", f"the dlcore_{point} hook (dlcore.plugins.registry().{point})")
+        return tuple(str(key) for key in getattr(registry(), point).keys())
+    raise AttributeError(f"module 'dlcore.trainer' has no attribute {name!r}")
+
+
+class Callback:
+    """Hooks called by ``Trainer.fit``; override the ones you need."""
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        """Called once before the first epoch with the Model."""
+
+    def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
+        """Called once after the last epoch (also when a callback stopped training)."""
+
+    def on_epoch_begin(self, trainer: Trainer, model: Model, epoch: int) -> None:
+        """Called at the start of each epoch (1-based)."""
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        """Called after each epoch (validation included) with that epoch's record."""
+
+    def on_train_batch_begin(self, trainer: Trainer, model: Model, batch: int) -> None:
+        """Called before each training batch (0-based within the epoch). Overriding it makes
+        the trainer run one batch per backend call."""
+
+    def on_train_batch_end(self, trainer: Trainer, model: Model, batch: int, logs: dict[str, Any]) -> None:
+        """Called after each training batch with ``{"loss": ...}`` (a host sync per batch).
+        Overriding it makes the trainer run one batch per backend call."""
+
+    def on_validation_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        """Called after each epoch's validation with ``val_loss`` and the ``val_`` metrics."""
+
+
+BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end")
+
+
+def wants_batches(callbacks: Sequence[Callback]) -> bool:
+    """Whether any callback overrides a batch hook (in its class, or as a LambdaCallback's)."""
+    return any(hook in vars(c) or getattr(type(c), hook) is not getattr(Callback, hook)
+               for c in callbacks for hook in BATCH_HOOKS)
+
+
+def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class Trainer:
+    """Trains, evaluates and predicts models on one backend.
+
+    Args:
+        backend: "torch", "tensorflow" (or an alias such as "tf"), a plugin backend's name,
+            or None for $DLCORE_BACKEND or the first installed backend.
+        epochs, batch_size: as usual; the last batch of an epoch may be smaller.
+        optimizer: a registered optimizer's name ("sgd", "adam", "adamw", "rmsprop", ...) or
+            an object with its settings (``dlcore.optimizers.SGD(momentum=0.9)``).
+        lr: the learning rate (default: the optimizer object's, else
+            ``dlcore.optimizers.DEFAULT_LR``, 1e-3). Schedules and callbacks change the rate
+            of a fit (``run_lr``), never this setting.
+        schedule: a ``dlcore.schedules`` schedule of the learning rate, per update or epoch.
+        clip_value, clip_norm: clamp each gradient to [-clip_value, clip_value], then scale
+            all gradients so that their global L2 norm is at most clip_norm.
+        accumulate: update once per this many batches, with the mean of their gradients.
+        precision: "32", "bf16-mixed" or "16-mixed" (GPU), where the backend offers it.
+        deterministic: turn on the framework's deterministic mode (for the whole process).
+        shuffle: reshuffle the training data every epoch (dlcore's own datasets only): epoch
+            e's order is the e-th ``np.random.default_rng(seed).permutation(n)``.
+        seed: makes initial weights and shuffling reproducible, and identical across backends.
+        device: "auto" (GPU, then MPS, then CPU), "cpu", "cuda:N", "GPU:N" or "mps".
+        loss: a registered loss; default: the model spec's ("cross_entropy", or
+            "binary_cross_entropy" for one output).
+        metrics: registered metrics, recorded per epoch (``val_`` + name for validation).
+        progress: tqdm bar per epoch; None shows it only when stderr is a terminal.
+        verbose: print the loss every ``log_every`` batches and a summary per epoch.
+        eval_batch_size: batch size of evaluate and predict, which track no gradients.
+
+    A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
+    it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
+    ``build(spec)`` returns it, for use with other trainers.
+
+    Every kernel a run needs (the model kind's, the loss's, the metrics', the optimizer's) is
+    resolved from the plugin registry once, at the start of ``fit``, ``evaluate`` or
+    ``predict``, and handed to the backend.
+    """
+
+    backend: Backend
+    backend_name: str
+    epochs: int
+    batch_size: int
+    eval_batch_size: int
+    log_every: int
+    optimizer: str
+    hyper: dict[str, float]
+    lr: float
+    loss: str | None
+    metrics: tuple[str, ...]
+    seed: int | None
+    shuffle: bool
+    progress: bool | None
+    verbose: bool
+    device: Device
+    stop_training: bool
+    _rng: np.random.Generator
+
+    def __init__(
+        self,
+        backend: str | None = None,
+        *,
+        epochs: int = 10,
+        batch_size: int = 64,
+        optimizer: str | OptimizerConfig = "sgd",
+        lr: float | None = None,
+        schedule: Schedule | None = None,
+        clip_value: float | None = None,
+        clip_norm: float | None = None,
+        accumulate: int = 1,
+        precision: str = "32",
+        deterministic: bool = False,
+        shuffle: bool = True,
+        seed: int | None = None,
+        device: str = "auto",
+        loss: str | None = None,
+        metrics: Sequence[str] = ("accuracy",),
+        progress: bool | None = None,
+        verbose: bool = False,
+        log_every: int = 100,
+        eval_batch_size: int = 1024,
+    ) -> None:
+        self.backend = get_backend(backend)
+        self.backend_name = self.backend.name
+        self.epochs = _check_positive_int("epochs", epochs, 0)
+        self.batch_size = _check_positive_int("batch_size", batch_size)
+        self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
+        self.log_every = _check_positive_int("log_every", log_every)
+        self.optimizer_config = as_config(optimizer)
+        self.optimizer, self.hyper = self.optimizer_config.name, dict(self.optimizer_config.hyper)
+        if lr is not None and (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0
+                               or not math.isfinite(lr)):
+            raise ConfigError(f"lr must be a positive number, got {lr!r}")
+        if lr is not None and self.optimizer_config.lr is not None and float(lr) != self.optimizer_config.lr:
+            raise ConfigError(f"two learning rates: lr={lr} and {self.optimizer_config!r}; give it once")
+        self.lr = float(lr if lr is not None else self.optimizer_config.lr or DEFAULT_LR)
+        if schedule is not None and not isinstance(schedule, Schedule):
+            raise ConfigError(f"schedule must be a dlcore.schedules.Schedule, got {schedule!r}")
+        self.schedule = schedule
+        for name, value in (("clip_value", clip_value), ("clip_norm", clip_norm)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                                      or not value > 0 or not math.isfinite(value)):
+                raise ConfigError(f"{name} must be a positive number or None, got {value!r}")
+        self.clip_value = None if clip_value is None else float(clip_value)
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
+        self.accumulate = _check_positive_int("accumulate", accumulate)
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {precision!r}")
+        self.precision = precision
+        plugins = registry()
+        if loss is not None:
+            plugins.loss(loss)
+            plugins.kernel("loss", loss, self.backend_name)
+        self.loss = loss
+        self.metrics = tuple(metrics)
+        for name in self.metrics:
+            if name == "confusion_matrix":
+                raise ConfigError("confusion_matrix is not a per-epoch metric; use "
+                                  "trainer.evaluate(model, data, confusion_matrix=True)")
+            plugins.metric(name)
+            plugins.kernel("metric", name, self.backend_name)
+        self._check_optimizer_kernel(plugins)
+        if (self.clip_value or self.clip_norm) and "clip" not in self.backend.supports:
+            raise ConfigError(f"backend {self.backend_name!r} does not clip gradients; remove clip_value/clip_norm")
+        if self.accumulate > 1 and "accumulate" not in self.backend.supports:
+            raise ConfigError(f"backend {self.backend_name!r} does not accumulate gradients; use accumulate=1")
+        if seed is not None:
+            seed = _check_positive_int("seed", seed, 0)
+        self.seed = seed
+        self.shuffle = bool(shuffle)
+        self.progress = progress
+        self.verbose = bool(verbose)
+        self.device = self.backend.device(device, plugins.device_kinds)
+        if precision != "32":
+            self.backend.check_precision(precision, self.device)
+        self.deterministic = bool(deterministic)
+        if self.deterministic:
+            self.backend.set_deterministic(True)
+        self._rng = np.random.default_rng(seed)
+        self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
+        self.run_lr = self.lr  # the learning rate of the fit in progress, before a schedule's factor
+        self._models: dict[int, tuple[ModelSpec, Model]] = {}
+        self._token_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
+        if seed is not None:
+            self.backend.seed(seed)
+
+    def __repr__(self) -> str:
+        return (f"Trainer(backend={self.backend_name!r}, device={self.device.name!r}, epochs={self.epochs}, "
+                f"batch_size={self.batch_size}, optimizer={self.optimizer!r}, lr={self.lr}, seed={self.seed})")
+
+    # ----------------------------------------------------------------- public API
+
+    def build(self, model: Any) -> Model:
+        """The :class:`Model` for a spec (built once per spec object by this trainer, from its
+        seed), a Model of this backend, or the user's native model, placed on the device."""
+        if isinstance(model, Model):
+            if model.backend_name != self.backend_name:
+                raise ConfigError(f"this model lives on backend {model.backend_name!r}, not {self.backend_name!r}; "
+                                  "pass its spec, or load its weights with trainer.load")
+            built = model
+        elif isinstance(model, ModelSpec):
+            known = self._models.get(id(model))
+            if known is not None and known[0] is model:
+                built = known[1]
+            else:
+                built = self._build_spec(model)
+                built.set_weights(model.initial_weights(self.seed))
+                self._models[id(model)] = (model, built)
+        else:
+            wrapped = self.backend.wrap(model, None, self.loss)
+            if wrapped is None:
+                raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend {self.backend_name!r}; "
+                                  f"pass a dlcore spec (dlcore.models.mlp(...)) or {self.backend.native_model_names()}")
+            built = self._bound(wrapped)
+        self.backend.place(built, self.device)
+        built.device = self.device
+        return built
+
+    def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
+            resume_from: Any = None) -> History:
+        """Train for ``epochs`` epochs; return the History of per-epoch metrics.
+
+        ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, or
+        the backend's native data; ``validation`` may also be a fraction of ``train`` to hold
+        out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
+        saved by any backend with the same optimizer: its weights, optimizer state (canonical
+        layout), shuffling RNG and history are restored and training continues after its last
+        epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps
+        its optimizer state when the optimizer is the same, with this trainer's learning rate.
+        """
+        plugins = registry()
+        built = self.build(model)
+        self.run_lr = self.lr
+        if resume_from is not None:
+            history, first_epoch = self._resume(plugins, built, resume_from)
+        else:
+            self._attach_optimizer(plugins, built)
+            history, first_epoch = History(), 1
+            built.epoch, built.history_records = 0, ()
+        train = as_dataset(train, "train")
+        if isinstance(validation, float):
+            if not isinstance(train, ArrayDataset):
+                raise ConfigError("a validation fraction needs dlcore array data; pass validation data instead")
+            train, validation = train.split(validation)
+        validation = as_dataset(validation, "validation")
+        train_data = self._prepare_data(built, train, training=True)
+        val_data = None if validation is None else self._prepare_data(built, validation, training=False)
+        if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
+            raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
+                              "pass a dlcore Dataset, arrays, or a pipeline that has a length")
+        train_step = self._step_config(plugins, built, train_data.batch_size, True, self.metrics)
+        val_step = None if val_data is None else self._step_config(plugins, built, val_data.batch_size, False,
+                                                                   self.metrics)
+        self.stop_training = False
+        batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
+        for callback in callbacks:
+            callback.on_train_begin(self, built)
+        for epoch in range(first_epoch, self.epochs + 1):
+            if self.stop_training:
+                break
+            for callback in callbacks:
+                callback.on_epoch_begin(self, built, epoch)
+            start = time.perf_counter()
+            order = None
+            if self.shuffle and not train_data.native:
+                order = self._rng.permutation(train_data.num_samples or 0)
+            rates = self._learning_rates(epoch, train_data)
+            desc = f"Epoch {epoch}/{self.epochs}"
+            with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
+                if self.verbose:
+                    bar.write(f"{desc}\n-------------------------------")
+                reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
+                try:
+                    loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, train_step, order,
+                                                     reporter, batch_hooks, rates=rates)
+                except TrainingError as err:
+                    raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
+                                        "or check the data for huge values") from None
+                record = {"epoch": epoch, "loss": loss, **metrics}
+                if val_data is not None:
+                    assert val_step is not None
+                    val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data, val_step)
+                    val_record = {"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}}
+                    record.update(val_record)
+                    for callback in callbacks:
+                        callback.on_validation_end(self, built, epoch, dict(val_record))
+                record["lr"] = float(rates[-1]) if isinstance(rates, np.ndarray) else rates
+                record["seconds"] = time.perf_counter() - start
+                bar.set_postfix_str(format_metrics(record))
+            if self.verbose:
+                print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
+            history.append(record)
+            built.epoch, built.step = epoch, built.step + steps
+            built.history_records = tuple(history.records)
+            for callback in callbacks:
+                callback.on_epoch_end(self, built, epoch, record)
+        for callback in callbacks:
+            callback.on_train_end(self, built, history)
+        return history
+
+    def evaluate(self, model: Any, data: Any, confusion_matrix: bool = False) -> dict[str, Any]:
+        """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients;
+        with ``confusion_matrix``, also the counts of true class (rows) against predicted class
+        (columns) as an int64 array."""
+        plugins = registry()
+        built = self.build(model)
+        prepared = self._prepare_data(built, as_dataset(data, "evaluation data"), training=False)
+        extra = ("confusion_matrix",) if confusion_matrix else ()
+        step = self._step_config(plugins, built, prepared.batch_size, False, self.metrics + extra)
+        loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, step)
+        return {"loss": loss, **metrics}
+
+    def predict(self, model: Any, data: Any) -> np.ndarray:
+        """Logits for each sample of ``data`` (a Dataset, an array of features, texts, or
+        native data)."""
+        built = self.build(model)
+        if isinstance(data, (list, tuple)) and data and all(isinstance(t, str) for t in data):
+            texts = np.empty(len(data), dtype=object)
+            texts[:] = list(data)
+            data = texts
+        if isinstance(data, np.ndarray):
+            data = ArrayDataset(data, np.zeros(len(data), np.int64), name="predict input")
+        prepared = self._prepare_data(built, as_dataset(data, "predict input"), training=False, labels=False)
+        outputs = []
+        for span in self._spans(prepared):
+            logits = self.backend.to_numpy(self.backend.predict_steps(built, span))
+            if len(logits) == 0:
+                break
+            outputs.append(logits)
+        if not outputs:
+            raise DataError("predict input is empty; it needs at least one sample")
+        return np.concatenate(outputs)
+
+    def save(self, model: Any, path: Any, metadata: dict[str, Any] | None = None) -> Path:
+        """Write a checkpoint to ``path`` (.npz, atomically): spec, weights, optimizer state,
+        epoch, step, history and the shuffling RNG, so that ``fit(resume_from=path)`` goes on
+        exactly where training stopped. ``metadata`` is any JSON of your own."""
+        built = self.build(model)
+        arrays: dict[str, np.ndarray] = {}
+        optimizer_meta: dict[str, Any] = {}
+        if built.optimizer is not None:
+            arrays, optimizer_meta = self.backend.optimizer_state(built)
+        state = {
+            "backend": self.backend_name,
+            "versions": self.backend.versions(),
+            "epoch": built.epoch,
+            "step": built.step,
+            "history": list(built.history_records),
+            "rng": self._rng.bit_generator.state,
+            "optimizer": {"name": built.optimizer_name or self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
+                          "hyper": built.optimizer_hyper or self.hyper, "state": optimizer_meta},
+        }
+        return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
+
+    def load(self, path: Any, spec: ModelSpec | None = None) -> Model:
+        """A new Model holding the weights saved at ``path``, built here.
+
+        ``path`` is a dlcore checkpoint (.npz, from any backend) or any registered weight
+        format (torch state_dict .pt/.pth, read with weights_only=True; Keras .keras, safe
+        mode). A state_dict holds no architecture: pass ``spec``.
+        """
+        weights, saved_spec = read_weights(path, spec)
+        spec = spec or saved_spec
+        if spec is None:
+            raise CheckpointError(f"{path}: holds no model architecture; pass spec=models.mlp(...) or similar")
+        built = self._build_spec(spec)
+        built.set_weights(weights)
+        self._models[id(spec)] = (spec, built)
+        self.backend.place(built, self.device)
+        built.device = self.device
+        return built
+
+    def export(self, model: Any, path: Any) -> Path:
+        """Write the weights in a registered format, by suffix: a torch state_dict
+        (.pt/.pth, for ``torch.load(path, weights_only=True)``), a Keras ``.keras`` file, or
+        a dlcore checkpoint (.npz) of the weights alone."""
+        built = self.build(model)
+        return write_weights(path, built.get_weights(), built.spec)
+
+    def loss_of(self, model: Model) -> str:
+        """The loss used for ``model``: the trainer's ``loss`` setting, else the model's."""
+        return self.loss or model.loss
+
+    # --------------------------------------------------------------- the loop
+
+    def _build_spec(self, spec: ModelSpec) -> Model:
+        """A new Model of ``spec``, by this backend's model kernel for its kind."""
+        builder = registry().kernel("model", spec.kind, self.backend_name)
+        return self._bound(self.backend.build(spec, self.device, builder))
+
+    def _bound(self, model: Model) -> Model:
+        """``model`` with its backend set (a backend of dlcore 0.1 gives only its name)."""
+        if isinstance(model.backend, str):
+            model.backend = self.backend
+        return model
+
+    def _check_optimizer_kernel(self, plugins: Registry) -> None:
+        """Refuse settings the backend's optimizer kernel does not take (a kernel written for
+        an optimizer's defaults alone) before training starts."""
+        make = plugins.kernel("optimizer", self.optimizer, self.backend_name)
+        arguments = self.optimizer_config.kernel_arguments()
+        try:
+            inspect.signature(make).bind(None, lr=self.lr, **arguments)
+        except TypeError:
+            extra = sorted(set(arguments) - set(plugins.optimizer(self.optimizer).defaults))
+            raise ConfigError(f"backend {self.backend_name!r} implements {self.optimizer!r} without "
+                              f"{', '.join(extra) or 'these settings'}; use the defaults there") from None
+        except ValueError:  # no signature to read (a builtin): the kernel will say
+            pass
+
+    def _attach_optimizer(self, plugins: Registry, model: Model) -> None:
+        """Give ``model`` this trainer's optimizer, keeping its state when it has one of the
+        same kind and the same state slots (with this trainer's learning rate and settings,
+        which each epoch sets)."""
+        same = model.optimizer is not None and model.optimizer_name == self.optimizer
+        if same and model.optimizer_hyper == self.hyper:
+            return
+        kept = None
+        if same and slots(self.optimizer, model.optimizer_hyper) == slots(self.optimizer, self.hyper):
+            kept = self.backend.optimizer_state(model)
+        make = plugins.kernel("optimizer", self.optimizer, self.backend_name)
+        model.optimizer = make(model, lr=self.lr, **self.optimizer_config.kernel_arguments())
+        model.optimizer_name, model.optimizer_hyper = self.optimizer, dict(self.hyper)
+        model.cache.clear()
+        if kept is not None:
+            self.backend.load_optimizer_state(model, *kept)
+
+    def _step_config(self, plugins: Registry, model: Model, batch_size: int, training: bool,
+                     metrics: tuple[str, ...]) -> StepConfig:
+        """What each step of a run computes, with this backend's loss and metric kernels."""
+        loss = self.loss_of(model)
+        return StepConfig(loss, metrics, batch_size, self.clip_value if training else None,
+                          self.clip_norm if training else None, self.accumulate if training else 1, self.precision,
+                          loss_fn=plugins.kernel("loss", loss, self.backend_name),
+                          metric_fns=tuple(plugins.kernel("metric", name, self.backend_name) for name in metrics),
+                          reductions=tuple(plugins.metric(name).reduction for name in metrics))
+
+    def _learning_rates(self, epoch: int, data: Prepared) -> float | np.ndarray:
+        """The epoch's learning rate, or one per batch (a per-step schedule): ``run_lr`` times
+        the schedule's factor."""
+        schedule = self.schedule
+        if schedule is not None and schedule.unit == "epoch":
+            return self.run_lr * schedule.factor(epoch - 1, schedule.total or self.epochs)
+        if schedule is None:
+            return self.run_lr
+        batches = data.num_batches or 0
+        per_epoch = math.ceil(batches / self.accumulate)
+        total = schedule.total or self.epochs * per_epoch
+        updates = (epoch - 1) * per_epoch + np.arange(batches) // self.accumulate
+        factors = {int(t): schedule.factor(int(t), total) for t in np.unique(updates)}
+        return np.array([self.run_lr * factors[int(t)] for t in updates], np.float64)
+
+    def _spans(self, data: Prepared, order: np.ndarray | None = None, one_batch: bool = False) -> Iterator[Span]:
+        """The epoch's spans of ``steps_per_call`` batches, or of one (native pipelines: until
+        exhausted)."""
+        per_call = 1 if one_batch else max(1, self.backend.steps_per_call)
+        if data.native:
+            batches = iter(data.payload)
+            first = 0
+            while True:
+                yield Span(data, first, per_call, None, batches)
+                first += per_call
+        else:
+            total = data.num_batches or 0
+            for first in range(0, total, per_call):
+                yield Span(data, first, min(per_call, total - first), order)
+
+    def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
+             config: StepConfig, order: np.ndarray | None = None, reporter: Reporter | None = None,
+             batch_hooks: tuple[Sequence[Callback], Model] | None = None,
+             rates: float | np.ndarray | None = None) -> tuple[float, dict[str, Any], int]:
+        """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches.
+        Training (a ``reporter``) sets the learning rate: ``rates`` for the epoch, or per batch.
+        With ``batch_hooks`` (callbacks that want batches), one batch per span, the callbacks'
+        batch hooks around it, and an early end when one sets ``stop_training``."""
+        per_batch = isinstance(rates, np.ndarray)
+        if rates is not None and not per_batch:
+            self.backend.set_learning_rate(model, float(rates))
+        losses: list[Any] = []
+        sizes: list[int] = []
+        statistics: list[Any] = []
+        batches = 0
+        one_batch = batch_hooks is not None or (per_batch and "learning_rates" not in self.backend.supports)
+        for span in self._spans(data, order, one_batch=one_batch):
+            if per_batch:
+                span.learning_rates = rates[span.first:span.first + span.count]  # type: ignore[index]
+                if "learning_rates" not in self.backend.supports:
+                    self.backend.set_learning_rate(model, float(span.learning_rates[0]))
+            if batch_hooks is not None:
+                for callback in batch_hooks[0]:
+                    callback.on_train_batch_begin(self, model, batches)
+            results = step(model, config, span)
+            span_sizes = (results.sizes or []) if data.native else data.batch_sizes(span.first, span.count)
+            if not span_sizes:
+                break
+            losses.append(results.losses)
+            sizes += span_sizes
+            statistics.append(list(results.statistics or []))
+            if reporter is not None:
+                self._report(reporter, results, batches, sizes)
+            if batch_hooks is not None:
+                logs = {"loss": float(np.atleast_1d(self.backend.to_numpy(results.losses))[0]), "size": span_sizes[0]}
+                for callback in batch_hooks[0]:
+                    callback.on_train_batch_end(self, model, batches, logs)
+            batches += len(span_sizes)
+            if (data.native and len(span_sizes) < span.count) or (batch_hooks is not None and self.stop_training):
+                break
+        if not losses:
+            return 0.0, {name: 0.0 for name in config.metrics}, 0
+        if any(len(span) != len(config.metrics) for span in statistics):
+            raise ConfigError(f"backend {self.backend_name!r} returned statistics for "
+                              f"{len(statistics[0])} metrics, not for {list(config.metrics)}")
+        step_losses = np.concatenate([np.atleast_1d(self.backend.to_numpy(x)) for x in losses]).astype(np.float64)
+        bad = ~np.isfinite(step_losses)
+        if reporter is not None and bad.any():  # training: a diverging loss stops it
+            first_bad = int(np.argmax(bad))
+            raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
+        count = int(np.sum(sizes))
+        plugins = registry()
+        values = {}
+        for i, (name, reduction) in enumerate(zip(config.metrics, config.reductions)):
+            arrays = [self.backend.to_numpy(span[i]).astype(np.float64) for span in statistics]
+            total = np.concatenate(arrays) if reduction == "concat" else np.asarray(np.sum(arrays, 0))
+            values[name] = plugins.metrics.load(plugins.metric(name), "result")(total, count)
+        return float(step_losses @ np.asarray(sizes, np.float64) / count), values, batches
+
+    def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
+        """Advance the progress bar over a span; log the losses the verbose log asks for."""
+        count = len(sizes) - before
+        wanted = [b for b in range(before, before + count) if reporter.wants_loss(b)]
+        if wanted:
+            values = np.atleast_1d(self.backend.to_numpy(results.losses))
+            for b in wanted:
+                reporter.log_loss(float(values[b - before]), int(sum(sizes[:b + 1])))
+        reporter.advance(count)
+
+    def _resume(self, plugins: Registry, built: Model, path: Any) -> tuple[History, int]:
+        checkpoint = TrainingCheckpoint.load(path)
+        state = checkpoint.state
+        saved = state.get("optimizer", {})
+        arrays, meta = checkpoint.optimizer, dict(saved.get("state") or {})
+        if arrays or meta:  # refuse before anything of the model changes
+            if saved.get("name") != self.optimizer:
+                raise CheckpointError(f"{path}: was trained with {saved.get('name')!r}, this trainer uses "
+                                      f"{self.optimizer!r}; use the same optimizer to resume")
+            if "step" not in meta:  # dlcore 0.1: the saving backend's own layout
+                if built.spec is None:
+                    raise CheckpointError(f"{path}: a dlcore 0.1 checkpoint of a model without a spec; "
+                                          f"start from its weights with trainer.load({str(path)!r})")
+                arrays, meta = from_layout_0_1(arrays, meta, built.spec.parameter_shapes())
+        built.set_weights(checkpoint.weights)
+        built.optimizer = None
+        self._attach_optimizer(plugins, built)
+        if arrays or meta.get("step"):  # the rate is this trainer's, set at each epoch
+            self.backend.load_optimizer_state(built, arrays, meta)
+        if state.get("rng"):
+            self._rng.bit_generator.state = state["rng"]
+        history = History(state.get("history", []))
+        built.epoch, built.step = int(state.get("epoch", 0)), int(state.get("step", 0))
+        built.history_records = tuple(history.records)
+        return history, built.epoch + 1
+
+    def summary(self, model: Any, print_fn: Callable[[str], None] | None = print) -> str:
+        """A table of the model's parameters (names, shapes, counts) and the totals (how many
+        train, for a spec); printed with ``print_fn``, and returned."""
+        built = self.build(model)
+        weights = built.get_weights()
+        described = built.spec if built.spec is not None else type(built.native).__name__
+        rows = [("parameter", "shape", "count")]
+        rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in weights.items()]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [f"{described} on {self.backend_name} ({self.device.name})"]
+        lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        lines.insert(2, "-" * (sum(widths) + 4))
+        total = sum(int(w.size) for w in weights.values())
+        frozen = getattr(getattr(built.spec, "embedding", None), "trainable", True) is False  # a spec's only frozen part
+        trainable = total - (int(weights["embedding.weight"].size) if frozen else 0)
+        trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
+        lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, "
+                  f"{sum(w.nbytes for w in weights.values()) / 2 ** 20:.2f} MiB"]
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    # ---------------------------------------------------------------- data checks
+
+    def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True) -> Prepared:
+        batch_size = self.batch_size if training else self.eval_batch_size
+        if isinstance(data, Dataset):
+            features, targets = data.arrays()
+            name = getattr(data, "name", "") or type(data).__name__
+            if len(features) == 0:
+                raise DataError(f"{name} is empty; it needs at least one sample")
+            if labels:
+                self._check_labels(model, targets, name)
+            if features.dtype == object or features.dtype.kind in "US":
+                ids, splits = self._encode_texts(model, features, name)
+                payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device)
+                return Prepared(payload, len(features), batch_size)
+            self._check_features(model, features, name)
+            features, targets = standard_dtypes(features, targets)
+            return Prepared(self.backend.put(features, targets, self.device), len(features), batch_size)
+        prepared = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
+        if prepared is None:
+            raise ConfigError(f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
+                              "pass a dlcore Dataset, a (features, labels) tuple of arrays, or "
+                              f"{self.backend.native_data_names()}")
+        return prepared
+
+    def _encode_texts(self, model: Model, texts: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids of ``texts`` under the model's embedding, computed once per array."""
+        embedding = getattr(model.spec, "embedding", None)
+        if embedding is None:
+            raise DataError(f"{name}: the samples are texts but the model takes numbers; "
+                            "use models.text_classifier(embedding) for text")
+        key = (id(texts), id(embedding))
+        cached = self._token_cache.get(key)
+        if cached is None or cached[0] is not texts:
+            self._token_cache.clear()  # keep one dataset's ids: evaluating on another re-encodes
+            cached = self._token_cache[key] = (texts, *embedding.encode(texts))
+        return cached[1], cached[2]
+
+    def _check_features(self, model: Model, features: np.ndarray, name: str) -> None:
+        if not np.issubdtype(features.dtype, np.number):
+            raise DataError(f"{name}: features must be numeric, got dtype {features.dtype}")
+        if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
+            bad = np.argwhere(~np.isfinite(features))[0]
+            raise DataError(
+                f"{name}: features contain NaN or infinite values (first at index {tuple(int(i) for i in bad)}); "
+                "clean or impute them before training"
+            )
+        expected = getattr(model.spec, "in_features", None)
+        if expected is not None and int(np.prod(features.shape[1:])) != expected:
+            raise DataError(
+                f"{name}: the model expects {expected} features per sample, but samples have "
+                f"shape {features.shape[1:]}; reshape the data or build the model with "
+                f"in_features={int(np.prod(features.shape[1:]))}"
+            )
+
+    def _check_labels(self, model: Model, labels: np.ndarray, name: str) -> None:
+        outputs = getattr(model.spec, "out_features", None)
+        loss = registry().loss(self.loss_of(model))
+        if not np.issubdtype(labels.dtype, np.number) or labels.dtype == np.bool_:
+            raise DataError(f"{name}: labels must be numbers, got dtype {labels.dtype}")
+        if loss.regression:
+            return
+        regression = (f"the loss {loss.name!r} expects class labels; for regression use a regression loss "
+                      "(Trainer(loss=NAME) with a loss registered as Loss(..., regression=True))")
+        if loss.binary:
+            bad = ~np.isin(labels, (0, 1))
+            if bad.any():
+                i = int(np.argmax(bad.reshape(len(labels), -1).any(1)))
+                raise DataError(f"{name}: binary labels must be 0 or 1, got {labels[i]} at index {i}; {regression}")
+        elif labels.ndim == 1:
+            if not np.issubdtype(labels.dtype, np.integer):
+                raise DataError(f"{name}: class labels must be integers, got dtype {labels.dtype} (first {labels[0]}); "
+                                f"{regression}; class indices stored as floats: labels.astype(int)")
+            bad = (labels < 0) | (labels >= outputs) if outputs is not None else labels < 0
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(
+                    f"{name}: label {labels[i]} at index {i} is out of range; the model has "
+                    f"{outputs} classes, so labels must be 0..{(outputs or 1) - 1}"
+                )
+        elif labels.ndim == 2:
+            if outputs is not None and labels.shape[1] != outputs:
+                raise DataError(f"{name}: one-hot labels have {labels.shape[1]} columns but the model has {outputs} outputs")
+            rows = labels.astype(np.float64, copy=False)
+            bad = ((rows < 0) | (rows > 1)).any(1) | (np.abs(rows.sum(1) - 1) > 1e-3)
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise DataError(f"{name}: row {i} of the labels, {labels[i]}, is not one-hot or class probabilities "
+                                f"(values in [0, 1] summing to 1); {regression}")
+        else:
+            raise DataError(f"{name}: labels must have shape (N,) or (N, classes), got {labels.shape}")
