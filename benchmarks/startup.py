@@ -35,7 +35,7 @@ get_backend(backend)
 phase("import the framework")
 train, _ = datasets.load(workload, download=False)
 phase("read the data")
-spec = (datasets.info(workload).model or datasets.default_model)(train)
+spec = datasets.model_for(workload, train)
 phase("build the model spec")
 class FirstStep(Callback):
     def on_train_batch_end(self, trainer, model, batch, logs):

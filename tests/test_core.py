@@ -356,6 +356,31 @@ def test_builtin_features_come_through_the_hooks():
             assert kernels.plugin_of((kind, name, backend)) == backend, (kind, name, backend)
 
 
+def test_a_registry_with_a_tests_own_plugin_replaces_the_process_one_until_the_block_ends():
+    from dlcore import PluginError
+    from dlcore.contract import Kernel, Loss
+    from dlcore.plugins import hookimpl, registry, registry_of
+
+    class TestPlugin:
+        @hookimpl
+        def dlcore_losses(self):
+            return [Loss("squared_error", "mean over samples of (logit - target)^2", regression=True)]
+
+        @hookimpl
+        def dlcore_kernels(self):
+            return [Kernel("loss", "squared_error", "anywhere", "dlcore.training.metrics:squared_eror")]
+
+    before = registry()
+    with registry_of(TestPlugin()) as found:
+        assert registry() is found and found.loss("squared_error").regression
+        assert found.losses.plugin_of("squared_error") == "TestPlugin"
+        with pytest.raises(PluginError, match=r"plugin 'TestPlugin' registers the kernel 'loss' 'squared_error' "
+                                              r"'anywhere' with impl 'dlcore.training.metrics:squared_eror', which "
+                                              r"cannot be loaded \(AttributeError"):
+            found.kernel("loss", "squared_error", "anywhere")
+    assert registry() is before and before.losses.get("squared_error") is None
+
+
 def _checkpoint_with(tmp_path, name, change_meta=None, arrays=None):
     """A checkpoint of a small MLP saved by dlcore, its metadata and arrays then changed."""
     from dlcore import TrainingCheckpoint

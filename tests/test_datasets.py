@@ -13,6 +13,7 @@ import pytest
 
 from conftest import idx_bytes, write_fashion_mnist
 from dlcore import DataError, DownloadError, datasets
+from dlcore.data import fashion_mnist as fashion_mnist_module
 from dlcore.data.idx import read_idx, read_idx_bytes
 
 
@@ -72,7 +73,7 @@ def test_search_order_data_dir_then_cache_then_torchvision_then_debian(tmp_path,
     write_fashion_mnist(cwd / "data" / "FashionMNIST" / "raw", n_train=20)
     write_fashion_mnist(cache / "fashion-mnist", n_train=30)
     write_fashion_mnist(data_dir, n_train=40)
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", debian)
+    monkeypatch.setattr(fashion_mnist_module, "DEBIAN_DIR", debian)
     monkeypatch.chdir(cwd)
     monkeypatch.setenv("DLCORE_CACHE_DIR", str(cache))
     monkeypatch.setenv("DLCORE_DATA_DIR", str(data_dir))
@@ -86,7 +87,7 @@ def test_search_order_data_dir_then_cache_then_torchvision_then_debian(tmp_path,
 
 
 def test_not_found_without_download_says_where_it_looked(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(fashion_mnist_module, "DEBIAN_DIR", tmp_path / "nowhere")
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError, match="apt-get install dataset-fashion-mnist"):
         datasets.fashion_mnist(download=False)
@@ -123,9 +124,9 @@ def mirror(tmp_path, monkeypatch):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
-    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", checksums)
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", [url])
-    monkeypatch.setattr(datasets, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_FILES", checksums)
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_MIRRORS", [url])
+    monkeypatch.setattr(fashion_mnist_module, "DEBIAN_DIR", tmp_path / "no-debian")
     monkeypatch.chdir(tmp_path)
     yield url
     server.shutdown()
@@ -137,18 +138,18 @@ def test_downloads_into_cache_with_checksums(mirror, tmp_path, monkeypatch):
     train, test = datasets.fashion_mnist(progress=False)
     assert (len(train), len(test)) == (600, 200)
     assert sorted(p.name for p in (cache / "fashion-mnist").iterdir()) == sorted(
-        f"{stem}.gz" for stem in datasets.FASHION_MNIST_FILES)
+        f"{stem}.gz" for stem in fashion_mnist_module.FASHION_MNIST_FILES)
     assert len(datasets.fashion_mnist(download=False)[0]) == 600  # now found in the cache
 
 
 def test_falls_back_to_the_next_mirror(mirror, tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", ["http://127.0.0.1:9/", mirror])
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_MIRRORS", ["http://127.0.0.1:9/", mirror])
     assert len(datasets.fashion_mnist(tmp_path / "dl", progress=False)[0]) == 600
 
 
 def test_checksum_mismatch_keeps_nothing(mirror, tmp_path, monkeypatch):
-    bad = dict(datasets.FASHION_MNIST_FILES, **{"train-images-idx3-ubyte": "0" * 64})
-    monkeypatch.setattr(datasets, "FASHION_MNIST_FILES", bad)
+    bad = dict(fashion_mnist_module.FASHION_MNIST_FILES, **{"train-images-idx3-ubyte": "0" * 64})
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_FILES", bad)
     target = tmp_path / "dl"
     with pytest.raises(DownloadError, match="checksum mismatch"):
         datasets.fashion_mnist(target, progress=False)
@@ -156,7 +157,7 @@ def test_checksum_mismatch_keeps_nothing(mirror, tmp_path, monkeypatch):
 
 
 def test_unreachable_server_gives_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(datasets, "FASHION_MNIST_MIRRORS", ["http://127.0.0.1:9/"])
+    monkeypatch.setattr(fashion_mnist_module, "FASHION_MNIST_MIRRORS", ["http://127.0.0.1:9/"])
     with pytest.raises(DataError, match="could not download Fashion-MNIST file"):
         datasets.fashion_mnist(tmp_path, progress=False)
     assert not list(tmp_path.rglob("*.part"))

@@ -33,6 +33,15 @@ def site(tmp_path_factory) -> Path:
     return target
 
 
+def entry_point(folder: Path, name: str, module: str) -> None:
+    """Make ``folder`` (a directory on the path) hold a distribution whose ``dlcore`` entry point
+    ``name`` is the module ``module``, as pip would install it."""
+    dist = folder / f"{module}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[dlcore]\n{name} = {module}\n")
+
+
 def run(site: Path, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
     """``python *args`` with the plugin's site directory on the path."""
     paths = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
@@ -93,10 +102,7 @@ def test_two_plugins_registering_one_backend_name_are_refused_naming_both(site, 
     second = tmp_path / "second"
     second.mkdir()
     shutil.copy(site / "dlcore_numpy.py", second / "another_numpy.py")
-    dist = second / "another_numpy-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: another-numpy\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[dlcore]\nanother = another_numpy\n")
+    entry_point(second, "another", "another_numpy")
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(second), os.environ.get("PYTHONPATH")]))}
     code = "import dlcore\ntry:\n    dlcore.Trainer(backend='numpy')\nexcept dlcore.PluginError as e:\n    print('ERR', e)\n"
     out = run(site, "-c", code, env=env)
@@ -240,10 +246,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
     extras = tmp_path / "extras"
     extras.mkdir()
     (extras / "dlcore_extras.py").write_text(EXTRAS)
-    dist = extras / "dlcore_extras-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: dlcore-extras\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[dlcore]\nextras = dlcore_extras\n")
+    entry_point(extras, "extras", "dlcore_extras")
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(extras), os.environ.get("PYTHONPATH")]))}
 
     trained = run(site, "-m", "dlcore", "train", "blobs", "--backend", "numpy", "--json", env=env)
@@ -255,7 +258,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         import numpy as np
         import dlcore
         from dlcore import Trainer, datasets, embeddings, models
-        from dlcore.contract import parse_device
+        from dlcore.devices import parse_device
         train, test = datasets.load("blobs")
         trainer = Trainer(backend="numpy", epochs=3, lr=0.1, seed=0, progress=False,
                           metrics=["accuracy", "error_rate"])
@@ -300,7 +303,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
     '''), env=env)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "EMBEDDING tiny" in out.stdout and "XPU ('xpu', 1)" in out.stdout
-    assert ("REGRESSION data: binary labels must be 0 or 1" in out.stdout
+    assert ("REGRESSION train: binary labels must be 0 or 1" in out.stdout
             and "expects class labels; for regression use a regression loss" in out.stdout), out.stdout
     first, last, variance, steps = (float(v) for v in out.stdout.split("MSE ")[1].split()[:4])
     assert last < 0.02 * variance < first and steps == 30 * 25, out.stdout  # the loss and optimizer trained it
@@ -329,12 +332,29 @@ def test_a_backend_written_for_the_old_contract_gets_a_porting_hint(tmp_path):
         def dlcore_backends():
             return [BackendInfo("old", OldBackend)]
     '''))
-    dist = tmp_path / "old_backend-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: old-backend\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text("[dlcore]\nold = old_backend\n")
+    entry_point(tmp_path, "old", "old_backend")
     out = run(tmp_path, "-c", "import dlcore\ntry:\n    dlcore.Trainer(backend='old')\nexcept dlcore.BackendError as e:\n"
                               "    print('ERR', e)\n")
     assert out.returncode == 0, out.stderr
     assert "ERR backend 'old' does not implement dlcore's backend contract" in out.stdout
     assert "must be ported to dlcore.contract.Backend" in out.stdout
+
+
+def test_a_plugin_with_a_misspelled_hook_is_left_out_naming_its_entry_point(tmp_path):
+    """The other plugins keep working; the warning, `dlcore backends` and the registry say which
+    entry point was left out and how to disable it."""
+    (tmp_path / "typo_plugin.py").write_text("from dlcore import hookimpl\n\n\n@hookimpl\ndef dlcore_loss():\n"
+                                             "    return []\n")
+    entry_point(tmp_path, "typo", "typo_plugin")
+    out = run(tmp_path, "-c", "import dlcore\nprint('BACKENDS', [i.name for i in dlcore.backend_infos()])\n"
+                              "print('BROKEN', sorted(dlcore.plugins.registry().broken))\n")
+    assert out.returncode == 0, out.stderr
+    assert f"BACKENDS {REGISTERED}" in out.stdout and "BROKEN ['typo']" in out.stdout
+    assert ("dlcore left a plugin out: entry point 'typo' = 'typo_plugin' of typo-plugin implements dlcore_loss, "
+            "which dlcore does not specify") in out.stderr
+    assert "DLCORE_DISABLED_PLUGINS=typo" in out.stderr
+    listed = run(tmp_path, "-m", "dlcore", "backends")
+    assert listed.returncode == 0 and "plugin typo left out: entry point 'typo'" in listed.stdout
+    quiet = run(tmp_path, "-c", "import dlcore\nprint(sorted(dlcore.plugins.registry().broken))\n",
+                env={"DLCORE_DISABLED_PLUGINS": "typo"})
+    assert quiet.stdout.strip() == "[]" and "left a plugin out" not in quiet.stderr

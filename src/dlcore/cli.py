@@ -16,10 +16,10 @@ from .contract.errors import DlcoreError
 from .data.datasets import info as dataset_info
 from .data.datasets import load as load_dataset
 from .data.datasets import registered
-from .models.recipes import mlp_for
+from .models.recipes import model_for
 from .plugins.backends import all_devices, backend_infos, get_backend, installed_backend_names, select_backend_name
 from .plugins.builtin import RECIPE
-from .plugins.registry import disabled_plugins, plugin_distribution, registry
+from .plugins.manager import disabled_plugins, plugin_distribution, registry
 from .training.callbacks import Callback
 from .training.history import format_metrics
 from .training.optimizers import DEFAULT_LR, OptimizerConfig
@@ -100,8 +100,7 @@ def _data(workload: str, args: argparse.Namespace, progress: bool | None = None)
 def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     """Data and model spec of a registered dataset's recipe."""
     train, test = _data(args.workload, args, progress=False if args.no_progress else None)
-    make_model = registry().datasets.load(dataset_info(args.workload), "model") or mlp_for
-    return train, test, make_model(train, {"embedding": args.embedding, "trainable": not args.frozen})
+    return train, test, model_for(args.workload, train, {"embedding": args.embedding, "trainable": not args.frozen})
 
 
 def _optimizer(args: argparse.Namespace) -> Any:

@@ -22,10 +22,10 @@ MOVED = {
     "dlcore.builtin": "dlcore.plugins.builtin",
     "dlcore.checkpoint": "dlcore.io.checkpoint",
     "dlcore.cpuload": "dlcore.tuning.cpuload",
-    "dlcore.devices": "dlcore.contract.devices",
     "dlcore.download": "dlcore.data.download",
     "dlcore.files": "dlcore.io.files",
     "dlcore.formats": "dlcore.io.formats",
+    "dlcore.frameworks": "dlcore.plugins.backends",  # deprecated in 0.2 already: import_torch, import_tensorflow
     "dlcore.history": "dlcore.training.history",
     "dlcore.idx": "dlcore.data.idx",
     "dlcore.images": "dlcore.data.images",
@@ -48,14 +48,18 @@ class _Alias(importlib.abc.Loader):
 
     def __init__(self, new: str) -> None:
         self.new = new
+        self.spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         warnings.warn(f"{spec.name} is deprecated since dlcore 0.2 and will be removed in 0.3; use {self.new}",
                       DeprecationWarning, stacklevel=8)
-        return importlib.import_module(self.new)
+        module = importlib.import_module(self.new)
+        self.spec = module.__spec__
+        return module
 
     def exec_module(self, module: ModuleType) -> None:
-        """The module ran at its new place already."""
+        """The module ran at its new place already; it keeps the spec of that place."""
+        module.__spec__ = self.spec
 
 
 class MovedModules(importlib.abc.MetaPathFinder):

@@ -7,7 +7,7 @@ from typing import Any
 
 from .contract.records import KERNEL_KINDS, STANDARD, Kernel, Loss, Metric, Optimizer, standard_kernels
 from .plugins.builtin import LOSSES, METRICS, OPTIMIZERS
-from .plugins.registry import registry
+from .plugins.manager import registry
 from .training.metrics import roc_auc
 
 KINDS = KERNEL_KINDS

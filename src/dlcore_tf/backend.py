@@ -260,8 +260,8 @@ class TFBackend(Backend):
                 sizes.append(int(yb.shape[0]))
             if not losses:
                 return StepResults(tf.zeros([0]), None, [])
-            reduced = [tf.concat(values, 0) if metric(m).reduction == "concat" else tf.add_n(list(values))
-                       for m, values in zip(config.metrics, zip(*statistics))]
+            reduced = [tf.concat(values, 0) if how == "concat" else tf.add_n(list(values))
+                       for how, values in zip(config.reductions, zip(*statistics))]
             return StepResults(tf.stack(losses), reduced, sizes)
         x, y = span.data.payload
         steps = compiled.train_steps if training else compiled.eval_steps

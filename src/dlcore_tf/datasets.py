@@ -6,8 +6,10 @@ import importlib.util
 import os
 from pathlib import Path
 
-from dlcore.errors import DataError
 from dlcore.data.imdb import clean_text, reviews_dataset
+from dlcore.errors import DataError
+
+from .framework import import_tensorflow
 
 ENV_TFDS_DIR = "TFDS_DATA_DIR"
 
@@ -22,8 +24,6 @@ def find_prepared_imdb() -> Path | None:
 
 def read_prepared_imdb(data_dir: Path):
     """Read a prepared tensorflow-datasets imdb_reviews (never downloads)."""
-    from .framework import import_tensorflow
-
     import_tensorflow()  # torch first, when installed
     import tensorflow_datasets as tfds
 

@@ -10,11 +10,10 @@ progress bars); nothing of models or training.
 from .arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from .datasets import info, load, registered, sources
 from .embeddings import load as load_embedding
-from .fashion_mnist import FASHION_MNIST_CLASSES, fashion_mnist
 from .images import ImageCSVDataset, image_csv
-from .imdb import IMDB_CLASSES, imdb
 from .text import TextEmbedding
 
-__all__ = ["ArrayDataset", "Dataset", "FASHION_MNIST_CLASSES", "IMDB_CLASSES", "ImageCSVDataset", "TextEmbedding",
-           "as_dataset", "fashion_mnist", "image_csv", "imdb", "info", "load", "load_embedding", "registered",
-           "sources", "standard_dtypes", "standard_labels"]
+# The readers of Fashion-MNIST and IMDB are the modules ``fashion_mnist`` and ``imdb`` here; their
+# functions of the same names are in the public face, ``dlcore.datasets``.
+__all__ = ["ArrayDataset", "Dataset", "ImageCSVDataset", "TextEmbedding", "as_dataset", "image_csv", "info", "load",
+           "load_embedding", "registered", "sources", "standard_dtypes", "standard_labels"]

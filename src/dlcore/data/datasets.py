@@ -9,7 +9,7 @@ from typing import Any
 
 from ..contract.errors import ConfigError
 from ..contract.records import DatasetInfo, DatasetSource
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 
 
 def registered() -> dict[str, DatasetInfo]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..contract.errors import DownloadError
-from ..io.files import ENV_CACHE, ENV_DATA_DIR, atomic_path, cache_dir, data_dirs
+from ..io.files import atomic_path
 from ..io.progress import progress_bar
 from .idx import read_file_bytes
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..contract.errors import DataError
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 from ..version import pip_install
 from .text import TextEmbedding
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..contract.errors import CheckpointError, DlcoreError
 from ..contract.specs import ModelSpec
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 from ..version import __version__
 from .files import atomic_path
 

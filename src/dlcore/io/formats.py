@@ -18,7 +18,7 @@ import numpy as np
 from ..contract.errors import CheckpointError
 from ..contract.records import WeightFormat
 from ..contract.specs import ModelSpec
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 from .checkpoint import TrainingCheckpoint
 
 

@@ -10,8 +10,9 @@ the plugin layer and ``dlcore.data`` (text embeddings).
 from ..contract.backend import Model
 from ..contract.records import ModelKind
 from ..contract.specs import ModelSpec, check_weights
-from .recipes import default_model, mlp_for, text_classifier_for
-from .specs import MLP, TextClassifier, __getattr__, mlp, spec_from_dict, text_classifier
+from .recipes import default_model, mlp_for, model_for, text_classifier_for
+from .specs import MLP, TextClassifier, mlp, spec_from_dict, text_classifier
+from .specs import __getattr__ as __getattr__  # dlcore.models.SPECS, deprecated
 
 __all__ = ["MLP", "Model", "ModelKind", "ModelSpec", "TextClassifier", "check_weights", "default_model", "mlp",
-           "mlp_for", "spec_from_dict", "text_classifier", "text_classifier_for"]
+           "mlp_for", "model_for", "spec_from_dict", "text_classifier", "text_classifier_for"]

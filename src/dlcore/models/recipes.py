@@ -8,8 +8,18 @@ from typing import Any
 import numpy as np
 
 from ..contract.specs import ModelSpec
+from ..data.datasets import info
 from ..data.embeddings import load as load_embedding
+from ..plugins.manager import registry
 from .specs import mlp, text_classifier
+
+
+def model_for(dataset: str, train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
+    """The spec ``dlcore train DATASET`` trains on ``train``: the registered dataset's ``model``
+    (``options``: ``embedding`` and ``trainable``), else an MLP sized for the data."""
+    make = registry().datasets.load(info(dataset), "model") or mlp_for
+    spec: ModelSpec = make(train, options or {})
+    return spec
 
 
 def mlp_for(train: Any, options: dict[str, Any] | None = None) -> ModelSpec:
@@ -32,4 +42,4 @@ def text_classifier_for(train: Any, options: dict[str, Any] | None = None) -> Mo
 
 default_model = mlp_for  # its name before 0.2
 
-__all__ = ["default_model", "mlp_for", "text_classifier_for"]
+__all__ = ["default_model", "mlp_for", "model_for", "text_classifier_for"]

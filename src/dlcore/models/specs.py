@@ -19,7 +19,7 @@ from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from ..data.text import TextEmbedding
 from ..deprecation import deprecated
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 
 
 @dataclass(frozen=True)

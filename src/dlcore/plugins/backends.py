@@ -7,15 +7,20 @@ plugins' backends such as jax).
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
+from types import ModuleType
 from typing import Iterable
 
 from ..contract.backend import Backend
-from ..contract.devices import DeviceRegistry
+from ..contract.devices import Device, DeviceRegistry
+from ..contract.devices import parse_device as parse_device_of
+from ..contract.devices import resolve_device as resolve_device_of
 from ..contract.errors import BackendError
 from ..contract.records import BackendInfo
-from .registry import ENV_DISABLED, registry
+from ..deprecation import deprecated
+from .manager import ENV_DISABLED, registry
 
 ENV_BACKEND = "DLCORE_BACKEND"
 _PORT_HINT = ("a backend written for dlcore 0.1 (a trainer_class overriding Trainer's private methods) must be "
@@ -79,8 +84,8 @@ def _load(info: BackendInfo) -> Backend:
         raise BackendError(f"backend {info.name!r} of plugin {plugin!r} failed to import ({err}); reinstall that "
                            f"plugin, or disable it with {ENV_DISABLED}={plugin}") from err
     except TypeError as err:  # an abstract method of the contract left out
-        raise BackendError(f"backend {info.name!r} of plugin {plugin!r} does not implement dlcore's backend contract "
-                           f"({err}); {_PORT_HINT}") from None
+        raise BackendError(f"backend {info.name!r} does not implement dlcore's backend contract ({err}); {_PORT_HINT}; "
+                           f"or disable its plugin with {ENV_DISABLED}={plugin}") from None
     if not isinstance(loaded, Backend):
         raise BackendError(f"backend {info.name!r}: its plugin's load gave a {type(loaded).__name__}, "
                            f"not a dlcore.contract.Backend; {_PORT_HINT}")
@@ -112,5 +117,29 @@ def all_devices(backends: Iterable[Backend] | None = None) -> DeviceRegistry:
     return devices
 
 
+def parse_device(name: str) -> tuple[str, int | None]:
+    """Split a device name into (kind, index), any registered device kind's spelling accepted."""
+    return parse_device_of(name, registry().device_kinds)
+
+
+def resolve_device(devices: list[Device], name: str, backend: str) -> Device:
+    """Pick the device ``name`` names among ``devices`` ("auto": the best by the registered ranks)."""
+    return resolve_device_of(devices, name, backend, registry().device_kinds)
+
+
+def import_torch() -> ModuleType:
+    """Deprecated (``dlcore.frameworks.import_torch`` of 0.1): load the torch backend, return torch."""
+    deprecated("dlcore.frameworks.import_torch()", "dlcore.get_backend('torch'), then import torch")
+    get_backend("torch")
+    return importlib.import_module("torch")
+
+
+def import_tensorflow() -> ModuleType:
+    """Deprecated (``dlcore.frameworks.import_tensorflow`` of 0.1): load the TensorFlow backend."""
+    deprecated("dlcore.frameworks.import_tensorflow()", "dlcore.get_backend('tensorflow'), then import tensorflow")
+    get_backend("tensorflow")
+    return importlib.import_module("tensorflow")
+
+
 __all__ = ["ENV_BACKEND", "all_devices", "backend_infos", "get_backend", "installed_backend_names",
-           "loaded_backends", "select_backend_name"]
+           "loaded_backends", "parse_device", "resolve_device", "select_backend_name"]

@@ -87,9 +87,9 @@ def dlcore_metrics() -> list[Metric]:
         combine over an epoch (summed, or rows joined) and how they and the number of samples
         become the metric (numpy, in the core).
 
-    Called when a Trainer is created. Example (its kernels return ``(errors,)`` per batch)::
+    Called when a Trainer is created. Example::
 
-        return [Metric("error_rate", lambda stats, count: stats[0] / count)]
+        return [Metric("error_rate", lambda stats, count: stats[0] / count)]  # kernels give (errors,)
     """
 
 
@@ -119,7 +119,8 @@ def dlcore_kernels() -> list[Kernel]:
         ``"module:attribute"`` string, imported on first use) is what
         :mod:`dlcore.contract.records` says such a kernel is.
 
-    The trainer resolves the kernels a run needs before its first step. Example::
+    Called when the registry is built; the trainer resolves the kernels a run needs before its
+    first step. Example::
 
         return [Kernel("metric", "error_rate", "torch", "my_metrics.torch:error_rate")]
     """

@@ -27,7 +27,7 @@ from .. import (
     CheckpointError, ConfigError, DataError, DeviceError, Trainer, TrainingCheckpoint, TrainingError,
     CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, callbacks, embeddings, models, schedules,
 )
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 from ..training.optimizers import SGD, Adam, AdamW, RMSprop
 from . import reference
 from .data import blobs, reviews, write_glove
@@ -210,8 +210,8 @@ class BackendTests:
 
     def test_per_epoch_schedule_and_reduce_on_plateau_set_the_rate(self, device):
         """StepDecay halves the rate every epoch; ReduceLROnPlateau (patience 0, a monitor that
-        never improves after the first epoch) divides the trainer's rate by 10 after each epoch
-        from the second."""
+        never improves after the first epoch) divides the fit's rate by 10 after each epoch
+        from the second, and the next fit starts again from the trainer's ``lr``."""
         x, y = blobs(300)
         trainer = self.trainer(device, epochs=4, optimizer="sgd", lr=0.1, schedule=schedules.StepDecay(1, 0.5),
                                shuffle=False)
@@ -228,6 +228,9 @@ class BackendTests:
         history = trainer.fit(models.mlp(20, [8], 4), (x, y), callbacks=[
             LambdaCallback(on_epoch_end=lambda t, m, e, logs: logs.update(constant=1.0)), plateau])
         assert history["lr"] == pytest.approx([0.1, 0.1, 0.01, 0.001])
+        assert trainer.lr == 0.1  # the plateau lowered that fit's rate, not the trainer's setting
+        again = trainer.fit(models.mlp(20, [8], 4), (x, y))
+        assert again["lr"] == pytest.approx([0.1] * 4)
 
     def test_bf16_mixed_precision_learns_where_offered(self, device):
         """bf16-mixed learns, and is in effect: the same untrained weights (loss about 1.4)

@@ -29,7 +29,7 @@ import numbers
 from typing import Any, Callable
 
 from ..contract.errors import CheckpointError, ConfigError
-from ..plugins.registry import registry
+from ..plugins.manager import registry
 
 DEFAULT_LR = 1e-3  # the learning rate of a Trainer given none, here only
 

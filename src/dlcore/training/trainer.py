@@ -27,7 +27,7 @@ from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
 from ..plugins.backends import get_backend
-from ..plugins.registry import Registry, registry
+from ..plugins.manager import Registry, registry
 from .history import History, format_metrics
 from .optimizers import DEFAULT_LR, OptimizerConfig, as_config, from_layout_0_1, slots
 from .schedules import Schedule
@@ -323,8 +323,7 @@ class Trainer:
                     raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
                                         "or check the data for huge values") from None
                 record = {"epoch": epoch, "loss": loss, **metrics}
-                if val_data is not None:
-                    assert val_step is not None
+                if val_data is not None and val_step is not None:
                     val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data, val_step)
                     val_record = {"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}}
                     record.update(val_record)

@@ -213,6 +213,19 @@ def load_plugins() -> tuple[pluggy.PluginManager, dict[str, str]]:
     pm.add_hookspecs(hookspecs)
     pm.register(builtin, name=BUILTIN)
     broken: dict[str, str] = {}
+    _loading.append(pm)
+    try:
+        _load_entry_points(pm, broken)
+    finally:
+        _loading.remove(pm)
+    pm.check_pending()
+    for name, why in broken.items():
+        warnings.warn(f"dlcore left a plugin out: {why}; or disable it with {ENV_DISABLED}={name}", stacklevel=3)
+    return pm, broken
+
+
+def _load_entry_points(pm: pluggy.PluginManager, broken: dict[str, str]) -> None:
+    """Register each entry point of the ``dlcore`` group not disabled; note those left out."""
     disabled = disabled_plugins()
     seen: set[str] = set()
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
@@ -234,14 +247,11 @@ def load_plugins() -> tuple[pluggy.PluginManager, dict[str, str]]:
             pm.unregister(plugin)
             known = ", ".join(name for name in vars(hookspecs) if name.startswith("dlcore_"))
             broken[ep.name] = f"{where} implements {', '.join(unknown)}, which dlcore does not specify (its hooks: {known})"
-    pm.check_pending()
-    for name, why in broken.items():
-        warnings.warn(f"dlcore left a plugin out: {why}; or disable it with {ENV_DISABLED}={name}", stacklevel=3)
-    return pm, broken
 
 
 _lock = threading.RLock()
 _current: list[Registry] = []
+_loading: list[pluggy.PluginManager] = []  # plugin managers whose entry points are being imported
 
 
 @overload
@@ -253,17 +263,23 @@ def registry(hook: str) -> Records[Any]: ...
 
 
 def registry(hook: str | None = None) -> Registry | Records[Any]:
-    """The registry of this process, built from the installed plugins on first use.
-    (``registry("dlcore_losses")``, dlcore 0.1's form, gives ``registry().losses``.)"""
+    """The registry of this process, built from the installed plugins on first use (while their
+    modules are imported, what they look up sees the plugins loaded so far). The 0.1 form
+    ``registry("dlcore_losses")`` gives ``registry().losses``."""
     with _lock:
-        if not _current:
-            _current.append(Registry.collect(*load_plugins()))
-        if hook is not None:
-            point = hook.removeprefix("dlcore_")
-            deprecated(f"dlcore.plugins.registry({hook!r})", f"dlcore.plugins.registry().{point}")
-            found: Records[Any] = getattr(_current[0], point)
-            return found
-        return _current[0]
+        if _current:
+            found = _current[0]
+        elif _loading:  # a plugin's import looks something up
+            found = Registry.collect(_loading[-1])
+        else:
+            found = Registry.collect(*load_plugins())
+            _current.append(found)
+    if hook is None:
+        return found
+    point = hook.removeprefix("dlcore_")
+    deprecated(f"dlcore.plugins.registry({hook!r})", f"dlcore.plugins.registry().{point}")
+    records: Records[Any] = getattr(found, point)
+    return records
 
 
 def use_registry(new: Registry | None) -> Registry | None:
@@ -283,7 +299,7 @@ def registry_of(*plugins: Any) -> Iterator[Registry]:
     objects with hook implementations), as a test or an application adds its own."""
     pm, broken = load_plugins()
     for plugin in plugins:
-        pm.register(plugin)
+        pm.register(plugin, name=getattr(plugin, "__name__", None) or type(plugin).__name__)
     pm.check_pending()
     old = use_registry(Registry.collect(pm, broken))
     try:
