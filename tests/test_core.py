@@ -12,7 +12,7 @@ import pytest
 
 import dlcore
 from conftest import BACKENDS, BOTH
-from dlcore import ArrayDataset, BackendError, CheckpointError, DataError, DeviceError, History
+from dlcore import ArrayDataset, BackendError, CheckpointError, ConfigError, DataError, DeviceError, History
 from dlcore.contract import Device, DeviceRegistry, parse_device, resolve_device
 from dlcore.models import MLP, mlp, spec_from_dict
 
@@ -379,6 +379,17 @@ def test_a_registry_with_a_tests_own_plugin_replaces_the_process_one_until_the_b
                                               r"cannot be loaded \(AttributeError"):
             found.kernel("loss", "squared_error", "anywhere")
     assert registry() is before and before.losses.get("squared_error") is None
+
+
+def test_a_model_made_with_a_backend_name_still_works_with_a_deprecation_warning():
+    """dlcore 0.1's backends made Model(self.name, ...); the trainer binds the backend after wrap."""
+    from dlcore import Model
+
+    with pytest.warns(DeprecationWarning, match=r"Model\(backend_name, \.\.\.\) is deprecated since dlcore 0.2"):
+        model = Model("somewhere", object())
+    assert model.backend_name == "somewhere"
+    with pytest.raises(ConfigError, match="takes the Backend that builds the model"):
+        Model(42, object())
 
 
 def _checkpoint_with(tmp_path, name, change_meta=None, arrays=None):

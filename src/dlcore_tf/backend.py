@@ -19,6 +19,11 @@ from .framework import import_log, import_tensorflow, quiet_stderr
 tf = import_tensorflow()
 import keras  # noqa: E402
 
+# dlcore's shared batch arithmetic runs inside the compiled steps as it is, on scalar tensors
+# (operators only), without autograph rewriting it.
+_accumulation = tf.autograph.experimental.do_not_convert(accumulation)
+_batch_slice = tf.autograph.experimental.do_not_convert(batch_slice)
+
 
 def _inputs(x):
     """A ragged batch of token ids becomes (ids, text of each id, lengths); dense passes."""
@@ -82,7 +87,7 @@ class _Compiled:
             else:
                 optimizer.accumulate(grads)
 
-                ends, count = accumulation(b, group, last + 1)
+                ends, count = _accumulation(b, group, last + 1)
 
                 def update():
                     optimizer.apply_accumulated(count, **clip)
@@ -101,7 +106,7 @@ class _Compiled:
             runs before the graph loop, so that the sums start with the right shapes."""
             def batch(i):
                 b = first + i
-                index = order[batch_slice(b, bs)]  # the slice stops at the epoch's end
+                index = order[_batch_slice(b, bs)]  # the slice stops at the epoch's end
                 return step(tf.gather(x, index), tf.gather(y, index), b, lrs[i], last)
 
             summed = [k for k, j in enumerate(joined) if not j]

@@ -78,7 +78,8 @@ class Model:
 
     @property
     def backend_name(self) -> str:
-        return self.backend.name
+        backend: Backend | str = self.backend
+        return backend if isinstance(backend, str) else backend.name
 
     def get_weights(self) -> dict[str, np.ndarray]:
         """Parameters as numpy arrays, under the spec's canonical names and layouts."""

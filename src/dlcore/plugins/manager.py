@@ -236,11 +236,11 @@ def _load_entry_points(pm: pluggy.PluginManager, broken: dict[str, str]) -> None
         try:
             plugin = ep.load()
             pm.register(plugin, name=ep.name)
-        except ImportError as err:
-            broken[ep.name] = f"{where} failed to import ({err}); reinstall it"
-            continue
         except pluggy.PluginValidationError as err:
             broken[ep.name] = f"{where} does not fit dlcore's hooks ({err})"
+            continue
+        except Exception as err:  # whatever its import raised, the other plugins go on
+            broken[ep.name] = f"{where} failed to import ({type(err).__name__}: {err}); reinstall it"
             continue
         unknown = sorted(caller.name for caller in pm.get_hookcallers(plugin) or () if not caller.has_spec())
         if unknown:
