@@ -25,6 +25,15 @@ def test_help_lists_the_commands():
         assert command in out.stdout
 
 
+def test_backend_help_lists_the_installed_backends_and_how_to_install_the_others():
+    out = dlcore("train", "--help", env={"COLUMNS": "400"})
+    assert out.returncode == 0
+    described = out.stdout.split("\n  --backend BACKEND", 1)[1].split("\n  --device", 1)[0]
+    assert described.split("(default")[0].split(";")[0].strip() == (", ".join(BACKENDS) or "none installed")
+    for name in {"torch", "tensorflow"} - set(BACKENDS):
+        assert f"{name} (not installed: pip install" in described
+
+
 def test_backends_shows_default_and_extras():
     out = dlcore("backends")
     assert out.returncode == 0

@@ -1,9 +1,11 @@
 """The Trainer: one fit / evaluate / predict loop over every backend.
 
 This module owns what is the same everywhere: settings and their checks, data checks, the
-order of samples and batches, losses and metrics accumulated over an epoch, validation,
-history, progress, callbacks and checkpoints. A backend (:mod:`dlcore.contract`) supplies the
-steps over spans of batches.
+order of samples and batches, the kernels a run uses (resolved here, once), losses and metrics
+accumulated over an epoch, validation, history, progress, checkpoints, and the
+:class:`Callback` hooks the loop calls (the built-in callbacks are in
+:mod:`dlcore.training.callbacks`). A backend (:mod:`dlcore.contract`) supplies the steps over
+spans of batches.
 """
 
 from __future__ import annotations
