@@ -116,6 +116,7 @@ EXTRAS = '''
 """A plugin adding one thing to each extension point but backends: a regression loss and an
 optimizer among them, written from the contract's documented kernel signatures alone."""
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -124,13 +125,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcore import ArrayDataset, ModelSpec, hookimpl
-from dlcore.datasets import DatasetInfo
+from dlcore.datasets import DatasetInfo, DatasetSource
 from dlcore.contract import DeviceKind
 from dlcore.embeddings import EmbeddingSource, TextEmbedding
 from dlcore.contract import WeightFormat
 from dlcore.kernels import Kernel, Loss, Metric, Optimizer
 from dlcore.models import ModelKind
-from dlcore.testing.data import blobs
+from dlcore.testing.data import blobs, reviews
 from dlcore_numpy import SGD, optimizer
 
 
@@ -177,6 +178,18 @@ def error_rate(logits, labels):
     return np.array([(logits.argmax(1) != labels).sum()], np.float32)
 
 
+def find_reviews():
+    """A place IMDB's reviews come from: here, the number of them in $EXTRAS_REVIEWS."""
+    return os.environ.get("EXTRAS_REVIEWS")
+
+
+def read_reviews(count):
+    texts, labels = reviews(int(count))
+    cut = len(texts) * 3 // 4
+    return (ArrayDataset(texts[:cut], labels[:cut], name="imdb/train"),
+            ArrayDataset(texts[cut:], labels[cut:], name="imdb/test"))
+
+
 def read_json(path, spec):
     return {k: np.array(v, np.float32) for k, v in json.loads(Path(path).read_text()).items()}, None
 
@@ -195,6 +208,11 @@ def load_tiny(name, *, trainable, vocabulary, combiner, oov_buckets):
 def dlcore_datasets():
     return [DatasetInfo("blobs", load_blobs, "Gaussian blobs, 4 classes",
                         {"epochs": 3, "batch_size": 32, "optimizer": "sgd", "lr": 0.1})]
+
+
+@hookimpl
+def dlcore_dataset_sources():
+    return [DatasetSource("imdb", "extras", find_reviews, read_reviews, "made-up reviews, for the tests")]
 
 
 @hookimpl
@@ -290,6 +308,8 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         history = regression.fit(spec, (x, y))
         print("MSE", first, history["loss"][-1], float(y.var()), regression.build(spec).step)
         print("EMBEDDING", embeddings.load("tiny").source)
+        imdb_train, imdb_test = datasets.load("imdb", download=False)
+        print("IMDB", len(imdb_train), len(imdb_test))
         print("XPU", parse_device("xpu:1"))
         try:
             Trainer(backend="numpy", device="xpu")
@@ -300,9 +320,10 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
                 Trainer(backend="torch", metrics=["error_rate"])
             except dlcore.ConfigError as err:
                 print("KERNEL", err)
-    '''), env=env)
+    '''), env={**env, "EXTRAS_REVIEWS": "200"})
     assert out.returncode == 0, out.stderr[-3000:]
     assert "EMBEDDING tiny" in out.stdout and "XPU ('xpu', 1)" in out.stdout
+    assert "IMDB 150 50" in out.stdout  # read by the plugin's dataset source
     assert ("REGRESSION train: binary labels must be 0 or 1" in out.stdout
             and "expects class labels; for regression use a regression loss" in out.stdout), out.stdout
     first, last, variance, steps = (float(v) for v in out.stdout.split("MSE ")[1].split()[:4])
