@@ -11,3 +11,6 @@ DISTRIBUTION = "dlcore-ml"
 def pip_install(extra: str) -> str:
     """The command that installs dlcore with ``extra`` (e.g. "torch")."""
     return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
+__all__ = ["DISTRIBUTION", "__version__", "pip_install"]

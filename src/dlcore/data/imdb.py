@@ -178,4 +178,5 @@ def imdb(path: str | os.PathLike[str] | None = None, *, download: bool = True,
     return read_acl_imdb(_extract(archive, target))
 
 
-__all__ = ["IMDB_CLASSES", "IMDB_URL", "clean_text", "imdb", "imdb_search_path", "read_acl_imdb", "read_reviews_json", "reviews_dataset"]
+__all__ = ["IMDB_CLASSES", "IMDB_URL", "clean_text", "imdb", "imdb_search_path", "read_acl_imdb", "read_reviews_json",
+           "reviews_dataset"]

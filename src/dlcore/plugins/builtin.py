@@ -119,3 +119,7 @@ def dlcore_weight_formats() -> list[WeightFormat]:
 @hookimpl
 def dlcore_device_kinds() -> list[DeviceKind]:
     return list(DEVICE_KINDS)
+
+
+__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
+           "WEIGHT_FORMATS"]

@@ -100,8 +100,9 @@ def dlcore_optimizers() -> list[Optimizer]:
 
     :return: :class:`dlcore.contract.Optimizer` definitions: default hyper-parameters, optional
         ones, and the update formula. Backends implement them with kernels of kind
-        ``"optimizer"``: ``make(model, lr, **settings) -> the backend's optimizer``; the state of an optimizer dlcore does not define travels in the
-        saving backend's own slots (``dlcore.optimizers`` documents the canonical ones).
+        ``"optimizer"``: ``make(model, lr, **settings) -> the backend's optimizer``; the state
+        of an optimizer dlcore does not define travels in the saving backend's own slots
+        (``dlcore.optimizers`` documents the canonical ones).
 
     Called when a Trainer is created. Example::
 

@@ -72,3 +72,7 @@ def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, 
             else:
                 (directory / name).write_bytes(raw)
     return directory
+
+
+__all__ = ["NEGATIVE", "NEUTRAL", "POSITIVE", "blobs", "idx_bytes", "learnable_images", "reviews",
+           "write_fashion_mnist", "write_glove"]

@@ -155,3 +155,7 @@ def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None
             total += loss * len(index)
         epoch_losses.append(total / len(x))
     return weights, epoch_losses
+
+
+__all__ = ["Adam", "Optimizer", "SGD", "binary_cross_entropy", "clip", "cross_entropy", "forward", "gradients",
+           "log_softmax", "train"]

@@ -683,3 +683,6 @@ class BackendTests:
             trainer.fit("mlp", blobs(10))
         with pytest.raises(ConfigError, match="cannot use a list as data"):
             trainer.fit(models.mlp(20, [8], 4), [1, 2, 3])
+
+
+__all__ = ["BackendTests", "LONG_EPOCH"]

@@ -721,3 +721,6 @@ class Trainer:
                                 f"(values in [0, 1] summing to 1); {regression}")
         else:
             raise DataError(f"{name}: labels must have shape (N,) or (N, classes), got {labels.shape}")
+
+
+__all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]
