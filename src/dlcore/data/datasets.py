@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..contract.errors import ConfigError
 from ..contract.records import DatasetInfo, DatasetSource
 from ..plugins.manager import registry
 
@@ -19,10 +18,7 @@ def registered() -> dict[str, DatasetInfo]:
 
 def info(name: str) -> DatasetInfo:
     """The registered dataset ``name`` (ConfigError listing the others if there is none)."""
-    found = registered().get(name)
-    if found is None:
-        raise ConfigError(f"unknown dataset {name!r}; registered datasets: {', '.join(registered())}")
-    return found
+    return registry().datasets.find(name)
 
 
 def load(name: str, path: str | os.PathLike[str] | None = None, **options: Any) -> tuple[Any, Any]:

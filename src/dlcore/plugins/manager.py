@@ -179,10 +179,7 @@ class Registry:
 
     def spec_class(self, kind: str) -> Any:
         """The spec class of the model kind ``kind``."""
-        found = self.model_kinds.get(kind)
-        if found is None:
-            raise ConfigError(f"unknown model kind {kind!r}; known kinds: {', '.join(map(str, self.model_kinds.keys()))}")
-        return self.model_kinds.load(found, "spec_class")
+        return self.model_kinds.load(self.model_kinds.find(kind), "spec_class")
 
     def spec_from_dict(self, data: dict[str, Any]) -> Any:
         """A model spec rebuilt from its ``to_dict()`` description, by its registered kind."""

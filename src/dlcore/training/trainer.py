@@ -15,7 +15,7 @@ import math
 import numbers
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -79,6 +79,15 @@ def wants_batches(callbacks: Sequence[Callback]) -> bool:
     """Whether any callback overrides a batch hook (in its class, or as a LambdaCallback's)."""
     return any(hook in vars(c) or getattr(type(c), hook) is not getattr(Callback, hook)
                for c in callbacks for hook in BATCH_HOOKS)
+
+
+class _Resolved(NamedTuple):
+    """What a run's steps compute, resolved once: the backend's step configuration (with its
+    loss and metric kernels) and the core's function turning each metric's statistics into its
+    value."""
+
+    config: StepConfig
+    results: tuple[Callable[[np.ndarray, int], Any], ...]
 
 
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -296,9 +305,9 @@ class Trainer:
         if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
             raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
                               "pass a dlcore Dataset, arrays, or a pipeline that has a length")
-        train_step = self._step_config(plugins, built, train_data.batch_size, True, self.metrics)
-        val_step = None if val_data is None else self._step_config(plugins, built, val_data.batch_size, False,
-                                                                   self.metrics)
+        train_step = self._resolve(plugins, built, train_data.batch_size, True, self.metrics)
+        val_step = None if val_data is None else self._resolve(plugins, built, val_data.batch_size, False,
+                                                               self.metrics)
         self.stop_training = False
         batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
         for callback in callbacks:
@@ -353,7 +362,7 @@ class Trainer:
         built = self.build(model)
         prepared = self._prepare_data(built, as_dataset(data, "evaluation data"), training=False)
         extra = ("confusion_matrix",) if confusion_matrix else ()
-        step = self._step_config(plugins, built, prepared.batch_size, False, self.metrics + extra)
+        step = self._resolve(plugins, built, prepared.batch_size, False, self.metrics + extra)
         loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, step)
         return {"loss": loss, **metrics}
 
@@ -472,15 +481,18 @@ class Trainer:
         if kept is not None:
             self.backend.load_optimizer_state(model, *kept)
 
-    def _step_config(self, plugins: Registry, model: Model, batch_size: int, training: bool,
-                     metrics: tuple[str, ...]) -> StepConfig:
-        """What each step of a run computes, with this backend's loss and metric kernels."""
+    def _resolve(self, plugins: Registry, model: Model, batch_size: int, training: bool,
+                 metrics: tuple[str, ...]) -> _Resolved:
+        """What each step of a run computes, with this backend's loss and metric kernels and the
+        metrics' result functions."""
         loss = self.loss_of(model)
-        return StepConfig(loss, metrics, batch_size, self.clip_value if training else None,
-                          self.clip_norm if training else None, self.accumulate if training else 1, self.precision,
-                          loss_fn=plugins.kernel("loss", loss, self.backend_name),
-                          metric_fns=tuple(plugins.kernel("metric", name, self.backend_name) for name in metrics),
-                          reductions=tuple(plugins.metric(name).reduction for name in metrics))
+        definitions = [plugins.metric(name) for name in metrics]
+        config = StepConfig(loss, metrics, batch_size, self.clip_value if training else None,
+                            self.clip_norm if training else None, self.accumulate if training else 1, self.precision,
+                            loss_fn=plugins.kernel("loss", loss, self.backend_name),
+                            metric_fns=tuple(plugins.kernel("metric", name, self.backend_name) for name in metrics),
+                            reductions=tuple(metric.reduction for metric in definitions))
+        return _Resolved(config, tuple(plugins.metrics.load(metric, "result") for metric in definitions))
 
     def _learning_rates(self, epoch: int, data: Prepared) -> float | np.ndarray:
         """The epoch's learning rate, or one per batch (a per-step schedule): ``run_lr`` times
@@ -513,13 +525,14 @@ class Trainer:
                 yield Span(data, first, min(per_call, total - first), order)
 
     def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
-             config: StepConfig, order: np.ndarray | None = None, reporter: Reporter | None = None,
+             resolved: _Resolved, order: np.ndarray | None = None, reporter: Reporter | None = None,
              batch_hooks: tuple[Sequence[Callback], Model] | None = None,
              rates: float | np.ndarray | None = None) -> tuple[float, dict[str, Any], int]:
         """Run ``step`` over every span of ``data``: mean loss per sample, metrics, batches.
         Training (a ``reporter``) sets the learning rate: ``rates`` for the epoch, or per batch.
         With ``batch_hooks`` (callbacks that want batches), one batch per span, the callbacks'
         batch hooks around it, and an early end when one sets ``stop_training``."""
+        config = resolved.config
         per_batch = isinstance(rates, np.ndarray)
         if rates is not None and not per_batch:
             self.backend.set_learning_rate(model, float(rates))
@@ -563,12 +576,11 @@ class Trainer:
             first_bad = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
         count = int(np.sum(sizes))
-        plugins = registry()
         values = {}
-        for i, (name, reduction) in enumerate(zip(config.metrics, config.reductions)):
+        for i, (name, reduction, result) in enumerate(zip(config.metrics, config.reductions, resolved.results)):
             arrays = [self.backend.to_numpy(span[i]).astype(np.float64) for span in statistics]
             total = np.concatenate(arrays) if reduction == "concat" else np.asarray(np.sum(arrays, 0))
-            values[name] = plugins.metrics.load(plugins.metric(name), "result")(total, count)
+            values[name] = result(total, count)
         return float(step_losses @ np.asarray(sizes, np.float64) / count), values, batches
 
     def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
