@@ -21,6 +21,15 @@ SOURCES = Path(importlib.util.find_spec("dlcore").origin).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SOURCES), os.environ.get("PYTHONPATH")) if p)
 
 
+def entry_point(folder: Path, name: str, module: str) -> None:
+    """Make ``folder`` (a directory on the path) hold a distribution whose ``dlcore`` entry point
+    ``name`` is the module ``module``, as pip would install it."""
+    dist = folder / f"{module}-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(f"[dlcore]\n{name} = {module}\n")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
     """No test sees the user's backend choice, data directories or cache."""

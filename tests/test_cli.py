@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import BACKENDS, BOTH
+from conftest import BACKENDS, BOTH, entry_point
 
 
 def dlcore(*args, env=None, timeout=300):
@@ -25,13 +25,20 @@ def test_help_lists_the_commands():
         assert command in out.stdout
 
 
-def test_backend_help_lists_the_installed_backends_and_how_to_install_the_others():
-    out = dlcore("train", "--help", env={"COLUMNS": "400"})
-    assert out.returncode == 0
+def test_backend_help_lists_the_installed_backends_and_how_to_install_the_others(tmp_path):
+    """With a plugin's backend whose framework is missing: it is listed with what installs it."""
+    (tmp_path / "ghost_plugin.py").write_text(
+        "from dlcore import hookimpl\nfrom dlcore.contract import BackendInfo\n\n\n@hookimpl\n"
+        "def dlcore_backends():\n    return [BackendInfo('ghost', 'ghost_plugin:nothing', requires=('no_such_framework',))]\n")
+    entry_point(tmp_path, "ghost", "ghost_plugin")
+    paths = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    out = dlcore("train", "--help", env={"COLUMNS": "400", "PYTHONPATH": paths})
+    assert out.returncode == 0, out.stderr
     described = out.stdout.split("\n  --backend BACKEND", 1)[1].split("\n  --device", 1)[0]
     assert described.split("(default")[0].split(";")[0].strip() == (", ".join(BACKENDS) or "none installed")
     for name in {"torch", "tensorflow"} - set(BACKENDS):
         assert f"{name} (not installed: pip install" in described
+    assert "ghost (not installed: pip install no_such_framework)" in described
 
 
 def test_backends_shows_default_and_extras():

@@ -478,6 +478,7 @@ def test_renamed_public_names_still_work_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="dlcore.trainer is deprecated since dlcore 0.2.*use dlcore.training.trainer"):
         import dlcore.trainer
     assert dlcore.trainer.Trainer is dlcore.Trainer
+    assert dlcore.trainer.__spec__.name == "dlcore.training.trainer"  # the module keeps its own place
     from dlcore.plugins import registry
 
     with pytest.warns(DeprecationWarning, match=r"registry\('dlcore_losses'\) is deprecated.*registry\(\).losses"):

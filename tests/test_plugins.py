@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, entry_point
 
 PACKAGE = Path(__file__).parent / "numpy_backend"
 REGISTERED = [info.name for info in __import__("dlcore").backend_infos()]  # installed or not
@@ -31,15 +31,6 @@ def site(tmp_path_factory) -> Path:
     assert out.returncode == 0, out.stderr[-3000:]
     assert (target / "dlcore_numpy.py").is_file()
     return target
-
-
-def entry_point(folder: Path, name: str, module: str) -> None:
-    """Make ``folder`` (a directory on the path) hold a distribution whose ``dlcore`` entry point
-    ``name`` is the module ``module``, as pip would install it."""
-    dist = folder / f"{module}-0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
-    (dist / "entry_points.txt").write_text(f"[dlcore]\n{name} = {module}\n")
 
 
 def run(site: Path, *args: str, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -307,6 +298,13 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         first = regression.evaluate(spec, (x, y))["loss"]
         history = regression.fit(spec, (x, y))
         print("MSE", first, history["loss"][-1], float(y.var()), regression.build(spec).step)
+        one_step = Trainer(backend="numpy", epochs=1, batch_size=800, loss="squared_error", optimizer="sign_sgd",
+                           lr=0.005, metrics=[], seed=0, progress=False)
+        spec = models.mlp(20, [], 1)
+        before = one_step.build(spec).get_weights()
+        one_step.fit(spec, (x, y))
+        moved = [np.abs(one_step.build(spec).get_weights()[k] - w) for k, w in before.items()]
+        print("SIGN", all(np.allclose(m, 0.005, atol=1e-7) for m in moved))  # every weight moved by lr exactly
         print("EMBEDDING", embeddings.load("tiny").source)
         imdb_train, imdb_test = datasets.load("imdb", download=False)
         print("IMDB", len(imdb_train), len(imdb_test))
@@ -328,6 +326,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
             and "expects class labels; for regression use a regression loss" in out.stdout), out.stdout
     first, last, variance, steps = (float(v) for v in out.stdout.split("MSE ")[1].split()[:4])
     assert last < 0.02 * variance < first and steps == 30 * 25, out.stdout  # the loss and optimizer trained it
+    assert "SIGN True" in out.stdout  # the plugin's optimizer made the update, not another one
     assert "DEVICE device 'xpu' does not exist on backend 'numpy'; available: cpu" in out.stdout
     if "torch" in BACKENDS:
         assert ("KERNEL backend 'torch' has no implementation of the metric 'error_rate' (backends that have one: "
