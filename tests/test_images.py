@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from dlcore import DataError, Trainer, datasets, models
-from conftest import learnable_images
+from dlcore import DataError, Trainer, datasets, get_backend, models
+from conftest import BACKENDS, fashion_dir, learnable_images  # noqa: F401
 
 
 @pytest.fixture
@@ -65,3 +67,58 @@ def test_missing_and_unreadable_images_are_named(image_dir):
         data.arrays()
     with pytest.raises(DataError, match=r"row 7: cannot read image .*img5.png"):
         data[5]
+
+
+def test_image_datasets_say_their_classes_and_channels(image_dir, fashion_dir):
+    data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images")
+    assert data.num_classes == 10 and data.channels is None and data.arrays()[0].shape == (300, 28, 28)
+    first = datasets.image_csv(image_dir / "labels.csv", image_dir / "images", channels="first")
+    assert first.arrays()[0].shape == (300, 1, 28, 28) and first[:5].channels == "first"
+    train, _ = datasets.fashion_mnist(fashion_dir, download=False, channels="last")
+    assert train.features.shape[1:] == (28, 28, 1) and train.channels == "last" and train.num_classes == 10
+    with pytest.raises(DataError, match="channels must be 'first', 'last' or None"):
+        datasets.fashion_mnist(fashion_dir, download=False, channels="nchw")
+
+
+def test_a_validation_fraction_splits_any_dataset(image_dir):
+    data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images", transform=lambda a: a / 255)
+    train, validation = data.split(0.2)
+    assert (len(train), len(validation)) == (240, 60)
+    history = Trainer(epochs=2, seed=0, progress=False).fit(models.mlp(784, [32], 10), data, validation=0.2)
+    assert "val_accuracy" in history.history
+
+
+def test_unscaled_pixels_are_warned_about_once(image_dir):
+    data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images")  # uint8, 0..255
+    trainer = Trainer(epochs=1, seed=0, progress=False)
+    spec = models.mlp(784, [16], 10)
+    with pytest.warns(UserWarning, match=r"pixel values go up to 250.*features / 255"):
+        trainer.fit(spec, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trainer.fit(spec, data)  # the same array: warned already
+        trainer.predict(spec, np.random.default_rng(0).normal(0, 1, (4, 28, 28)).astype(np.float32))  # standardized
+
+
+@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow") if b in BACKENDS])
+def test_a_native_cnn_gets_images_with_the_channel_axis_it_asks_for(backend, fashion_dir):
+    channels = "first" if backend == "torch" else "last"
+    train, test = datasets.fashion_mnist(fashion_dir, download=False, channels=channels)
+    get_backend(backend)
+    if backend == "torch":
+        import torch
+
+        net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                                  torch.nn.Flatten(), torch.nn.Linear(8 * 13 * 13, 10))
+    else:
+        import keras
+
+        net = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
+                                keras.layers.MaxPooling2D(2), keras.layers.Flatten(), keras.layers.Dense(10)])
+    trainer = Trainer(backend, epochs=3, optimizer="adam", lr=3e-3, seed=0, progress=False)
+    trainer.fit(net, train)
+    assert trainer.evaluate(net, test)["accuracy"] >= 0.9
+    if backend == "torch":  # (Keras models add a missing last axis themselves)
+        flat, _ = datasets.fashion_mnist(fashion_dir, download=False)  # (N, 28, 28): no channel axis
+        with pytest.raises(DataError, match=r"samples of shape \(28, 28\).*channels='first' \(N, 1, H, W; torch\)"):
+            Trainer(backend, epochs=1).fit(net, flat)

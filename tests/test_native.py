@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from conftest import BACKENDS, blobs, device_on
-from dlcore import Trainer, get_backend
+from dlcore import CheckpointError, ConfigError, DataError, Trainer, TrainingCheckpoint, get_backend
 
 
 def trainer(backend, device, **settings):
@@ -57,3 +62,116 @@ def test_keras_model_with_native_data(pipeline):
     assert history["accuracy"][-1] >= 0.95
     assert t.evaluate(net, tf.data.Dataset.from_tensor_slices((x[1000:], y[1000:])))["accuracy"] >= 0.95
     assert t.predict(net, x[:7]).shape == (7, 4)
+
+
+# ---------------------------------------------------------------- the user's own models, as dlcore's
+
+NATIVE = [b for b in ("torch", "tensorflow") if b in BACKENDS]
+
+
+def native_net(backend: str, outputs: int = 4, inputs: int = 20):
+    """A small network of the framework's own, built the same way in every process."""
+    get_backend(backend)
+    if backend == "torch":
+        import torch
+
+        return torch.nn.Sequential(torch.nn.Linear(inputs, 16), torch.nn.ReLU(), torch.nn.Dropout(0.2),
+                                   torch.nn.Linear(16, outputs))
+    import keras
+
+    return keras.Sequential([keras.Input((inputs,)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dropout(0.2), keras.layers.Dense(outputs)])
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_a_native_model_keeps_its_optimizer_state_and_progress_through_save_and_resume(backend, tmp_path):
+    x, y = blobs(300)
+    first = trainer(backend, "cpu", epochs=2)
+    net = native_net(backend)
+    first.fit(net, (x, y))
+    first.save(net, tmp_path / "net.npz")
+    checkpoint = TrainingCheckpoint.load(tmp_path / "net.npz")
+    assert (checkpoint.state["epoch"], checkpoint.state["step"]) == (2, 20)
+    assert checkpoint.state["optimizer"]["state"]["step"] == 20 and len(checkpoint.optimizer) == 8  # m and v
+    resumed = trainer(backend, "cpu", epochs=3)
+    again = native_net(backend)
+    history = resumed.fit(again, (x, y), resume_from=tmp_path / "net.npz")
+    assert history["epoch"] == [1, 2, 3]
+    state = resumed.backend.optimizer_state(resumed.build(again))[1]
+    assert state["step"] == 30  # Adam went on counting: its state came back
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_load_restores_a_native_models_weights_and_export_writes_its_own_format(backend, tmp_path):
+    x, y = blobs(100)
+    t = trainer(backend, "cpu", epochs=1)
+    net = native_net(backend)
+    t.fit(net, (x, y))
+    t.save(net, tmp_path / "net.npz")
+    with pytest.raises(CheckpointError, match="model=your_model"):
+        t.load(tmp_path / "net.npz")
+    with pytest.raises(ConfigError, match=r"load\(path, model=your_model\)"):
+        t.load(tmp_path / "net.npz", spec=native_net(backend))
+    fresh = native_net(backend)
+    t.load(tmp_path / "net.npz", model=fresh)
+    np.testing.assert_allclose(t.predict(fresh, x), t.predict(net, x), rtol=1e-6)
+    with pytest.raises(CheckpointError, match=r"bias: model has \(3,\), weights have \(4,\)"):
+        t.load(tmp_path / "net.npz", model=native_net(backend, outputs=3))
+    if backend == "torch":
+        import torch
+
+        t.export(net, tmp_path / "net.pt")
+        state = torch.load(tmp_path / "net.pt", weights_only=True)
+        assert set(state) == set(net.state_dict())
+    else:
+        import keras
+
+        t.export(net, tmp_path / "net.keras")
+        reloaded = keras.saving.load_model(tmp_path / "net.keras")
+        np.testing.assert_allclose(reloaded.predict(x, verbose=0), t.predict(net, x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_keras_names_do_not_depend_on_the_models_built_before(backend, tmp_path):
+    x, y = blobs(100)
+    t = trainer(backend, "cpu", epochs=1)
+    net = native_net(backend)
+    t.fit(net, (x, y))
+    t.save(net, tmp_path / "net.npz")
+    code = (f"import numpy as np, sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from test_native import native_net, trainer\n"
+            f"[native_net({backend!r}) for _ in range(3)]\n"  # other models take the default layer names first
+            f"t = trainer({backend!r}, 'cpu'); net = native_net({backend!r})\n"
+            f"t.load({str(tmp_path / 'net.npz')!r}, model=net)\n"
+            f"np.save({str(tmp_path / 'logits.npy')!r}, t.predict(net, np.load({str(tmp_path / 'x.npy')!r})))\n")
+    np.save(tmp_path / "x.npy", x)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    np.testing.assert_allclose(np.load(tmp_path / "logits.npy"), t.predict(net, x), rtol=1e-6)
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_seed_makes_a_native_model_built_after_the_trainer_reproducible_run_to_run(backend, tmp_path):
+    code = (f"import numpy as np, sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from test_native import native_net, trainer, blobs\n"
+            f"t = trainer({backend!r}, 'cpu', epochs=2, seed=7); net = native_net({backend!r})\n"
+            "x, y = blobs(200); t.fit(net, (x, y))\n"
+            "print(repr(t.predict(net, x[:3]).round(6).tolist()))\n")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[0].stderr[-3000:]
+    assert runs[0].stdout.splitlines()[-1] == runs[1].stdout.splitlines()[-1]
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_a_native_models_mistakes_are_dlcore_errors_naming_the_fix(backend):
+    x, y = blobs(64)
+    t = trainer(backend, "cpu", epochs=1)
+    with pytest.raises(DataError, match="label 4 at index .* out of range.*0..3"):
+        t.fit(native_net(backend), (x, np.where(y == 0, 4, y)))
+    with pytest.raises(DataError, match=r"fails on samples of shape \(12,\)"):
+        t.fit(native_net(backend), (x[:, :12], y))
+    binary = native_net(backend, outputs=1)
+    history = trainer(backend, "cpu", epochs=20).fit(binary, (x, (y == 0).astype(np.int64)))
+    assert history["accuracy"][-1] >= 0.95  # one output and 0/1 labels: binary cross-entropy
+    with pytest.raises(DataError, match="loss='mse'"):
+        t.fit(native_net(backend, outputs=1), (x, x[:, 0] * 3.5))

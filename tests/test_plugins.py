@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BACKENDS, entry_point
+from conftest import BACKENDS, BOTH, entry_point
 
 PACKAGE = Path(__file__).parent / "numpy_backend"
 REGISTERED = [info.name for info in __import__("dlcore").backend_infos()]  # installed or not
@@ -121,7 +121,8 @@ from dlcore.contract import DeviceKind
 from dlcore.embeddings import EmbeddingSource, TextEmbedding
 from dlcore.contract import WeightFormat
 from dlcore.kernels import Kernel, Loss, Metric, Optimizer
-from dlcore.models import ModelKind
+from dlcore.models import Layer, ModelKind
+from dlcore.contract import LayerKind
 from dlcore.testing.data import blobs, reviews
 from dlcore_numpy import SGD, optimizer
 
@@ -158,6 +159,49 @@ class Logistic(ModelSpec):
 
     def initial_weights(self, seed=None):
         return {name: np.zeros(shape, np.float32) for name, shape in self.parameter_shapes().items()}
+
+
+@dataclass(frozen=True)
+class Scale(Layer):
+    """Multiplies each feature by a weight of its own (ones at first)."""
+
+    kind: ClassVar[str] = "scale"
+
+    def parameter_shapes(self, shape):
+        return {"weight": tuple(shape)}
+
+    def initial_weights(self, shape, rng):
+        return {"weight": np.ones(shape, np.float32)}
+
+
+def torch_scale(layer, shape):
+    import torch
+
+    class TorchScale(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.ones(shape))
+
+        def forward(self, x):
+            return x * self.weight
+
+    return TorchScale()
+
+
+def keras_scale(layer, shape):
+    import keras
+
+    class KerasScale(keras.layers.Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=shape, initializer="ones", name="weight")
+
+        def call(self, x, training=False):
+            return x * self.scale
+
+        def dlcore_entries(self):
+            return [("weight", self.scale, None)]
+
+    return KerasScale()
 
 
 def load_blobs(path=None, *, download=True, progress=None):
@@ -227,10 +271,16 @@ def dlcore_model_kinds():
 
 
 @hookimpl
+def dlcore_layer_kinds():
+    return [LayerKind("scale", Scale, "a weight per feature")]
+
+
+@hookimpl
 def dlcore_kernels():
     from dlcore_numpy import MLPWeights  # the numpy backend builds it as an MLP without hidden layers
 
-    return [Kernel("metric", "error_rate", "numpy", error_rate), Kernel("model", "logistic", "numpy", MLPWeights),
+    return [Kernel("layer", "scale", "torch", torch_scale), Kernel("layer", "scale", "tensorflow", keras_scale),
+            Kernel("metric", "error_rate", "numpy", error_rate), Kernel("model", "logistic", "numpy", MLPWeights),
             Kernel("loss", "squared_error", "numpy", squared_error),
             Kernel("optimizer", "sign_sgd", "numpy", lambda model, lr: optimizer(SignSGD, model, lr))]
 
@@ -313,6 +363,18 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
             Trainer(backend="numpy", device="xpu")
         except dlcore.DeviceError as err:
             print("DEVICE", err)
+        if {BOTH!r}:
+            from dlcore_extras import Scale
+            from dlcore.models import layers
+            spec = models.sequential([layers.dense(8, "relu"), Scale(), layers.dense(4)], (20,))
+            on_torch = Trainer("torch", epochs=3, optimizer="adam", lr=1e-2, seed=0, progress=False)
+            on_torch.fit(spec, train)
+            on_torch.save(spec, {str(tmp_path / "scaled.npz")!r})
+            on_tf = Trainer("tensorflow", progress=False)
+            back = on_tf.load({str(tmp_path / "scaled.npz")!r})
+            gap = np.abs(on_tf.predict(back, test) - on_torch.predict(spec, test)).max()
+            moved = np.abs(on_torch.build(spec).get_weights()["layers.1.weight"] - 1).max()
+            print("LAYER", back.spec == spec, gap < 1e-4, moved > 0.01, on_tf.evaluate(back, test)["accuracy"] >= 0.9)
         if {"torch" in BACKENDS!r}:
             try:
                 Trainer(backend="torch", metrics=["error_rate"])
@@ -326,6 +388,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
             and "expects class labels; for regression use a regression loss" in out.stdout), out.stdout
     first, last, variance, steps = (float(v) for v in out.stdout.split("MSE ")[1].split()[:4])
     assert last < 0.02 * variance < first and steps == 30 * 25, out.stdout  # the loss and optimizer trained it
+    assert "LAYER True True True True" in out.stdout or not BOTH, out.stdout  # a layer kind of a plugin's
     assert "SIGN True" in out.stdout  # the plugin's optimizer made the update, not another one
     assert "DEVICE device 'xpu' does not exist on backend 'numpy'; available: cpu" in out.stdout
     if "torch" in BACKENDS:

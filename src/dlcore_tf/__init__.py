@@ -7,6 +7,9 @@ from dlcore.contract import BackendInfo, DatasetSource, EmbeddingSource, Kernel,
 from dlcore.version import pip_install
 
 NAME = "tensorflow"
+LAYER_KERNELS = {"dense": "Dense", "conv2d": "Conv2d", "max_pool2d": "Pool2d", "avg_pool2d": "Pool2d",
+                 "global_avg_pool2d": "GlobalPool2d", "global_max_pool2d": "GlobalPool2d", "batch_norm": "BatchNorm",
+                 "dropout": "Dropout", "flatten": "Flatten", "embedding": "Embedding", "activation": "Activation"}
 
 
 @hookimpl
@@ -17,7 +20,10 @@ def dlcore_backends() -> list[BackendInfo]:
 
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
-    return standard_kernels(NAME, "dlcore_tf.kernels", {"mlp": "dlcore_tf.models:build_mlp", "text_classifier": "dlcore_tf.models:build_text_classifier"})
+    models = {"mlp": "dlcore_tf.models:build_mlp", "text_classifier": "dlcore_tf.models:build_text_classifier",
+              "sequential": "dlcore_tf.models:build_sequential"}
+    layers = [Kernel("layer", kind, NAME, f"dlcore_tf.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
+    return standard_kernels(NAME, "dlcore_tf.kernels", models) + layers
 
 
 @hookimpl

@@ -5,6 +5,7 @@ the device."""
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,11 @@ import numpy as np
 from dlcore.contract import (
     Backend, Device, Model, ModelSpec, Prepared, Span, StepConfig, StepResults, accumulation, batch_slice, check_weights,
 )
+from dlcore.io.files import atomic_path
 from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
+from .models import canonical, canonical_shape, native
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -160,7 +163,9 @@ class TFBackend(Backend):
                 "start-up log": f"{held} lines held back (TF_CPP_MIN_LOG_LEVEL=0 shows them)" if held else "none"}
 
     def seed(self, seed: int) -> None:
-        tf.random.set_seed(seed)
+        """TensorFlow's and Keras' seeds (Keras' initializers and layers draw from its own,
+        which also seeds Python's and numpy's global generators, as Keras does)."""
+        keras.utils.set_random_seed(seed)
 
     def set_deterministic(self, enabled: bool) -> None:
         if enabled:
@@ -184,25 +189,34 @@ class TFBackend(Backend):
     def native_model_names(self) -> str:
         return "a keras.Model"
 
+    def export_native(self, model: Model, path: Path) -> Path | None:
+        """A keras.Model of the user's own to ``.keras``, with ``model.save``."""
+        if path.suffix != ".keras" or not isinstance(model.native, keras.Model):
+            return None
+        with atomic_path(path, suffix=".keras") as tmp:  # Keras writes only to names ending .keras
+            model.native.save(tmp)
+        return path
+
     def place(self, model: Model, device: Device) -> None:
         """TensorFlow variables stay where they were created."""
 
     @staticmethod
     def _entries(model: Model) -> list:
-        """(canonical name, variable, transposed) for each variable of the model."""
+        """(canonical name, variable, layout) for each variable of the model (models.canonical)."""
         if hasattr(model.native, "dlcore_weights"):
             return model.native.dlcore_weights()
-        return [(getattr(v, "path", v.name), v, False) for v in model.native.weights]
+        # a user's own model: by position and name, the same in every process that builds it
+        # (Keras' paths carry per-process layer numbers: dense_3/kernel)
+        return [(f"{i}.{v.name}", v, None) for i, v in enumerate(model.native.weights)]
 
     def get_weights(self, model: Model) -> dict[str, np.ndarray]:
-        return {name: (v.numpy().T if t else v.numpy()).copy() for name, v, t in self._entries(model)}
+        return {name: canonical(v.numpy(), layout).copy() for name, v, layout in self._entries(model)}
 
     def set_weights(self, model: Model, weights: dict[str, np.ndarray]) -> None:
         entries = self._entries(model)
-        check_weights({n: tuple(v.shape)[::-1] if t else tuple(v.shape) for n, v, t in entries}, weights)
-        for name, variable, transpose in entries:
-            value = np.asarray(weights[name])
-            variable.assign(value.T if transpose else value)
+        check_weights({n: canonical_shape(v.shape, layout) for n, v, layout in entries}, weights)
+        for name, variable, layout in entries:
+            variable.assign(native(np.asarray(weights[name]), layout))
 
     # -- data
 
@@ -298,8 +312,8 @@ class TFBackend(Backend):
         model.optimizer.learning_rate.assign(lr)
 
     def _slots(self, model: Model) -> list:
-        """(canonical name, slots, transposed) of each trainable variable."""
-        entries = {id(variable): (name, transposed) for name, variable, transposed in self._entries(model)}
+        """(canonical name, layout, slots) of each trainable variable."""
+        entries = {id(variable): (name, layout) for name, variable, layout in self._entries(model)}
         optimizer = model.optimizer
         return [(*entries[id(v)], slots) for v, slots in zip(optimizer.targets, optimizer.slots)]
 
@@ -307,22 +321,20 @@ class TFBackend(Backend):
         step = int(model.optimizer.iterations.numpy())
         arrays = {}
         if step:
-            for name, transposed, slots in self._slots(model):
+            for name, layout, slots in self._slots(model):
                 for slot, variable in slots.items():
-                    value = variable.numpy()
-                    arrays[f"{name}/{slot}"] = np.ascontiguousarray(value.T) if transposed else value
+                    arrays[f"{name}/{slot}"] = np.ascontiguousarray(canonical(variable.numpy(), layout))
         return arrays, {"step": step}
 
     def load_optimizer_state(self, model: Model, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         step = int(meta.get("step", 0))
         entries = self._slots(model)
         trainable = {name for name, _, _ in entries}
-        shapes = {name: tuple(v.shape)[::-1] if t else tuple(v.shape) for name, v, t in self._entries(model)
+        shapes = {name: canonical_shape(v.shape, layout) for name, v, layout in self._entries(model)
                   if name in trainable}
         check_state(arrays, shapes, model.optimizer_name or "", model.optimizer_hyper, step)
         model.optimizer.iterations.assign(step)
-        for name, transposed, slots in entries:
+        for name, layout, slots in entries:
             for slot, variable in slots.items():
                 value = arrays.get(f"{name}/{slot}")
-                variable.assign(np.zeros(variable.shape, np.float32) if value is None else
-                                (value.T if transposed else value))
+                variable.assign(np.zeros(variable.shape, np.float32) if value is None else native(value, layout))

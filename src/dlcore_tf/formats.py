@@ -8,33 +8,51 @@ import numpy as np
 
 from dlcore.errors import CheckpointError
 from dlcore.io.files import atomic_path
-from dlcore.models import MLP, ModelSpec, check_weights
+from dlcore.models import MLP, ModelSpec, Sequential, TextClassifier, check_weights
+from dlcore.plugins import registry
 
-from .models import KerasMLP, build_mlp, build_text_classifier, keras
+from .models import (
+    KerasMLP, KerasSequential, build_mlp, build_sequential, build_text_classifier, canonical, canonical_shape, keras,
+    native,
+)
 
 
 def write_keras(path: Path, weights: dict[str, np.ndarray], spec: ModelSpec | None) -> Path:
     if spec is None:
         raise CheckpointError("a .keras file is written from a dlcore spec model; this model has no spec")
-    native = build_mlp(spec) if isinstance(spec, MLP) else build_text_classifier(spec)
-    entries = native.dlcore_weights()
-    check_weights({n: tuple(v.shape)[::-1] if t else tuple(v.shape) for n, v, t in entries}, weights)
-    for name, variable, transpose in entries:
-        variable.assign(weights[name].T if transpose else weights[name])
+    model = _build(spec)
+    entries = model.dlcore_weights()
+    check_weights({n: canonical_shape(v.shape, layout) for n, v, layout in entries}, weights)
+    for name, variable, layout in entries:
+        variable.assign(native(weights[name], layout))
     with atomic_path(path, suffix=".keras") as tmp:  # Keras writes only to names ending .keras
-        native.save(tmp)
+        model.save(tmp)
     return path
 
 
 def read_keras(path: Path, spec: ModelSpec | None) -> tuple[dict[str, np.ndarray], ModelSpec | None]:
     try:
-        native = keras.saving.load_model(path, compile=False, safe_mode=True)
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # Keras raises many types for damaged or unsafe files
         raise CheckpointError(f"{path}: not a .keras file that loads safely ({str(err).splitlines()[0]})") from None
-    if isinstance(native, KerasMLP) and spec is None:
-        sizes = native.sizes
-        spec = MLP(sizes[0], tuple(sizes[1:-1]), sizes[-1], native.activation)
-    if not hasattr(native, "dlcore_weights"):
-        raise CheckpointError(f"{path}: holds a {type(native).__name__}, not a model dlcore wrote; "
+    if isinstance(model, KerasMLP) and spec is None:
+        sizes = model.sizes
+        spec = MLP(sizes[0], tuple(sizes[1:-1]), sizes[-1], model.activation)
+    if isinstance(model, KerasSequential) and spec is None:
+        spec = model.spec
+    if not hasattr(model, "dlcore_weights"):
+        raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a model dlcore wrote; "
                               "use it natively as a keras.Model")
-    return {n: (v.numpy().T if t else v.numpy()).copy() for n, v, t in native.dlcore_weights()}, spec
+    return {n: canonical(v.numpy(), layout).copy() for n, v, layout in model.dlcore_weights()}, spec
+
+
+def _build(spec: ModelSpec):
+    """The Keras model of a dlcore spec, by dlcore's TensorFlow kernels."""
+    if isinstance(spec, Sequential):
+        kernels = [registry().kernel("layer", layer.kind, "tensorflow") for layer in spec.layers]
+        return build_sequential(spec, kernels)
+    if isinstance(spec, TextClassifier):
+        return build_text_classifier(spec)
+    if isinstance(spec, MLP):
+        return build_mlp(spec)
+    raise CheckpointError(f"dlcore writes .keras files of its own specs, not of a {spec.kind!r} spec")

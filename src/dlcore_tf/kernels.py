@@ -28,6 +28,26 @@ def binary_cross_entropy(logits, labels):
         labels=tf.cast(tf.reshape(labels, [-1]), logits.dtype), logits=tf.reshape(logits, [-1])))
 
 
+def _targets(logits, labels):
+    """Regression targets shaped and typed like the outputs ((N,) targets of one output: (N, 1))."""
+    return tf.reshape(tf.cast(labels, logits.dtype), tf.shape(logits))
+
+
+def mse(logits, labels):
+    return tf.reduce_mean(tf.square(logits - _targets(logits, labels)))
+
+
+def mae(logits, labels):
+    return tf.reduce_mean(tf.abs(logits - _targets(logits, labels)))
+
+
+def huber(logits, labels):
+    """d^2 / 2 for |d| <= 1, else |d| - 1/2: Keras' Huber (delta 1)."""
+    error = tf.abs(logits - _targets(logits, labels))
+    quadratic = tf.minimum(error, 1.0)
+    return tf.reduce_mean(0.5 * quadratic * quadratic + (error - quadratic))
+
+
 def accuracy(logits, labels):
     """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
     if logits.shape[-1] == 1:
@@ -68,6 +88,15 @@ def scores(logits, labels):
     else:
         probabilities, true = tf.nn.softmax(logits), tf.cast(_classes(labels), tf.float32)
     return tf.concat([probabilities, true[:, None]], 1)
+
+
+def regression_sums(logits, labels):
+    """(4, outputs): per output, the sums of the targets, of their squares, of the squared errors
+    and of the absolute errors."""
+    targets = _targets(logits, labels)
+    errors = logits - targets
+    return tf.stack([tf.reduce_sum(targets, 0), tf.reduce_sum(targets * targets, 0), tf.reduce_sum(errors * errors, 0),
+                     tf.reduce_sum(tf.abs(errors), 0)])
 
 
 class Optimizer:

@@ -1,14 +1,17 @@
 """dlcore's model specs built as Keras 3 models (the TensorFlow backend's "model" kernels).
 
 Each names its variables by the spec's canonical names through ``dlcore_weights()``: (name,
-variable, transposed). Dense kernels are stored (in, out); canonical weights are (out, in).
+variable, layout), where layout is None, True (the axes reversed: dense kernels are stored
+(in, out), canonical weights are (out, in)) or the axes that turn the variable into the
+canonical array (:func:`canonical`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlcore.models import MLP, TextClassifier
+from dlcore.models import MLP, Sequential, TextClassifier, spec_from_dict
+from dlcore.plugins import registry
 
 from .framework import import_tensorflow
 
@@ -77,13 +80,13 @@ class KerasTextClassifier(keras.Model):
                 "combiner": self.combiner, "trainable_embedding": self.trainable_embedding}
 
     def dlcore_weights(self) -> list:
-        return [("embedding.weight", self.embedding, False)] + _dense_entries(self.dense_layers)
+        return [("embedding.weight", self.embedding, None)] + _dense_entries(self.dense_layers)
 
 
 def _dense_entries(layers) -> list:
     entries = []
     for i, layer in enumerate(layers):
-        entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, False)]
+        entries += [(f"layers.{i}.weight", layer.kernel, True), (f"layers.{i}.bias", layer.bias, None)]
     return entries
 
 
@@ -98,3 +101,55 @@ def build_text_classifier(spec: TextClassifier) -> KerasTextClassifier:
     model = KerasTextClassifier(emb.rows, emb.dim, spec.sizes, emb.combiner, emb.trainable)
     model((np.zeros(1, np.int64), np.zeros(1, np.int64), np.ones(1, np.int64)))
     return model
+
+
+@keras.saving.register_keras_serializable(package="dlcore")
+class KerasSequential(keras.Model):
+    """dlcore's portable layers in order, each built by its layer kernel. Inputs are reshaped to
+    (N, *input_shape); images (channels first in dlcore) are transposed to channels last, the
+    layout TensorFlow's convolutions run fastest in."""
+
+    def __init__(self, spec=None, layer_kernels=None, **kwargs):
+        super().__init__(**kwargs)
+        self.spec = spec if isinstance(spec, Sequential) else spec_from_dict(spec)
+        if layer_kernels is None:  # read from a .keras file: the registered layer kernels
+            layer_kernels = [registry().kernel("layer", layer.kind, "tensorflow") for layer in self.spec.layers]
+        self.spec_layers = [build(layer, shape) for build, layer, shape
+                            in zip(layer_kernels, self.spec.layers, self.spec.shapes)]
+
+    def call(self, x, training=False):
+        x = tf.reshape(x, (-1, *self.spec.input_shape))
+        if len(self.spec.input_shape) == 3:
+            x = tf.transpose(x, (0, 2, 3, 1))
+        for layer in self.spec_layers:
+            x = layer(x, training=training)
+        return x
+
+    def get_config(self):
+        return {**super().get_config(), "spec": self.spec.to_dict()}
+
+    def dlcore_weights(self) -> list:
+        return [(f"layers.{i}.{name}", variable, layout) for i, layer in enumerate(self.spec_layers)
+                for name, variable, layout in layer.dlcore_entries()]
+
+
+def build_sequential(spec: Sequential, layer_kernels) -> KerasSequential:
+    model = KerasSequential(spec, layer_kernels)
+    model(np.zeros((1, *spec.input_shape), spec.input_dtype))
+    return model
+
+
+def canonical(value: np.ndarray, layout) -> np.ndarray:
+    """A variable's value in the canonical layout."""
+    return value if layout is None or layout is False else np.transpose(value, None if layout is True else layout)
+
+
+def native(value: np.ndarray, layout) -> np.ndarray:
+    """A canonical array in the variable's layout."""
+    if layout is None or layout is False:
+        return value
+    return np.transpose(value, None if layout is True else np.argsort(layout))
+
+
+def canonical_shape(shape, layout) -> tuple[int, ...]:
+    return tuple(canonical(np.empty(tuple(shape), np.int8), layout).shape)

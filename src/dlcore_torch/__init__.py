@@ -5,6 +5,9 @@ from dlcore.contract import BackendInfo, Kernel, WeightFormat, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "torch"
+LAYER_KERNELS = {"dense": "Dense", "conv2d": "Conv2d", "max_pool2d": "max_pool2d", "avg_pool2d": "avg_pool2d",
+                 "global_avg_pool2d": "GlobalPool2d", "global_max_pool2d": "GlobalPool2d", "batch_norm": "BatchNorm",
+                 "dropout": "Dropout", "flatten": "flatten", "embedding": "embedding", "activation": "Activation"}
 
 
 @hookimpl
@@ -15,7 +18,10 @@ def dlcore_backends() -> list[BackendInfo]:
 
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
-    return standard_kernels(NAME, "dlcore_torch.kernels", {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule"})
+    models = {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule",
+              "sequential": "dlcore_torch.models:SequentialModule"}
+    layers = [Kernel("layer", kind, NAME, f"dlcore_torch.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
+    return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers
 
 
 @hookimpl

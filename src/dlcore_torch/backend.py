@@ -42,6 +42,12 @@ class _Tokens:
         return self.ids[positions], offsets, lengths
 
 
+def _tensor(array: np.ndarray):
+    """A tensor sharing ``array``'s memory, or of a copy where the array is read-only (a view
+    of a DataFrame or a memory map), which torch must not share."""
+    return torch.from_numpy(array if array.flags.writeable else array.copy())
+
+
 @contextlib.contextmanager
 def _on_cpu(model: Model, flush_denormals: bool) -> Iterator[None]:
     """For a call on the CPU: torch's threads fitted to the CPUs other processes leave free
@@ -134,7 +140,7 @@ class TorchBackend(Backend):
 
     def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
         where = torch.device(device.name)
-        return torch.from_numpy(features).to(where), torch.from_numpy(labels).to(where)
+        return _tensor(features).to(where), _tensor(labels).to(where)
 
     def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
         where = torch.device(device.name)

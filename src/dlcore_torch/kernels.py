@@ -22,6 +22,23 @@ def binary_cross_entropy(logits, labels):
     return F.binary_cross_entropy_with_logits(logits.reshape(-1), labels.reshape(-1).to(logits.dtype))
 
 
+def _targets(logits, labels):
+    """Regression targets shaped and typed like the outputs ((N,) targets of one output: (N, 1))."""
+    return labels.reshape(logits.shape).to(logits.dtype)
+
+
+def mse(logits, labels):
+    return F.mse_loss(logits, _targets(logits, labels))
+
+
+def mae(logits, labels):
+    return F.l1_loss(logits, _targets(logits, labels))
+
+
+def huber(logits, labels):
+    return F.huber_loss(logits, _targets(logits, labels), delta=1.0)
+
+
 def accuracy(logits, labels):
     """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
     if logits.shape[-1] == 1 or logits.dim() == 1:
@@ -59,6 +76,14 @@ def scores(logits, labels):
     else:
         probabilities, true = torch.softmax(logits, 1), _classes(labels)
     return torch.cat([probabilities, true[:, None].to(probabilities.dtype)], 1)
+
+
+def regression_sums(logits, labels):
+    """(4, outputs): per output, the sums of the targets, of their squares, of the squared errors
+    and of the absolute errors."""
+    targets = _targets(logits, labels)
+    errors = logits - targets
+    return torch.stack((targets.sum(0), (targets * targets).sum(0), (errors * errors).sum(0), errors.abs().sum(0)))
 
 
 def _trainable(model):

@@ -3,7 +3,7 @@ state_dict names are the specs' canonical names."""
 
 from __future__ import annotations
 
-from dlcore.models import MLP, TextClassifier
+from dlcore.models import MLP, Sequential, TextClassifier
 
 from .framework import import_torch
 from .linear import linear
@@ -59,3 +59,17 @@ class TextClassifierModule(nn.Module):
         for layer in self._hidden:
             h = linear(h, layer, "relu")
         return linear(h, self._output[0])
+
+
+class SequentialModule(nn.Module):
+    """dlcore's portable layers in order (``layers.{i}``), each built by its layer kernel; the
+    input is reshaped to (N, *input_shape) first (channels first, torch's own layout)."""
+
+    def __init__(self, spec: Sequential, layer_kernels) -> None:
+        super().__init__()
+        self.input_shape = spec.input_shape
+        self.layers = nn.Sequential(*(build(layer, shape) for build, layer, shape
+                                      in zip(layer_kernels, spec.layers, spec.shapes)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x.reshape(len(x), *self.input_shape))

@@ -54,6 +54,33 @@ def binary_cross_entropy(logits, labels):
     return loss, ((1 / (1 + np.exp(-z)) - y) / len(z)).reshape(logits.shape)
 
 
+def _errors(logits, labels):
+    """Outputs minus regression targets ((N,) targets of one output: (N, 1))."""
+    return logits - labels.reshape(logits.shape).astype(np.float32)
+
+
+def mse(logits, labels):
+    d = _errors(logits, labels)
+    return (d * d).mean(), 2 * d / d.size
+
+
+def mae(logits, labels):
+    d = _errors(logits, labels)
+    return np.abs(d).mean(), np.sign(d) / d.size
+
+
+def huber(logits, labels):
+    d = _errors(logits, labels)
+    quadratic = np.minimum(np.abs(d), 1)
+    return (0.5 * quadratic ** 2 + np.abs(d) - quadratic).mean(), np.clip(d, -1, 1) / d.size
+
+
+def regression_sums(logits, labels):
+    """Per output: the sums of the targets, of their squares, of the squared errors, of the absolute errors."""
+    t, d = labels.reshape(logits.shape).astype(np.float32), _errors(logits, labels)
+    return np.stack([t.sum(0), (t * t).sum(0), (d * d).sum(0), np.abs(d).sum(0)])
+
+
 def accuracy(logits, labels):
     if logits.shape[1] == 1:
         hits = (logits[:, 0] > 0) == (labels.reshape(-1) > 0.5)
@@ -188,6 +215,8 @@ def dlcore_kernels():
             Kernel("loss", "cross_entropy", "numpy", cross_entropy),
             Kernel("loss", "binary_cross_entropy", "numpy", binary_cross_entropy),
             Kernel("metric", "accuracy", "numpy", accuracy),
+            *(Kernel("loss", loss.__name__, "numpy", loss) for loss in (mse, mae, huber)),
+            *(Kernel("metric", name, "numpy", regression_sums) for name in ("mae", "rmse", "r2")),
             Kernel("optimizer", "sgd", "numpy", lambda model, lr: optimizer(SGD, model, lr)),
             Kernel("optimizer", "adam", "numpy",
                    lambda model, lr, beta1, beta2, eps: optimizer(Adam, model, lr, beta1, beta2, eps))]

@@ -14,15 +14,15 @@ from .errors import (
     TrainingError,
 )
 from .records import (
-    KERNEL_KINDS, STANDARD, BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, Loss, Metric,
-    ModelKind, Optimizer, WeightFormat, standard_kernels,
+    KERNEL_KINDS, STANDARD, BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss,
+    Metric, ModelKind, Optimizer, WeightFormat, standard_kernels,
 )
 from .specs import ModelSpec, check_weights
 
 __all__ = [
     "Backend", "BackendError", "BackendInfo", "CheckpointError", "ConfigError", "DEVICE_KINDS", "DataError",
     "DatasetInfo", "DatasetSource", "Device", "DeviceError", "DeviceKind", "DeviceRegistry", "DlcoreError",
-    "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
+    "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "LayerKind", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
     "Optimizer", "PluginError", "Prepared", "STANDARD", "Span", "StepConfig", "StepResults", "TrainingError",
     "WeightFormat", "accumulation", "batch_slice", "check_weights", "parse_device", "resolve_device", "standard_kernels",
 ]

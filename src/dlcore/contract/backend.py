@@ -32,6 +32,7 @@ import math
 import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
@@ -69,6 +70,8 @@ class Model:
         self.epoch = 0
         self.step = 0
         self.history_records: tuple[dict[str, Any], ...] = ()
+        # How fit read a DataFrame (its target, feature columns and categories), for the next.
+        self.table: dict[str, Any] | None = None
         # The backend's optimizer (made by the first fit) and what it was made for.
         self.optimizer: Any = None
         self.optimizer_name: str | None = None
@@ -325,6 +328,12 @@ class Backend(ABC):
     def native_model_names(self) -> str:
         """The native model types accepted, for error messages."""
         return "nothing else"
+
+    def export_native(self, model: Model, path: Path) -> Path | None:
+        """Write the user's own model (``model.spec`` is None) at ``path`` in its framework's
+        format, atomically, if the suffix names that format (a Keras model's ``.keras``);
+        else None: the core writes its weights in the registered format of the suffix."""
+        return None
 
     # ----------------------------------------------------------------- steps
 

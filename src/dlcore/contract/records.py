@@ -18,7 +18,15 @@ kind       signature                                    returns
 ========== ============================================ ==========================================
 model      ``build(spec)``                              the native model of a spec (an
                                                         ``nn.Module``, a ``keras.Model``, ...),
-                                                        which ``Backend.wrap`` accepts
+                                                        which ``Backend.wrap`` accepts; for a
+           ``build(spec, layer_kernels)``               ``sequential`` spec also the kernels of
+                                                        its layers, in order
+layer      ``build(layer, input_shape)``                the backend's layer for the layer spec
+                                                        ``layer`` (:mod:`dlcore.models.layers`),
+                                                        given its input's canonical shape
+                                                        (channels first, no batch axis); the
+                                                        backend's sequential model kernel
+                                                        composes them
 loss       ``loss(logits, labels)``                     the batch's mean loss, a scalar; logits
                                                         float32 (batch, outputs), labels as
                                                         ``Backend.put`` placed them
@@ -59,7 +67,7 @@ from typing import Any, Callable, Hashable
 
 from .errors import ConfigError
 
-KERNEL_KINDS = ("model", "loss", "metric", "optimizer")
+KERNEL_KINDS = ("model", "layer", "loss", "metric", "optimizer")
 
 
 @dataclass(frozen=True)
@@ -106,6 +114,18 @@ class ModelKind:
 
     name: str
     spec_class: type[Any] | str
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """A kind of layer of ``models.sequential([...])``: its name (``layer.kind``, as stored in
+    checkpoints) and its class (a frozen dataclass subclassing :class:`dlcore.models.Layer`, or
+    a ``"module:attribute"`` string). Each backend builds a kind through a :class:`Kernel` of
+    kind ``"layer"``."""
+
+    name: str
+    layer_class: type[Any] | str
     description: str = ""
 
 
@@ -249,10 +269,11 @@ class DeviceKind:
 
 
 STANDARD = {  # dlcore's own losses, metrics and optimizers -> the function of a backend's kernels module
-    **{("loss", name): name for name in ("cross_entropy", "binary_cross_entropy")},
+    **{("loss", name): name for name in ("cross_entropy", "binary_cross_entropy", "mse", "mae", "huber")},
     ("metric", "accuracy"): "accuracy", ("metric", "top_k_accuracy"): "top_k_accuracy",
     **{("metric", name): "confusion" for name in ("precision", "recall", "f1", "confusion_matrix")},
     ("metric", "auc"): "scores",
+    **{("metric", name): "regression_sums" for name in ("mae", "rmse", "r2")},
     **{("optimizer", name): name for name in ("sgd", "adam", "adamw", "rmsprop")},
 }
 
@@ -267,4 +288,4 @@ def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[
 
 
 __all__ = ["BackendInfo", "DatasetInfo", "DatasetSource", "DeviceKind", "EmbeddingSource", "KERNEL_KINDS", "Kernel",
-           "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "WeightFormat", "standard_kernels"]
+           "LayerKind", "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "WeightFormat", "standard_kernels"]

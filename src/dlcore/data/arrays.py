@@ -11,9 +11,15 @@ from ..contract.errors import DataError
 
 
 class Dataset(ABC):
-    """A labelled dataset that backends can turn into their fastest native pipeline."""
+    """A labelled dataset that backends can turn into their fastest native pipeline.
+
+    ``channels``: where an image's channel axis is in the features: "first" (N, C, H, W),
+    "last" (N, H, W, C), or None (no channel axis, or not images). dlcore's specs take either;
+    a user's own model gets them as they are.
+    """
 
     class_names: tuple[str, ...] | None = None
+    channels: str | None = None
 
     @abstractmethod
     def __len__(self) -> int:
@@ -40,6 +46,18 @@ class Dataset(ABC):
         labels = self.arrays()[1]
         return int(labels.shape[1]) if labels.ndim == 2 else None
 
+    def split(self, fraction: float) -> tuple[ArrayDataset, ArrayDataset]:
+        """Split off the last ``fraction`` of samples (as Keras' validation_split does)."""
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
+        features, labels = self.arrays()
+        cut = len(features) - int(round(len(features) * fraction))
+        if cut <= 0 or cut >= len(features):
+            raise DataError(f"a fraction of {fraction} of {len(features)} samples leaves a split empty")
+        name = getattr(self, "name", "") or type(self).__name__
+        return tuple(ArrayDataset(features[part], labels[part], self.class_names, name, self.channels)  # type: ignore[return-value]
+                     for part in (slice(None, cut), slice(cut, None)))
+
 
 class ArrayDataset(Dataset):
     """Features and labels held in memory as numpy arrays.
@@ -54,6 +72,7 @@ class ArrayDataset(Dataset):
         labels: Any,
         class_names: Sequence[str] | None = None,
         name: str = "",
+        channels: str | None = None,
     ) -> None:
         features = np.asarray(features)
         labels = np.asarray(labels)
@@ -68,6 +87,7 @@ class ArrayDataset(Dataset):
         self.labels = labels
         self.class_names = tuple(class_names) if class_names is not None else None
         self.name = name
+        self.channels = check_channels(channels)
 
     def __len__(self) -> int:
         return len(self.features)
@@ -75,25 +95,36 @@ class ArrayDataset(Dataset):
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, (int, np.integer)):
             return self.features[index], self.labels[index]
-        return ArrayDataset(self.features[index], self.labels[index], self.class_names, self.name)
+        return ArrayDataset(self.features[index], self.labels[index], self.class_names, self.name, self.channels)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.features, self.labels
-
-    def split(self, fraction: float) -> tuple[ArrayDataset, ArrayDataset]:
-        """Split off the last ``fraction`` of samples (as Keras' validation_split does)."""
-        if not 0.0 < fraction < 1.0:
-            raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
-        cut = len(self) - int(round(len(self) * fraction))
-        if cut <= 0 or cut >= len(self):
-            raise DataError(f"a fraction of {fraction} of {len(self)} samples leaves a split empty")
-        return self[:cut], self[cut:]
 
     def __repr__(self) -> str:
         return (
             f"ArrayDataset({self.name + ', ' if self.name else ''}{len(self)} samples, "
             f"features {self.features.shape[1:]} {self.features.dtype}, labels {self.labels.dtype})"
         )
+
+
+CHANNELS = ("first", "last", None)
+
+
+def check_channels(channels: str | None) -> str | None:
+    if channels not in CHANNELS:
+        raise DataError(f"channels must be 'first', 'last' or None, got {channels!r}")
+    return channels
+
+
+def with_channels(images: np.ndarray, channels: str | None) -> np.ndarray:
+    """(N, H, W) or (N, H, W, C) images with their channel axis where ``channels`` says (a
+    view; grayscale images get an axis of 1); None leaves them as they are."""
+    check_channels(channels)
+    if channels is None:
+        return images
+    if images.ndim == 3:
+        images = images[:, :, :, None]
+    return np.moveaxis(images, -1, 1) if channels == "first" else images
 
 
 def standard_labels(labels: np.ndarray) -> np.ndarray:
@@ -103,9 +134,11 @@ def standard_labels(labels: np.ndarray) -> np.ndarray:
     return labels.astype(np.float32, copy=False)
 
 
-def standard_dtypes(features: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float32 features and :func:`standard_labels` (copies only when needed)."""
-    return features.astype(np.float32, copy=False), standard_labels(labels)
+def standard_dtypes(features: np.ndarray, labels: np.ndarray, features_dtype: str = "float32",
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (or ``features_dtype``) features and :func:`standard_labels` (copies only when
+    needed)."""
+    return features.astype(features_dtype, copy=False), standard_labels(labels)
 
 
 def as_dataset(data: Any, name: str = "data") -> Any:
@@ -115,4 +148,5 @@ def as_dataset(data: Any, name: str = "data") -> Any:
     return data
 
 
-__all__ = ["ArrayDataset", "Dataset", "as_dataset", "standard_dtypes", "standard_labels"]
+__all__ = ["CHANNELS", "ArrayDataset", "Dataset", "as_dataset", "check_channels", "standard_dtypes", "standard_labels",
+           "with_channels"]

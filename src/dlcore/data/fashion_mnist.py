@@ -23,7 +23,7 @@ import numpy as np
 
 from ..contract.errors import DataError, DownloadError
 from ..io.files import ENV_DATA_DIR, cache_dir, data_dirs
-from .arrays import ArrayDataset
+from .arrays import ArrayDataset, check_channels, with_channels
 from .download import download
 from .idx import read_idx
 
@@ -134,15 +134,18 @@ def _labels(path: Path, count: int) -> np.ndarray:
     return array
 
 
-def _make(images: np.ndarray, labels: np.ndarray, flatten: bool, one_hot: bool, name: str) -> ArrayDataset:
+def _make(images: np.ndarray, labels: np.ndarray, flatten: bool, one_hot: bool, name: str,
+          channels: str | None) -> ArrayDataset:
     x: np.ndarray = np.empty(images.shape, np.float32)
     np.multiply(images, np.float32(1 / 255), out=x)  # as torchvision's ToTensor scales
     if flatten:
         x = x.reshape(len(x), -1)
+    else:
+        x = with_channels(x, channels)
     y: np.ndarray = labels.astype(np.int64)
     if one_hot:
         y = np.eye(len(FASHION_MNIST_CLASSES), dtype=np.float32)[y]
-    return ArrayDataset(x, y, FASHION_MNIST_CLASSES, name)
+    return ArrayDataset(x, y, FASHION_MNIST_CLASSES, name, None if flatten else channels)
 
 
 def fashion_mnist(
@@ -152,18 +155,22 @@ def fashion_mnist(
     flatten: bool = False,
     one_hot: bool = False,
     progress: bool | None = None,
+    channels: str | None = None,
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """Fashion-MNIST as ``(train, test)``: 60000 and 10000 images, float32 in [0, 1].
 
-    Images are (N, 28, 28), or (N, 784) with ``flatten``; labels are class indices 0..9, or
-    one-hot float32 rows with ``one_hot``. ``class_names`` holds "T-Shirt" ... "Ankle Boot".
+    Images are (N, 28, 28); (N, 1, 28, 28) with ``channels="first"`` (a torch CNN's layout),
+    (N, 28, 28, 1) with ``channels="last"`` (Keras'), or (N, 784) with ``flatten``. Labels are
+    class indices 0..9, or one-hot float32 rows with ``one_hot``. ``class_names`` holds
+    "T-Shirt" ... "Ankle Boot".
     """
+    check_channels(channels)
     paths = locate_fashion_mnist(root, download, progress)
     splits = []
     for split, prefix in (("train", "train"), ("test", "t10k")):
         images = _images(paths[f"{prefix}-images-idx3-ubyte"])
         labels = _labels(paths[f"{prefix}-labels-idx1-ubyte"], len(images))
-        splits.append(_make(images, labels, flatten, one_hot, f"fashion-mnist/{split}"))
+        splits.append(_make(images, labels, flatten, one_hot, f"fashion-mnist/{split}", channels))
     return splits[0], splits[1]
 
 

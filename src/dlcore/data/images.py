@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..contract.errors import DataError
-from .arrays import ArrayDataset, Dataset
+from .arrays import ArrayDataset, Dataset, check_channels, with_channels
 
 
 class ImageCSVDataset(Dataset):
@@ -26,6 +26,8 @@ class ImageCSVDataset(Dataset):
 
     A first row whose label is not an integer is taken as a header. ``num_classes`` (or
     ``class_names``) bounds the labels; each problem is reported with its row number and path.
+    Images are as read (grayscale (H, W), color (H, W, C)), or with their channel axis first
+    or last (``channels="first"`` or ``"last"``; grayscale gets one of 1).
     """
 
     def __init__(
@@ -36,7 +38,9 @@ class ImageCSVDataset(Dataset):
         target_transform: Callable[[int], Any] | None = None,
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
+        channels: str | None = None,
     ) -> None:
+        self.channels = check_channels(channels)
         self.annotations_file = Path(annotations_file)
         self.img_dir = Path(img_dir)
         self.transform = transform
@@ -88,10 +92,15 @@ class ImageCSVDataset(Dataset):
     def __len__(self) -> int:
         return len(self.rows)
 
+    @property
+    def num_classes(self) -> int | None:
+        """The classes named or counted when made, else the largest label + 1."""
+        return self.num_labels or max(label for _, _, label in self.rows) + 1
+
     def __getitem__(self, index: Any) -> Any:
         if not isinstance(index, (int, np.integer)):
             x, y = self.arrays()
-            return ArrayDataset(x[index], y[index], self.class_names, self.name)
+            return ArrayDataset(x[index], y[index], self.class_names, self.name, self.channels)
         row, file_name, label = self.rows[index]
         image = self._image(row, file_name)
         if self.transform is not None:
@@ -106,16 +115,19 @@ class ImageCSVDataset(Dataset):
             if len(shapes) != 1:
                 raise DataError(f"{self.annotations_file}: images have different shapes {sorted(shapes)}; "
                                 "pass a transform that resizes them")
-            self._arrays = (np.stack([np.asarray(x) for x, _ in samples]),
-                            np.asarray([y for _, y in samples]))
+            images = np.stack([np.asarray(x) for x, _ in samples])
+            if self.channels is None and images.ndim == 4 and self.transform is None:
+                self.channels = "last"  # color images as read
+            self._arrays = (with_channels(images, self.channels), np.asarray([y for _, y in samples]))
         return self._arrays
 
 
 def image_csv(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLike[str],
               transform: Callable[[np.ndarray], Any] | None = None, target_transform: Callable[[int], Any] | None = None,
-              num_classes: int | None = None, class_names: Sequence[str] | None = None) -> ImageCSVDataset:
+              num_classes: int | None = None, class_names: Sequence[str] | None = None,
+              channels: str | None = None) -> ImageCSVDataset:
     """An :class:`ImageCSVDataset` (the PyTorch tutorial's ``CustomImageDataset``)."""
-    return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names)
+    return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names, channels)
 
 
 __all__ = ["ImageCSVDataset", "image_csv"]

@@ -1,6 +1,7 @@
 """Models: dlcore's framework-neutral specs and the models its datasets train by default.
 
-Owns: the MLP and the text classifier (``specs``; every backend builds them with the same
+Owns: the MLP and the text classifier (``specs``), the portable layers and the sequential
+spec and CNN built from them (``layers``; every backend builds them all with the same
 parameter names and layouts), rebuilding a spec from a checkpoint by its registered kind, and
 the recipes' models (``recipes``). The base :class:`ModelSpec`, the :class:`Model` a backend
 builds and :func:`check_weights` are the contract's, handed on here. Imports the contract,
@@ -10,9 +11,11 @@ the plugin layer and ``dlcore.data`` (text embeddings).
 from ..contract.backend import Model
 from ..contract.records import ModelKind
 from ..contract.specs import ModelSpec, check_weights
+from .layers import Layer, Sequential, cnn, sequential
 from .recipes import default_model, mlp_for, model_for, text_classifier_for
 from .specs import MLP, TextClassifier, mlp, spec_from_dict, text_classifier
 from .specs import __getattr__ as __getattr__  # dlcore.models.SPECS, deprecated
 
-__all__ = ["MLP", "Model", "ModelKind", "ModelSpec", "TextClassifier", "check_weights", "default_model", "mlp",
-           "mlp_for", "model_for", "spec_from_dict", "text_classifier", "text_classifier_for"]
+__all__ = ["MLP", "Layer", "Model", "ModelKind", "ModelSpec", "Sequential", "TextClassifier", "check_weights", "cnn",
+           "default_model", "mlp", "mlp_for", "model_for", "sequential", "spec_from_dict", "text_classifier",
+           "text_classifier_for"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..contract.devices import DEVICE_KINDS
 from ..contract.records import (
-    DatasetInfo, DeviceKind, EmbeddingSource, Loss, Metric, ModelKind, Optimizer, WeightFormat,
+    DatasetInfo, DeviceKind, EmbeddingSource, LayerKind, Loss, Metric, ModelKind, Optimizer, WeightFormat,
 )
 from ..version import pip_install
 from .hookspecs import hookimpl
@@ -23,15 +23,35 @@ MODEL_KINDS = (
     ModelKind("mlp", "dlcore.models.specs:MLP", "Flatten -> Linear + activation ... -> Linear (logits)"),
     ModelKind("text_classifier", "dlcore.models.specs:TextClassifier",
               "text embedding (combined per text) -> Dense + ReLU ... -> logits"),
+    ModelKind("sequential", "dlcore.models.layers:Sequential", "portable layers in order (models.sequential, models.cnn)"),
 )
+LAYER_KINDS = tuple(LayerKind(name, f"dlcore.models.layers:{cls}", description) for name, cls, description in (
+    ("dense", "Dense", "fully connected: (features,) -> (units,)"),
+    ("conv2d", "Conv2d", "2-D convolution: (channels, height, width) -> (filters, height', width')"),
+    ("max_pool2d", "MaxPool2d", "maximum over windows of (height, width)"),
+    ("avg_pool2d", "AvgPool2d", "mean over windows of (height, width)"),
+    ("global_avg_pool2d", "GlobalAvgPool2d", "mean over (height, width): (channels, h, w) -> (channels,)"),
+    ("global_max_pool2d", "GlobalMaxPool2d", "maximum over (height, width): (channels, h, w) -> (channels,)"),
+    ("batch_norm", "BatchNorm", "normalization per channel (the first axis) with running statistics"),
+    ("dropout", "Dropout", "zeroes a fraction of values while training, from a counter-based seed"),
+    ("flatten", "Flatten", "all axes into one, channels first"),
+    ("embedding", "Embedding", "integer ids (length,) -> vectors (length, dim)"),
+    ("activation", "Activation", "an elementwise function: relu, tanh, sigmoid, gelu, silu, elu, leaky_relu, softmax"),
+))
 LOSSES = (
     Loss("cross_entropy", "mean over samples of -log softmax(logits)[label] (one-hot: -sum(label * log softmax))"),
     Loss("binary_cross_entropy", "mean over samples of log(1 + exp(-logit)) for label 1, log(1 + exp(logit)) for 0",
          binary=True),
+    Loss("mse", "mean over samples and outputs of (output - target)^2", regression=True),
+    Loss("mae", "mean over samples and outputs of |output - target|", regression=True),
+    Loss("huber", "mean over samples and outputs of d^2 / 2 where |d| <= 1, else |d| - 1/2 (d = output - target; "
+                  "torch's huber_loss, Keras' Huber, delta 1)", regression=True),
 )
 _CONFUSION = ("(C, C): counts of true class (rows) against predicted class (columns); a one-logit model's "
               "(tp, fp, fn, tn)")
 _METRICS = "dlcore.training.metrics:"
+_REGRESSION = ("(4, outputs): per output, the sums of the targets, of their squares, of the squared errors "
+               "and of the absolute errors")
 METRICS = (
     Metric("accuracy", _METRICS + "accuracy", "sum", "(correct,): argmax of the logits (binary: logit > 0) equals "
                                                      "the label (one-hot: its argmax; binary: label > 0.5)"),
@@ -44,6 +64,10 @@ METRICS = (
                                               "one-vs-rest macro for classes"),
     Metric("confusion_matrix", _METRICS + "confusion_matrix", "sum",
            _CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)"),
+    Metric("mae", _METRICS + "mae", "sum", _REGRESSION + "; mean absolute error over samples and outputs"),
+    Metric("rmse", _METRICS + "rmse", "sum", _REGRESSION + "; root of the mean squared error over samples and outputs"),
+    Metric("r2", _METRICS + "r2", "sum", _REGRESSION + "; coefficient of determination pooled over outputs, "
+                                                       "1 - sum of squared errors / sum of squared deviations"),
 )
 _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
@@ -87,6 +111,11 @@ def dlcore_model_kinds() -> list[ModelKind]:
 
 
 @hookimpl
+def dlcore_layer_kinds() -> list[LayerKind]:
+    return list(LAYER_KINDS)
+
+
+@hookimpl
 def dlcore_losses() -> list[Loss]:
     return list(LOSSES)
 
@@ -121,5 +150,5 @@ def dlcore_device_kinds() -> list[DeviceKind]:
     return list(DEVICE_KINDS)
 
 
-__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
+__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LAYER_KINDS", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
            "WEIGHT_FORMATS"]

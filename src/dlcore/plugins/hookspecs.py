@@ -28,8 +28,8 @@ from __future__ import annotations
 import pluggy
 
 from ..contract.records import (
-    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, Loss, Metric, ModelKind, Optimizer,
-    WeightFormat,
+    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
+    Optimizer, WeightFormat,
 )
 
 PROJECT = "dlcore"
@@ -61,6 +61,21 @@ def dlcore_model_kinds() -> list[ModelKind]:
     Called when a checkpoint's spec is read. Example::
 
         return [ModelKind("cnn", MyCNNSpec)]
+    """
+
+
+@hookspec
+def dlcore_layer_kinds() -> list[LayerKind]:
+    """Kinds of layers that ``dlcore.models.sequential([...])`` composes.
+
+    :return: :class:`dlcore.contract.LayerKind` records: the name stored in checkpoints and the
+        layer class (a frozen dataclass subclassing :class:`dlcore.models.Layer`, which gives
+        its output shape, canonical parameter shapes and initial values). Each backend builds a
+        kind through a :class:`dlcore.contract.Kernel` of kind ``"layer"``.
+
+    Called when a sequential spec is read from a checkpoint. Example::
+
+        return [LayerKind("scale", ScaleLayer)]
     """
 
 
@@ -196,5 +211,5 @@ def dlcore_device_kinds() -> list[DeviceKind]:
 
 
 __all__ = ["PROJECT", "hookimpl", "hookspec", "dlcore_backends", "dlcore_dataset_sources", "dlcore_datasets",
-           "dlcore_device_kinds", "dlcore_embedding_sources", "dlcore_kernels", "dlcore_losses", "dlcore_metrics",
+           "dlcore_device_kinds", "dlcore_embedding_sources", "dlcore_kernels", "dlcore_layer_kinds", "dlcore_losses", "dlcore_metrics",
            "dlcore_model_kinds", "dlcore_optimizers", "dlcore_weight_formats"]

@@ -28,8 +28,8 @@ import pluggy
 
 from ..contract.errors import ConfigError, PluginError
 from ..contract.records import (
-    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, Loss, Metric, ModelKind, Optimizer,
-    WeightFormat,
+    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
+    Optimizer, WeightFormat,
 )
 from ..deprecation import deprecated
 from . import builtin, hookspecs
@@ -128,6 +128,7 @@ class Registry:
 
     backends: Records[BackendInfo]
     model_kinds: Records[ModelKind]
+    layer_kinds: Records[LayerKind]
     losses: Records[Loss]
     metrics: Records[Metric]
     optimizers: Records[Optimizer]
@@ -180,6 +181,10 @@ class Registry:
     def spec_class(self, kind: str) -> Any:
         """The spec class of the model kind ``kind``."""
         return self.model_kinds.load(self.model_kinds.find(kind), "spec_class")
+
+    def layer_class(self, kind: str) -> Any:
+        """The layer class of the layer kind ``kind``."""
+        return self.layer_kinds.load(self.layer_kinds.find(kind), "layer_class")
 
     def spec_from_dict(self, data: dict[str, Any]) -> Any:
         """A model spec rebuilt from its ``to_dict()`` description, by its registered kind."""

@@ -59,6 +59,21 @@ def learnable_images(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def patterns(n: int = 600, size: int = 12, channels: int = 1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, channels, size, size), float32 in [0, 1], whose class is the shape drawn at a
+    random place over noise: 0 a horizontal bar, 1 a vertical bar, 2 a square (a problem for
+    convolutions: where the shape is does not matter)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.uniform(0, 0.3, (n, channels, size, size)).astype(np.float32)
+    extents = {0: (1, 4), 1: (4, 1), 2: (2, 2)}
+    for i, label in enumerate(labels):
+        h, w = extents[int(label)]
+        top, left = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
+        images[i, :, top:top + h, left:left + w] = 1.0
+    return images, labels.astype(np.int64)
+
+
 def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = True) -> Path:
     """Write the four Fashion-MNIST IDX files (tiny, learnable) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -74,5 +89,5 @@ def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, 
     return directory
 
 
-__all__ = ["NEGATIVE", "NEUTRAL", "POSITIVE", "blobs", "idx_bytes", "learnable_images", "reviews",
+__all__ = ["NEGATIVE", "NEUTRAL", "POSITIVE", "blobs", "idx_bytes", "learnable_images", "patterns", "reviews",
            "write_fashion_mnist", "write_glove"]

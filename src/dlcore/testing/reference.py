@@ -1,6 +1,7 @@
-"""A float64 numpy reference of what every backend computes for dlcore's MLP:
-the forward pass, mean cross-entropy, backpropagation, the updates of dlcore's optimizers,
-clipping and gradient accumulation, batch by batch in the order the trainer documents. Backends are checked against it, step by step."""
+"""A float64 numpy reference of what every backend computes for dlcore's MLP: the forward
+pass, mean cross-entropy or a regression loss, backpropagation, the updates of dlcore's
+optimizers, clipping and gradient accumulation, batch by batch in the order the trainer
+documents; and the regression metrics. Backends are checked against it, step by step."""
 
 from __future__ import annotations
 
@@ -41,13 +42,49 @@ def binary_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean())
 
 
-def gradients(weights, x, labels, activation="relu"):
-    """Mean cross-entropy of the batch and the gradient of every weight."""
-    acts = forward(weights, x, activation)
-    log_probs = log_softmax(acts[-1])
+REGRESSION_LOSSES = ("mse", "mae", "huber")
+
+
+def regression_loss(name: str, outputs: np.ndarray, targets: np.ndarray) -> tuple[float, np.ndarray]:
+    """The mean over samples and outputs of the regression loss ``name`` (``mse``, ``mae``, or
+    ``huber`` with delta 1: d^2 / 2 for |d| <= 1, else |d| - 1/2), and its gradient by the
+    outputs; (N,) targets of one output count as (N, 1)."""
+    d = np.asarray(outputs, np.float64) - np.asarray(targets, np.float64).reshape(np.shape(outputs))
+    if name == "mse":
+        return float((d ** 2).mean()), 2 * d / d.size
+    if name == "mae":
+        return float(np.abs(d).mean()), np.sign(d) / d.size
+    if name == "huber":
+        quadratic = np.minimum(np.abs(d), 1.0)
+        return float((0.5 * quadratic ** 2 + np.abs(d) - quadratic).mean()), np.clip(d, -1.0, 1.0) / d.size
+    raise ValueError(f"no reference for the regression loss {name!r}; choose one of {', '.join(REGRESSION_LOSSES)}")
+
+
+def regression_metrics(outputs: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    """``mae`` and ``rmse`` over samples and outputs, and ``r2`` pooled over outputs (1 - sum of
+    squared errors / sum of squared deviations from each output's mean: scikit-learn's
+    r2_score(multioutput="variance_weighted"))."""
+    y = np.asarray(targets, np.float64).reshape(len(targets), -1)
+    d = np.asarray(outputs, np.float64).reshape(y.shape) - y
+    return {"mae": float(np.abs(d).mean()), "rmse": float(np.sqrt((d ** 2).mean())),
+            "r2": float(1 - (d ** 2).sum() / ((y - y.mean(0)) ** 2).sum())}
+
+
+def loss_gradient(logits: np.ndarray, labels: np.ndarray, loss: str = "cross_entropy") -> tuple[float, np.ndarray]:
+    """The batch's mean loss and its gradient by the logits: cross-entropy of class-index or
+    one-hot labels, or a regression loss (:func:`regression_loss`)."""
+    if loss in REGRESSION_LOSSES:
+        return regression_loss(loss, logits, labels)
+    log_probs = log_softmax(logits)
     one_hot = labels if labels.ndim == 2 else np.eye(log_probs.shape[1])[labels]
-    loss = float(-(one_hot * log_probs).sum(1).mean())
-    grad = (np.exp(log_probs) - one_hot) / len(x)
+    return float(-(one_hot * log_probs).sum(1).mean()), (np.exp(log_probs) - one_hot) / len(logits)
+
+
+def gradients(weights, x, labels, activation="relu", loss="cross_entropy"):
+    """Mean loss of the batch (cross-entropy, or :func:`loss_gradient`'s ``loss``) and the
+    gradient of every weight."""
+    acts = forward(weights, x, activation)
+    value, grad = loss_gradient(acts[-1], labels, loss)
     grads = {}
     for i in reversed(range(len(acts) - 1)):
         grads[f"layers.{i}.weight"] = grad.T @ acts[i]
@@ -56,7 +93,7 @@ def gradients(weights, x, labels, activation="relu"):
             w = weights[f"layers.{i}.weight"]
             grad = grad @ w
             grad = grad * (acts[i] > 0) if activation == "relu" else grad * (1 - acts[i] ** 2)
-    return loss, grads
+    return value, grads
 
 
 class Optimizer:
@@ -131,11 +168,12 @@ def clip(grads, clip_value=None, clip_norm=None):
 
 
 def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None, activation="relu",
-          accumulate: int = 1, clip_value=None, clip_norm=None, rates=None):
+          accumulate: int = 1, clip_value=None, clip_norm=None, rates=None, loss: str = "cross_entropy"):
     """Train a copy of ``weights``; ``orders[e]`` is epoch e's sample order (default: as stored).
     With ``accumulate``, one update per group of batches with their mean gradient (clipped
-    after averaging); ``rates(epoch, batch)``, the learning rate of each batch's update.
-    Returns the trained weights and each epoch's mean loss per sample."""
+    after averaging); ``rates(epoch, batch)``, the learning rate of each batch's update;
+    ``loss``, cross-entropy or a regression loss. Returns the trained weights and each epoch's
+    mean loss per sample."""
     weights = {k: np.asarray(v, np.float64).copy() for k, v in weights.items()}
     epoch_losses = []
     batches = -(-len(x) // batch_size)
@@ -144,7 +182,7 @@ def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None
         total, summed, count = 0.0, {}, 0
         for b, start in enumerate(range(0, len(x), batch_size)):
             index = order[start:start + batch_size]
-            loss, grads = gradients(weights, x[index], y[index], activation)
+            value, grads = gradients(weights, x[index], y[index], activation, loss)
             summed = {k: summed.get(k, 0) + g for k, g in grads.items()}
             count += 1
             if (b + 1) % accumulate == 0 or b == batches - 1:
@@ -152,10 +190,10 @@ def train(weights, x, y, *, epochs: int, batch_size: int, optimizer, orders=None
                     optimizer.lr = rates(epoch, b)
                 optimizer.step(weights, clip({k: g / count for k, g in summed.items()}, clip_value, clip_norm))
                 summed, count = {}, 0
-            total += loss * len(index)
+            total += value * len(index)
         epoch_losses.append(total / len(x))
     return weights, epoch_losses
 
 
-__all__ = ["Adam", "Optimizer", "SGD", "binary_cross_entropy", "clip", "cross_entropy", "forward", "gradients",
-           "log_softmax", "train"]
+__all__ = ["Adam", "Optimizer", "REGRESSION_LOSSES", "SGD", "binary_cross_entropy", "clip", "cross_entropy", "forward",
+           "gradients", "log_softmax", "loss_gradient", "regression_loss", "regression_metrics", "train"]

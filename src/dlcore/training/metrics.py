@@ -72,4 +72,41 @@ def auc(rows: np.ndarray, count: int) -> float:
     return float(np.nanmean([roc_auc(scores[:, c], true == c) for c in range(scores.shape[1])]))
 
 
-__all__ = ["accuracy", "auc", "confusion_matrix", "f1", "precision", "recall", "roc_auc"]
+def _regression(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a regression kernel's (4, outputs) statistics: per output, the sums of the
+    targets, of their squares, of the squared errors and of the absolute errors."""
+    total, squares, squared_errors, absolute_errors = np.asarray(sums, np.float64).reshape(4, -1)
+    return total, squares, squared_errors, absolute_errors
+
+
+def mae(sums: np.ndarray, count: int) -> float:
+    """Mean absolute error over samples and outputs (scikit-learn's mean_absolute_error)."""
+    absolute_errors = _regression(sums)[3]
+    return float(absolute_errors.sum() / (count * absolute_errors.size)) if count else 0.0
+
+
+def rmse(sums: np.ndarray, count: int) -> float:
+    """Root of the mean squared error over samples and outputs (the root of scikit-learn's
+    mean_squared_error; its root_mean_squared_error for one output)."""
+    squared_errors = _regression(sums)[2]
+    return float(np.sqrt(squared_errors.sum() / (count * squared_errors.size))) if count else 0.0
+
+
+def r2(sums: np.ndarray, count: int) -> float:
+    """Coefficient of determination pooled over outputs: 1 - (sum of squared errors) / (sum of
+    squared deviations of the targets from their means), scikit-learn's r2_score with
+    multioutput="variance_weighted" (the plain R² for one output); 1 for constant targets
+    predicted exactly, else 0 for constant targets (scikit-learn's force_finite). The
+    deviations come from the targets' sums and sums of squares (float32 on the device), which
+    lose precision for targets whose mean is far larger than their spread: standardize those."""
+    if not count:
+        return 0.0
+    total, squares, squared_errors, _ = _regression(sums)
+    deviations = float(np.maximum(squares - total ** 2 / count, 0.0).sum())
+    errors = float(squared_errors.sum())
+    if deviations == 0.0:
+        return 1.0 if errors == 0.0 else 0.0
+    return 1.0 - errors / deviations
+
+
+__all__ = ["accuracy", "auc", "confusion_matrix", "f1", "mae", "precision", "r2", "recall", "rmse", "roc_auc"]

@@ -10,10 +10,13 @@ spans of batches.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import numbers
+import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
@@ -21,16 +24,19 @@ import numpy as np
 
 from ..contract.backend import Backend, Model, Prepared, Span, StepConfig, StepResults
 from ..contract.devices import Device
-from ..contract.errors import CheckpointError, ConfigError, DataError, TrainingError
+from ..contract.errors import CheckpointError, ConfigError, DataError, DlcoreError, TrainingError
 from ..contract.specs import ModelSpec
 from ..data.arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
+from ..data.frames import from_dataframe, is_dataframe
 from ..deprecation import deprecated
 from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
+from ..models.layers import Sequential
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
 from .history import History, format_metrics
+from .labels import check_labels
 from .optimizers import DEFAULT_LR, OptimizerConfig, as_config, from_layout_0_1, slots
 from .schedules import Schedule
 
@@ -120,7 +126,8 @@ class Trainer:
         device: "auto" (GPU, then MPS, then CPU), "cpu", "cuda:N", "GPU:N" or "mps".
         loss: a registered loss; default: the model spec's ("cross_entropy", or
             "binary_cross_entropy" for one output).
-        metrics: registered metrics, recorded per epoch (``val_`` + name for validation).
+        metrics: registered metrics, recorded per epoch (``val_`` + name for validation);
+            default accuracy, or ``mae`` with a regression loss.
         progress: tqdm bar per epoch; None shows it only when stderr is a terminal.
         verbose: print the loss every ``log_every`` batches and a summary per epoch.
         eval_batch_size: batch size of evaluate and predict, which track no gradients.
@@ -171,7 +178,7 @@ class Trainer:
         seed: int | None = None,
         device: str = "auto",
         loss: str | None = None,
-        metrics: Sequence[str] = ("accuracy",),
+        metrics: Sequence[str] | None = None,
         progress: bool | None = None,
         verbose: bool = False,
         log_every: int = 100,
@@ -209,7 +216,8 @@ class Trainer:
             plugins.loss(loss)
             plugins.kernel("loss", loss, self.backend_name)
         self.loss = loss
-        self.metrics = tuple(metrics)
+        self.metrics = tuple(metrics) if metrics is not None else ("accuracy",)
+        self._metrics_given = metrics is not None
         for name in self.metrics:
             if name == "confusion_matrix":
                 raise ConfigError("confusion_matrix is not a per-epoch metric; use "
@@ -236,8 +244,9 @@ class Trainer:
         self._rng = np.random.default_rng(seed)
         self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
         self.run_lr = self.lr  # the learning rate of the fit in progress, before a schedule's factor
-        self._models: dict[int, tuple[ModelSpec, Model]] = {}
+        self._models: dict[int, tuple[Any, Model]] = {}  # by spec or native model
         self._token_cache: dict[tuple[int, int], tuple[Any, ...]] = {}
+        self._warned: set[tuple[Any, ...]] = set()  # arrays already warned about
         if seed is not None:
             self.backend.seed(seed)
 
@@ -249,7 +258,8 @@ class Trainer:
 
     def build(self, model: Any) -> Model:
         """The :class:`Model` for a spec (built once per spec object by this trainer, from its
-        seed), a Model of this backend, or the user's native model, placed on the device."""
+        seed), a Model of this backend, or the user's native model (wrapped once per object by
+        this trainer), placed on the device."""
         if isinstance(model, Model):
             if model.backend_name != self.backend_name:
                 raise ConfigError(f"this model lives on backend {model.backend_name!r}, not {self.backend_name!r}; "
@@ -263,23 +273,33 @@ class Trainer:
                 built = self._build_spec(model)
                 built.set_weights(model.initial_weights(self.seed))
                 self._models[id(model)] = (model, built)
-        else:
-            wrapped = self.backend.wrap(model, None, self.loss)
-            if wrapped is None:
-                raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend {self.backend_name!r}; "
-                                  f"pass a dlcore spec (dlcore.models.mlp(...)) or {self.backend.native_model_names()}")
-            built = self._bound(wrapped)
+        else:  # the user's own model: wrapped once, so its optimizer state and progress stay with it
+            known = self._models.get(id(model))
+            if known is not None and known[0] is model:
+                built = known[1]
+            else:
+                wrapped = self.backend.wrap(model, None, self.loss)
+                if wrapped is None:
+                    raise ConfigError(f"cannot use a {type(model).__name__} as a model on backend "
+                                      f"{self.backend_name!r}; pass a dlcore spec (dlcore.models.mlp(...)) or "
+                                      f"{self.backend.native_model_names()}")
+                built = self._bound(wrapped)
+                self._models[id(model)] = (model, built)
         self.backend.place(built, self.device)
         built.device = self.device
         return built
 
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
-            resume_from: Any = None) -> History:
+            resume_from: Any = None, *, target: str | Sequence[str] | None = None,
+            features: Sequence[str] | None = None, categorical: str = "error") -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
-        ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, or
-        the backend's native data; ``validation`` may also be a fraction of ``train`` to hold
-        out (the last samples, as Keras' validation_split). ``resume_from`` is a checkpoint
+        ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, pandas
+        DataFrames (``target``: the label column or columns; ``features``: the feature columns,
+        default all others; ``categorical="one_hot"`` encodes columns that are not numbers; see
+        :func:`dlcore.datasets.from_dataframe`), or the backend's native data; ``validation``
+        may also be a fraction of ``train`` to hold out (the last samples, as Keras'
+        validation_split). ``resume_from`` is a checkpoint
         saved by any backend with the same optimizer: its weights, optimizer state (canonical
         layout), shuffling RNG and history are restored and training continues after its last
         epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps
@@ -294,20 +314,22 @@ class Trainer:
             self._attach_optimizer(plugins, built)
             history, first_epoch = History(), 1
             built.epoch, built.history_records = 0, ()
-        train = as_dataset(train, "train")
+        table = {"target": target, "features": features, "categorical": categorical}
+        train = self._as_dataset(built, train, "train", table)
         if isinstance(validation, float):
-            if not isinstance(train, ArrayDataset):
-                raise ConfigError("a validation fraction needs dlcore array data; pass validation data instead")
+            if not isinstance(train, Dataset):
+                raise ConfigError(f"a validation fraction needs a dlcore Dataset or arrays, not a "
+                                  f"{type(train).__name__}; pass validation data instead")
             train, validation = train.split(validation)
-        validation = as_dataset(validation, "validation")
+        validation = self._as_dataset(built, validation, "validation", table)
         train_data = self._prepare_data(built, train, training=True)
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
         if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
             raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
                               "pass a dlcore Dataset, arrays, or a pipeline that has a length")
-        train_step = self._resolve(plugins, built, train_data.batch_size, True, self.metrics)
+        train_step = self._resolve(plugins, built, train_data.batch_size, True, self.metrics_of(built))
         val_step = None if val_data is None else self._resolve(plugins, built, val_data.batch_size, False,
-                                                               self.metrics)
+                                                               self.metrics_of(built))
         self.stop_training = False
         batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
         for callback in callbacks:
@@ -354,15 +376,18 @@ class Trainer:
             callback.on_train_end(self, built, history)
         return history
 
-    def evaluate(self, model: Any, data: Any, confusion_matrix: bool = False) -> dict[str, Any]:
+    def evaluate(self, model: Any, data: Any, confusion_matrix: bool = False, *,
+                 target: str | Sequence[str] | None = None) -> dict[str, Any]:
         """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients;
         with ``confusion_matrix``, also the counts of true class (rows) against predicted class
-        (columns) as an int64 array."""
+        (columns) as an int64 array. A DataFrame is read as the one ``fit`` took (``target``:
+        its label column(s), default fit's)."""
         plugins = registry()
         built = self.build(model)
-        prepared = self._prepare_data(built, as_dataset(data, "evaluation data"), training=False)
+        data = self._as_dataset(built, data, "evaluation data", {"target": target})
+        prepared = self._prepare_data(built, data, training=False)
         extra = ("confusion_matrix",) if confusion_matrix else ()
-        step = self._resolve(plugins, built, prepared.batch_size, False, self.metrics + extra)
+        step = self._resolve(plugins, built, prepared.batch_size, False, self.metrics_of(built) + extra)
         loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, step)
         return {"loss": loss, **metrics}
 
@@ -376,7 +401,8 @@ class Trainer:
             data = texts
         if isinstance(data, np.ndarray):
             data = ArrayDataset(data, np.zeros(len(data), np.int64), name="predict input")
-        prepared = self._prepare_data(built, as_dataset(data, "predict input"), training=False, labels=False)
+        data = self._as_dataset(built, data, "predict input", {"predict": True})
+        prepared = self._prepare_data(built, data, training=False, labels=False)
         outputs = []
         for span in self._spans(prepared):
             logits = self.backend.to_numpy(self.backend.predict_steps(built, span))
@@ -403,22 +429,36 @@ class Trainer:
             "step": built.step,
             "history": list(built.history_records),
             "rng": self._rng.bit_generator.state,
+            "table": built.table,
             "optimizer": {"name": built.optimizer_name or self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
                           "hyper": built.optimizer_hyper or self.hyper, "state": optimizer_meta},
         }
         return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
 
-    def load(self, path: Any, spec: ModelSpec | None = None) -> Model:
-        """A new Model holding the weights saved at ``path``, built here.
+    def load(self, path: Any, spec: ModelSpec | None = None, *, model: Any = None) -> Model:
+        """A new Model holding the weights saved at ``path``, built here; or, with ``model``
+        (your own nn.Module or keras.Model, or a Model), that model with the weights loaded.
 
         ``path`` is a dlcore checkpoint (.npz, from any backend) or any registered weight
         format (torch state_dict .pt/.pth, read with weights_only=True; Keras .keras, safe
-        mode). A state_dict holds no architecture: pass ``spec``.
+        mode). A state_dict holds no architecture: pass ``spec``. Your own model's weights go
+        by name and shape (a Keras model's by the order of its weights, so the same code builds
+        a model that loads them in another process); any that do not fit are all named.
         """
+        if model is not None:
+            if spec is not None:
+                raise ConfigError("pass spec= (a dlcore spec) or model= (a model), not both")
+            built = self.build(model)
+            built.set_weights(read_weights(path, built.spec)[0])
+            return built
+        if spec is not None and not isinstance(spec, ModelSpec):
+            raise ConfigError(f"spec= takes a dlcore spec, not a {type(spec).__name__}; "
+                              "to load weights into your own model use trainer.load(path, model=your_model)")
         weights, saved_spec = read_weights(path, spec)
         spec = spec or saved_spec
         if spec is None:
-            raise CheckpointError(f"{path}: holds no model architecture; pass spec=models.mlp(...) or similar")
+            raise CheckpointError(f"{path}: holds no model architecture; pass spec=models.mlp(...) or similar, or "
+                                  "model=your_model for the weights of your own model")
         built = self._build_spec(spec)
         built.set_weights(weights)
         self._models[id(spec)] = (spec, built)
@@ -429,19 +469,36 @@ class Trainer:
     def export(self, model: Any, path: Any) -> Path:
         """Write the weights in a registered format, by suffix: a torch state_dict
         (.pt/.pth, for ``torch.load(path, weights_only=True)``), a Keras ``.keras`` file, or
-        a dlcore checkpoint (.npz) of the weights alone."""
+        a dlcore checkpoint (.npz) of the weights alone. Your own model is written by its
+        backend where the suffix is its framework's format (a keras.Model to ``.keras``)."""
         built = self.build(model)
+        if built.spec is None:
+            written = self.backend.export_native(built, Path(path))
+            if written is not None:
+                return written
         return write_weights(path, built.get_weights(), built.spec)
 
     def loss_of(self, model: Model) -> str:
         """The loss used for ``model``: the trainer's ``loss`` setting, else the model's."""
         return self.loss or model.loss
 
+    def metrics_of(self, model: Model) -> tuple[str, ...]:
+        """The metrics recorded for ``model``: the trainer's ``metrics`` setting, else accuracy,
+        or for a regression loss the mean absolute error (where the backend has it)."""
+        plugins = registry()
+        if self._metrics_given or not plugins.loss(self.loss_of(model)).regression:
+            return self.metrics
+        return ("mae",) if plugins.kernels.get(("metric", "mae", self.backend_name)) else ()
+
     # --------------------------------------------------------------- the loop
 
     def _build_spec(self, spec: ModelSpec) -> Model:
         """A new Model of ``spec``, by this backend's model kernel for its kind."""
-        builder = registry().kernel("model", spec.kind, self.backend_name)
+        plugins = registry()
+        builder = plugins.kernel("model", spec.kind, self.backend_name)
+        if isinstance(spec, Sequential):  # its layers, each by its kind's kernel
+            kernels = [plugins.kernel("layer", layer.kind, self.backend_name) for layer in spec.layers]
+            builder = functools.partial(builder, layer_kernels=kernels)
         return self._bound(self.backend.build(spec, self.device, builder))
 
     def _bound(self, model: Model) -> Model:
@@ -549,7 +606,7 @@ class Trainer:
             if batch_hooks is not None:
                 for callback in batch_hooks[0]:
                     callback.on_train_batch_begin(self, model, batches)
-            results = step(model, config, span)
+            results = self._step(step, model, config, span)
             span_sizes = (results.sizes or []) if data.native else data.batch_sizes(span.first, span.count)
             if not span_sizes:
                 break
@@ -583,6 +640,21 @@ class Trainer:
             values[name] = result(total, count)
         return float(step_losses @ np.asarray(sizes, np.float64) / count), values, batches
 
+    def _step(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, config: StepConfig,
+              span: Span) -> StepResults:
+        """One backend call; what the user's own model raises in it becomes a dlcore error."""
+        if model.spec is not None:
+            return step(model, config, span)
+        try:
+            return step(model, config, span)
+        except DlcoreError:
+            raise
+        except Exception as err:  # the framework's error about the user's model, data or loss
+            raise TrainingError(f"your {type(model.native).__name__} failed in a step with the loss {config.loss!r}: "
+                                f"{_first_line(err)}; check that its outputs suit the loss (one per class for "
+                                f"cross_entropy, one for binary_cross_entropy or a regression loss: Trainer(loss=...)) "
+                                "and that the labels suit both") from err
+
     def _report(self, reporter: Reporter, results: StepResults, before: int, sizes: list[int]) -> None:
         """Advance the progress bar over a span; log the losses the verbose log asks for."""
         count = len(sizes) - before
@@ -608,6 +680,7 @@ class Trainer:
                                           f"start from its weights with trainer.load({str(path)!r})")
                 arrays, meta = from_layout_0_1(arrays, meta, built.spec.parameter_shapes())
         built.set_weights(checkpoint.weights)
+        built.table = built.table or state.get("table")
         built.optimizer = None
         self._attach_optimizer(plugins, built)
         if arrays or meta.get("step"):  # the rate is this trainer's, set at each epoch
@@ -651,21 +724,60 @@ class Trainer:
             name = getattr(data, "name", "") or type(data).__name__
             if len(features) == 0:
                 raise DataError(f"{name} is empty; it needs at least one sample")
-            if labels:
-                self._check_labels(model, targets, name)
             if features.dtype == object or features.dtype.kind in "US":
+                if labels:
+                    self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
                 ids, splits = self._encode_texts(model, features, name)
                 payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device)
                 return Prepared(payload, len(features), batch_size)
-            self._check_features(model, features, name)
-            features, targets = standard_dtypes(features, targets)
-            return Prepared(self.backend.put(features, targets, self.device), len(features), batch_size)
+            features = self._check_features(model, features, name, getattr(data, "channels", None))
+            features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
+            if labels and registry().loss(self.loss_of(model)).regression:
+                targets = targets.astype(np.float32, copy=False)  # integer targets of a regression
+            prepared = Prepared(self.backend.put(features, targets, self.device), len(features), batch_size)
+            if labels:
+                outputs = self._native_outputs(model, prepared, features, name) if model.spec is None else \
+                    getattr(model.spec, "out_features", None)
+                self._check_labels(model, targets, name, outputs)
+            return prepared
         prepared = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
         if prepared is None:
             raise ConfigError(f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
                               "pass a dlcore Dataset, a (features, labels) tuple of arrays, or "
                               f"{self.backend.native_data_names()}")
         return prepared
+
+    def _as_dataset(self, model: Model, data: Any, name: str, table: dict[str, Any]) -> Any:
+        """``data`` as a dlcore Dataset where it is arrays or a DataFrame; a DataFrame after the
+        model's first is read with its columns and categories (kept in ``model.table``)."""
+        if not is_dataframe(data):
+            return as_dataset(data, name)
+        known = model.table
+        target = table.get("target") or (known or {}).get("target")
+        if target is None and not table.get("predict"):
+            raise ConfigError(f"{name} is a DataFrame: name its label column, e.g. fit(df, target='label')")
+        if known is None:
+            frame = from_dataframe(data, target, table.get("features"), table.get("categorical", "error"), name=name)
+            model.table = {"target": frame.target, "features": list(frame.columns),
+                           "categorical": table.get("categorical", "error"), "categories": frame.categories}
+            return frame
+        return from_dataframe(data, None if table.get("predict") else target, known["features"], known["categorical"],
+                              known["categories"], name)
+
+    def _native_outputs(self, model: Model, prepared: Prepared, features: np.ndarray, name: str) -> int:
+        """How many outputs the user's own model gives per sample, from its first two samples;
+        a model that fails on them is a DataError naming the shapes it was given."""
+        probe = Prepared(prepared.payload, min(len(features), 2), 2)
+        try:
+            logits = self.backend.to_numpy(self.backend.predict_steps(model, Span(probe, 0, 1)))
+        except Exception as err:  # the user's model refused the data: say what it was given
+            hint = "give it samples of the shape it takes"
+            if features.ndim == 3:
+                hint += (" (if it expects images with a channel axis, load them with channels='first' (N, 1, H, W; "
+                         "torch) or channels='last' (N, H, W, 1; Keras))")
+            raise DataError(f"{name}: your {type(model.native).__name__} fails on samples of shape "
+                            f"{features.shape[1:]} ({features.dtype}): {_first_line(err)}; {hint}") from err
+        return int(np.prod(logits.shape[1:])) if logits.ndim > 1 else 1
 
     def _encode_texts(self, model: Model, texts: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Token ids of ``texts`` under the model's embedding, computed once per array."""
@@ -680,7 +792,9 @@ class Trainer:
             cached = self._token_cache[key] = (texts, *embedding.encode(texts))
         return cached[1], cached[2]
 
-    def _check_features(self, model: Model, features: np.ndarray, name: str) -> None:
+    def _check_features(self, model: Model, features: np.ndarray, name: str, channels: str | None) -> np.ndarray:
+        """``features`` checked (numbers, finite, the size the spec takes), as the spec takes
+        them: images whose channels come last moved first; a warning when pixels look unscaled."""
         if not np.issubdtype(features.dtype, np.number):
             raise DataError(f"{name}: features must be numeric, got dtype {features.dtype}")
         if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
@@ -689,50 +803,58 @@ class Trainer:
                 f"{name}: features contain NaN or infinite values (first at index {tuple(int(i) for i in bad)}); "
                 "clean or impute them before training"
             )
-        expected = getattr(model.spec, "in_features", None)
+        spec = model.spec
+        takes = getattr(spec, "input_dtype", "float32")
+        if takes == "int64" and not np.issubdtype(features.dtype, np.integer):
+            raise DataError(f"{name}: the model's first layer is an embedding, which takes integer ids, "
+                            f"but the features are {features.dtype}; pass token ids as integers")
+        shape = tuple(getattr(spec, "input_shape", ()))
+        if len(shape) == 3 and features.shape[1:] != shape and features.shape[1:] == (*shape[1:], shape[0]):
+            features = np.ascontiguousarray(np.moveaxis(features, -1, 1))  # channels last -> first, once
+        elif len(shape) == 3 and channels == "last" and shape[0] > 1 and features.shape[1:] != shape:
+            raise DataError(f"{name}: images of shape {features.shape[1:]} (channels last) do not fit the model's "
+                            f"input {shape} (channels, height, width)")
+        expected = getattr(spec, "in_features", None)
         if expected is not None and int(np.prod(features.shape[1:])) != expected:
-            raise DataError(
-                f"{name}: the model expects {expected} features per sample, but samples have "
-                f"shape {features.shape[1:]}; reshape the data or build the model with "
-                f"in_features={int(np.prod(features.shape[1:]))}"
-            )
+            takes_shape = f"samples of shape {shape}" if shape else f"{expected} features per sample"
+            fix = f"input_shape={features.shape[1:]}" if shape else f"in_features={int(np.prod(features.shape[1:]))}"
+            raise DataError(f"{name}: the model expects {takes_shape}, but samples have shape {features.shape[1:]}; "
+                            f"reshape the data or build the model with {fix}")
+        if takes == "float32" and (features.ndim >= 3 or features.dtype == np.uint8):
+            self._warn_unscaled(features, name)
+        return features
 
-    def _check_labels(self, model: Model, labels: np.ndarray, name: str) -> None:
-        outputs = getattr(model.spec, "out_features", None)
-        loss = registry().loss(self.loss_of(model))
-        if not np.issubdtype(labels.dtype, np.number) or labels.dtype == np.bool_:
-            raise DataError(f"{name}: labels must be numbers, got dtype {labels.dtype}")
-        if loss.regression:
+    def _warn_unscaled(self, features: np.ndarray, name: str) -> None:
+        """Warn (once per array) when image pixels look like 0..255 rather than [0, 1]: none
+        below 0 and some above 1 (standardized images have negative values)."""
+        key = (id(features), features.shape)
+        if key in self._warned or features.size == 0 or float(features.max()) <= 1.0 or float(features.min()) < 0:
             return
-        regression = (f"the loss {loss.name!r} expects class labels; for regression use a regression loss "
-                      "(Trainer(loss=NAME) with a loss registered as Loss(..., regression=True))")
-        if loss.binary:
-            bad = ~np.isin(labels, (0, 1))
-            if bad.any():
-                i = int(np.argmax(bad.reshape(len(labels), -1).any(1)))
-                raise DataError(f"{name}: binary labels must be 0 or 1, got {labels[i]} at index {i}; {regression}")
-        elif labels.ndim == 1:
-            if not np.issubdtype(labels.dtype, np.integer):
-                raise DataError(f"{name}: class labels must be integers, got dtype {labels.dtype} (first {labels[0]}); "
-                                f"{regression}; class indices stored as floats: labels.astype(int)")
-            bad = (labels < 0) | (labels >= outputs) if outputs is not None else labels < 0
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataError(
-                    f"{name}: label {labels[i]} at index {i} is out of range; the model has "
-                    f"{outputs} classes, so labels must be 0..{(outputs or 1) - 1}"
-                )
-        elif labels.ndim == 2:
-            if outputs is not None and labels.shape[1] != outputs:
-                raise DataError(f"{name}: one-hot labels have {labels.shape[1]} columns but the model has {outputs} outputs")
-            rows = labels.astype(np.float64, copy=False)
-            bad = ((rows < 0) | (rows > 1)).any(1) | (np.abs(rows.sum(1) - 1) > 1e-3)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise DataError(f"{name}: row {i} of the labels, {labels[i]}, is not one-hot or class probabilities "
-                                f"(values in [0, 1] summing to 1); {regression}")
-        else:
-            raise DataError(f"{name}: labels must have shape (N,) or (N, classes), got {labels.shape}")
+        self._warned.add(key)
+        warnings.warn(f"{name}: pixel values go up to {float(features.max()):g}; models train best on values "
+                      "scaled to [0, 1] (features / 255, as torchvision's ToTensor does)", UserWarning, stacklevel=5)
+
+    def _check_labels(self, model: Model, labels: np.ndarray, name: str, outputs: int | None) -> None:
+        if model.spec is None and outputs == 1 and self.loss is None and model.loss == "cross_entropy" \
+                and labels.ndim == 1 and np.isin(labels, (0, 1)).all():
+            model.loss = "binary_cross_entropy"  # one output and 0/1 labels: a binary classifier
+        plugins = registry()
+        check_labels(plugins.loss(self.loss_of(model)), labels, outputs, name,
+                     regression_losses=[loss.name for loss in plugins.losses if loss.regression],
+                     classification_losses=[loss.name for loss in plugins.losses if not loss.regression])
+
+
+def _first_line(err: BaseException) -> str:
+    """The gist of a framework's error: its first line, or, where the message holds a traceback
+    (TensorFlow's "in user code:"), the error at its end."""
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if line.strip()]
+    found = [i for i, line in enumerate(lines) if re.match(r"\w+(Error|Exception): ", line)]
+    if not found:
+        return f"{type(err).__name__}: {lines[0] if lines else ''}"
+    i = found[-1]
+    if lines[i].endswith("call().") and i + 1 < len(lines):  # Keras: "Exception encountered when calling ..."
+        return f"{lines[i].split(':')[0]}: {lines[i + 1]}"
+    return lines[i]
 
 
 __all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]

@@ -28,6 +28,24 @@ def binary_cross_entropy(logits: Any, labels: Any) -> Any:
     return optax.sigmoid_binary_cross_entropy(logits.reshape(-1), labels.reshape(-1).astype(logits.dtype)).mean()
 
 
+def _targets(logits: Any, labels: Any) -> Any:
+    """Regression targets shaped and typed like the outputs ((N,) targets of one output: (N, 1))."""
+    return labels.reshape(logits.shape).astype(logits.dtype)
+
+
+def mse(logits: Any, labels: Any) -> Any:
+    return jnp.square(logits - _targets(logits, labels)).mean()
+
+
+def mae(logits: Any, labels: Any) -> Any:
+    return jnp.abs(logits - _targets(logits, labels)).mean()
+
+
+def huber(logits: Any, labels: Any) -> Any:
+    """d^2 / 2 for |d| <= 1, else |d| - 1/2: torch's huber_loss."""
+    return optax.huber_loss(logits, _targets(logits, labels), delta=1.0).mean()
+
+
 def accuracy(logits: Any, labels: Any) -> Any:
     """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
     if logits.shape[-1] == 1:
@@ -65,6 +83,14 @@ def scores(logits: Any, labels: Any) -> Any:
     else:
         probabilities, true = jax.nn.softmax(logits, 1), _classes(labels)
     return jnp.concatenate([probabilities, true[:, None].astype(probabilities.dtype)], 1)
+
+
+def regression_sums(logits: Any, labels: Any) -> Any:
+    """(4, outputs): per output, the sums of the targets, of their squares, of the squared errors
+    and of the absolute errors."""
+    targets = _targets(logits, labels)
+    errors = logits - targets
+    return jnp.stack([targets.sum(0), (targets * targets).sum(0), (errors * errors).sum(0), jnp.abs(errors).sum(0)])
 
 
 @dataclass

@@ -1,0 +1,401 @@
+"""Portable layers and the sequential spec that composes them: ``models.sequential([...])``
+and ``models.cnn(...)``.
+
+Each layer is a small frozen dataclass that knows, framework-free, its output shape, its
+parameters' canonical names, shapes and initial values. Shapes are canonical: one sample,
+channels first (an image is (channels, height, width), as in torch); a convolution's
+``weight`` is (out, in, kh, kw) and a dense layer's (out, in). Each backend builds a layer
+through its ``"layer"`` kernel for the layer's kind, in its native layout (TensorFlow:
+channels last), and names the weights canonically, so a checkpoint moves between backends.
+
+Parameters of layer ``i`` are ``layers.{i}.{name}``. Besides weights, two layers hold state
+that a checkpoint keeps so that resuming is exact: batch norm's ``running_mean`` and
+``running_var``, and dropout's ``rng``: (seed, count), the seed of its masks and how many
+training steps drew one (each backend draws its masks from them with its own counter-based
+generator, so masks are reproducible on a backend, not equal across backends).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from ..contract.errors import ConfigError
+from ..contract.specs import ModelSpec
+from ..plugins.manager import registry
+
+Shape = tuple[int, ...]
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softmax")
+
+
+def _pair(value: Any, what: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if len(pair) != 2 or any(int(v) < 1 for v in pair):
+        raise ConfigError(f"{what} must be a positive int or a pair of them, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def _check_activation(activation: str | None) -> None:
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ConfigError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+
+
+def _uniform(rng: np.random.Generator, fan_in: int, shape: Shape) -> np.ndarray:
+    """torch's default initialization of Linear and Conv2d: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, shape).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Base of portable layers. A subclass sets ``kind`` and, where it differs from the
+    identity, its output shape, parameters and initial values."""
+
+    kind: ClassVar[str] = ""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        """The shape of one sample's output, given its input's (canonical, no batch axis)."""
+        return shape
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        """Canonical parameter (and state) names and shapes, given the input's shape."""
+        return {}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Initial values, drawn from ``rng`` (identical on every backend)."""
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, **asdict(self)}
+
+    def _needs_rank(self, shape: Shape, rank: int, hint: str) -> None:
+        if len(shape) != rank:
+            raise ConfigError(f"{self.kind} takes inputs of {rank} axes per sample, got shape {shape}; {hint}")
+
+
+@dataclass(frozen=True)
+class Dense(Layer):
+    """Fully connected: (features,) -> (units,); ``weight`` (units, features), ``bias``."""
+
+    units: int
+    activation: str | None = None
+    bias: bool = True
+    kind: ClassVar[str] = "dense"
+
+    def __post_init__(self) -> None:
+        if int(self.units) < 1:
+            raise ConfigError(f"dense units must be positive, got {self.units}")
+        _check_activation(self.activation)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self._needs_rank(shape, 1, "add layers.flatten() before it")
+        return (self.units,)
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        return {"weight": (self.units, shape[0]), **({"bias": (self.units,)} if self.bias else {})}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {name: _uniform(rng, shape[0], s) for name, s in self.parameter_shapes(shape).items()}
+
+
+@dataclass(frozen=True)
+class Conv2d(Layer):
+    """2-D convolution: (channels, h, w) -> (filters, h', w'); ``weight`` (filters, channels,
+    kh, kw), ``bias``. ``padding``: zeros on each side (an int), "valid" (0) or "same"
+    (stride 1 only: the output keeps h and w)."""
+
+    filters: int
+    kernel_size: int | tuple[int, int] = 3
+    stride: int | tuple[int, int] = 1
+    padding: int | str = 0
+    activation: str | None = None
+    bias: bool = True
+    kind: ClassVar[str] = "conv2d"
+
+    def __post_init__(self) -> None:
+        if int(self.filters) < 1:
+            raise ConfigError(f"conv2d filters must be positive, got {self.filters}")
+        object.__setattr__(self, "kernel_size", _pair(self.kernel_size, "conv2d kernel_size"))
+        object.__setattr__(self, "stride", _pair(self.stride, "conv2d stride"))
+        if self.padding == "valid":
+            object.__setattr__(self, "padding", 0)
+        if self.padding == "same" and self.stride != (1, 1):
+            raise ConfigError("conv2d padding='same' needs stride 1; give the padding as an int")
+        if not (self.padding == "same" or (isinstance(self.padding, int) and self.padding >= 0)):
+            raise ConfigError(f"conv2d padding must be an int >= 0, 'valid' or 'same', got {self.padding!r}")
+        _check_activation(self.activation)
+
+    @property
+    def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Zeros added (before, after) the height and the width."""
+        if self.padding == "same":
+            return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size)  # type: ignore[return-value]
+        p = int(self.padding)
+        return (p, p), (p, p)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self._needs_rank(shape, 3, "images are (channels, height, width); reshape the data or pass channels=")
+        sizes = [(n + sum(pad) - k) // s + 1 for n, pad, k, s in zip(shape[1:], self.pads, self.kernel_size, self.stride)]
+        if min(sizes) < 1:
+            raise ConfigError(f"conv2d with kernel {self.kernel_size} does not fit an input of shape {shape}")
+        return (self.filters, *sizes)
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        weight = (self.filters, shape[0], *self.kernel_size)
+        return {"weight": weight, **({"bias": (self.filters,)} if self.bias else {})}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        fan_in = shape[0] * self.kernel_size[0] * self.kernel_size[1]  # type: ignore[index]
+        return {name: _uniform(rng, fan_in, s) for name, s in self.parameter_shapes(shape).items()}
+
+
+@dataclass(frozen=True)
+class _Pool2d(Layer):
+    size: int | tuple[int, int] = 2
+    stride: int | tuple[int, int] | None = None  # None: the size
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "size", _pair(self.size, f"{self.kind} size"))
+        object.__setattr__(self, "stride", _pair(self.size if self.stride is None else self.stride,
+                                                 f"{self.kind} stride"))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self._needs_rank(shape, 3, "pooling takes (channels, height, width)")
+        sizes = [(n - k) // s + 1 for n, k, s in zip(shape[1:], self.size, self.stride)]  # type: ignore[call-overload]
+        if min(sizes) < 1:
+            raise ConfigError(f"{self.kind} of size {self.size} does not fit an input of shape {shape}")
+        return (shape[0], *sizes)
+
+
+@dataclass(frozen=True)
+class MaxPool2d(_Pool2d):
+    """Maximum over windows of ``size`` every ``stride`` (no padding)."""
+
+    kind: ClassVar[str] = "max_pool2d"
+
+
+@dataclass(frozen=True)
+class AvgPool2d(_Pool2d):
+    """Mean over windows of ``size`` every ``stride`` (no padding)."""
+
+    kind: ClassVar[str] = "avg_pool2d"
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool2d(Layer):
+    """Mean over height and width: (channels, h, w) -> (channels,)."""
+
+    kind: ClassVar[str] = "global_avg_pool2d"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self._needs_rank(shape, 3, "global pooling takes (channels, height, width)")
+        return (shape[0],)
+
+
+@dataclass(frozen=True)
+class GlobalMaxPool2d(GlobalAvgPool2d):
+    """Maximum over height and width: (channels, h, w) -> (channels,)."""
+
+    kind: ClassVar[str] = "global_max_pool2d"
+
+
+@dataclass(frozen=True)
+class BatchNorm(Layer):
+    """Batch normalization per channel (the first axis of (channels, ...)), as torch's
+    BatchNorm1d/2d: training normalizes with the batch's mean and (biased) variance and
+    updates ``running_mean``/``running_var`` by ``momentum`` (the variance unbiased);
+    inference uses the running statistics. ``weight`` (scale) and ``bias`` train."""
+
+    momentum: float = 0.1
+    eps: float = 1e-5
+    kind: ClassVar[str] = "batch_norm"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.momentum) <= 1.0 or not float(self.eps) > 0:
+            raise ConfigError(f"batch_norm needs 0 <= momentum <= 1 and eps > 0, got {self.momentum}, {self.eps}")
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        if len(shape) not in (1, 3):
+            raise ConfigError(f"batch_norm takes (features,) or (channels, height, width), got shape {shape}")
+        c = (shape[0],)
+        return {"weight": c, "bias": c, "running_mean": c, "running_var": c}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        ones, zeros = np.ones(shape[0], np.float32), np.zeros(shape[0], np.float32)
+        return {"weight": ones, "bias": zeros, "running_mean": zeros.copy(), "running_var": ones.copy()}
+
+
+@dataclass(frozen=True)
+class Dropout(Layer):
+    """Zeroes each value with probability ``rate`` while training and scales the rest by
+    1 / (1 - rate); the identity in inference. State ``rng``: (seed, count), int64."""
+
+    rate: float = 0.5
+    kind: ClassVar[str] = "dropout"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= float(self.rate) < 1.0:
+            raise ConfigError(f"dropout rate must be in [0, 1), got {self.rate}")
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        return {"rng": (2,)}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {"rng": np.array([rng.integers(0, 2**31 - 1), 0], np.int64)}
+
+
+@dataclass(frozen=True)
+class Flatten(Layer):
+    """All axes of a sample into one, in canonical (channels first) order."""
+
+    kind: ClassVar[str] = "flatten"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (int(np.prod(shape)),)
+
+
+@dataclass(frozen=True)
+class Embedding(Layer):
+    """Integer ids (length,) -> vectors (length, dim); ``weight`` (rows, dim), N(0, 1) as torch."""
+
+    rows: int
+    dim: int
+    kind: ClassVar[str] = "embedding"
+
+    def __post_init__(self) -> None:
+        if int(self.rows) < 1 or int(self.dim) < 1:
+            raise ConfigError(f"embedding rows and dim must be positive, got {self.rows}, {self.dim}")
+
+    def output_shape(self, shape: Shape) -> Shape:
+        self._needs_rank(shape, 1, "an embedding takes a sequence of integer ids per sample")
+        return (shape[0], self.dim)
+
+    def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
+        return {"weight": (self.rows, self.dim)}
+
+    def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {"weight": rng.standard_normal((self.rows, self.dim)).astype(np.float32)}
+
+
+@dataclass(frozen=True)
+class Activation(Layer):
+    """An elementwise function (softmax: over the last axis of (features,))."""
+
+    name: str = "relu"
+    kind: ClassVar[str] = "activation"
+
+    def __post_init__(self) -> None:
+        _check_activation(self.name)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if self.name == "softmax":
+            self._needs_rank(shape, 1, "softmax takes (features,)")
+        return shape
+
+
+@dataclass(frozen=True)
+class Sequential(ModelSpec):
+    """Layers applied in order to inputs of ``input_shape`` (one sample, channels first),
+    ending in a vector of logits. Parameters are ``layers.{i}.{name}``."""
+
+    input_shape: tuple[int, ...] = (784,)
+    layers: tuple[Layer, ...] = field(default_factory=tuple)
+    kind: ClassVar[str] = "sequential"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "input_shape", tuple(int(n) for n in self.input_shape))
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not self.layers or not all(isinstance(layer, Layer) for layer in self.layers):
+            raise ConfigError("sequential takes a non-empty list of layers (dlcore.models.layers.dense(...), ...)")
+        if not self.input_shape or min(self.input_shape) < 1:
+            raise ConfigError(f"input_shape must be positive sizes, got {self.input_shape}")
+        if len(self.shapes[-1]) != 1:
+            raise ConfigError(f"the last layer gives outputs of shape {self.shapes[-1]}; a model gives a vector of "
+                              "logits per sample: add layers.flatten() and layers.dense(classes)")
+
+    @property
+    def shapes(self) -> list[Shape]:
+        """The input's shape, then each layer's output shape."""
+        shapes = [self.input_shape]
+        for i, layer in enumerate(self.layers):
+            try:
+                shapes.append(tuple(int(n) for n in layer.output_shape(shapes[-1])))
+            except ConfigError as err:
+                raise ConfigError(f"layer {i} ({layer.kind}): {err}") from None
+        return shapes
+
+    @property
+    def in_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def out_features(self) -> int:
+        return self.shapes[-1][0]
+
+    @property
+    def input_dtype(self) -> str:
+        """What the first layer takes: integer ids (an embedding) or float32 values."""
+        return "int64" if isinstance(self.layers[0], Embedding) else "float32"
+
+    def parameter_shapes(self) -> dict[str, Shape]:
+        return {f"layers.{i}.{name}": tuple(s) for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+                for name, s in layer.parameter_shapes(shape).items()}
+
+    def initial_weights(self, seed: int | None = None) -> dict[str, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        return {f"layers.{i}.{name}": value for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+                for name, value in layer.initial_weights(shape, rng).items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "input_shape": list(self.input_shape), "layers": [la.to_dict() for la in self.layers]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sequential:
+        layers = []
+        for described in data.get("layers", ()):
+            described = dict(described)
+            layer_class = registry().layer_class(str(described.pop("kind", None)))
+            try:
+                layers.append(layer_class(**described))
+            except TypeError as err:
+                raise ConfigError(f"invalid layer {described}: {err}") from None
+        return cls(tuple(data.get("input_shape", ())), tuple(layers))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{layer.kind}" for layer in self.layers)
+        return f"Sequential(input_shape={self.input_shape}, [{inner}])"
+
+
+def sequential(layers: Sequence[Layer], input_shape: Sequence[int]) -> Sequential:
+    """A spec of ``layers`` in order over samples of ``input_shape`` (channels first):
+    ``sequential([layers.flatten(), layers.dense(512, "relu"), layers.dense(10)], (28, 28))``."""
+    return Sequential(tuple(input_shape), tuple(layers))
+
+
+def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Sequence[int] = (32, 64),
+        hidden: int = 128, dropout: float = 0.25, batch_norm: bool = True) -> Sequential:
+    """A small CNN for images: per entry of ``filters`` a 3x3 convolution ("same" padding),
+    batch norm if asked, ReLU and 2x2 max pooling; then flatten, dropout, a dense hidden layer
+    with ReLU, dropout and the logits. ``cnn()`` fits Fashion-MNIST's (1, 28, 28)."""
+    drop: list[Layer] = [Dropout(dropout)] if dropout else []
+    body: list[Layer] = []
+    for f in filters:
+        body.append(Conv2d(int(f), 3, padding="same", activation=None if batch_norm else "relu"))
+        body += [BatchNorm(), Activation("relu")] if batch_norm else []
+        body.append(MaxPool2d(2))
+    body += [Flatten(), *drop, Dense(int(hidden), "relu"), *drop, Dense(int(classes))]
+    return Sequential(tuple(input_shape), tuple(body))
+
+
+# The vocabulary, as functions: ``layers.dense(10)``, ``layers.conv2d(32, 3, padding="same")``.
+dense, conv2d, max_pool2d, avg_pool2d = Dense, Conv2d, MaxPool2d, AvgPool2d
+global_avg_pool2d, global_max_pool2d, batch_norm, dropout = GlobalAvgPool2d, GlobalMaxPool2d, BatchNorm, Dropout
+flatten, embedding, activation = Flatten, Embedding, Activation
+
+__all__ = ["ACTIVATIONS", "Activation", "AvgPool2d", "BatchNorm", "Conv2d", "Dense", "Dropout", "Embedding", "Flatten",
+           "GlobalAvgPool2d", "GlobalMaxPool2d", "Layer", "MaxPool2d", "Sequential", "activation", "avg_pool2d",
+           "batch_norm", "cnn", "conv2d", "dense", "dropout", "embedding", "flatten", "global_avg_pool2d",
+           "global_max_pool2d", "max_pool2d", "sequential"]

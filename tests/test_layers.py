@@ -1,0 +1,109 @@
+"""Portable layers: specs check their shapes, a CNN's checkpoint moves between every installed
+backend with the same logits, and torch and TensorFlow train a CNN the same."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import BACKENDS, BOTH
+from dlcore import ConfigError, Trainer, models
+from dlcore.models import layers
+from dlcore.plugins import registry
+from dlcore.testing.data import patterns
+
+LOGITS_ATOL = 1e-4
+
+
+def builds_layers(backend: str) -> bool:
+    try:
+        registry().kernel("model", "sequential", backend)
+    except ConfigError:
+        return False
+    return True
+
+
+def small_cnn(dropout: float = 0.25) -> models.Sequential:
+    return models.cnn((1, 12, 12), classes=3, filters=(4, 8), hidden=16, dropout=dropout)
+
+
+def test_a_spec_gives_each_layers_shape_and_canonical_parameters():
+    spec = models.cnn()
+    assert spec.shapes[-1] == (10,) and spec.out_features == 10 and spec.loss == "cross_entropy"
+    shapes = spec.parameter_shapes()
+    assert shapes["layers.0.weight"] == (32, 1, 3, 3) and shapes["layers.4.weight"] == (64, 32, 3, 3)
+    assert shapes["layers.10.weight"] == (128, 64 * 7 * 7)
+    assert {k for k in shapes if not k.endswith(("weight", "bias"))} == {
+        "layers.1.running_mean", "layers.1.running_var", "layers.5.running_mean", "layers.5.running_var",
+        "layers.9.rng", "layers.11.rng"}
+    weights = spec.initial_weights(3)
+    assert weights["layers.9.rng"].dtype == np.int64 and weights["layers.9.rng"][1] == 0
+    assert all(np.array_equal(weights[k], spec.initial_weights(3)[k]) for k in weights)
+    assert models.spec_from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: models.sequential([layers.conv2d(4), layers.dense(3)], (1, 8, 8)), r"layer 1 \(dense\).*flatten"),
+    (lambda: models.sequential([layers.conv2d(4)], (1, 8, 8)), "vector of logits"),
+    (lambda: models.sequential([layers.conv2d(4, 5)], (1, 3, 3)), "does not fit"),
+    (lambda: models.sequential([layers.dense(4)], (1, 8, 8)), "flatten"),
+    (lambda: layers.conv2d(4, stride=2, padding="same"), "stride 1"),
+    (lambda: layers.dense(4, activation="swish"), "unknown activation 'swish'"),
+    (lambda: layers.dropout(1.0), r"\[0, 1\)"),
+    (lambda: models.sequential([], (4,)), "non-empty list of layers"),
+])
+def test_bad_layer_settings_are_refused_naming_the_layer(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make()
+
+
+def test_an_unknown_layer_kind_in_a_checkpoint_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="conv2d"):
+        models.spec_from_dict({"kind": "sequential", "input_shape": [4], "layers": [{"kind": "capsule"}]})
+
+
+@pytest.mark.parametrize("trained_on", BACKENDS)
+def test_a_cnn_checkpoint_moves_between_every_backend(trained_on, tmp_path):
+    if not builds_layers(trained_on):
+        pytest.skip(f"{trained_on} does not build portable layers")
+    x, y = patterns(400)
+    spec = small_cnn()
+    trainer = Trainer(trained_on, epochs=2, optimizer="adam", lr=3e-3, seed=0, progress=False)
+    trainer.fit(spec, (x[:300], y[:300]))
+    trainer.save(spec, tmp_path / "cnn.npz")
+    expected = trainer.predict(spec, x[300:])
+    accuracy = trainer.evaluate(spec, (x[300:], y[300:]))["accuracy"]
+    for other in filter(builds_layers, BACKENDS):
+        loading = Trainer(other, progress=False)
+        model = loading.load(tmp_path / "cnn.npz")
+        np.testing.assert_allclose(loading.predict(model, x[300:]), expected, atol=LOGITS_ATOL, err_msg=other)
+        assert loading.evaluate(model, (x[300:], y[300:]))["accuracy"] == pytest.approx(accuracy, abs=1 / 100)
+        assert model.get_weights()["layers.9.rng"].tolist() == trainer.build(spec).get_weights()["layers.9.rng"].tolist()
+
+
+@pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
+def test_torch_and_tensorflow_train_a_cnn_with_batch_norm_the_same():
+    x, y = patterns(320)
+    histories, weights = [], []
+    for backend in ("torch", "tensorflow"):
+        spec = small_cnn(dropout=0)
+        trainer = Trainer(backend, epochs=2, batch_size=32, optimizer="sgd", lr=0.05, seed=0, progress=False)
+        histories.append(trainer.fit(spec, (x, y))["loss"])
+        weights.append(trainer.build(spec).get_weights())
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-4)
+    for name in weights[0]:
+        np.testing.assert_allclose(weights[0][name], weights[1][name], atol=1e-4, err_msg=name)
+
+
+@pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
+def test_a_cnn_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(tmp_path):
+    x, _ = patterns(20)
+    spec = small_cnn()
+    tf_trainer, torch_trainer = Trainer("tensorflow", seed=1), Trainer("torch", seed=2)
+    tf_trainer.export(spec, tmp_path / "cnn.keras")
+    loaded = torch_trainer.load(tmp_path / "cnn.keras")
+    assert loaded.spec == spec
+    np.testing.assert_allclose(torch_trainer.predict(loaded, x), tf_trainer.predict(spec, x), atol=LOGITS_ATOL)
+    torch_trainer.export(loaded, tmp_path / "cnn.pt")
+    again = tf_trainer.load(tmp_path / "cnn.pt", spec=spec)
+    np.testing.assert_allclose(tf_trainer.predict(again, x), tf_trainer.predict(spec, x), atol=LOGITS_ATOL)
