@@ -107,3 +107,8 @@ def test_a_cnn_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(
     torch_trainer.export(loaded, tmp_path / "cnn.pt")
     again = tf_trainer.load(tmp_path / "cnn.pt", spec=spec)
     np.testing.assert_allclose(tf_trainer.predict(again, x), tf_trainer.predict(spec, x), atol=LOGITS_ATOL)
+
+
+def test_the_summary_counts_running_statistics_and_seeds_as_untrained():
+    text = Trainer(BACKENDS[0]).summary(models.cnn(), print_fn=None)
+    assert "total 422,030 parameters (421,834 trainable)" in text  # 2 x (32 + 64) statistics, 2 x 2 seeds

@@ -35,6 +35,10 @@ def _inputs(x):
     return x
 
 
+def _weights(weights: np.ndarray | None) -> Any:
+    return None if weights is None else tf.convert_to_tensor(weights)
+
+
 def _where(device: Device | None) -> str | None:
     """TensorFlow's name of a dlcore device (None: wherever TensorFlow places it)."""
     if device is None:
@@ -78,11 +82,12 @@ class _Compiled:
             _use_precision(net, config.precision)
             return tf.cast(net(_inputs(xb), training=training), tf.float32)
 
-        def train_batch(xb, yb, b, lr, last):
-            """One batch (number ``b`` of the epoch, whose last is ``last``) at learning rate ``lr``."""
+        def train_batch(xb, yb, b, lr, last, wb=None):
+            """One batch (number ``b`` of the epoch, whose last is ``last``) at learning rate ``lr``,
+            its samples' losses weighted by ``wb`` if given."""
             with tf.GradientTape() as tape:
                 logits = call(xb, True)
-                loss = loss_fn(logits, yb)
+                loss = loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)
             grads = tape.gradient(loss, variables)
             optimizer.learning_rate.assign(lr)
             if group == 1:
@@ -99,18 +104,19 @@ class _Compiled:
                 tf.cond(ends, update, lambda: tf.constant(False))
             return loss, statistics(logits, yb)
 
-        def eval_batch(xb, yb, b=None, lr=None, last=None):
+        def eval_batch(xb, yb, b=None, lr=None, last=None, wb=None):
             logits = call(xb, False)
             return loss_fn(logits, yb), statistics(logits, yb)
 
-        def steps(step, x, y, order, first, count, lrs, last):
+        def steps(step, x, y, w, order, first, count, lrs, last):
             """``count`` (>= 1) steps from batch ``first`` at learning rates ``lrs``: their
             losses, and each metric's statistics summed (or their rows joined). The first step
             runs before the graph loop, so that the sums start with the right shapes."""
             def batch(i):
                 b = first + i
                 index = order[_batch_slice(b, bs)]  # the slice stops at the epoch's end
-                return step(tf.gather(x, index), tf.gather(y, index), b, lrs[i], last)
+                wb = None if w is None else tf.gather(w, index)
+                return step(tf.gather(x, index), tf.gather(y, index), b, lrs[i], last, wb)
 
             summed = [k for k, j in enumerate(joined) if not j]
             kept = [k for k, j in enumerate(joined) if j]
@@ -138,7 +144,7 @@ class TFBackend(Backend):
     # Training steps run this many at a time inside one tf.function call (a graph loop), which
     # saves the Python-to-graph dispatch of every step; the progress bar moves per call.
     steps_per_call = 25
-    supports = frozenset({"learning_rates", "clip", "accumulate", "bf16-mixed"})
+    supports = frozenset({"learning_rates", "clip", "accumulate", "sample_weight", "bf16-mixed"})
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[Any, Any]] = {}
@@ -220,13 +226,14 @@ class TFBackend(Backend):
 
     # -- data
 
-    def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+    def put(self, features: np.ndarray, labels: np.ndarray, device: Device, weights: np.ndarray | None = None) -> Any:
         with tf.device(_where(device)):
-            return tf.convert_to_tensor(features), tf.convert_to_tensor(labels)
+            return tf.convert_to_tensor(features), tf.convert_to_tensor(labels), _weights(weights)
 
-    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device,
+                   weights: np.ndarray | None = None) -> Any:
         with tf.device(_where(device)):
-            return tf.RaggedTensor.from_row_splits(ids, splits), tf.convert_to_tensor(labels)
+            return tf.RaggedTensor.from_row_splits(ids, splits), tf.convert_to_tensor(labels), _weights(weights)
 
     def native_data(self, data: Any, batch_size: int, training: bool, shuffle: bool, seed: int | None) -> Prepared | None:
         if not isinstance(data, tf.data.Dataset):
@@ -282,9 +289,9 @@ class TFBackend(Backend):
             reduced = [tf.concat(values, 0) if how == "concat" else tf.add_n(list(values))
                        for how, values in zip(config.reductions, zip(*statistics))]
             return StepResults(tf.stack(losses), reduced, sizes)
-        x, y = span.data.payload
+        x, y, w = span.data.payload
         steps = compiled.train_steps if training else compiled.eval_steps
-        losses, stats = steps(x, y, self._order(span), tf.constant(span.first), tf.constant(span.count), lrs, last)
+        losses, stats = steps(x, y, w, self._order(span), tf.constant(span.first), tf.constant(span.count), lrs, last)
         return StepResults(losses, list(stats))
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:

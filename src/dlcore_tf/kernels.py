@@ -1,6 +1,7 @@
 """The TensorFlow backend's kernels for dlcore's losses, metrics and optimizers.
 
-A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
+A loss kernel is ``f(logits, labels, weights=None) -> mean loss`` (with ``weights``, one per
+sample: the batch's mean of each sample's loss times its weight); a metric kernel ``f(logits, labels) ->
 statistics`` (a float32 vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
 :class:`Optimizer`. All run inside the backend's compiled steps.
 """
@@ -14,18 +15,23 @@ from .framework import import_tensorflow
 tf = import_tensorflow()
 
 
-def cross_entropy(logits, labels):
+def _weighted(per_sample, weights):
+    """The batch's mean loss: plain, or of each sample's loss times its weight."""
+    return tf.reduce_mean(per_sample if weights is None else per_sample * weights)
+
+
+def cross_entropy(logits, labels, weights=None):
     """Class indices, or one-hot rows."""
     if labels.shape.rank == 2:
         per_sample = tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(labels, logits.dtype), logits=logits)
     else:
         per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return tf.reduce_mean(per_sample)
+    return _weighted(per_sample, weights)
 
 
-def binary_cross_entropy(logits, labels):
-    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.cast(tf.reshape(labels, [-1]), logits.dtype), logits=tf.reshape(logits, [-1])))
+def binary_cross_entropy(logits, labels, weights=None):
+    return _weighted(tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.cast(tf.reshape(labels, [-1]), logits.dtype), logits=tf.reshape(logits, [-1])), weights)
 
 
 def _targets(logits, labels):
@@ -33,19 +39,24 @@ def _targets(logits, labels):
     return tf.reshape(tf.cast(labels, logits.dtype), tf.shape(logits))
 
 
-def mse(logits, labels):
-    return tf.reduce_mean(tf.square(logits - _targets(logits, labels)))
+def _regression(per_element, weights):
+    """Mean over samples and outputs; with ``weights``, each sample's mean over outputs weighted."""
+    return tf.reduce_mean(per_element) if weights is None else _weighted(tf.reduce_mean(per_element, 1), weights)
 
 
-def mae(logits, labels):
-    return tf.reduce_mean(tf.abs(logits - _targets(logits, labels)))
+def mse(logits, labels, weights=None):
+    return _regression(tf.square(logits - _targets(logits, labels)), weights)
 
 
-def huber(logits, labels):
+def mae(logits, labels, weights=None):
+    return _regression(tf.abs(logits - _targets(logits, labels)), weights)
+
+
+def huber(logits, labels, weights=None):
     """d^2 / 2 for |d| <= 1, else |d| - 1/2: Keras' Huber (delta 1)."""
     error = tf.abs(logits - _targets(logits, labels))
     quadratic = tf.minimum(error, 1.0)
-    return tf.reduce_mean(0.5 * quadratic * quadratic + (error - quadratic))
+    return _regression(0.5 * quadratic * quadratic + (error - quadratic), weights)
 
 
 def accuracy(logits, labels):

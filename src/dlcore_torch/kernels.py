@@ -1,6 +1,7 @@
 """The torch backend's kernels for dlcore's losses, metrics and optimizers.
 
-A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
+A loss kernel is ``f(logits, labels, weights=None) -> mean loss`` (with ``weights``, one per
+sample: the batch's mean of each sample's loss times its weight, as Keras' sample_weight); a metric kernel ``f(logits, labels) ->
 statistics`` (a vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
 ``torch.optim.Optimizer`` over the model's trainable parameters.
 """
@@ -13,13 +14,22 @@ torch = import_torch()
 F = torch.nn.functional
 
 
-def cross_entropy(logits, labels):
+def _weighted(per_sample, weights):
+    """The batch's mean loss: plain, or of each sample's loss times its weight."""
+    return per_sample.mean() if weights is None else (per_sample * weights).mean()
+
+
+def cross_entropy(logits, labels, weights=None):
     """Class indices, or one-hot (probability) rows."""
-    return F.cross_entropy(logits, labels)
+    if weights is None:
+        return F.cross_entropy(logits, labels)
+    return _weighted(F.cross_entropy(logits, labels, reduction="none"), weights)
 
 
-def binary_cross_entropy(logits, labels):
-    return F.binary_cross_entropy_with_logits(logits.reshape(-1), labels.reshape(-1).to(logits.dtype))
+def binary_cross_entropy(logits, labels, weights=None):
+    per_sample = F.binary_cross_entropy_with_logits(logits.reshape(-1), labels.reshape(-1).to(logits.dtype),
+                                                    reduction="none" if weights is not None else "mean")
+    return per_sample if weights is None else _weighted(per_sample, weights)
 
 
 def _targets(logits, labels):
@@ -27,16 +37,23 @@ def _targets(logits, labels):
     return labels.reshape(logits.shape).to(logits.dtype)
 
 
-def mse(logits, labels):
-    return F.mse_loss(logits, _targets(logits, labels))
+def _regression(loss, logits, labels, weights, **settings):
+    """Mean over samples and outputs; with ``weights``, each sample's mean over outputs weighted."""
+    if weights is None:
+        return loss(logits, _targets(logits, labels), **settings)
+    return _weighted(loss(logits, _targets(logits, labels), reduction="none", **settings).mean(1), weights)
 
 
-def mae(logits, labels):
-    return F.l1_loss(logits, _targets(logits, labels))
+def mse(logits, labels, weights=None):
+    return _regression(F.mse_loss, logits, labels, weights)
 
 
-def huber(logits, labels):
-    return F.huber_loss(logits, _targets(logits, labels), delta=1.0)
+def mae(logits, labels, weights=None):
+    return _regression(F.l1_loss, logits, labels, weights)
+
+
+def huber(logits, labels, weights=None):
+    return _regression(F.huber_loss, logits, labels, weights, delta=1.0)
 
 
 def accuracy(logits, labels):

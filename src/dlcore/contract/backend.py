@@ -236,8 +236,9 @@ class Backend(ABC):
     name: ClassVar[str]
     steps_per_call: ClassVar[int] = 1  # batches per train_steps / evaluate_steps call
     # Optional features this backend implements: "learning_rates" (Span.learning_rates; without
-    # it a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig), and
-    # the precisions besides "32" it offers ("bf16-mixed", "16-mixed").
+    # it a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig),
+    # "sample_weight" (put's weights=), and the precisions besides "32" it offers ("bf16-mixed",
+    # "16-mixed").
     supports: ClassVar[frozenset[str]] = frozenset()
 
     # ----------------------------------------------------------------- facts
@@ -307,13 +308,16 @@ class Backend(ABC):
 
     @abstractmethod
     def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
-        """Features (float32) and labels (int64 class indices, or float32 one-hot rows or 0/1
-        values) as native tensors on ``device``, once per dataset; the result is the payload
-        of the spans' data."""
+        """Features (float32; int64 ids for a spec whose first layer is an embedding) and labels
+        (int64 class indices, float32 one-hot rows or 0/1 values, or float32 regression
+        targets) as native tensors on ``device``, once per dataset; the result is the payload
+        of the spans' data. A backend that lists ``"sample_weight"`` in ``supports`` also takes
+        ``weights=`` (float32, one per sample) for training data, and passes each batch's to
+        the loss kernel: ``loss_fn(logits, labels, weights=batch_weights)``."""
 
     def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
         """Tokenized texts (flat int64 ``ids``; text i is ``ids[splits[i]:splits[i + 1]]``)
-        and labels on ``device``, for text models. Optional."""
+        and labels on ``device``, for text models (``weights=`` as :meth:`put`). Optional."""
         raise ConfigError(f"backend {self.name!r} does not train text models")
 
     def native_data(self, data: Any, batch_size: int, training: bool, shuffle: bool, seed: int | None) -> Prepared | None:

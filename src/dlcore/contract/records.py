@@ -27,9 +27,13 @@ layer      ``build(layer, input_shape)``                the backend's layer for 
                                                         (channels first, no batch axis); the
                                                         backend's sequential model kernel
                                                         composes them
-loss       ``loss(logits, labels)``                     the batch's mean loss, a scalar; logits
+loss       ``loss(logits, labels, weights=None)``       the batch's mean loss, a scalar; logits
                                                         float32 (batch, outputs), labels as
-                                                        ``Backend.put`` placed them
+                                                        ``Backend.put`` placed them; with
+                                                        ``weights`` (one per sample), the mean
+                                                        of each sample's loss times its weight
+                                                        (needed only by a backend that supports
+                                                        "sample_weight")
 metric     ``metric(logits, labels)``                   the batch's statistics, a float or int
                                                         array: of one fixed shape for
                                                         ``Metric.reduction="sum"`` (summed over
@@ -281,7 +285,7 @@ STANDARD = {  # dlcore's own losses, metrics and optimizers -> the function of a
 def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[Kernel]:
     """A backend's kernels for every loss, metric and optimizer dlcore defines, as the functions
     of ``module`` that :data:`STANDARD` names (``accuracy``, ``confusion`` for precision, recall,
-    F1 and the confusion matrix, ``scores`` for AUC, ...), plus its model builders by spec kind
+    F1 and the confusion matrix, ``scores`` for AUC, ``regression_sums`` for MAE, RMSE and R2, ...), plus its model builders by spec kind
     (``{"mlp": "mypackage.models:build_mlp"}``)."""
     return ([Kernel("model", kind, backend, impl) for kind, impl in models.items()]
             + [Kernel(kind, name, backend, f"{module}:{function}") for (kind, name), function in STANDARD.items()])

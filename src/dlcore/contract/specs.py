@@ -36,6 +36,11 @@ class ModelSpec:
         """Initial parameters drawn in numpy, identical on every backend for a given seed."""
         raise NotImplementedError
 
+    def untrained(self) -> set[str]:
+        """Names of the parameters no optimizer updates (a frozen embedding, running
+        statistics, a dropout's seed)."""
+        return set()
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: ``kind`` plus the spec's fields."""
         return {"kind": self.kind, **asdict(self)}

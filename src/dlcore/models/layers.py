@@ -55,6 +55,7 @@ class Layer:
     identity, its output shape, parameters and initial values."""
 
     kind: ClassVar[str] = ""
+    state: ClassVar[tuple[str, ...]] = ()  # parameters that change in training without gradients
 
     def output_shape(self, shape: Shape) -> Shape:
         """The shape of one sample's output, given its input's (canonical, no batch axis)."""
@@ -212,6 +213,7 @@ class BatchNorm(Layer):
     momentum: float = 0.1
     eps: float = 1e-5
     kind: ClassVar[str] = "batch_norm"
+    state: ClassVar[tuple[str, ...]] = ("running_mean", "running_var")
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.momentum) <= 1.0 or not float(self.eps) > 0:
@@ -235,6 +237,7 @@ class Dropout(Layer):
 
     rate: float = 0.5
     kind: ClassVar[str] = "dropout"
+    state: ClassVar[tuple[str, ...]] = ("rng",)
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.rate) < 1.0:
@@ -348,6 +351,9 @@ class Sequential(ModelSpec):
         rng = np.random.default_rng(seed)
         return {f"layers.{i}.{name}": value for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
                 for name, value in layer.initial_weights(shape, rng).items()}
+
+    def untrained(self) -> set[str]:
+        return {f"layers.{i}.{name}" for i, layer in enumerate(self.layers) for name in layer.state}
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "input_shape": list(self.input_shape), "layers": [la.to_dict() for la in self.layers]}

@@ -105,6 +105,9 @@ class TextClassifier(ModelSpec):
         dense = _dense_init(self.sizes, np.random.default_rng(seed))
         return {"embedding.weight": self.embedding.vectors.copy(), **dense}
 
+    def untrained(self) -> set[str]:
+        return set() if self.embedding.trainable else {"embedding.weight"}
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "embedding": self.embedding.config(), "hidden": list(self.hidden),
                 "out_features": self.out_features}

@@ -579,6 +579,29 @@ class BackendTests(RegressionTests):
         assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
         assert set(rows[0]) == {"epoch", "loss", "accuracy", "lr", "seconds"} and float(rows[2]["loss"]) > 0
 
+    def test_sample_and_class_weights_scale_each_samples_loss(self, device):
+        x, y = blobs(256)
+        if "sample_weight" not in Trainer(backend=self.backend).backend.supports:
+            with pytest.raises(ConfigError, match="does not weight samples"):
+                self.trainer(device).fit(models.mlp(20, [8], 4), (x, y), sample_weight=np.ones(len(x)))
+            return
+        spec = models.mlp(20, [8], 4)
+
+        def trained(lr: float, **weights: Any) -> dict[str, np.ndarray]:
+            trainer = self.trainer(device, epochs=2, optimizer="sgd", lr=lr)
+            trainer.fit(spec, (x, y), **weights)
+            return trainer.build(spec).get_weights()
+
+        doubled, plain = trained(0.05, sample_weight=np.full(len(x), 2.0)), trained(0.1)
+        by_class = trained(0.05, class_weight={0: 0.5, 2: 3.0})
+        by_sample = trained(0.05, sample_weight=np.array([0.5, 1.0, 3.0, 1.0])[y])
+        for name in plain:  # twice the loss is twice the gradient: plain SGD at twice the rate
+            np.testing.assert_allclose(doubled[name], plain[name], rtol=1e-4, atol=1e-6, err_msg=name)
+            np.testing.assert_allclose(by_class[name], by_sample[name], rtol=1e-5, atol=1e-7, err_msg=name)
+        assert not np.allclose(by_class["layers.0.weight"], trained(0.05)["layers.0.weight"])
+        with pytest.raises(DataError, match=r"one weight per training sample, \(256,\)"):
+            self.trainer(device).fit(spec, (x, y), sample_weight=np.ones(10))
+
     # ------------------------------------------------------ portable layers
 
     def needs_layers(self) -> None:

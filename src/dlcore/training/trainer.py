@@ -14,7 +14,6 @@ import functools
 import inspect
 import math
 import numbers
-import re
 import time
 import warnings
 from pathlib import Path
@@ -36,6 +35,7 @@ from ..models.layers import Sequential
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
 from .history import History, format_metrics
+from .inputs import check_features, error_gist, looks_unscaled, sample_weights, shape_hint
 from .labels import check_labels
 from .optimizers import DEFAULT_LR, OptimizerConfig, as_config, from_layout_0_1, slots
 from .schedules import Schedule
@@ -291,7 +291,8 @@ class Trainer:
 
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
             resume_from: Any = None, *, target: str | Sequence[str] | None = None,
-            features: Sequence[str] | None = None, categorical: str = "error") -> History:
+            features: Sequence[str] | None = None, categorical: str = "error", sample_weight: Any = None,
+            class_weight: dict[int, float] | None = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, pandas
@@ -304,6 +305,10 @@ class Trainer:
         layout), shuffling RNG and history are restored and training continues after its last
         epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps
         its optimizer state when the optimizer is the same, with this trainer's learning rate.
+
+        ``sample_weight`` (one per training sample) and ``class_weight`` (``{class: weight}``,
+        others 1) weight each sample's training loss, as Keras does: a batch's loss is the mean
+        of loss times weight; metrics and validation are not weighted.
         """
         plugins = registry()
         built = self.build(model)
@@ -316,13 +321,17 @@ class Trainer:
             built.epoch, built.history_records = 0, ()
         table = {"target": target, "features": features, "categorical": categorical}
         train = self._as_dataset(built, train, "train", table)
+        weights = None
+        if sample_weight is not None or class_weight is not None:
+            weights = self._sample_weights(built, train, sample_weight, class_weight)
         if isinstance(validation, float):
             if not isinstance(train, Dataset):
                 raise ConfigError(f"a validation fraction needs a dlcore Dataset or arrays, not a "
                                   f"{type(train).__name__}; pass validation data instead")
             train, validation = train.split(validation)
+            weights = None if weights is None else weights[:len(train)]
         validation = self._as_dataset(built, validation, "validation", table)
-        train_data = self._prepare_data(built, train, training=True)
+        train_data = self._prepare_data(built, train, training=True, weights=weights)
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
         if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
             raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
@@ -651,7 +660,7 @@ class Trainer:
             raise
         except Exception as err:  # the framework's error about the user's model, data or loss
             raise TrainingError(f"your {type(model.native).__name__} failed in a step with the loss {config.loss!r}: "
-                                f"{_first_line(err)}; check that its outputs suit the loss (one per class for "
+                                f"{error_gist(err)}; check that its outputs suit the loss (one per class for "
                                 f"cross_entropy, one for binary_cross_entropy or a regression loss: Trainer(loss=...)) "
                                 "and that the labels suit both") from err
 
@@ -705,8 +714,8 @@ class Trainer:
         lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
         lines.insert(2, "-" * (sum(widths) + 4))
         total = sum(int(w.size) for w in weights.values())
-        frozen = getattr(getattr(built.spec, "embedding", None), "trainable", True) is False  # a spec's only frozen part
-        trainable = total - (int(weights["embedding.weight"].size) if frozen else 0)
+        frozen = built.spec.untrained() if built.spec is not None else set()
+        trainable = total - sum(int(weights[name].size) for name in frozen)
         trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
         lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, "
                   f"{sum(w.nbytes for w in weights.values()) / 2 ** 20:.2f} MiB"]
@@ -717,7 +726,19 @@ class Trainer:
 
     # ---------------------------------------------------------------- data checks
 
-    def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True) -> Prepared:
+    def _sample_weights(self, model: Model, train: Any, sample_weight: Any, class_weight: Any) -> np.ndarray:
+        """One float32 weight per training sample (:func:`.inputs.sample_weights`)."""
+        if not isinstance(train, Dataset):
+            raise ConfigError(f"sample_weight and class_weight need a dlcore Dataset, arrays or a DataFrame, not a "
+                              f"{type(train).__name__}; weight the loss inside your own pipeline")
+        if "sample_weight" not in self.backend.supports:
+            raise ConfigError(f"backend {self.backend_name!r} does not weight samples; remove sample_weight and "
+                              "class_weight")
+        regression = registry().loss(self.loss_of(model)).regression
+        return sample_weights(train.arrays()[1], sample_weight, class_weight, regression)
+
+    def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True,
+                      weights: np.ndarray | None = None) -> Prepared:
         batch_size = self.batch_size if training else self.eval_batch_size
         if isinstance(data, Dataset):
             features, targets = data.arrays()
@@ -728,13 +749,16 @@ class Trainer:
                 if labels:
                     self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
                 ids, splits = self._encode_texts(model, features, name)
-                payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device)
+                weighted = {} if weights is None else {"weights": weights}
+                payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device, **weighted)
                 return Prepared(payload, len(features), batch_size)
             features = self._check_features(model, features, name, getattr(data, "channels", None))
             features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
             if labels and registry().loss(self.loss_of(model)).regression:
                 targets = targets.astype(np.float32, copy=False)  # integer targets of a regression
-            prepared = Prepared(self.backend.put(features, targets, self.device), len(features), batch_size)
+            weighted = {} if weights is None else {"weights": weights}
+            prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features),
+                                batch_size)
             if labels:
                 outputs = self._native_outputs(model, prepared, features, name) if model.spec is None else \
                     getattr(model.spec, "out_features", None)
@@ -771,12 +795,8 @@ class Trainer:
         try:
             logits = self.backend.to_numpy(self.backend.predict_steps(model, Span(probe, 0, 1)))
         except Exception as err:  # the user's model refused the data: say what it was given
-            hint = "give it samples of the shape it takes"
-            if features.ndim == 3:
-                hint += (" (if it expects images with a channel axis, load them with channels='first' (N, 1, H, W; "
-                         "torch) or channels='last' (N, H, W, 1; Keras))")
             raise DataError(f"{name}: your {type(model.native).__name__} fails on samples of shape "
-                            f"{features.shape[1:]} ({features.dtype}): {_first_line(err)}; {hint}") from err
+                            f"{features.shape[1:]} ({features.dtype}): {error_gist(err)}; {shape_hint(features)}") from err
         return int(np.prod(logits.shape[1:])) if logits.ndim > 1 else 1
 
     def _encode_texts(self, model: Model, texts: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -793,46 +813,16 @@ class Trainer:
         return cached[1], cached[2]
 
     def _check_features(self, model: Model, features: np.ndarray, name: str, channels: str | None) -> np.ndarray:
-        """``features`` checked (numbers, finite, the size the spec takes), as the spec takes
-        them: images whose channels come last moved first; a warning when pixels look unscaled."""
-        if not np.issubdtype(features.dtype, np.number):
-            raise DataError(f"{name}: features must be numeric, got dtype {features.dtype}")
-        if np.issubdtype(features.dtype, np.floating) and not np.isfinite(features).all():
-            bad = np.argwhere(~np.isfinite(features))[0]
-            raise DataError(
-                f"{name}: features contain NaN or infinite values (first at index {tuple(int(i) for i in bad)}); "
-                "clean or impute them before training"
-            )
-        spec = model.spec
-        takes = getattr(spec, "input_dtype", "float32")
-        if takes == "int64" and not np.issubdtype(features.dtype, np.integer):
-            raise DataError(f"{name}: the model's first layer is an embedding, which takes integer ids, "
-                            f"but the features are {features.dtype}; pass token ids as integers")
-        shape = tuple(getattr(spec, "input_shape", ()))
-        if len(shape) == 3 and features.shape[1:] != shape and features.shape[1:] == (*shape[1:], shape[0]):
-            features = np.ascontiguousarray(np.moveaxis(features, -1, 1))  # channels last -> first, once
-        elif len(shape) == 3 and channels == "last" and shape[0] > 1 and features.shape[1:] != shape:
-            raise DataError(f"{name}: images of shape {features.shape[1:]} (channels last) do not fit the model's "
-                            f"input {shape} (channels, height, width)")
-        expected = getattr(spec, "in_features", None)
-        if expected is not None and int(np.prod(features.shape[1:])) != expected:
-            takes_shape = f"samples of shape {shape}" if shape else f"{expected} features per sample"
-            fix = f"input_shape={features.shape[1:]}" if shape else f"in_features={int(np.prod(features.shape[1:]))}"
-            raise DataError(f"{name}: the model expects {takes_shape}, but samples have shape {features.shape[1:]}; "
-                            f"reshape the data or build the model with {fix}")
-        if takes == "float32" and (features.ndim >= 3 or features.dtype == np.uint8):
-            self._warn_unscaled(features, name)
-        return features
-
-    def _warn_unscaled(self, features: np.ndarray, name: str) -> None:
-        """Warn (once per array) when image pixels look like 0..255 rather than [0, 1]: none
-        below 0 and some above 1 (standardized images have negative values)."""
+        """``features`` checked and as the spec takes them (:func:`.inputs.check_features`); a
+        warning, once per array, when they look like unscaled pixels."""
+        features = check_features(model.spec, features, name, channels)
         key = (id(features), features.shape)
-        if key in self._warned or features.size == 0 or float(features.max()) <= 1.0 or float(features.min()) < 0:
-            return
-        self._warned.add(key)
-        warnings.warn(f"{name}: pixel values go up to {float(features.max()):g}; models train best on values "
-                      "scaled to [0, 1] (features / 255, as torchvision's ToTensor does)", UserWarning, stacklevel=5)
+        if key not in self._warned and looks_unscaled(features, model.spec):
+            self._warned.add(key)
+            warnings.warn(f"{name}: pixel values go up to {float(features.max()):g}; models train best on values "
+                          "scaled to [0, 1] (features / 255, as torchvision's ToTensor does)", UserWarning,
+                          stacklevel=4)
+        return features
 
     def _check_labels(self, model: Model, labels: np.ndarray, name: str, outputs: int | None) -> None:
         if model.spec is None and outputs == 1 and self.loss is None and model.loss == "cross_entropy" \
@@ -842,19 +832,6 @@ class Trainer:
         check_labels(plugins.loss(self.loss_of(model)), labels, outputs, name,
                      regression_losses=[loss.name for loss in plugins.losses if loss.regression],
                      classification_losses=[loss.name for loss in plugins.losses if not loss.regression])
-
-
-def _first_line(err: BaseException) -> str:
-    """The gist of a framework's error: its first line, or, where the message holds a traceback
-    (TensorFlow's "in user code:"), the error at its end."""
-    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(err)).splitlines() if line.strip()]
-    found = [i for i, line in enumerate(lines) if re.match(r"\w+(Error|Exception): ", line)]
-    if not found:
-        return f"{type(err).__name__}: {lines[0] if lines else ''}"
-    i = found[-1]
-    if lines[i].endswith("call().") and i + 1 < len(lines):  # Keras: "Exception encountered when calling ..."
-        return f"{lines[i].split(':')[0]}: {lines[i + 1]}"
-    return lines[i]
 
 
 __all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]

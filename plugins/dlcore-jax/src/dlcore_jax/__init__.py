@@ -5,6 +5,8 @@ from dlcore import hookimpl
 from dlcore.contract import BackendInfo, Kernel, standard_kernels
 
 NAME = "jax"
+LAYER_KINDS = ("dense", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm",
+               "dropout", "flatten", "embedding", "activation")  # each built by dlcore_jax.layers' function of its name
 
 
 @hookimpl
@@ -16,4 +18,7 @@ def dlcore_backends() -> list[BackendInfo]:
 
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
-    return standard_kernels(NAME, "dlcore_jax.kernels", {"mlp": "dlcore_jax.models:mlp", "text_classifier": "dlcore_jax.models:text_classifier"})
+    models = {"mlp": "dlcore_jax.models:mlp", "text_classifier": "dlcore_jax.models:text_classifier",
+              "sequential": "dlcore_jax.models:sequential"}
+    layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
+    return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers

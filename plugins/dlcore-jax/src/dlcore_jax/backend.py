@@ -39,11 +39,16 @@ class _Compiled:
         if optimizer is not None and group > 1 and not optimizer.sums:
             optimizer.sums = {n: jnp.zeros_like(model.native.params[n]) for n in optimizer.trainable}
 
-        def forward(params: Any, xb: Any) -> Any:
-            if config.precision != "bf16-mixed":
-                return apply(params, xb)
-            half = lambda a: a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
-            return apply(jax.tree_util.tree_map(half, params), jax.tree_util.tree_map(half, xb)).astype(jnp.float32)
+        held = model.native.state  # entries training changes without gradients (batch norm's statistics, ...)
+
+        def forward(params: Any, xb: Any, training: bool = False) -> Any:
+            """The logits, and the new values of the held entries (training a model with some)."""
+            if config.precision == "bf16-mixed":  # the held entries stay float32
+                half = lambda a: a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
+                params = {n: a if n in held else half(a) for n, a in params.items()}
+                xb = jax.tree_util.tree_map(half, xb)
+            logits, updates = apply(params, xb, training=True) if training and held else (apply(params, xb), {})
+            return (logits.astype(jnp.float32) if config.precision == "bf16-mixed" else logits), updates
 
         def statistics(logits: Any, y: Any) -> list[Any]:
             return [fn(logits, y) for fn in metric_fns]
@@ -59,14 +64,16 @@ class _Compiled:
             directions, state = optimizer.direction(grads, state, params)
             return {n: p - lr * directions[n] if n in directions else p for n, p in params.items()}, state
 
-        def step(params: Any, state: Any, sums: Any, lr: Any, xb: Any, yb: Any, b: Any, last: Any) -> Any:
-            """Batch number ``b`` of the epoch (whose last is ``last``) at learning rate ``lr``."""
-            def loss_of(p: Any) -> Any:
-                logits = forward(p, xb)
-                return loss_fn(logits, yb), logits
+        def step(params: Any, state: Any, sums: Any, lr: Any, xb: Any, yb: Any, wb: Any, b: Any, last: Any) -> Any:
+            """Batch number ``b`` of the epoch (whose last is ``last``) at learning rate ``lr``, its
+            samples' losses weighted by ``wb`` unless it is None."""
+            def loss_of(weights: Any, rest: Any) -> Any:
+                logits, updates = forward({**rest, **weights}, xb, training=True)
+                return (loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)), (logits, updates)
 
-            (loss, logits), grads = jax.value_and_grad(loss_of, has_aux=True)(params)
-            grads = {n: grads[n] for n in optimizer.trainable}
+            weights = {n: params[n] for n in optimizer.trainable}  # differentiated; the rest is not
+            rest = {n: p for n, p in params.items() if n not in weights}
+            (loss, (logits, updates)), grads = jax.value_and_grad(loss_of, has_aux=True)(weights, rest)
             if group == 1:
                 params, state = update(params, state, grads, lr)
             else:
@@ -82,14 +89,15 @@ class _Compiled:
 
                 params, state, sums = jax.lax.cond(ends, apply_mean,
                                                    lambda carry: carry, (params, state, sums))
-            return params, state, sums, loss, statistics(logits, yb)
+            return {**params, **updates}, state, sums, loss, statistics(logits, yb)
 
-        def span(params: Any, state: Any, sums: Any, lrs: Any, x: Any, y: Any, order: Any, first: Any, last: Any,
-                 count: int) -> Any:
+        def span(params: Any, state: Any, sums: Any, lrs: Any, x: Any, y: Any, w: Any, order: Any, first: Any,
+                 last: Any, count: int) -> Any:
             def body(carry: Any, inputs: Any) -> Any:
                 i, lr = inputs
                 index = jax.lax.dynamic_slice(order, ((first + i) * bs,), (bs,))
-                params, state, sums, loss, stats = step(*carry, lr, x[index], y[index], first + i, last)
+                wb = None if w is None else w[index]
+                params, state, sums, loss, stats = step(*carry, lr, x[index], y[index], wb, first + i, last)
                 return (params, state, sums), (loss, stats)
 
             (params, state, sums), (losses, stats) = jax.lax.scan(body, (params, state, sums),
@@ -97,7 +105,7 @@ class _Compiled:
             return params, state, sums, losses, self.reduce(list(stats))
 
         def evaluate(params: Any, xb: Any, yb: Any) -> Any:
-            logits = forward(params, xb)
+            logits, _ = forward(params, xb)
             return loss_fn(logits, yb), statistics(logits, yb)
 
         def reduce(stacked: list[Any]) -> list[Any]:
@@ -114,7 +122,7 @@ class _Compiled:
 class JaxBackend(Backend):
     name = "jax"
     steps_per_call = 25  # full batches per lax.scan
-    supports = frozenset({"learning_rates", "clip", "accumulate", "bf16-mixed"})
+    supports = frozenset({"learning_rates", "clip", "accumulate", "sample_weight", "bf16-mixed"})
 
     def __init__(self) -> None:
         self._devices = [Device("jax", "cpu", 0, "cpu", jax.devices("cpu")[0].device_kind)]
@@ -158,22 +166,27 @@ class JaxBackend(Backend):
         model.native.params = jax.device_put(model.native.params, self._jax_device(device))
 
     def get_weights(self, model: Model) -> dict[str, np.ndarray]:
-        return {name: np.array(value) for name, value in model.native.params.items()}
+        """Canonical dtypes: float32, and int64 for integers (held as JAX's int32)."""
+        weights = {name: np.array(value) for name, value in model.native.params.items()}
+        return {name: w.astype(np.int64) if w.dtype.kind in "iu" else w for name, w in weights.items()}
 
     def set_weights(self, model: Model, weights: dict[str, np.ndarray]) -> None:
         params = model.native.params
         check_weights({name: tuple(value.shape) for name, value in params.items()}, weights)
         where = self._jax_device(model.device)
-        model.native.params = {name: jax.device_put(np.asarray(weights[name], np.float32), where) for name in params}
+        model.native.params = {name: jax.device_put(np.asarray(weights[name], value.dtype), where)
+                               for name, value in params.items()}
 
     # -- data
 
-    def put(self, features: np.ndarray, labels: np.ndarray, device: Device) -> Any:
+    def put(self, features: np.ndarray, labels: np.ndarray, device: Device, weights: np.ndarray | None = None) -> Any:
         where = self._jax_device(device)
-        return jax.device_put(features, where), jax.device_put(labels, where)
+        return (jax.device_put(features, where), jax.device_put(labels, where),
+                None if weights is None else jax.device_put(weights, where))
 
-    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device) -> Any:
-        return _Tokens(ids, splits), labels
+    def put_tokens(self, ids: np.ndarray, splits: np.ndarray, labels: np.ndarray, device: Device,
+                   weights: np.ndarray | None = None) -> Any:
+        return _Tokens(ids, splits), labels, weights
 
     # -- steps
 
@@ -202,32 +215,35 @@ class JaxBackend(Backend):
         rates = span.learning_rates if span.learning_rates is not None else np.full(span.count, optimizer.lr)
         rates = np.asarray(rates, np.float32)
         last = jnp.int32((span.data.num_batches or 0) - 1)
-        x, y = span.data.payload
+        x, y, w = span.data.payload
         losses, statistics = [], []  # statistics: per call, each metric's reduced statistics
 
-        def one(i: int, inputs: Any, labels: Any) -> None:
+        def one(i: int, inputs: Any, labels: Any, weights: Any) -> None:
             native.params, optimizer.state, optimizer.sums, loss, stats = compiled.step(
-                native.params, optimizer.state, optimizer.sums, rates[i], inputs, labels, jnp.int32(span.first + i),
-                last)
+                native.params, optimizer.state, optimizer.sums, rates[i], inputs, labels, weights,
+                jnp.int32(span.first + i), last)
             losses.append(loss[None])
             statistics.append(compiled.reduce([s[None] for s in stats]))
 
         if isinstance(x, _Tokens):  # texts: one jitted step per batch, padded to a few shapes
             for i, index in enumerate(span.indices()):
-                one(i, self._text_inputs(model, x, index), jax.device_put(y[index], where))
+                one(i, self._text_inputs(model, x, index), jax.device_put(y[index], where),
+                    None if w is None else jax.device_put(w[index], where))
             return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
         bs, n = span.data.batch_size, span.data.num_samples or 0
-        full = min(span.count, max(0, n // bs - span.first))
+        full = min(span.count, max(0, n // bs - span.first))  # full batches, run in one lax.scan
+        if not native.scan and where.platform == "cpu":  # XLA on the CPU convolves slowly inside loops
+            full = 0
         order = self._order_on(span, where)
         if full:
             native.params, optimizer.state, optimizer.sums, span_losses, stats = compiled.span(
-                native.params, optimizer.state, optimizer.sums, rates[:full], x, y, order, jnp.int32(span.first),
+                native.params, optimizer.state, optimizer.sums, rates[:full], x, y, w, order, jnp.int32(span.first),
                 last, count=full)
             losses.append(span_losses)
             statistics.append(stats)
-        if full < span.count:  # the epoch's last, smaller batch
-            index = order[span.data.batch_slice(span.first + full)]
-            one(full, x[index], y[index])
+        for i in range(full, span.count):  # the others: one jitted step each
+            index = order[span.data.batch_slice(span.first + i)]
+            one(i, x[index], y[index], None if w is None else w[index])
         return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
 
     @staticmethod
@@ -237,7 +253,7 @@ class JaxBackend(Backend):
                 for values, joined in zip(zip(*parts), compiled.joined)] if parts else []
 
     def _inputs(self, model: Model, span: Span) -> list[tuple[Any, Any]]:
-        x, y = span.data.payload
+        x, y, _ = span.data.payload
         if isinstance(x, _Tokens):
             where = self._jax_device(model.device)
             return [(self._text_inputs(model, x, index), jax.device_put(y[index], where))

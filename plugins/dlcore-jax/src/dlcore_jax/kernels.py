@@ -1,6 +1,7 @@
 """The JAX backend's kernels for dlcore's losses, metrics and optimizers.
 
-A loss kernel is ``f(logits, labels) -> mean loss``; a metric kernel ``f(logits, labels) ->
+A loss kernel is ``f(logits, labels, weights=None) -> mean loss`` (with ``weights``, one per
+sample: the batch's mean of each sample's loss times its weight); a metric kernel ``f(logits, labels) ->
 statistics``; an optimizer kernel ``f(model, lr, **hyper)`` returns an :class:`Optimizer`.
 """
 
@@ -17,15 +18,21 @@ import optax
 from dlcore.optimizers import slots
 
 
-def cross_entropy(logits: Any, labels: Any) -> Any:
+def _weighted(per_sample: Any, weights: Any) -> Any:
+    """The batch's mean loss: plain, or of each sample's loss times its weight."""
+    return (per_sample if weights is None else per_sample * weights).mean()
+
+
+def cross_entropy(logits: Any, labels: Any, weights: Any = None) -> Any:
     """Class indices, or one-hot rows."""
     if labels.ndim == 2:
-        return optax.softmax_cross_entropy(logits, labels.astype(logits.dtype)).mean()
-    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+        return _weighted(optax.softmax_cross_entropy(logits, labels.astype(logits.dtype)), weights)
+    return _weighted(optax.softmax_cross_entropy_with_integer_labels(logits, labels), weights)
 
 
-def binary_cross_entropy(logits: Any, labels: Any) -> Any:
-    return optax.sigmoid_binary_cross_entropy(logits.reshape(-1), labels.reshape(-1).astype(logits.dtype)).mean()
+def binary_cross_entropy(logits: Any, labels: Any, weights: Any = None) -> Any:
+    return _weighted(optax.sigmoid_binary_cross_entropy(logits.reshape(-1), labels.reshape(-1).astype(logits.dtype)),
+                     weights)
 
 
 def _targets(logits: Any, labels: Any) -> Any:
@@ -33,17 +40,22 @@ def _targets(logits: Any, labels: Any) -> Any:
     return labels.reshape(logits.shape).astype(logits.dtype)
 
 
-def mse(logits: Any, labels: Any) -> Any:
-    return jnp.square(logits - _targets(logits, labels)).mean()
+def _regression(per_element: Any, weights: Any) -> Any:
+    """Mean over samples and outputs; with ``weights``, each sample's mean over outputs weighted."""
+    return per_element.mean() if weights is None else _weighted(per_element.mean(1), weights)
 
 
-def mae(logits: Any, labels: Any) -> Any:
-    return jnp.abs(logits - _targets(logits, labels)).mean()
+def mse(logits: Any, labels: Any, weights: Any = None) -> Any:
+    return _regression(jnp.square(logits - _targets(logits, labels)), weights)
 
 
-def huber(logits: Any, labels: Any) -> Any:
+def mae(logits: Any, labels: Any, weights: Any = None) -> Any:
+    return _regression(jnp.abs(logits - _targets(logits, labels)), weights)
+
+
+def huber(logits: Any, labels: Any, weights: Any = None) -> Any:
     """d^2 / 2 for |d| <= 1, else |d| - 1/2: torch's huber_loss."""
-    return optax.huber_loss(logits, _targets(logits, labels), delta=1.0).mean()
+    return _regression(optax.huber_loss(logits, _targets(logits, labels), delta=1.0), weights)
 
 
 def accuracy(logits: Any, labels: Any) -> Any:

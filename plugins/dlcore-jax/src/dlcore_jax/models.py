@@ -4,25 +4,34 @@ names (the JAX backend's "model" kernels)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcore.models import MLP, ModelSpec, TextClassifier
+from dlcore.models import MLP, ModelSpec, Sequential, TextClassifier
+from dlcore.models.layers import Conv2d
 
-ACTIVATIONS: dict[str, Callable[[Any], Any]] = {"relu": jax.nn.relu, "tanh": jnp.tanh}
+from .layers import ACTIVATIONS, JaxLayer
 
 
 @dataclass
 class JaxModel:
     """Parameters (canonical name -> array), the pure function ``apply(params, inputs) ->
-    logits``, and which parameters train (a frozen embedding does not)."""
+    logits``, and which parameters train (a frozen embedding does not).
+
+    ``state``: the entries training changes without gradients (batch norm's running
+    statistics, dropout's counter; not trainable). A model with state also takes
+    ``apply(params, inputs, training=True)``, which returns ``(logits, {entry: new value})``.
+    ``scan``: whether a span of steps may run in one ``lax.scan`` on the CPU (XLA runs
+    convolutions several times slower inside loops there)."""
 
     params: dict[str, Any]
-    apply: Callable[[dict[str, Any], Any], Any]
+    apply: Callable[..., Any]
     trainable: dict[str, bool] = field(default_factory=dict)
+    state: tuple[str, ...] = ()
+    scan: bool = True
 
 
 def _dense(params: dict[str, Any], h: Any, layers: int, activation: Callable[[Any], Any]) -> Any:
@@ -61,6 +70,29 @@ def text_classifier(spec: TextClassifier) -> JaxModel:
     trainable = {name: True for name in spec.parameter_shapes()}
     trainable["embedding.weight"] = spec.embedding.trainable
     return JaxModel(_zeros(spec), apply, trainable)
+
+
+def sequential(spec: Sequential, layer_kernels: Sequence[Callable[..., JaxLayer]]) -> JaxModel:
+    """The layers in order, each built by its kernel (``layers.{i}``); images enter channels
+    last (see :mod:`dlcore_jax.layers`)."""
+    built = [build(layer, shape) for build, layer, shape in zip(layer_kernels, spec.layers, spec.shapes)]
+    shapes = [layer.parameter_shapes(shape) for layer, shape in zip(spec.layers, spec.shapes)]
+    params = {f"layers.{i}.{name}": jnp.zeros(shape, jnp.int32 if name in layer.integers else jnp.float32)
+              for i, (layer, own) in enumerate(zip(built, shapes)) for name, shape in own.items()}
+    state = tuple(f"layers.{i}.{name}" for i, layer in enumerate(built) for name in layer.state)
+    image = len(spec.input_shape) == 3
+
+    def apply(params: dict[str, Any], inputs: Any, training: bool = False) -> Any:
+        x = inputs.reshape(inputs.shape[0], *spec.input_shape)
+        x = x.transpose(0, 2, 3, 1) if image else x
+        updates: dict[str, Any] = {}
+        for i, (layer, own) in enumerate(zip(built, shapes)):
+            x, new = layer.apply({name: params[f"layers.{i}.{name}"] for name in own}, x, training)
+            updates.update({f"layers.{i}.{name}": value for name, value in new.items()})
+        return (x, updates) if training else x
+
+    trainable = {name: name not in state for name in params}
+    return JaxModel(params, apply, trainable, state, scan=not any(isinstance(la, Conv2d) for la in spec.layers))
 
 
 def text_batch(ids: np.ndarray, splits: np.ndarray, index: np.ndarray, combiner: str) -> tuple[Any, ...]:
