@@ -24,6 +24,7 @@ IDX = "src/dlcore/data/idx.py"
 DATASETS = "src/dlcore/data/fashion_mnist.py"
 DOWNLOAD = "src/dlcore/data/download.py"
 TRAINER = "src/dlcore/training/trainer.py"
+LABELS = "src/dlcore/training/labels.py"
 CONTRACT_STEPS = "src/dlcore/contract/backend.py"
 PLUGINS = "src/dlcore/plugins/manager.py"
 TORCH_FORMATS = "src/dlcore_torch/formats.py"
@@ -80,7 +81,7 @@ MUTATIONS = (
     Mutation("resume-rng-lost", "resume continues with the saved shuffling RNG",
              TRAINER, 'self._rng.bit_generator.state = state["rng"]', "pass", CONTRACT, "bitwise"),
     Mutation("label-bound-off-by-one", "labels out of range are refused before training",
-             TRAINER, "bad = (labels < 0) | (labels >= outputs)", "bad = (labels < 0) | (labels > outputs)",
+             LABELS, "bad = (labels < 0) | (labels >= outputs)", "bad = (labels < 0) | (labels > outputs)",
              CONTRACT, "bad_data"),
     Mutation("nan-loss-unchecked", "a NaN or infinite loss stops training with a TrainingError",
              TRAINER, "if reporter is not None and bad.any():", "if False:", CONTRACT, "diverging"),
@@ -149,7 +150,7 @@ MUTATIONS = (
              TF_KERNELS, "denominator = tf.sqrt(square - mean * mean) + eps", "denominator = tf.sqrt(square) + eps",
              CONTRACT, "optimizer_objects and TensorFlow"),
     Mutation("tf-state-not-transposed", "optimizer state is saved in the canonical layout (tensorflow)",
-             TF_BACKEND, "np.ascontiguousarray(value.T) if transposed else value", "value",
+             TF_BACKEND, "np.ascontiguousarray(canonical(variable.numpy(), layout))", "variable.numpy()",
              ("tests/test_checkpoints.py",), "other_backend"),
     Mutation("plateau-never-lowers", "ReduceLROnPlateau lowers the learning rate",
              "src/dlcore/training/callbacks.py", "trainer.run_lr = max(trainer.run_lr * self.factor, self.min_lr)", "pass",

@@ -111,4 +111,16 @@ def test_a_cnn_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(
 
 def test_the_summary_counts_running_statistics_and_seeds_as_untrained():
     text = Trainer(BACKENDS[0]).summary(models.cnn(), print_fn=None)
-    assert "total 422,030 parameters (421,834 trainable)" in text  # 2 x (32 + 64) statistics, 2 x 2 seeds
+    assert "total 421,934 parameters (421,738 trainable)" in text  # 2 x (32 + 64) statistics, 2 x 2 seeds
+
+
+def test_an_epochs_last_batch_of_one_sample_passes_batch_norm_the_same_everywhere():
+    x = np.random.default_rng(0).random((33, 3)).astype(np.float32)
+    spec = models.sequential([layers.dense(4), layers.batch_norm(), layers.dense(2)], (3,))
+    statistics = []
+    for backend in filter(builds_layers, BACKENDS):
+        trainer = Trainer(backend, epochs=1, batch_size=32, seed=0, progress=False)
+        trainer.fit(spec, (x, np.arange(33) % 2))  # 32 samples, then 1
+        statistics.append(trainer.build(spec).get_weights()["layers.1.running_var"])
+    for other in statistics[1:]:
+        np.testing.assert_allclose(other, statistics[0], rtol=1e-5)

@@ -130,26 +130,33 @@ class Conv2d(Layer):
         _check_activation(self.activation)
 
     @property
+    def kernel(self) -> tuple[int, int]:
+        """``kernel_size`` as (height, width)."""
+        return _pair(self.kernel_size, "conv2d kernel_size")
+
+    @property
     def pads(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """Zeros added (before, after) the height and the width."""
         if self.padding == "same":
-            return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size)  # type: ignore[return-value]
+            (kh, kw) = self.kernel
+            return ((kh - 1) // 2, kh - 1 - (kh - 1) // 2), ((kw - 1) // 2, kw - 1 - (kw - 1) // 2)
         p = int(self.padding)
         return (p, p), (p, p)
 
     def output_shape(self, shape: Shape) -> Shape:
         self._needs_rank(shape, 3, "images are (channels, height, width); reshape the data or pass channels=")
-        sizes = [(n + sum(pad) - k) // s + 1 for n, pad, k, s in zip(shape[1:], self.pads, self.kernel_size, self.stride)]
+        strides = _pair(self.stride, "conv2d stride")
+        sizes = [(n + sum(pad) - k) // s + 1 for n, pad, k, s in zip(shape[1:], self.pads, self.kernel, strides)]
         if min(sizes) < 1:
-            raise ConfigError(f"conv2d with kernel {self.kernel_size} does not fit an input of shape {shape}")
+            raise ConfigError(f"conv2d with kernel {self.kernel} does not fit an input of shape {shape}")
         return (self.filters, *sizes)
 
     def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
-        weight = (self.filters, shape[0], *self.kernel_size)
+        weight = (self.filters, shape[0], *self.kernel)
         return {"weight": weight, **({"bias": (self.filters,)} if self.bias else {})}
 
     def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        fan_in = shape[0] * self.kernel_size[0] * self.kernel_size[1]  # type: ignore[index]
+        fan_in = shape[0] * self.kernel[0] * self.kernel[1]
         return {name: _uniform(rng, fan_in, s) for name, s in self.parameter_shapes(shape).items()}
 
 
@@ -165,7 +172,8 @@ class _Pool2d(Layer):
 
     def output_shape(self, shape: Shape) -> Shape:
         self._needs_rank(shape, 3, "pooling takes (channels, height, width)")
-        sizes = [(n - k) // s + 1 for n, k, s in zip(shape[1:], self.size, self.stride)]  # type: ignore[call-overload]
+        size, stride = _pair(self.size, "pool size"), _pair(self.size if self.stride is None else self.stride, "stride")
+        sizes = [(n - k) // s + 1 for n, k, s in zip(shape[1:], size, stride)]
         if min(sizes) < 1:
             raise ConfigError(f"{self.kind} of size {self.size} does not fit an input of shape {shape}")
         return (shape[0], *sizes)
@@ -383,13 +391,14 @@ def sequential(layers: Sequence[Layer], input_shape: Sequence[int]) -> Sequentia
 
 def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Sequence[int] = (32, 64),
         hidden: int = 128, dropout: float = 0.25, batch_norm: bool = True) -> Sequential:
-    """A small CNN for images: per entry of ``filters`` a 3x3 convolution ("same" padding),
-    batch norm if asked, ReLU and 2x2 max pooling; then flatten, dropout, a dense hidden layer
+    """A small CNN for images: per entry of ``filters`` a 3x3 convolution ("same" padding;
+    without bias when batch norm follows), batch norm if asked, ReLU and 2x2 max pooling; then flatten, dropout, a dense hidden layer
     with ReLU, dropout and the logits. ``cnn()`` fits Fashion-MNIST's (1, 28, 28)."""
     drop: list[Layer] = [Dropout(dropout)] if dropout else []
     body: list[Layer] = []
     for f in filters:
-        body.append(Conv2d(int(f), 3, padding="same", activation=None if batch_norm else "relu"))
+        # no bias before batch norm, which would cancel it (and Adam would move it by rounding noise alone)
+        body.append(Conv2d(int(f), 3, padding="same", activation=None if batch_norm else "relu", bias=not batch_norm))
         body += [BatchNorm(), Activation("relu")] if batch_norm else []
         body.append(MaxPool2d(2))
     body += [Flatten(), *drop, Dense(int(hidden), "relu"), *drop, Dense(int(classes))]

@@ -668,8 +668,10 @@ class BackendTests(RegressionTests):
         expected, got = straight.build(spec).get_weights(), resumed.build(spec).get_weights()
         batches = 2 * -(-len(x) // 32)
         assert [int(v[1]) for k, v in got.items() if k.endswith(".rng")] == [batches, batches]
+        exact = device == "cpu"  # a GPU's convolution gradients (cuDNN's) may add in another order each run
         for name in expected:
-            np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+            np.testing.assert_allclose(got[name], expected[name], rtol=0 if exact else 1e-4, atol=0 if exact else 1e-6,
+                                       err_msg=name)
 
     def test_dropout_is_off_in_inference_and_its_masks_follow_the_seed(self, device):
         self.needs_layers()

@@ -81,7 +81,7 @@ def sample_weights(labels: np.ndarray, sample_weight: Any, class_weight: Any, re
             raise ConfigError("class_weight is a dict {class index: weight} for class labels; weight the "
                               "samples of a regression with sample_weight")
         wrong = [k for k, v in class_weight.items() if not (isinstance(k, (int, np.integer)) and k >= 0)
-                 or isinstance(v, bool) or not (isinstance(v, numbers.Real) and math.isfinite(v) and v >= 0)]
+                 or isinstance(v, bool) or not (isinstance(v, numbers.Real) and math.isfinite(v) and float(v) >= 0)]
         if wrong:
             raise ConfigError(f"class_weight maps class indices (ints >= 0) to weights (numbers >= 0); "
                               f"{wrong[0]!r}: {class_weight[wrong[0]]!r} is not that")

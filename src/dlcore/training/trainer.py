@@ -764,12 +764,12 @@ class Trainer:
                     getattr(model.spec, "out_features", None)
                 self._check_labels(model, targets, name, outputs)
             return prepared
-        prepared = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
-        if prepared is None:
+        native = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
+        if native is None:
             raise ConfigError(f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
                               "pass a dlcore Dataset, a (features, labels) tuple of arrays, or "
                               f"{self.backend.native_data_names()}")
-        return prepared
+        return native
 
     def _as_dataset(self, model: Model, data: Any, name: str, table: dict[str, Any]) -> Any:
         """``data`` as a dlcore Dataset where it is arrays or a DataFrame; a DataFrame after the
