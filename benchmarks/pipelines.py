@@ -4,6 +4,8 @@ Every factory takes the same in-memory data and settings and returns a function 
 training epoch. The native loops are the best simple loops a user would write: torch with
 preloaded tensors and index batches; TensorFlow with a tf.function step gathering its batch
 from preloaded tensors; JAX with a jitted optax step per batch, gathering from device arrays.
+The CNN's (``dlcore.models.cnn()``) are the same loops over images in each framework's layout
+(torch: NCHW; TensorFlow and JAX: NHWC).
 """
 
 from __future__ import annotations
@@ -89,11 +91,24 @@ def torch_mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
 
 
-def torch_native(x, y, optimizer, lr, batch_size):
+def torch_cnn():
+    """``dlcore.models.cnn()`` as torch modules: two blocks of 3x3 conv (padding 1, no bias: batch
+    norm follows), batch norm, ReLU and 2x2 max pooling (32, 64 filters), then flatten, dropout,
+    3136-128-ReLU, dropout, 10."""
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(1, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25),
+                         nn.Linear(128, 10))
+
+
+def torch_native(x, y, optimizer, lr, batch_size, model=None):
+    """The plain loop over preloaded tensors, of the MLP (or of ``model``, taking ``x``)."""
     import torch
     from torch import nn
 
-    model = torch_mlp()
+    model = torch_mlp() if model is None else model
     opt = torch_optimizer(optimizer, model.parameters(), lr)
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
     loss_fn = nn.CrossEntropyLoss()
@@ -108,6 +123,11 @@ def torch_native(x, y, optimizer, lr, batch_size):
             opt.step()
             opt.zero_grad()
     return epoch
+
+
+def torch_native_cnn(x, y, optimizer, lr, batch_size):
+    """The CNN's plain loop: torch_native over (N, 1, 28, 28) images."""
+    return torch_native(x.reshape(len(x), 1, 28, 28), y, optimizer, lr, batch_size, model=torch_cnn())
 
 
 def has_lightning() -> bool:
@@ -259,6 +279,22 @@ def keras_mlp():
                              keras.layers.Dense(512, activation="relu"), keras.layers.Dense(10)])
 
 
+def keras_cnn():
+    """``dlcore.models.cnn()`` as a Keras Sequential model over (28, 28, 1) images (channels last,
+    Keras's default); convolutions without bias (batch norm follows), batch norm with torch's
+    momentum and epsilon."""
+    import keras
+
+    layers = keras.layers
+
+    def block(filters):
+        return [layers.Conv2D(filters, 3, padding="same", use_bias=False),
+                layers.BatchNormalization(momentum=0.9, epsilon=1e-5), layers.ReLU(), layers.MaxPooling2D(2)]
+
+    return keras.Sequential([keras.Input((28, 28, 1)), *block(32), *block(64), layers.Flatten(), layers.Dropout(0.25),
+                             layers.Dense(128, activation="relu"), layers.Dropout(0.25), layers.Dense(10)])
+
+
 def tf_epoch(step, n, batch_size):
     """An epoch: a fresh shuffled order, then ``step(order, start)`` per batch."""
     import tensorflow as tf
@@ -270,10 +306,11 @@ def tf_epoch(step, n, batch_size):
     return epoch
 
 
-def tf_native(x, y, optimizer, lr, batch_size):
+def tf_native(x, y, optimizer, lr, batch_size, model=None):
+    """The tf.function step over preloaded tensors, of the MLP (or of the Keras ``model``)."""
     import tensorflow as tf
 
-    model = keras_mlp()
+    model = keras_mlp() if model is None else model
     opt = keras_optimizer(optimizer, lr)
     xt, yt = tf.constant(x), tf.constant(y)
 
@@ -290,6 +327,11 @@ def tf_native(x, y, optimizer, lr, batch_size):
     return tf_epoch(step, len(x), batch_size)
 
 
+def tf_native_cnn(x, y, optimizer, lr, batch_size):
+    """The CNN's tf.function step over preloaded NHWC images."""
+    return tf_native(x.reshape(len(x), 28, 28, 1), y, optimizer, lr, batch_size, model=keras_cnn())
+
+
 def has_keras_3() -> bool:
     """Whether Keras 3 is installed (found without importing it: the timings of a worker start
     with its imports)."""
@@ -301,12 +343,18 @@ def has_keras_3() -> bool:
         return False
 
 
-def keras_fit(x, y, optimizer, lr, batch_size):
-    """Keras 3 ``model.fit`` of the same MLP on the in-memory arrays, on the backend Keras was
-    imported with ($KERAS_BACKEND: the benchmark sets it to the worker's backend)."""
+def keras_fit_cnn(x, y, optimizer, lr, batch_size):
+    """Keras 3 ``model.fit`` of the CNN on (N, 28, 28, 1) images, as Keras users feed them."""
+    return keras_fit(x.reshape(len(x), 28, 28, 1), y, optimizer, lr, batch_size, model=keras_cnn())
+
+
+def keras_fit(x, y, optimizer, lr, batch_size, model=None):
+    """Keras 3 ``model.fit`` of the same MLP (or of ``model``, taking ``x``) on the in-memory
+    arrays, on the backend Keras was imported with ($KERAS_BACKEND: the benchmark sets it to the
+    worker's backend)."""
     import keras
 
-    model = keras_mlp()
+    model = keras_mlp() if model is None else model
     model.compile(optimizer=keras_optimizer(optimizer, lr),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     return lambda: model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0, shuffle=True)
@@ -443,6 +491,68 @@ def jax_gemm_bound(n, batch_size):
         return jax.lax.fori_loop(0, steps, body, jnp.float32(0))
 
     return lambda: run(x, dy, ws).block_until_ready()
+
+
+def jax_native_cnn(x, y, optimizer, lr, batch_size):
+    """The CNN as a JAX user writes it: NHWC images and HWIO kernels (XLA's layout), convolutions
+    without bias (batch norm follows), batch norm's running statistics carried beside the
+    parameters, max pooling by ``lax.reduce_window`` (as flax's ``max_pool``; XLA on the CPU
+    differentiates it about 3x slower than the strided slices dlcore's JAX layers use), dropout
+    masks from a key folded with the batch's start, one jitted optax step per batch gathering from
+    device arrays, donated state. The parameters start at dlcore's initial values (the first
+    dense layer's rows in NHWC's flattening order instead of NCHW's: the same distribution)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from dlcore import models
+
+    w = {k: jnp.asarray(v) for k, v in models.cnn().initial_weights(0).items()}
+    params = {"convs": [{"kernel": w[f"layers.{i}.weight"].transpose(2, 3, 1, 0), "scale": w[f"layers.{i + 1}.weight"],
+                         "offset": w[f"layers.{i + 1}.bias"]} for i in (0, 4)],
+              "dense": [{"kernel": w[f"layers.{i}.weight"].T, "bias": w[f"layers.{i}.bias"]} for i in (10, 12)]}
+    stats = [{"mean": w[f"layers.{i}.running_mean"], "var": w[f"layers.{i}.running_var"]} for i in (1, 5)]
+    tx = jax_optimizer(optimizer, lr)
+    xd, yd = jnp.asarray(x.reshape(len(x), 28, 28, 1)), jnp.asarray(y)
+    rate, momentum, eps = 0.25, 0.1, 1e-5
+
+    def dropout(h, key):
+        return jnp.where(jax.random.bernoulli(key, 1 - rate, h.shape), h / (1 - rate), 0.0)
+
+    def loss_fn(p, stats, xb, yb, key):
+        h, new_stats = xb, []
+        for conv, st in zip(p["convs"], stats):
+            h = jax.lax.conv_general_dilated(h, conv["kernel"], (1, 1), "SAME",
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+            mean, var = h.mean((0, 1, 2)), h.var((0, 1, 2))
+            n = h.size // h.shape[-1]
+            new_stats.append({"mean": (1 - momentum) * st["mean"] + momentum * mean,
+                              "var": (1 - momentum) * st["var"] + momentum * var * n / (n - 1)})
+            h = jax.nn.relu((h - mean) * jax.lax.rsqrt(var + eps) * conv["scale"] + conv["offset"])
+            h = jax.lax.reduce_window(h, -jnp.inf, jax.lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+        first, second = jax.random.split(key)
+        h = dropout(h.reshape(h.shape[0], -1), first)
+        h = dropout(jax.nn.relu(h @ p["dense"][0]["kernel"] + p["dense"][0]["bias"]), second)
+        logits = h @ p["dense"][1]["kernel"] + p["dense"][1]["bias"]
+        return optax.softmax_cross_entropy_with_integer_labels(logits, yb).mean(), new_stats
+
+    @functools.partial(jax.jit, donate_argnums=(0, 1, 2))
+    def step(p, s, stats, idx, key, start):
+        (loss, stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            p, stats, xd[idx], yd[idx], jax.random.fold_in(key, start))
+        updates, s = tx.update(grads, s, p)
+        return optax.apply_updates(p, updates), s, stats, loss
+
+    box = {"params": params, "state": tx.init(params), "stats": stats, "key": jax.random.PRNGKey(0)}
+
+    def epoch():
+        box["key"], order_key, dropout_key = jax.random.split(box["key"], 3)
+        order = jax.random.permutation(order_key, len(x))
+        for start in range(0, len(x), batch_size):
+            box["params"], box["state"], box["stats"], loss = step(
+                box["params"], box["state"], box["stats"], order[start:start + batch_size], dropout_key, start)
+        loss.block_until_ready()
+    return epoch
 
 
 def jax_native_imdb(emb, ids, splits, labels, optimizer, lr, batch_size):

@@ -20,7 +20,7 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys)
     env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
     env.pop("DLCORE_ADAPT_THREADS")  # as users run it
     out = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--workloads", "fashion-mnist",
-                          "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+                          "cnn", "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     records = json.loads((tmp_path / "results.json").read_text())
     fields = {"backend", "workload", "pipeline", "seconds_per_epoch", "seconds_min", "seconds_max", "repeats",
@@ -30,6 +30,9 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys)
     assert "dlcore / native" in out.stdout and "spread" in out.stdout
     assert {(r["backend"], r["pipeline"]) for r in records if r["optimizer"] == "sgd"} >= {(b, p) for b in BACKENDS for p in ("dlcore", "native", "gemm-bound")}
     assert all(r["seconds_per_epoch"] > 0 for r in records)
+    assert {(r["backend"], r["pipeline"]) for r in records if r["workload"] == "cnn"} >= {
+        (b, p) for b in BACKENDS for p in ("dlcore", "native")}  # the CNN's rows
+    assert all(f"dlcore / native, {b} cnn adam" in out.stdout for b in BACKENDS)
     assert "| backend | workload |" in (tmp_path / "results.md").read_text()
     assert "targets:" in out.stdout
     with capsys.disabled():  # the ratios go to the CI log, so that a regression shows there
