@@ -80,6 +80,7 @@ def test_image_datasets_say_their_classes_and_channels(image_dir, fashion_dir):
         datasets.fashion_mnist(fashion_dir, download=False, channels="nchw")
 
 
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_a_validation_fraction_splits_any_dataset(image_dir):
     data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images", transform=lambda a: a / 255)
     train, validation = data.split(0.2)
@@ -88,6 +89,7 @@ def test_a_validation_fraction_splits_any_dataset(image_dir):
     assert "val_accuracy" in history.history
 
 
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_unscaled_pixels_are_warned_about_once(image_dir):
     data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images")  # uint8, 0..255
     trainer = Trainer(epochs=1, seed=0, progress=False)

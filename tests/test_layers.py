@@ -109,11 +109,13 @@ def test_a_cnn_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(
     np.testing.assert_allclose(tf_trainer.predict(again, x), tf_trainer.predict(spec, x), atol=LOGITS_ATOL)
 
 
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_the_summary_counts_running_statistics_and_seeds_as_untrained():
     text = Trainer(BACKENDS[0]).summary(models.cnn(), print_fn=None)
     assert "total 421,934 parameters (421,738 trainable)" in text  # 2 x (32 + 64) statistics, 2 x 2 seeds
 
 
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_an_epochs_last_batch_of_one_sample_passes_batch_norm_the_same_everywhere():
     x = np.random.default_rng(0).random((33, 3)).astype(np.float32)
     spec = models.sequential([layers.dense(4), layers.batch_norm(), layers.dense(2)], (3,))
