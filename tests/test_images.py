@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from dlcore import DataError, Trainer, datasets, get_backend, models
-from conftest import BACKENDS, fashion_dir, learnable_images  # noqa: F401
+from conftest import BACKENDS, learnable_images
 
 
 @pytest.fixture
