@@ -83,13 +83,19 @@ def native_net(backend: str, outputs: int = 4, inputs: int = 20):
                              keras.layers.Dropout(0.2), keras.layers.Dense(outputs)])
 
 
+def saved(backend: str, path: Path, samples: int, epochs: int):
+    """``(x, y, trainer, net)``: a native net trained ``epochs`` epochs on blobs, saved at ``path``."""
+    x, y = blobs(samples)
+    t = trainer(backend, "cpu", epochs=epochs)
+    net = native_net(backend)
+    t.fit(net, (x, y))
+    t.save(net, path)
+    return x, y, t, net
+
+
 @pytest.mark.parametrize("backend", NATIVE)
 def test_a_native_model_keeps_its_optimizer_state_and_progress_through_save_and_resume(backend, tmp_path):
-    x, y = blobs(300)
-    first = trainer(backend, "cpu", epochs=2)
-    net = native_net(backend)
-    first.fit(net, (x, y))
-    first.save(net, tmp_path / "net.npz")
+    x, y, _, _ = saved(backend, tmp_path / "net.npz", 300, epochs=2)
     checkpoint = TrainingCheckpoint.load(tmp_path / "net.npz")
     assert (checkpoint.state["epoch"], checkpoint.state["step"]) == (2, 20)
     assert checkpoint.state["optimizer"]["state"]["step"] == 20 and len(checkpoint.optimizer) == 8  # m and v
@@ -103,11 +109,7 @@ def test_a_native_model_keeps_its_optimizer_state_and_progress_through_save_and_
 
 @pytest.mark.parametrize("backend", NATIVE)
 def test_load_restores_a_native_models_weights_and_export_writes_its_own_format(backend, tmp_path):
-    x, y = blobs(100)
-    t = trainer(backend, "cpu", epochs=1)
-    net = native_net(backend)
-    t.fit(net, (x, y))
-    t.save(net, tmp_path / "net.npz")
+    x, _, t, net = saved(backend, tmp_path / "net.npz", 100, epochs=1)
     with pytest.raises(CheckpointError, match="model=your_model"):
         t.load(tmp_path / "net.npz")
     with pytest.raises(ConfigError, match=r"load\(path, model=your_model\)"):
@@ -133,11 +135,7 @@ def test_load_restores_a_native_models_weights_and_export_writes_its_own_format(
 
 @pytest.mark.parametrize("backend", NATIVE)
 def test_keras_names_do_not_depend_on_the_models_built_before(backend, tmp_path):
-    x, y = blobs(100)
-    t = trainer(backend, "cpu", epochs=1)
-    net = native_net(backend)
-    t.fit(net, (x, y))
-    t.save(net, tmp_path / "net.npz")
+    x, _, t, net = saved(backend, tmp_path / "net.npz", 100, epochs=1)
     code = (f"import numpy as np, sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
             "from test_native import native_net, trainer\n"
             f"[native_net({backend!r}) for _ in range(3)]\n"  # other models take the default layer names first

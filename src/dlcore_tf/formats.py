@@ -9,7 +9,6 @@ import numpy as np
 from dlcore.errors import CheckpointError
 from dlcore.io.files import atomic_path
 from dlcore.models import MLP, ModelSpec, Sequential, TextClassifier, check_weights
-from dlcore.plugins import registry
 
 from .models import (
     KerasMLP, KerasSequential, build_mlp, build_sequential, build_text_classifier, canonical, canonical_shape, keras,
@@ -49,8 +48,7 @@ def read_keras(path: Path, spec: ModelSpec | None) -> tuple[dict[str, np.ndarray
 def _build(spec: ModelSpec):
     """The Keras model of a dlcore spec, by dlcore's TensorFlow kernels."""
     if isinstance(spec, Sequential):
-        kernels = [registry().kernel("layer", layer.kind, "tensorflow") for layer in spec.layers]
-        return build_sequential(spec, kernels)
+        return build_sequential(spec)
     if isinstance(spec, TextClassifier):
         return build_text_classifier(spec)
     if isinstance(spec, MLP):

@@ -112,7 +112,7 @@ class KerasSequential(keras.Model):
     def __init__(self, spec=None, layer_kernels=None, **kwargs):
         super().__init__(**kwargs)
         self.spec = spec if isinstance(spec, Sequential) else spec_from_dict(spec)
-        if layer_kernels is None:  # read from a .keras file: the registered layer kernels
+        if layer_kernels is None:  # read from a .keras file, or written to one: the registered kernels
             layer_kernels = [registry().kernel("layer", layer.kind, "tensorflow") for layer in self.spec.layers]
         self.spec_layers = [build(layer, shape) for build, layer, shape
                             in zip(layer_kernels, self.spec.layers, self.spec.shapes)]
@@ -133,7 +133,9 @@ class KerasSequential(keras.Model):
                 for name, variable, layout in layer.dlcore_entries()]
 
 
-def build_sequential(spec: Sequential, layer_kernels) -> KerasSequential:
+def build_sequential(spec: Sequential, layer_kernels=None) -> KerasSequential:
+    """The Keras model of ``spec``, its layers built by ``layer_kernels`` (None: the registered
+    TensorFlow kernels of their kinds)."""
     model = KerasSequential(spec, layer_kernels)
     model(np.zeros((1, *spec.input_shape), spec.input_dtype))
     return model

@@ -58,20 +58,7 @@ class BackendTests(RegressionTests):
     """Subclass with ``backend = "name"``; set ``text_models = False`` or narrow
     ``optimizers`` for what the backend lacks."""
 
-    backend: str = ""
-    optimizers: tuple[str, ...] = ("sgd", "adam")
-    text_models: bool = True
-
-    @pytest.fixture
-    def device(self) -> str:
-        """The device the tests run on."""
-        return "cpu"
-
-    def trainer(self, device: str, **settings: Any) -> Trainer:
-        """A trainer of this backend: 5 epochs of Adam (lr 1e-2), batch 32, seed 0, no progress bar."""
-        optimizer = "adam" if "adam" in self.optimizers else self.optimizers[0]
-        defaults = dict(epochs=5, batch_size=32, optimizer=optimizer, lr=1e-2, seed=0, device=device, progress=False)
-        return Trainer(backend=self.backend, **{**defaults, **settings})
+    text_models: bool = True  # backend, optimizers, the device fixture and trainer(): RegressionTests'
 
     def fitted(self, device: str, epochs: int = 1, samples: int = 200, **settings: Any):
         """``(x, y, spec, trainer)``: an MLP 20-8-4 trained ``epochs`` epochs on blobs."""

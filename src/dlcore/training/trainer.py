@@ -740,6 +740,7 @@ class Trainer:
     def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True,
                       weights: np.ndarray | None = None) -> Prepared:
         batch_size = self.batch_size if training else self.eval_batch_size
+        weighted = {} if weights is None else {"weights": weights}  # only for a backend that weights samples
         if isinstance(data, Dataset):
             features, targets = data.arrays()
             name = getattr(data, "name", "") or type(data).__name__
@@ -749,14 +750,12 @@ class Trainer:
                 if labels:
                     self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
                 ids, splits = self._encode_texts(model, features, name)
-                weighted = {} if weights is None else {"weights": weights}
                 payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device, **weighted)
                 return Prepared(payload, len(features), batch_size)
             features = self._check_features(model, features, name, getattr(data, "channels", None))
             features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
             if labels and registry().loss(self.loss_of(model)).regression:
                 targets = targets.astype(np.float32, copy=False)  # integer targets of a regression
-            weighted = {} if weights is None else {"weights": weights}
             prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features),
                                 batch_size)
             if labels:
