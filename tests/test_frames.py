@@ -64,6 +64,11 @@ def test_columns_that_are_not_numbers_are_refused_naming_them_or_one_hot_encoded
     assert data.features[:, 2:].sum(1).tolist() == [1.0] * 20
     later = from_dataframe(frame[frame.city == "north"], None, data.columns, "one_hot", data.categories)
     assert later.feature_names == data.feature_names and later.features[:, 3].min() == 1.0
+    grades = pd.DataFrame({"grade": pd.Series([1, 2, 3, 2], dtype=object), "y": [0.0, 1.0, 2.0, 1.0]})
+    encoded = from_dataframe(grades, "y", categorical="one_hot")
+    as_numbers = from_dataframe(grades.astype({"grade": int}), "y", encoded.columns, "one_hot", encoded.categories)
+    assert as_numbers.feature_names == encoded.feature_names == ("grade=1", "grade=2", "grade=3")
+    np.testing.assert_array_equal(as_numbers.features, encoded.features)  # a column of categories stays one
 
 
 @pytest.mark.parametrize("change, message", [

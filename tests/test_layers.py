@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import BACKENDS, BOTH
-from dlcore import ConfigError, Trainer, models
+from dlcore import ConfigError, DataError, Trainer, models
 from dlcore.models import layers
 from dlcore.plugins import registry
 from dlcore.testing.data import patterns
@@ -126,3 +126,13 @@ def test_an_epochs_last_batch_of_one_sample_passes_batch_norm_the_same_everywher
         statistics.append(trainer.build(spec).get_weights()["layers.1.running_var"])
     for other in statistics[1:]:
         np.testing.assert_allclose(other, statistics[0], rtol=1e-5)
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_embedding_ids_outside_the_table_are_refused_naming_the_id():
+    spec = models.sequential([layers.embedding(10, 4), layers.flatten(), layers.dense(2)], (3,))
+    ids = np.array([[1, 2, 3], [4, 12, 0]])
+    with pytest.raises(DataError, match=r"id 12 at index \(1, 1\) is outside the embedding's 0..9"):
+        Trainer(BACKENDS[0]).fit(spec, (ids, np.array([0, 1])))
+    with pytest.raises(DataError, match="takes integer ids"):
+        Trainer(BACKENDS[0]).fit(spec, (ids.astype(np.float32), np.array([0, 1])))
