@@ -1,7 +1,7 @@
 """dlcore's PyTorch backend, a pluggy plugin. Importing this module does not import torch."""
 
 from dlcore import hookimpl
-from dlcore.contract import BackendInfo, Kernel, WeightFormat, standard_kernels
+from dlcore.contract import BackendInfo, Kernel, StrategyInfo, WeightFormat, standard_kernels
 from dlcore.version import pip_install
 
 NAME = "torch"
@@ -30,3 +30,10 @@ def dlcore_weight_formats() -> list[WeightFormat]:
                          "dlcore_torch.formats:write_state_dict", requires=("torch",),
                          install_hint=pip_install("torch"),
                          description="torch state_dict (read with weights_only=True)")]
+
+
+@hookimpl
+def dlcore_strategies() -> list[StrategyInfo]:
+    return [StrategyInfo("ddp", NAME, "dlcore_torch.strategy:DDPStrategy", aliases=("distributed_data_parallel",),
+                         ray_trainer="ray.train.torch:TorchTrainer",
+                         description="DistributedDataParallel: gloo on CPU, nccl on GPU; torchrun's variables")]

@@ -215,9 +215,10 @@ class TorchBackend(Backend):
         special = group > 1 or config.clips or config.precision != "32"
         update = self._updater(model, config) if special else None
         rates = span.learning_rates
+        forward = net if model.parallel is None else model.parallel  # DistributedDataParallel in a group
         for i, (xb, yb, wb) in enumerate(self._batches(span, net)):
             if update is None:  # the plain step, kept lean
-                logits = net(xb)
+                logits = forward(xb)
                 loss = loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)
                 loss.backward()
                 if rates is not None:
@@ -227,7 +228,7 @@ class TorchBackend(Backend):
             else:
                 b = span.first + i
                 with update.autocast():
-                    logits = net(xb)
+                    logits = forward(xb)
                     loss = loss_fn(logits.float(), yb) if wb is None else loss_fn(logits.float(), yb, weights=wb)
                 update.backward(loss)
                 ends, count = accumulation(b, group, batches)

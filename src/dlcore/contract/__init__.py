@@ -10,19 +10,22 @@ else of dlcore: everything else imports it.
 from .backend import Backend, Model, Prepared, Span, StepConfig, StepResults, accumulation, batch_slice
 from .devices import DEVICE_KINDS, Device, DeviceRegistry, parse_device, resolve_device
 from .errors import (
-    BackendError, CheckpointError, ConfigError, DataError, DeviceError, DlcoreError, DownloadError, PluginError,
-    TrainingError,
+    BackendError, CheckpointError, ConfigError, DataError, DeviceError, DistributedError, DlcoreError, DownloadError,
+    PluginError, TrainingError,
 )
 from .records import (
     KERNEL_KINDS, STANDARD, BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss,
-    Metric, ModelKind, Optimizer, WeightFormat, standard_kernels,
+    Metric, ModelKind, Optimizer, StrategyInfo, WeightFormat, standard_kernels,
 )
 from .specs import ModelSpec, check_weights
+from .strategy import Strategy, broadcast_weights
 
 __all__ = [
     "Backend", "BackendError", "BackendInfo", "CheckpointError", "ConfigError", "DEVICE_KINDS", "DataError",
-    "DatasetInfo", "DatasetSource", "Device", "DeviceError", "DeviceKind", "DeviceRegistry", "DlcoreError",
+    "DatasetInfo", "DatasetSource", "Device", "DeviceError", "DeviceKind", "DeviceRegistry", "DistributedError",
+    "DlcoreError",
     "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "LayerKind", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
-    "Optimizer", "PluginError", "Prepared", "STANDARD", "Span", "StepConfig", "StepResults", "TrainingError",
-    "WeightFormat", "accumulation", "batch_slice", "check_weights", "parse_device", "resolve_device", "standard_kernels",
+    "Optimizer", "PluginError", "Prepared", "STANDARD", "Span", "StepConfig", "StepResults", "Strategy", "StrategyInfo",
+    "TrainingError",
+    "WeightFormat", "accumulation", "batch_slice", "broadcast_weights", "check_weights", "parse_device", "resolve_device", "standard_kernels",
 ]

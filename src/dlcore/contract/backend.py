@@ -78,6 +78,10 @@ class Model:
         self.optimizer_hyper: dict[str, Any] = {}
         # What the backend compiles for this model, by step configuration.
         self.cache: dict[Any, Any] = {}
+        # What a strategy (dlcore.contract.Strategy) made of this model for the train steps of a
+        # run over several processes (a DistributedDataParallel module, a tf.distribute
+        # strategy); None in one process.
+        self.parallel: Any = None
 
     @property
     def backend_name(self) -> str:

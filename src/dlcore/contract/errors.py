@@ -33,10 +33,15 @@ class TrainingError(DlcoreError):
     """Training diverged: the loss became NaN or infinite."""
 
 
+class DistributedError(TrainingError):
+    """A process of a run over several stopped answering (it died or hung) or could not join
+    the group; every other process raises this within the strategy's timeout."""
+
+
 class PluginError(DlcoreError):
     """A plugin does not fit dlcore's hooks, fails to import, or registers a name another
     plugin registers too."""
 
 
-__all__ = ["BackendError", "CheckpointError", "ConfigError", "DataError", "DeviceError", "DlcoreError", "DownloadError",
-           "PluginError", "TrainingError"]
+__all__ = ["BackendError", "CheckpointError", "ConfigError", "DataError", "DeviceError", "DistributedError", "DlcoreError",
+           "DownloadError", "PluginError", "TrainingError"]

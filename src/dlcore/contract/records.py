@@ -263,6 +263,26 @@ class WeightFormat:
 
 
 @dataclass(frozen=True)
+class StrategyInfo:
+    """A way to train over several processes (:class:`dlcore.contract.Strategy`) on one backend.
+
+    ``load``: the Strategy class, or a ``"module:attribute"`` string naming it. ``backend``: the
+    backend whose steps it drives. ``launch``: whether ``dlcore train --workers N`` (and the
+    Ray launcher) may start it, one process each; the first such strategy of a backend is the
+    one ``--workers`` uses. ``ray_trainer``: the Ray Train trainer class that sets up its
+    group on a Ray cluster (``"ray.train.torch:TorchTrainer"``), if it has one.
+    """
+
+    name: str
+    backend: str
+    load: Callable[[], Any] | str
+    aliases: tuple[str, ...] = ()
+    launch: bool = True
+    ray_trainer: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class DeviceKind:
     """A kind of device: its name, the spellings a device name may use, and its rank for
     ``device="auto"`` (lowest first)."""
@@ -292,4 +312,5 @@ def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[
 
 
 __all__ = ["BackendInfo", "DatasetInfo", "DatasetSource", "DeviceKind", "EmbeddingSource", "KERNEL_KINDS", "Kernel",
-           "LayerKind", "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "WeightFormat", "standard_kernels"]
+           "LayerKind", "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "StrategyInfo", "WeightFormat",
+           "standard_kernels"]

@@ -29,7 +29,7 @@ import pluggy
 
 from ..contract.records import (
     BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
-    Optimizer, WeightFormat,
+    Optimizer, StrategyInfo, WeightFormat,
 )
 
 PROJECT = "dlcore"
@@ -210,6 +210,21 @@ def dlcore_device_kinds() -> list[DeviceKind]:
     """
 
 
+@hookspec
+def dlcore_strategies() -> list[StrategyInfo]:
+    """Ways to train over several processes: ``Trainer(strategy=name)``, ``dlcore train
+    --workers N``.
+
+    :return: :class:`dlcore.contract.StrategyInfo` records: the name (and aliases), the backend
+        whose steps it drives, the :class:`dlcore.contract.Strategy` class, whether the launcher
+        may start it, and the Ray Train trainer that sets up its group on a Ray cluster.
+
+    Called when a trainer is given a strategy. Example::
+
+        return [StrategyInfo("fsdp", "torch", "my_plugin.fsdp:FSDPStrategy")]
+    """
+
+
 __all__ = ["PROJECT", "hookimpl", "hookspec", "dlcore_backends", "dlcore_dataset_sources", "dlcore_datasets",
            "dlcore_device_kinds", "dlcore_embedding_sources", "dlcore_kernels", "dlcore_layer_kinds", "dlcore_losses", "dlcore_metrics",
-           "dlcore_model_kinds", "dlcore_optimizers", "dlcore_weight_formats"]
+           "dlcore_model_kinds", "dlcore_optimizers", "dlcore_strategies", "dlcore_weight_formats"]

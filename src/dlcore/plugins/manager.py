@@ -29,7 +29,7 @@ import pluggy
 from ..contract.errors import ConfigError, PluginError
 from ..contract.records import (
     BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
-    Optimizer, WeightFormat,
+    Optimizer, StrategyInfo, WeightFormat,
 )
 from ..deprecation import deprecated
 from . import builtin, hookspecs
@@ -138,6 +138,7 @@ class Registry:
     embedding_sources: Records[EmbeddingSource]
     weight_formats: Records[WeightFormat]
     device_kinds: Records[DeviceKind]
+    strategies: Records[StrategyInfo]
     plugins: tuple[str, ...] = ()
     broken: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -150,7 +151,8 @@ class Registry:
             raise PluginError(f"the registry's extension points {sorted(points)} differ from the hooks {sorted(specified)}")
         found: dict[str, Any] = {}
         for point in points:
-            records: Records[Any] = Records((point[:-2] if point.endswith("sses") else point[:-1]).replace("_", " "))
+            singular = point[:-3] + "y" if point.endswith("ies") else point[:-2] if point.endswith("sses") else point[:-1]
+            records: Records[Any] = Records(singular.replace("_", " "))
             for impl in getattr(pm.hook, "dlcore_" + point).get_hookimpls():
                 for item in impl.function() or ():
                     records.add(item, impl.plugin_name)
@@ -177,6 +179,26 @@ class Registry:
             raise ConfigError(f"backend {backend!r} has no implementation of the {kind} {name!r}"
                               + (f" (backends that have one: {', '.join(others)})" if others else ""))
         return self.kernels.load(found, "impl")
+
+    def strategy(self, name: str, backend: str) -> StrategyInfo:
+        """The strategy called ``name`` (or an alias of it), which must drive ``backend``."""
+        found = self.strategies.get(name) or next((s for s in self.strategies if name in s.aliases), None)
+        own = [s.name for s in self.strategies if s.backend == backend]
+        if found is None:
+            raise ConfigError(f"unknown strategy {name!r}; backend {backend!r} has "
+                              f"{', '.join(map(repr, own)) or 'none (it trains in one process)'}")
+        if found.backend != backend:
+            raise ConfigError(f"strategy {found.name!r} runs on backend {found.backend!r}, not {backend!r}; "
+                              f"{backend} has {', '.join(map(repr, own)) or 'none (it trains in one process)'}")
+        return found
+
+    def launch_strategy(self, backend: str) -> StrategyInfo:
+        """The strategy ``dlcore train --workers N`` starts on ``backend``: its first launchable."""
+        found = next((s for s in self.strategies if s.backend == backend and s.launch), None)
+        if found is None:
+            raise ConfigError(f"backend {backend!r} has no strategy that trains over several processes; "
+                              "drop --workers, or install a plugin that gives one")
+        return found
 
     def spec_class(self, kind: str) -> Any:
         """The spec class of the model kind ``kind``."""

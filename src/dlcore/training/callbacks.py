@@ -168,7 +168,10 @@ class ReduceLROnPlateau(Callback):
 
 class CSVLogger(Callback):
     """Append each epoch's record to a CSV file (a header first, unless ``append`` continues a
-    file); the file is flushed after every epoch, so a crash loses no finished epoch."""
+    file); the file is flushed after every epoch, so a crash loses no finished epoch. In a
+    group of processes, rank 0 writes it."""
+
+    chief_only = True
 
     def __init__(self, filename: str | Path, separator: str = ",", append: bool = False) -> None:
         self.path, self.separator, self.append = Path(filename), separator, append
@@ -193,7 +196,10 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Write each epoch's scalars as TensorBoard event files in ``log_dir`` (``train`` and
     ``validation`` runs, as Keras does), with the ``tensorboard`` package's record format and
-    protos only, into plain files: TensorFlow is never imported (``pip install tensorboard``)."""
+    protos only, into plain files: TensorFlow is never imported (``pip install tensorboard``).
+    In a group of processes, rank 0 writes them."""
+
+    chief_only = True
 
     def __init__(self, log_dir: str | Path = "logs") -> None:
         self.log_dir = Path(log_dir)

@@ -23,8 +23,11 @@ import numpy as np
 
 from ..contract.backend import Backend, Model, Prepared, Span, StepConfig, StepResults
 from ..contract.devices import Device
-from ..contract.errors import CheckpointError, ConfigError, DataError, DlcoreError, TrainingError
+from ..contract.errors import (
+    CheckpointError, ConfigError, DataError, DistributedError, DlcoreError, TrainingError,
+)
 from ..contract.specs import ModelSpec
+from ..contract.strategy import Strategy, broadcast_weights
 from ..data.arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from ..data.frames import from_dataframe, is_dataframe
 from ..deprecation import deprecated
@@ -32,6 +35,7 @@ from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
 from ..models.layers import Sequential
+from ..parallel.sharding import all_gather, check_batch, check_shards, shard_order
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
 from .history import History, format_metrics
@@ -52,7 +56,10 @@ def __getattr__(name: str) -> Any:
 
 
 class Callback:
-    """Hooks called by ``Trainer.fit``; override the ones you need."""
+    """Hooks called by ``Trainer.fit``; override the ones you need. A callback with
+    ``chief_only = True`` (one that writes logs) runs only on rank 0 of a group of processes."""
+
+    chief_only = False
 
     def on_train_begin(self, trainer: Trainer, model: Model) -> None:
         """Called once before the first epoch with the Model."""
@@ -131,6 +138,11 @@ class Trainer:
         progress: tqdm bar per epoch; None shows it only when stderr is a terminal.
         verbose: print the loss every ``log_every`` batches and a summary per epoch.
         eval_batch_size: batch size of evaluate and predict, which track no gradients.
+        strategy: train over several processes: a registered strategy's name ("ddp" on torch,
+            "multi_worker_mirrored" on TensorFlow, ...) or a :class:`dlcore.contract.Strategy`;
+            every process of the group runs the same code (``dlcore train --workers N``,
+            torchrun, a TF_CONFIG per machine). ``batch_size`` is then the global batch, and
+            only rank 0 shows progress; see :mod:`dlcore.contract.strategy` for the contract.
 
     A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
     it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
@@ -183,6 +195,7 @@ class Trainer:
         verbose: bool = False,
         log_every: int = 100,
         eval_batch_size: int = 1024,
+        strategy: str | Strategy | None = None,
     ) -> None:
         self.backend = get_backend(backend)
         self.backend_name = self.backend.name
@@ -235,12 +248,18 @@ class Trainer:
         self.shuffle = bool(shuffle)
         self.progress = progress
         self.verbose = bool(verbose)
+        self.strategy = self._strategy(plugins, strategy)
+        if self.strategy is not None:
+            device = self.strategy.local_device(device)
         self.device = self.backend.device(device, plugins.device_kinds)
         if precision != "32":
             self.backend.check_precision(precision, self.device)
         self.deterministic = bool(deterministic)
         if self.deterministic:
             self.backend.set_deterministic(True)
+        if self.strategy is not None:
+            seed = self._join(seed)
+        self.seed = seed
         self._rng = np.random.default_rng(seed)
         self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
         self.run_lr = self.lr  # the learning rate of the fit in progress, before a schedule's factor
@@ -251,8 +270,20 @@ class Trainer:
             self.backend.seed(seed)
 
     def __repr__(self) -> str:
+        group = "" if self.strategy is None else \
+            f", strategy={self.strategy.name!r}, rank={self.strategy.rank}/{self.strategy.world_size}"
         return (f"Trainer(backend={self.backend_name!r}, device={self.device.name!r}, epochs={self.epochs}, "
-                f"batch_size={self.batch_size}, optimizer={self.optimizer!r}, lr={self.lr}, seed={self.seed})")
+                f"batch_size={self.batch_size}, optimizer={self.optimizer!r}, lr={self.lr}, seed={self.seed}{group})")
+
+    @property
+    def is_chief(self) -> bool:
+        """Whether this process prints and writes: always in one process, rank 0 in a group."""
+        return self.strategy is None or self.strategy.is_chief
+
+    def close(self) -> None:
+        """Leave the group of processes (a trainer with a strategy); nothing otherwise."""
+        if self.strategy is not None:
+            self.strategy.shutdown()
 
     # ----------------------------------------------------------------- public API
 
@@ -332,6 +363,10 @@ class Trainer:
             weights = None if weights is None else weights[:len(train)]
         validation = self._as_dataset(built, validation, "validation", table)
         train_data = self._prepare_data(built, train, training=True, weights=weights)
+        total = train_data.num_samples or 0  # samples of an epoch over all processes
+        if self.strategy is not None:
+            train_data = self._join_fit(built, train_data)
+            callbacks = [c for c in callbacks if self.is_chief or not getattr(c, "chief_only", False)]
         val_data = None if validation is None else self._prepare_data(built, validation, training=False)
         if train_data.num_batches is None and (self.accumulate > 1 or (self.schedule and self.schedule.unit == "step")):
             raise ConfigError("gradient accumulation and per-step schedules need data of known length; "
@@ -351,7 +386,10 @@ class Trainer:
             start = time.perf_counter()
             order = None
             if self.shuffle and not train_data.native:
-                order = self._rng.permutation(train_data.num_samples or 0)
+                order = self._rng.permutation(total)
+            if self.strategy is not None:  # this process's part of each global batch
+                order = shard_order(np.arange(total) if order is None else order, self.batch_size,
+                                    self.strategy.world_size, self.strategy.rank)
             rates = self._learning_rates(epoch, train_data)
             desc = f"Epoch {epoch}/{self.epochs}"
             with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
@@ -361,9 +399,16 @@ class Trainer:
                 try:
                     loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, train_step, order,
                                                      reporter, batch_hooks, rates=rates)
+                except DistributedError:
+                    raise
                 except TrainingError as err:
                     raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
                                         "or check the data for huge values") from None
+                except Exception as err:
+                    broken = self._group_error(err, f"epoch {epoch}")
+                    if broken is None:
+                        raise
+                    raise broken from err
                 record = {"epoch": epoch, "loss": loss, **metrics}
                 if val_data is not None and val_step is not None:
                     val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data, val_step)
@@ -433,6 +478,7 @@ class Trainer:
             arrays, optimizer_meta = self.backend.optimizer_state(built)
         state = {
             "backend": self.backend_name,
+            "workers": 1 if self.strategy is None else self.strategy.world_size,
             "versions": self.backend.versions(),
             "epoch": built.epoch,
             "step": built.step,
@@ -442,7 +488,10 @@ class Trainer:
             "optimizer": {"name": built.optimizer_name or self.optimizer, "lr": self.lr, "batch_size": self.batch_size,
                           "hyper": built.optimizer_hyper or self.hyper, "state": optimizer_meta},
         }
-        return TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state).save(path)
+        checkpoint = TrainingCheckpoint(built.get_weights(), built.spec, metadata, arrays, state)
+        if self.strategy is None:
+            return checkpoint.save(path)
+        return self.strategy.save(checkpoint.save, Path(path))
 
     def load(self, path: Any, spec: ModelSpec | None = None, *, model: Any = None) -> Model:
         """A new Model holding the weights saved at ``path``, built here; or, with ``model``
@@ -637,17 +686,87 @@ class Trainer:
             raise ConfigError(f"backend {self.backend_name!r} returned statistics for "
                               f"{len(statistics[0])} metrics, not for {list(config.metrics)}")
         step_losses = np.concatenate([np.atleast_1d(self.backend.to_numpy(x)) for x in losses]).astype(np.float64)
+        totals = []
+        for i, reduction in enumerate(config.reductions):
+            arrays = [self.backend.to_numpy(span[i]).astype(np.float64) for span in statistics]
+            totals.append(np.concatenate(arrays) if reduction == "concat" else np.asarray(np.sum(arrays, 0)))
         bad = ~np.isfinite(step_losses)
+        loss_sum, count = float(step_losses @ np.asarray(sizes, np.float64)), int(np.sum(sizes))
+        if reporter is not None and self.strategy is not None:  # a sharded epoch: every process's sums
+            loss_sum, count, bad, totals = self._group_sums(loss_sum, count, bad, totals, config.reductions)
         if reporter is not None and bad.any():  # training: a diverging loss stops it
             first_bad = int(np.argmax(bad))
             raise TrainingError(f"the training loss became {step_losses[first_bad]} at step {first_bad + 1}")
-        count = int(np.sum(sizes))
-        values = {}
-        for i, (name, reduction, result) in enumerate(zip(config.metrics, config.reductions, resolved.results)):
-            arrays = [self.backend.to_numpy(span[i]).astype(np.float64) for span in statistics]
-            total = np.concatenate(arrays) if reduction == "concat" else np.asarray(np.sum(arrays, 0))
-            values[name] = result(total, count)
-        return float(step_losses @ np.asarray(sizes, np.float64) / count), values, batches
+        values = {name: result(total, count) for name, total, result in zip(config.metrics, totals, resolved.results)}
+        return loss_sum / count, values, batches
+
+    def _group_sums(self, loss_sum: float, count: int, bad: np.ndarray, totals: list[np.ndarray],
+                    reductions: tuple[str, ...]) -> tuple[float, int, np.ndarray, list[np.ndarray]]:
+        """An epoch's loss sum, sample count, diverged steps and metric statistics over every
+        process of the group (rows of "concat" metrics joined in rank order)."""
+        assert self.strategy is not None
+        summed = [i for i, how in enumerate(reductions) if how != "concat"]
+        local = np.concatenate([[loss_sum, count, float(bad.any())], *(totals[i].ravel() for i in summed)])
+        group = self.strategy.all_sum(local)
+        totals, at = list(totals), 3
+        for i in summed:
+            totals[i] = group[at:at + totals[i].size].reshape(totals[i].shape)
+            at += totals[i].size
+        for i, how in enumerate(reductions):
+            if how == "concat":
+                totals[i] = all_gather(self.strategy, totals[i])
+        return float(group[0]), int(group[1]), bad | (group[2] > 0), totals
+
+    def _strategy(self, plugins: Registry, strategy: str | Strategy | None) -> Strategy | None:
+        """The strategy object of ``Trainer(strategy=...)``."""
+        if strategy is None or isinstance(strategy, Strategy):
+            return strategy
+        if not isinstance(strategy, str):
+            raise ConfigError(f"strategy must be a strategy's name or a dlcore.contract.Strategy, not {strategy!r}")
+        info = plugins.strategy(strategy, self.backend_name)
+        made: Strategy = plugins.strategies.load(info, "load")()
+        return made
+
+    def _join(self, seed: int | None) -> int:
+        """Join the strategy's group; the seed every process uses (rank 0's where none was
+        given), so that all start from the same weights and draw the same epoch orders."""
+        assert self.strategy is not None
+        self.strategy.setup(self.backend, self.device)
+        if not self.strategy.is_chief:
+            self.progress, self.verbose = False, False
+        drawn = seed if seed is not None else int(np.random.default_rng().integers(2 ** 31))
+        shared = self.strategy.all_sum(np.array([drawn if self.strategy.is_chief else 0], np.float64))
+        return int(shared[0])
+
+    def _join_fit(self, model: Model, data: Prepared) -> Prepared:
+        """Before a fit over the group: rank 0's weights on every process, the model made
+        ready by the strategy, and this process's part of the training data."""
+        assert self.strategy is not None
+        if data.native:
+            raise ConfigError(f"strategy {self.strategy.name!r} shards dlcore datasets and arrays, not your own "
+                              "pipeline; pass the data as a dlcore Dataset or (features, labels) arrays")
+        world = self.strategy.world_size
+        local = check_batch(self.batch_size, world)
+        count = check_shards(data.num_samples or 0, self.batch_size, world, "the training data")
+        try:
+            model.set_weights(broadcast_weights(self.strategy, model.get_weights()))
+            self.strategy.prepare(model)
+        except Exception as err:
+            broken = self._group_error(err, "the start of fit")
+            if broken is None:
+                raise
+            raise broken from err
+        return Prepared(data.payload, count, local)
+
+    def _group_error(self, err: Exception, where: str) -> DistributedError | None:
+        """A DistributedError for an error of the group's communication (another process died
+        or hung), None for any other error."""
+        strategy = self.strategy
+        if strategy is None or isinstance(err, DlcoreError) or not strategy.broken(err):
+            return None
+        return DistributedError(f"worker {strategy.rank} of {strategy.world_size}: the group stopped answering at "
+                                f"{where} ({error_gist(err)}); another worker died or hung (timeout "
+                                f"{strategy.timeout:g} s); resume from the last checkpoint")
 
     def _step(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, config: StepConfig,
               span: Span) -> StepResults:
