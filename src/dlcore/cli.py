@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -12,11 +13,14 @@ from importlib import metadata
 from typing import Any
 
 from .contract.backend import Model
-from .contract.errors import DlcoreError
+from .contract.errors import ConfigError, DlcoreError
+from .contract.strategy import DEFAULT_TIMEOUT, ENV_TIMEOUT
 from .data.datasets import info as dataset_info
 from .data.datasets import load as load_dataset
 from .data.datasets import registered
 from .models.recipes import model_for
+from .parallel.launcher import launch, worker_of
+from .parallel.ray import RayLauncher
 from .plugins.backends import all_devices, backend_infos, get_backend, installed_backend_names, select_backend_name
 from .plugins.builtin import RECIPE
 from .plugins.manager import disabled_plugins, plugin_distribution, registry
@@ -74,6 +78,18 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--verbose", action="store_true", help="log the loss every 100 batches")
     train.add_argument("--no-progress", action="store_true", help="no progress bar")
     train.add_argument("--json", action="store_true", help="print the final test metrics as JSON on the last line")
+    group = train.add_argument_group("several processes (README: Scaling out)")
+    group.add_argument("--workers", type=int, default=1, help="train data-parallel in N processes on this machine, "
+                       "with the backend's strategy (ddp, multi_worker_mirrored, ...); --batch-size is the global batch")
+    group.add_argument("--strategy", default=None, help="the strategy of a process started by torchrun or with a "
+                       "TF_CONFIG (--workers and --ray choose it themselves)")
+    group.add_argument("--timeout", type=float, default=None,
+                       help=f"seconds a worker waits for the others before the run stops (default: ${ENV_TIMEOUT}, "
+                            f"else {DEFAULT_TIMEOUT:g})")
+    group.add_argument("--threads", type=int, default=1, help="CPU threads per worker (default: 1)")
+    group.add_argument("--ray", action="store_true", help="run the --workers on a Ray cluster (ray.init's; "
+                       "pip install 'dlcore-ml[ray]'), restarted from the last checkpoint after a failure")
+    group.add_argument("--max-failures", type=int, default=1, help="--ray: restarts after a worker fails (default: 1)")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a saved model (from any backend) on a built-in test set")
     evaluate.add_argument("checkpoint", help="a .npz written by 'dlcore train --save' or Trainer.save")
@@ -121,27 +137,60 @@ class _PrintEpochs(Callback):
         print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
 
 
-def _train(args: argparse.Namespace) -> int:
+def _strategy_name(args: argparse.Namespace) -> str | None:
+    """The strategy of this process: --strategy, or the backend's own for a launched worker."""
+    if args.strategy or worker_of() is None:
+        return args.strategy
+    return registry().launch_strategy(select_backend_name(args.backend)).name
+
+
+def _launch(args: argparse.Namespace, argv: list[str]) -> int:
+    """--workers N on this machine: the data fetched once, then N processes of this command."""
+    if args.workers < 1 or args.threads < 1:
+        raise ConfigError(f"--workers and --threads take a number >= 1, got {args.workers} and {args.threads}")
+    info = registry().launch_strategy(select_backend_name(args.backend))
+    _data(args.workload, args, progress=False if args.no_progress else None)  # one download, not one per worker
+    print(f"dlcore: starting {args.workers} workers ({info.name}, {args.threads} thread"
+          f"{'s' if args.threads > 1 else ''} each)", flush=True)
+    environment = registry().strategies.load(info, "load").environment
+    return launch([sys.executable, "-m", "dlcore", *argv], args.workers, environment, args.threads, args.timeout)
+
+
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    if args.workers != 1 and worker_of() is None and not args.ray:
+        return _launch(args, argv)
     for key, value in {**RECIPE, **dataset_info(args.workload).defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    strategy = _strategy_name(args)
+    if strategy is not None and args.timeout is not None:
+        os.environ[ENV_TIMEOUT] = str(args.timeout)
     trainer = Trainer(backend=args.backend, epochs=args.epochs, batch_size=args.batch_size,
                       optimizer=_optimizer(args), lr=args.lr, seed=args.seed, device=args.device,
                       schedule=_schedule(args), clip_norm=args.clip_norm, accumulate=args.accumulate,
                       precision=args.precision, deterministic=args.deterministic,
-                      verbose=args.verbose, progress=False if args.no_progress else None)
+                      verbose=args.verbose, progress=False if args.no_progress else None, strategy=strategy,
+                      launcher=RayLauncher(args.workers, max_failures=args.max_failures) if args.ray else None)
+    say = print if trainer.is_chief else (lambda *a, **k: None)
     train, test, model = _workload(args)
-    print(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}): "
-          f"{args.epochs} epochs, {args.optimizer} lr {trainer.lr:g}, batch {args.batch_size}, seed {args.seed}", flush=True)
+    group = "" if trainer.strategy is None else f", {trainer.strategy.world_size} workers ({trainer.strategy.name})"
+    say(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}{group}): "
+        f"{args.epochs} epochs, {args.optimizer} lr {trainer.lr:g}, batch {args.batch_size}, seed {args.seed}", flush=True)
     start = time.perf_counter()
     if args.resume:
-        print(f"resuming from {args.resume}", flush=True)
-    trainer.fit(model, train, validation=args.validation, callbacks=[_PrintEpochs()], resume_from=args.resume)
+        say(f"resuming from {args.resume}", flush=True)
+    epochs = [_PrintEpochs()] if trainer.is_chief else []
+    trainer.fit(model, train, validation=args.validation, callbacks=epochs, resume_from=args.resume)
     seconds = time.perf_counter() - start
+    if args.save:
+        saved = trainer.save(model, args.save, {'workload': args.workload})
+    trainer.close()
+    if not trainer.is_chief:  # rank 0 reports
+        return 0
     metrics = trainer.evaluate(model, test)
     print(f"test accuracy: {metrics['accuracy']:.2%}, test loss: {metrics['loss']:.4f} ({seconds:.1f} s training)")
     if args.save:
-        print(f"saved to {trainer.save(model, args.save, {'workload': args.workload})}")
+        print(f"saved to {saved}")
     if args.json:
         print(json.dumps({"backend": trainer.backend_name, "device": trainer.device.name,
                           "workload": args.workload, "epochs": args.epochs, "optimizer": args.optimizer,
@@ -243,13 +292,16 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
-        command = {"train": _train, "evaluate": _evaluate, "devices": _devices, "backends": _backends,
-                   "info": _info}[args.command]
+        if args.command == "train":
+            return _train(args, argv)
+        command = {"evaluate": _evaluate, "devices": _devices, "backends": _backends, "info": _info}[args.command]
         return command(args)
     except DlcoreError as err:
-        print(f"dlcore: error: {err}", file=sys.stderr)
+        worker = worker_of()
+        print(f"dlcore: error{f' in worker {worker[0]}' if worker else ''}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dlcore: interrupted", file=sys.stderr)

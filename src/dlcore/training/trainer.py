@@ -35,6 +35,7 @@ from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
 from ..models.layers import Sequential
+from ..parallel.ray import RayLauncher
 from ..parallel.sharding import all_gather, check_batch, check_shards, shard_order
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
@@ -94,6 +95,16 @@ def wants_batches(callbacks: Sequence[Callback]) -> bool:
                for c in callbacks for hook in BATCH_HOOKS)
 
 
+class _EpochEnd(Callback):
+    """Calls ``report(trainer, model, epoch, logs)`` after each epoch, in every process."""
+
+    def __init__(self, report: Callable[..., None]) -> None:
+        self.report = report
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        self.report(trainer, model, epoch, logs)
+
+
 class _Resolved(NamedTuple):
     """What a run's steps compute, resolved once: the backend's step configuration (with its
     loss and metric kernels) and the core's function turning each metric's statistics into its
@@ -143,6 +154,10 @@ class Trainer:
             every process of the group runs the same code (``dlcore train --workers N``,
             torchrun, a TF_CONFIG per machine). ``batch_size`` is then the global batch, and
             only rank 0 shows progress; see :mod:`dlcore.contract.strategy` for the contract.
+        launcher: "ray" (or a ``dlcore.parallel.ray.RayLauncher`` with its workers, GPUs and
+            restarts): ``fit`` runs on a Ray cluster, each worker with the backend's strategy,
+            and resumes from the last epoch's checkpoint when a worker fails; the model here
+            then holds the result.
 
     A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
     it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
@@ -196,7 +211,10 @@ class Trainer:
         log_every: int = 100,
         eval_batch_size: int = 1024,
         strategy: str | Strategy | None = None,
+        launcher: str | RayLauncher | None = None,
     ) -> None:
+        self.settings = {name: value for name, value in locals().items()
+                         if name not in ("self", "strategy", "launcher", "__class__")}  # for trainers made elsewhere
         self.backend = get_backend(backend)
         self.backend_name = self.backend.name
         self.epochs = _check_positive_int("epochs", epochs, 0)
@@ -249,6 +267,12 @@ class Trainer:
         self.progress = progress
         self.verbose = bool(verbose)
         self.strategy = self._strategy(plugins, strategy)
+        if launcher is not None and strategy is not None:
+            raise ConfigError("give strategy= (this process is one of a group) or launcher= (fit starts a group), "
+                              "not both")
+        if launcher is not None and not (launcher == "ray" or isinstance(launcher, RayLauncher)):
+            raise ConfigError(f"launcher must be 'ray' or a dlcore.parallel.ray.RayLauncher, got {launcher!r}")
+        self.launcher = RayLauncher() if launcher == "ray" else launcher
         if self.strategy is not None:
             device = self.strategy.local_device(device)
         self.device = self.backend.device(device, plugins.device_kinds)
@@ -342,6 +366,10 @@ class Trainer:
         of loss times weight; metrics and validation are not weighted.
         """
         plugins = registry()
+        if self.launcher is not None:
+            return self._fit_launched(model, train, validation, callbacks, resume_from,
+                                      dict(target=target, features=features, categorical=categorical,
+                                           sample_weight=sample_weight, class_weight=class_weight))
         built = self.build(model)
         self.run_lr = self.lr
         if resume_from is not None:
@@ -716,6 +744,31 @@ class Trainer:
             if how == "concat":
                 totals[i] = all_gather(self.strategy, totals[i])
         return float(group[0]), int(group[1]), bad | (group[2] > 0), totals
+
+    def _fit_launched(self, model: Any, train: Any, validation: Any, callbacks: Sequence[Callback],
+                      resume_from: Any, options: dict[str, Any]) -> History:
+        """fit on the launcher's group; then the trained weights, optimizer state and history
+        here, from the group's last checkpoint."""
+        assert self.launcher is not None
+        settings, made = dict(self.settings), type(self)
+        settings["backend"] = self.backend_name
+
+        def make(strategy: str) -> Trainer:
+            return made(**settings, strategy=strategy)
+
+        def fit(trainer: Trainer, resume: Any, report: Callable[..., None], **data: Any) -> None:
+            trainer.fit(data["model"], data["train"], data["validation"], [*data["callbacks"], _EpochEnd(report)],
+                        resume or data["resume_from"], **data["options"])
+
+        path = self.launcher.fit(make, fit, self.backend_name, dict(
+            model=model, train=train, validation=validation, callbacks=list(callbacks), resume_from=resume_from,
+            options=options))
+        try:
+            built = self.build(model)
+            history, _ = self._resume(registry(), built, path)
+        finally:
+            path.unlink(missing_ok=True)
+        return history
 
     def _strategy(self, plugins: Registry, strategy: str | Strategy | None) -> Strategy | None:
         """The strategy object of ``Trainer(strategy=...)``."""
