@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Sequence
+from typing import Callable, Sequence
 
 ENV_WORKER = "DLCORE_WORKER"  # "rank/world_size" in a process the launcher started
 POLL = 0.05  # seconds between two looks at the processes
@@ -63,14 +63,17 @@ def _kill(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def launch(command: Sequence[str], workers: int, environment, threads: int = 1, timeout: float | None = None,
-           echo=print) -> int:
+def launch(command: Sequence[str], workers: int, environment: Callable[[int, int, list[int]], dict[str, str]],
+           threads: int = 1, timeout: float | None = None, deadline: float | None = None,
+           echo: Callable[..., None] = print) -> int:
     """Run ``command`` (an argv) as ``workers`` processes with the variables
     ``environment(rank, world_size, ports)`` gives (ports: one per process); 0 when all
-    succeed, else the first failure's exit code, every other process killed."""
+    succeed, else the first failure's exit code, every other process killed. ``deadline``:
+    seconds after which the whole group is killed (exit code 124)."""
     ports = free_ports(workers)
     extra = {**thread_environment(threads), **({"DLCORE_TIMEOUT": str(timeout)} if timeout else {})}
     processes = []
+    end = None if deadline is None else time.monotonic() + deadline
     for rank in range(workers):
         env = {**os.environ, **extra, **environment(rank, workers, ports), ENV_WORKER: f"{rank}/{workers}"}
         processes.append(subprocess.Popen(list(command), env=env, start_new_session=True))
@@ -87,6 +90,11 @@ def launch(command: Sequence[str], workers: int, environment, threads: int = 1, 
                 return code if code > 0 else 128 - code
             if all(code == 0 for code in codes):
                 return 0
+            if end is not None and time.monotonic() > end:
+                echo(f"dlcore: the {workers} workers ran past {deadline:g} s; stopping them", file=sys.stderr)
+                for p in processes:
+                    _kill(p)
+                return 124
             time.sleep(POLL)
     except BaseException:  # Ctrl-C or an error here: no process outlives the launcher
         for p in processes:

@@ -36,6 +36,7 @@ from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
+from ..tuning.choices import hold_measurements
 from ..parallel.sharding import all_gather, check_batch, check_shards, shard_order
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
@@ -784,6 +785,7 @@ class Trainer:
         """Join the strategy's group; the seed every process uses (rank 0's where none was
         given), so that all start from the same weights and draw the same epoch orders."""
         assert self.strategy is not None
+        hold_measurements()  # processes that time each other would choose kernels apart
         self.strategy.setup(self.backend, self.device)
         if not self.strategy.is_chief:
             self.progress, self.verbose = False, False

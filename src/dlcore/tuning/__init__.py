@@ -5,8 +5,8 @@ Owns: kernel choices measured once per machine and cached (``choices``: :func:`c
 fits its thread count. Imports the contract and ``dlcore.io.files``; the backends import it.
 """
 
-from .choices import CACHE_FILE, ENV_KERNELS, Choice, choose, chosen, machine, measure, overrides
+from .choices import CACHE_FILE, ENV_KERNELS, Choice, choose, chosen, hold_measurements, machine, measure, overrides
 from .cpuload import OtherLoad, allowed_cpus
 
-__all__ = ["CACHE_FILE", "ENV_KERNELS", "Choice", "OtherLoad", "allowed_cpus", "choose", "chosen", "machine",
-           "measure", "overrides"]
+__all__ = ["CACHE_FILE", "ENV_KERNELS", "Choice", "OtherLoad", "allowed_cpus", "choose", "chosen",
+           "hold_measurements", "machine", "measure", "overrides"]

@@ -117,6 +117,16 @@ def measure(candidates: Mapping[str, Callable[[], object]], rounds: int = 7) -> 
     return best
 
 
+_measuring = True
+
+
+def hold_measurements() -> None:
+    """For a process of a group (a strategy's): choose from the cache or take the plain kernel,
+    never measure, so that the processes, which would time each other, choose alike."""
+    global _measuring
+    _measuring = False
+
+
 def choose(name: str, candidates: Mapping[str, Callable[[], object]], *, plain: str,
            versions: Mapping[str, str], margin: float = 0.05) -> Choice:
     """The kernel for ``name``: ``$DLCORE_KERNELS``'s if it names one, else the cached choice
@@ -140,6 +150,8 @@ def choose(name: str, candidates: Mapping[str, Callable[[], object]], *, plain: 
         entry = _read(path).get(key)
         if isinstance(entry, dict) and entry.get("kernel") in candidates:
             choice = Choice(name, entry["kernel"], "cache", dict(entry.get("seconds") or {}))
+        elif not _measuring:
+            choice = Choice(name, plain, "plain (a process of a group measures nothing)")
         else:
             seconds = measure(candidates)
             fastest = min(seconds, key=seconds.__getitem__)
@@ -151,4 +163,5 @@ def choose(name: str, candidates: Mapping[str, Callable[[], object]], *, plain: 
     return choice
 
 
-__all__ = ["CACHE_FILE", "ENV_KERNELS", "Choice", "choose", "chosen", "machine", "measure", "overrides"]
+__all__ = ["CACHE_FILE", "ENV_KERNELS", "Choice", "choose", "chosen", "hold_measurements", "machine", "measure",
+           "overrides"]

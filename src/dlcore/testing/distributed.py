@@ -1,0 +1,195 @@
+"""The strategy section of the contract suite: a group of processes on this machine.
+
+A plugin that registers a strategy runs these tests against it by subclassing
+:class:`StrategyTests` (pytest; loopback only, two CPU processes, a few seconds each)::
+
+    from dlcore.testing.distributed import StrategyTests
+
+    class TestMyStrategy(StrategyTests):
+        backend, strategy = "torch", "ddp"
+
+Each test starts a group with :func:`dlcore.parallel.launch`, whose workers run
+``python -m dlcore.testing.distributed`` (:func:`main`): a small MLP on :func:`.data.blobs`,
+a checkpoint per epoch, the weights of every rank, and a fault injected where asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ..contract.errors import DlcoreError
+from ..parallel.launcher import launch
+from ..plugins.manager import registry
+from .data import blobs
+
+EPOCHS, BATCH, SAMPLES = 3, 64, 512
+SETTINGS: dict[str, Any] = dict(epochs=EPOCHS, batch_size=BATCH, optimizer="adam", lr=1e-2, seed=3, progress=False,
+                                device="cpu")
+
+
+def problem() -> tuple[np.ndarray, np.ndarray]:
+    """The training data of every run here (512 samples, 4 classes)."""
+    return blobs(SAMPLES, features=20, classes=4, seed=5)
+
+
+def spec() -> Any:
+    from ..models.specs import mlp
+
+    return mlp(20, [32], 4)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """One worker: fit, a checkpoint per epoch (``epoch-N.npz``), the final weights of its rank
+    (``rank-R.npz``), and a fault (``kill`` or ``hang``) in rank 1 at batch 3 of ``--fault-epoch``;
+    a dlcore error is written to ``error-R.txt``."""
+    from ..training.trainer import Callback, Trainer
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", type=Path)
+    parser.add_argument("--backend", required=True)
+    parser.add_argument("--strategy", required=True)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--resume", default=None)
+    parser.add_argument("--fault", choices=("kill", "hang"), default=None)
+    parser.add_argument("--fault-epoch", type=int, default=2)
+    args = parser.parse_args(argv)
+    folder: Path = args.folder
+
+    class EveryEpoch(Callback):
+        def on_epoch_end(self, trainer: Trainer, model: Any, epoch: int, logs: dict[str, Any]) -> None:
+            trainer.save(model, folder / f"epoch-{epoch}.npz")
+
+    class Fault(Callback):
+        def on_train_batch_begin(self, trainer: Trainer, model: Any, batch: int) -> None:
+            if trainer.strategy is not None and trainer.strategy.rank == 1 and model.epoch + 1 == args.fault_epoch \
+                    and batch == 3:
+                (folder / "fault.json").write_text(json.dumps({"time": time.time(), "fault": args.fault}))
+                if args.fault == "kill":
+                    os.kill(os.getpid(), signal.SIGKILL)
+                time.sleep(3600)
+
+    rank = 0
+    try:
+        trainer = Trainer(args.backend, strategy=args.strategy, **{**SETTINGS, "epochs": args.epochs})
+        rank = trainer.strategy.rank if trainer.strategy is not None else 0
+        model = spec()
+        history = trainer.fit(model, problem(), callbacks=[EveryEpoch()] + ([Fault()] if args.fault else []),
+                              resume_from=args.resume)
+        np.savez(folder / f"rank-{rank}.npz", **trainer.build(model).get_weights())
+        (folder / f"history-{rank}.json").write_text(json.dumps(history.records))
+        trainer.close()
+    except DlcoreError as err:
+        (folder / f"error-{rank}.txt").write_text(f"{type(err).__name__}: {err}")
+        return 2
+    return 0
+
+
+def run_group(backend: str, strategy: str, folder: Path, *args: str, workers: int = 2, timeout: float = 10,
+              deadline: float = 240) -> tuple[int, float]:
+    """Start ``workers`` processes of :func:`main` writing to ``folder``; their exit code (the
+    launcher's) and the seconds it took. ``deadline``: the whole group is killed after it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = registry().strategy(strategy, backend)
+    environment = registry().strategies.load(info, "load").environment
+    command = [sys.executable, "-m", "dlcore.testing.distributed", str(folder), "--backend", backend,
+               "--strategy", strategy, *args]
+    start = time.monotonic()
+    code = launch(command, workers, environment, threads=1, timeout=timeout, deadline=deadline,
+                  echo=lambda *a, **k: None)
+    return code, time.monotonic() - start
+
+
+def weights(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+class StrategyTests:
+    """Subclass with ``backend`` and ``strategy`` (registered names)."""
+
+    backend: str
+    strategy: str
+    timeout = 10.0  # seconds a worker waits for a dead or hung one
+
+    @pytest.fixture(scope="class")
+    @staticmethod
+    def group(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+        """One run of two workers, three epochs, a checkpoint per epoch."""
+        tests = request.cls
+        folder = tmp_path_factory.mktemp(f"{tests.backend}-{tests.strategy}")
+        code, _ = run_group(tests.backend, tests.strategy, folder, timeout=tests.timeout)
+        errors = {p.name: p.read_text() for p in folder.glob("error-*.txt")}
+        assert code == 0, f"the group failed ({code}): {errors}"
+        return folder
+
+    def test_ranks_end_equal_and_equal_to_one_process_with_the_global_batch(self, group: Path) -> None:
+        from ..training.trainer import Trainer
+
+        first, second = weights(group / "rank-0.npz"), weights(group / "rank-1.npz")
+        for name in first:
+            np.testing.assert_array_equal(first[name], second[name], err_msg=f"{name} differs between the ranks")
+        trainer = Trainer(self.backend, **SETTINGS)
+        model = spec()
+        history = trainer.fit(model, problem())
+        alone = trainer.build(model).get_weights()
+        for name in first:  # float32 sums in another order: close, not equal (torch.testing's defaults)
+            np.testing.assert_allclose(first[name], alone[name], rtol=1.3e-6 * 10, atol=1e-5,
+                                       err_msg=f"{name}: two workers differ from one process")
+        records, other = (json.loads((group / f"history-{rank}.json").read_text()) for rank in (0, 1))
+        for mine, theirs in zip(records, other):
+            assert {**mine, "seconds": 0} == {**theirs, "seconds": 0}, "the ranks' histories differ"
+        assert records[-1]["accuracy"] > 0.95, "two workers did not learn the blobs"
+        assert abs(records[-1]["loss"] - history.records[-1]["loss"]) < 1e-4
+
+    def test_a_checkpoint_of_the_group_loads_in_one_process(self, group: Path) -> None:
+        from ..training.trainer import Trainer
+
+        trainer = Trainer(self.backend, **SETTINGS)
+        model = trainer.load(group / f"epoch-{EPOCHS}.npz")
+        final = weights(group / "rank-0.npz")
+        for name, value in model.get_weights().items():
+            np.testing.assert_array_equal(value, final[name])
+        assert trainer.evaluate(model, problem())["accuracy"] > 0.95
+
+    def test_resume_with_the_same_workers_is_exact(self, group: Path, tmp_path: Path) -> None:
+        code, _ = run_group(self.backend, self.strategy, tmp_path, "--resume", str(group / "epoch-1.npz"),
+                            timeout=self.timeout)
+        assert code == 0, [p.read_text() for p in tmp_path.glob("error-*.txt")]
+        straight, resumed = weights(group / "rank-0.npz"), weights(tmp_path / "rank-0.npz")
+        for name in straight:
+            np.testing.assert_array_equal(resumed[name], straight[name], err_msg=f"{name} differs after resuming")
+
+    @pytest.mark.parametrize("fault", ["kill", "hang"])
+    def test_a_dead_or_hung_worker_ends_the_group_with_the_last_checkpoint_intact(self, fault: str,
+                                                                                   tmp_path: Path) -> None:
+        from ..io.checkpoint import TrainingCheckpoint
+
+        code, _ = run_group(self.backend, self.strategy, tmp_path, "--fault", fault, timeout=self.timeout)
+        ended = time.time()
+        assert code != 0, "the group went on without a worker"
+        happened = json.loads((tmp_path / "fault.json").read_text())["time"]
+        limit = 15 if fault == "kill" else self.timeout + 15
+        assert ended - happened < limit, f"the group took {ended - happened:.1f} s to end after a {fault}"
+        if fault == "hang":
+            error = (tmp_path / "error-0.txt").read_text()
+            assert "DistributedError" in error and "stopped answering" in error, error
+        checkpoint = TrainingCheckpoint.load(tmp_path / "epoch-1.npz")  # verified on load
+        assert checkpoint.state["epoch"] == 1 and checkpoint.state["workers"] == 2
+        assert not (tmp_path / "epoch-2.npz").exists()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["StrategyTests", "main", "problem", "run_group", "spec"]
