@@ -89,3 +89,9 @@ def test_ddp_outside_a_launched_group_says_how_to_start_one(monkeypatch):
 @pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
 class TestDDP(StrategyTests):
     backend, strategy = "torch", "ddp"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
+class TestMultiWorkerMirrored(StrategyTests):
+    backend, strategy = "tensorflow", "multi_worker_mirrored"

@@ -3,7 +3,9 @@
 from pathlib import Path
 
 from dlcore import hookimpl
-from dlcore.contract import BackendInfo, DatasetSource, EmbeddingSource, Kernel, WeightFormat, standard_kernels
+from dlcore.contract import (
+    BackendInfo, DatasetSource, EmbeddingSource, Kernel, StrategyInfo, WeightFormat, standard_kernels,
+)
 from dlcore.version import pip_install
 
 NAME = "tensorflow"
@@ -46,3 +48,10 @@ def dlcore_dataset_sources() -> list[DatasetSource]:
     return [DatasetSource("imdb", "tensorflow-datasets", "dlcore_tf.datasets:find_prepared_imdb",
                           "dlcore_tf.datasets:read_prepared_imdb",
                           "a prepared tensorflow-datasets imdb_reviews in $TFDS_DATA_DIR or ~/tensorflow_datasets")]
+
+
+@hookimpl
+def dlcore_strategies() -> list[StrategyInfo]:
+    return [StrategyInfo("multi_worker_mirrored", NAME, "dlcore_tf.strategy:MultiWorkerMirroredStrategy",
+                         aliases=("mwms",), ray_trainer="ray.train.tensorflow:TensorflowTrainer",
+                         description="tf.distribute.MultiWorkerMirroredStrategy: collective all-reduce; TF_CONFIG")]

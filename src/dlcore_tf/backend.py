@@ -70,6 +70,7 @@ class _Compiled:
         joined = [how == "concat" for how in config.reductions]
         variables = net.trainable_variables
         optimizer = model.optimizer
+        parallel = model.parallel  # a tf.distribute strategy in a group of workers, else None
 
         def statistics(logits, y):
             return [fn(logits, y) for fn in metric_fns]
@@ -89,6 +90,8 @@ class _Compiled:
                 logits = call(xb, True)
                 loss = loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)
             grads = tape.gradient(loss, variables)
+            if parallel is not None:  # the mean over the workers, by collective all-reduce
+                grads = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN, grads)
             optimizer.learning_rate.assign(lr)
             if group == 1:
                 optimizer.apply(grads, **clip)
@@ -132,9 +135,17 @@ class _Compiled:
             reduced = dict(zip(summed, totals)) | {k: row.concat() for k, row in zip(kept, rows)}
             return losses.stack(), [reduced[k] for k in range(len(joined))]
 
-        self.train_batch = tf.function(train_batch, reduce_retracing=True)
+        def replicated(fn):
+            """``fn`` run by the strategy on this worker's replica, one call per batch (in a
+            group; an all-reduce may not sit inside a graph loop of the replica's function)."""
+            if parallel is None:
+                return fn
+            local = lambda value: parallel.experimental_local_results(value)[0]  # noqa: E731
+            return lambda *a: tf.nest.map_structure(local, parallel.run(fn, args=a))
+
+        self.train_batch = tf.function(replicated(train_batch), reduce_retracing=True)
         self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
-        self.train_steps = tf.function(lambda *a: steps(train_batch, *a), reduce_retracing=True)
+        self.train_steps = tf.function(lambda *a: steps(replicated(train_batch), *a), reduce_retracing=True)
         self.eval_steps = tf.function(lambda *a: steps(eval_batch, *a), reduce_retracing=True)
         self.forward = tf.function(lambda xb: call(xb, False), reduce_retracing=True)
 
