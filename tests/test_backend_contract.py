@@ -5,23 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import BACKENDS, device_on
+from conftest import BACKENDS
 from dlcore.testing import BackendTests
 
 
-class DlcoreBackendTests(BackendTests):
-    @pytest.fixture
-    def device(self) -> str:
-        return device_on(self.backend)
-
-
 @pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
-class TestTorch(DlcoreBackendTests):
+class TestTorch(BackendTests):
     backend = "torch"
 
 
 @pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
-class TestTensorFlow(DlcoreBackendTests):
+class TestTensorFlow(BackendTests):
     backend = "tensorflow"
 
 

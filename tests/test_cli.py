@@ -234,3 +234,45 @@ def test_info_json_has_what_a_bug_report_needs():
         entry = report["backends"][backend]
         assert entry["installed"] and entry["versions"] and entry["devices"]
         assert report["plugins"][backend] == {"jax": "dlcore-ml-jax"}.get(backend, "dlcore-ml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow") if b in BACKENDS])
+def test_workers_train_as_one_process_and_only_rank_0_speaks(backend, fashion_dir, tmp_path):
+    common = ("train", "fashion-mnist", "--backend", backend, "--data-dir", str(fashion_dir), "--epochs", "2",
+              "--optimizer", "adam", "--lr", "1e-3", "--seed", "0", "--device", "cpu", "--json")
+    alone = dlcore(*common)
+    group = dlcore(*common, "--workers", "2", "--timeout", "30", "--save", str(tmp_path / "g.npz"))
+    assert group.returncode == 0, group.stderr
+    lines = group.stdout.strip().splitlines()
+    assert lines[0].startswith("dlcore: starting 2 workers")
+    assert [l.split(":")[0] for l in lines if l.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
+    assert sum(l.startswith("test accuracy:") for l in lines) == 1, group.stdout
+    mine, theirs = json.loads(lines[-1]), json.loads(alone.stdout.strip().splitlines()[-1])
+    assert abs(mine["accuracy"] - theirs["accuracy"]) <= 0.01 and mine["loss"] == pytest.approx(theirs["loss"], 1e-3)
+    evaluated = dlcore("evaluate", str(tmp_path / "g.npz"), "--data", "fashion-mnist", "--data-dir",
+                       str(fashion_dir), "--backend", backend, "--json")
+    assert json.loads(evaluated.stdout.strip().splitlines()[-1])["accuracy"] == mine["accuracy"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--workers", "2", "--batch-size", "63"), "batch_size 63 is the global batch over 2 workers"),
+    (("--strategy", "ddp"), "strategy 'ddp' joins its group from torchrun's variables"),
+])
+@pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
+def test_group_mistakes_end_in_one_clear_line(args, message, fashion_dir):
+    env = {name: "" for name in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")}
+    out = dlcore("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(fashion_dir), "--epochs", "1",
+                 "--device", "cpu", *args, env=env)
+    assert out.returncode != 0 and message in out.stderr, out.stderr
+
+
+@pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
+def test_launch_runs_a_script_as_a_group(tmp_path):
+    script = tmp_path / "script.py"
+    script.write_text("import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n"
+                      "raise SystemExit(3 if os.environ['RANK'] == '1' and os.environ.get('FAIL') else 0)\n")
+    out = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script))
+    assert out.returncode == 0 and sorted(out.stdout.splitlines()[1:]) == ["rank 0 of 2", "rank 1 of 2"]
+    failed = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script), env={"FAIL": "1"})
+    assert failed.returncode == 3 and "worker 1 of 2 exited with code 3; stopping the others" in failed.stderr

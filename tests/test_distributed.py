@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, TEST_DEVICE
 from dlcore import ConfigError, Trainer
 from dlcore.contract import Strategy
 from dlcore.parallel import shard_order, sharded_count
@@ -95,3 +95,20 @@ class TestDDP(StrategyTests):
 @pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
 class TestMultiWorkerMirrored(StrategyTests):
     backend, strategy = "tensorflow", "multi_worker_mirrored"
+
+
+def _gpus() -> int:
+    if TEST_DEVICE == "cpu" or "torch" not in BACKENDS:
+        return 0
+    import torch
+
+    return torch.cuda.device_count()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_gpus() < 2, reason="nccl DDP needs two GPUs and DLCORE_TEST_DEVICE=gpu (tox's gpu factor)")
+class TestDDPOnTwoGPUs(StrategyTests):
+    """One GPU per worker ("auto" is the local rank's), nccl."""
+
+    backend, strategy, device = "torch", "ddp", "auto"
+    tolerance = dict(rtol=1e-4, atol=1e-4)

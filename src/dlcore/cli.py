@@ -100,6 +100,15 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-download", action="store_true")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON on the last line")
 
+    run = sub.add_parser("launch", help="run your own script as N processes of a group on this machine, each with "
+                         "the environment of the backend's strategy (for Trainer(strategy=...))")
+    run.add_argument("--workers", type=int, default=2, help="processes (default: 2)")
+    run.add_argument("--backend", default=None, help=backend_help)
+    run.add_argument("--strategy", default=None, help="default: the backend's (ddp, multi_worker_mirrored, ...)")
+    run.add_argument("--threads", type=int, default=1, help="CPU threads per process (default: 1)")
+    run.add_argument("--timeout", type=float, default=None, help=f"sets ${ENV_TIMEOUT} (default {DEFAULT_TIMEOUT:g} s)")
+    run.add_argument("program", nargs=argparse.REMAINDER, help="the command, e.g. python train.py --epochs 5")
+
     devices = sub.add_parser("devices", help="list the devices of the installed backends")
     devices.add_argument("--backend", default=None, help="only this backend: " + backend_help)
     sub.add_parser("backends", help="list registered backends and whether they are installed")
@@ -144,21 +153,30 @@ def _strategy_name(args: argparse.Namespace) -> str | None:
     return registry().launch_strategy(select_backend_name(args.backend)).name
 
 
-def _launch(args: argparse.Namespace, argv: list[str]) -> int:
-    """--workers N on this machine: the data fetched once, then N processes of this command."""
+def _group(args: argparse.Namespace, command: list[str]) -> int:
+    """``command`` as --workers processes of the strategy's group on this machine."""
     if args.workers < 1 or args.threads < 1:
         raise ConfigError(f"--workers and --threads take a number >= 1, got {args.workers} and {args.threads}")
-    info = registry().launch_strategy(select_backend_name(args.backend))
-    _data(args.workload, args, progress=False if args.no_progress else None)  # one download, not one per worker
+    backend = select_backend_name(args.backend)
+    plugins = registry()
+    info = plugins.strategy(args.strategy, backend) if args.strategy else plugins.launch_strategy(backend)
     print(f"dlcore: starting {args.workers} workers ({info.name}, {args.threads} thread"
           f"{'s' if args.threads > 1 else ''} each)", flush=True)
-    environment = registry().strategies.load(info, "load").environment
-    return launch([sys.executable, "-m", "dlcore", *argv], args.workers, environment, args.threads, args.timeout)
+    environment = plugins.strategies.load(info, "load").environment
+    return launch(command, args.workers, environment, args.threads, args.timeout)
+
+
+def _launch(args: argparse.Namespace) -> int:
+    command = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if not command:
+        raise ConfigError("dlcore launch needs a command to run, e.g. dlcore launch --workers 2 python train.py")
+    return _group(args, command)
 
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
     if args.workers != 1 and worker_of() is None and not args.ray:
-        return _launch(args, argv)
+        _data(args.workload, args, progress=False if args.no_progress else None)  # one download, not one per worker
+        return _group(args, [sys.executable, "-m", "dlcore", *argv])
     for key, value in {**RECIPE, **dataset_info(args.workload).defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -297,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "train":
             return _train(args, argv)
-        command = {"evaluate": _evaluate, "devices": _devices, "backends": _backends, "info": _info}[args.command]
+        command = {"evaluate": _evaluate, "launch": _launch, "devices": _devices, "backends": _backends,
+                   "info": _info}[args.command]
         return command(args)
     except DlcoreError as err:
         worker = worker_of()

@@ -5,12 +5,14 @@ under this strategy with Keras 3)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 import numpy as np
 
@@ -20,13 +22,20 @@ from .framework import import_tensorflow
 
 tf = import_tensorflow()
 
+FIRST_CALL = 60.0  # seconds the first call that waits on the group may take (it traces the steps)
+
 
 class MultiWorkerMirroredStrategy(Strategy):
     """``Trainer(strategy="multi_worker_mirrored")``: each process holds the whole model; every
-    step's gradients are averaged over the workers by collective all-reduce, which waits at most
-    ``timeout`` seconds (``CommunicationOptions(timeout_seconds=...)``). The cluster and this
+    step's gradients are averaged over the workers by collective all-reduce. The cluster and this
     process's place in it come from ``TF_CONFIG`` (``{"cluster": {"worker": [host:port, ...]},
-    "task": {"type": "worker", "index": i}}``); worker 0 is the chief."""
+    "task": {"type": "worker", "index": i}}``); worker 0 is the chief.
+
+    A call that waits on the group is bounded by a watchdog that aborts the collectives after
+    ``timeout`` seconds (the first call, which traces the steps, after at least a minute), so
+    that they raise; TensorFlow's own ``CommunicationOptions(timeout_seconds=...)`` starts a
+    thread per collective that never ends (TF 2.21: about 2000 a minute, until the process
+    cannot start one more)."""
 
     name = "multi_worker_mirrored"
     ports_per_process = True
@@ -35,6 +44,7 @@ class MultiWorkerMirroredStrategy(Strategy):
         super().__init__(timeout)
         self.engine: Any = None
         self._sum: Any = None
+        self._waited: set[str] = set()  # the kinds of call that waited on the group before
 
     @classmethod
     def environment(cls, rank: int, world_size: int, ports: Sequence[int], host: str = "127.0.0.1") -> dict[str, str]:
@@ -51,9 +61,8 @@ class MultiWorkerMirroredStrategy(Strategy):
             workers = json.loads(config)["cluster"]["worker"]
         except (ValueError, KeyError, TypeError) as err:
             raise ConfigError(f"TF_CONFIG is not a cluster of workers ({err}): {config[:200]}") from None
-        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=self.timeout)
         try:
-            self.engine = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+            self.engine = tf.distribute.MultiWorkerMirroredStrategy()
         except Exception as err:
             raise DistributedError(f"could not join the cluster {workers}: {err}") from err
         resolver = self.engine.cluster_resolver
@@ -71,9 +80,34 @@ class MultiWorkerMirroredStrategy(Strategy):
             model.parallel = self.engine
             model.cache.clear()  # the compiled steps take the strategy in
 
+    def bounded(self) -> ContextManager[None]:
+        return self._watched("steps")
+
+    @contextlib.contextmanager
+    def _watched(self, kind: str) -> Iterator[None]:
+        """Abort the collectives if the block takes over ``timeout`` seconds (the first block of
+        its ``kind``: FIRST_CALL at least, as the processes start and trace at their own pace)."""
+        limit = self.timeout if kind in self._waited else max(self.timeout, FIRST_CALL)
+        self._waited.add(kind)
+        watchdog = threading.Timer(limit, self._abort, (limit,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            yield
+        finally:
+            watchdog.cancel()
+
+    def _abort(self, limit: float) -> None:
+        """Make the collectives waiting now (and after) raise UnavailableError."""
+        from tensorflow.python.eager import context
+
+        context.context().abort_collective_ops(tf.errors.UNAVAILABLE,
+                                               f"no answer from the other workers within {limit:g} s")
+
     def all_sum(self, values: np.ndarray) -> np.ndarray:
-        result = self._sum(tf.constant(np.asarray(values, np.float64)))
-        return np.asarray(self.engine.experimental_local_results(result)[0].numpy(), np.float64)
+        with self._watched("sum"):
+            result = self._sum(tf.constant(np.asarray(values, np.float64)))
+            return np.asarray(self.engine.experimental_local_results(result)[0].numpy(), np.float64)
 
     def save(self, write: Callable[[Path], Path], path: Path) -> Path:
         """TensorFlow's rule: every worker writes; the chief to ``path``, the others to a

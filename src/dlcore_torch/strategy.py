@@ -46,7 +46,7 @@ class DDPStrategy(Strategy):
     def setup(self, backend: Backend, device: Device) -> None:
         self._device = torch.device(device.name)
         if not dist.is_initialized():
-            missing = [name for name in ENVIRONMENT if name not in os.environ]
+            missing = [name for name in ENVIRONMENT if not os.environ.get(name)]
             if missing:
                 raise ConfigError(f"strategy 'ddp' joins its group from torchrun's variables, and "
                                   f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set; start the "

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcore import DeviceError, Trainer, models
+from dlcore import ConfigError, DeviceError, Trainer, models
 from dlcore.testing.data import blobs, write_fashion_mnist
+from dlcore.testing.distributed import StrategyTests
 
 PACKAGE = Path(__file__).resolve().parent.parent / "src" / "dlcore_jax"
 OTHERS = [b for b, module in (("torch", "torch"), ("tensorflow", "tensorflow")) if importlib.util.find_spec(module)]
@@ -96,3 +97,15 @@ def test_missing_jax_gives_a_one_line_install_hint(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "dlcore: error: backend 'jax' needs jax, optax, which are not installed; pip install jax optax"]
+
+
+def test_data_parallel_outside_a_launched_group_says_how_to_start_one(monkeypatch):
+    for name in ("DLCORE_JAX_COORDINATOR", "DLCORE_JAX_PROCESSES", "DLCORE_JAX_PROCESS_ID"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="'dlcore train ... --workers N' or 'dlcore launch --workers N"):
+        Trainer("jax", strategy="data_parallel", device="cpu")
+
+
+@pytest.mark.slow
+class TestDataParallel(StrategyTests):
+    backend, strategy = "jax", "data_parallel"

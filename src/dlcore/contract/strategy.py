@@ -22,6 +22,7 @@ The core calls a strategy like this::
 
     strategy.setup(backend, device)       # in Trainer(...): join the group
     strategy.prepare(model)               # before each fit: model.parallel for the train steps
+    with strategy.bounded(): backend.train_steps(...)   # each span of steps
     strategy.all_sum(values)              # per epoch: losses and metric sums of every process
     strategy.save(write, path)            # per checkpoint
     strategy.shutdown()                   # Trainer.close(), or at exit
@@ -29,10 +30,11 @@ The core calls a strategy like this::
 
 from __future__ import annotations
 
+import contextlib
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, ContextManager, Sequence
 
 import numpy as np
 
@@ -102,6 +104,12 @@ class Strategy(ABC):
         """Whether ``error``, raised in a step or in :meth:`all_sum`, says the group broke (a
         process died or did not answer in time); the core then raises DistributedError."""
         return False
+
+    def bounded(self) -> ContextManager[None]:
+        """The context of each backend call that waits on the group (a span of train steps): a
+        strategy whose engine cannot bound its waits by ``timeout`` itself bounds them here
+        (e.g. a watchdog that aborts them); nothing by default."""
+        return contextlib.nullcontext()
 
     def barrier(self) -> None:
         """Wait until every process gets here."""

@@ -19,12 +19,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..contract.errors import ConfigError, DistributedError
 from ..contract.records import StrategyInfo
 from ..plugins.manager import registry, resolve
 
+T = TypeVar("T")
 CHECKPOINT = "last.npz"  # the file of a checkpoint reported to Ray
 
 
@@ -56,11 +57,11 @@ class RayLauncher:
             raise ConfigError(f"max_failures must be >= 0, got {self.max_failures}")
 
     def fit(self, make_trainer: Callable[[str], Any], fit: Callable[..., Any], backend: str,
-            data: dict[str, Any]) -> Path:
+            data: dict[str, Any], restore: Callable[[Path], T]) -> T:
         """Run ``fit(trainer, resume_from, report, **data)`` in every Ray worker, with the
         trainer that ``make_trainer(strategy)`` makes there, ``data`` sent once through Ray's
-        object store, and ``report(trainer, model, epoch, logs)`` to call after each epoch; the
-        path of the last checkpoint, copied here (a temporary file the caller reads)."""
+        object store, and ``report(trainer, model, epoch, logs)`` to call after each epoch;
+        then ``restore(path)`` of the last checkpoint, copied here, and its result."""
         ray = _import_ray()
         from ray.train import Checkpoint, CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 
@@ -72,36 +73,40 @@ class RayLauncher:
         def loop(config: dict[str, Any]) -> None:
             trainer = make_trainer(info.name)
             resume = None
+            here = Path(tempfile.mkdtemp(prefix="dlcore-ray-"))
             restored = ray.train.get_checkpoint()
             if restored is not None:  # a restart: go on from the last epoch Ray kept
                 with restored.as_directory() as folder:
-                    resume = Path(tempfile.mkdtemp(prefix="dlcore-resume-")) / CHECKPOINT
+                    resume = here / "resume.npz"
                     shutil.copy(Path(folder) / CHECKPOINT, resume)
 
             def report(trainer: Any, model: Any, epoch: int, logs: dict[str, Any]) -> None:
                 """Rank 0's checkpoint of the epoch to Ray (every worker reports the metrics)."""
-                folder = Path(tempfile.mkdtemp(prefix="dlcore-ray-"))
+                folder = here / f"epoch-{epoch}"
+                folder.mkdir()
                 trainer.save(model, folder / CHECKPOINT)
                 checkpoint = Checkpoint.from_directory(str(folder)) if trainer.is_chief else None
                 ray.train.report({k: v for k, v in logs.items() if isinstance(v, (int, float))}, checkpoint=checkpoint)
+                shutil.rmtree(folder, ignore_errors=True)  # Ray keeps its copy
 
-            fit(trainer, resume, report, **{name: ray.get(ref) for name, ref in config.items()})
-            trainer.close()
+            try:
+                fit(trainer, resume, report, **{name: ray.get(ref) for name, ref in config.items()})
+            finally:
+                trainer.close()
+                shutil.rmtree(here, ignore_errors=True)
 
-        storage = Path(self.storage_path) if self.storage_path else Path(tempfile.mkdtemp(prefix="dlcore-ray-runs-"))
+        storage = self.storage_path or tempfile.mkdtemp(prefix="dlcore-ray-runs-")  # a folder or a URI (s3://)
         try:
             result = ray_trainer(
                 loop, train_loop_config={name: ray.put(value) for name, value in data.items()}, scaling_config=ScalingConfig(num_workers=self.workers, use_gpu=self.use_gpu),
-                run_config=RunConfig(storage_path=str(storage), failure_config=FailureConfig(max_failures=self.max_failures),
+                run_config=RunConfig(storage_path=storage, failure_config=FailureConfig(max_failures=self.max_failures),
                                      checkpoint_config=CheckpointConfig(num_to_keep=2)),
             ).fit()
             if result.error is not None or result.checkpoint is None:
                 raise DistributedError(f"the Ray run failed after {self.max_failures} restart(s): "
                                        f"{result.error or 'no checkpoint was reported'}")
             with result.checkpoint.as_directory() as folder:
-                final = Path(tempfile.mkdtemp(prefix="dlcore-ray-result-")) / CHECKPOINT
-                shutil.copy(Path(folder) / CHECKPOINT, final)
-            return final
+                return restore(Path(folder) / CHECKPOINT)
         except DistributedError:
             raise
         except Exception as err:

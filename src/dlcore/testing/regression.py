@@ -13,12 +13,14 @@ Tests of a loss or metric the backend has no kernel for are skipped.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pytest
 
-from .. import ConfigError, Trainer, models
+from .. import ConfigError, DeviceError, Trainer, models
+from ..plugins.backends import get_backend
 from ..plugins.manager import registry
 from . import reference
 
@@ -44,8 +46,15 @@ class RegressionTests:
 
     @pytest.fixture
     def device(self) -> str:
-        """The device the tests run on."""
-        return "cpu"
+        """The device the tests run on: $DLCORE_TEST_DEVICE ("gpu" in tox's gpu factor: the
+        backend's first GPU, the test skipped where it has none), else the CPU."""
+        wanted = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
+        if wanted == "cpu":
+            return "cpu"
+        try:
+            return str(get_backend(self.backend).device(wanted).name)
+        except DeviceError:
+            pytest.skip(f"backend {self.backend!r} has no {wanted} device here")
 
     def trainer(self, device: str, **settings: Any) -> Trainer:
         """A trainer of this backend: 5 epochs of Adam (lr 1e-2), batch 32, seed 0, no progress bar."""

@@ -250,6 +250,17 @@ class BackendTests(RegressionTests):
         full = self.trainer(device).evaluate(model, (x, y))["loss"]
         assert mixed != full and mixed == pytest.approx(full, rel=0.05)
 
+    def test_float16_mixed_precision_learns_on_a_gpu(self, device):
+        """16-mixed (float16 with loss scaling) reaches the accuracy float32 reaches, where a
+        backend offers it on the test device (a GPU: tox's gpu factor)."""
+        if device == "cpu":
+            pytest.skip("float16 mixed precision runs on a GPU")
+        trainer = self.supported(device, precision="16-mixed")
+        x, y = blobs()
+        spec = models.mlp(20, [32], 4)
+        trainer.fit(spec, (x[:1000], y[:1000]))
+        assert trainer.evaluate(spec, (x[1000:], y[1000:]))["accuracy"] >= 0.95
+
     def test_deterministic_mode_trains_the_same_twice_where_offered(self, device):
         x, y = blobs(300)
         runs = []

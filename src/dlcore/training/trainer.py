@@ -10,6 +10,7 @@ spans of batches.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import math
@@ -17,7 +18,7 @@ import numbers
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterator, NamedTuple, Sequence
+from typing import Any, Callable, ContextManager, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -693,7 +694,8 @@ class Trainer:
             if batch_hooks is not None:
                 for callback in batch_hooks[0]:
                     callback.on_train_batch_begin(self, model, batches)
-            results = self._step(step, model, config, span)
+            with self._bounded(reporter is not None):
+                results = self._step(step, model, config, span)
             span_sizes = (results.sizes or []) if data.native else data.batch_sizes(span.first, span.count)
             if not span_sizes:
                 break
@@ -729,6 +731,10 @@ class Trainer:
         values = {name: result(total, count) for name, total, result in zip(config.metrics, totals, resolved.results)}
         return loss_sum / count, values, batches
 
+    def _bounded(self, training: bool) -> ContextManager[None]:
+        """A training call in a group, bounded by the strategy (:meth:`Strategy.bounded`)."""
+        return self.strategy.bounded() if training and self.strategy is not None else contextlib.nullcontext()
+
     def _group_sums(self, loss_sum: float, count: int, bad: np.ndarray, totals: list[np.ndarray],
                     reductions: tuple[str, ...]) -> tuple[float, int, np.ndarray, list[np.ndarray]]:
         """An epoch's loss sum, sample count, diverged steps and metric statistics over every
@@ -761,15 +767,12 @@ class Trainer:
             trainer.fit(data["model"], data["train"], data["validation"], [*data["callbacks"], _EpochEnd(report)],
                         resume or data["resume_from"], **data["options"])
 
-        path = self.launcher.fit(make, fit, self.backend_name, dict(
+        def restore(path: Path) -> History:
+            return self._resume(registry(), self.build(model), path)[0]
+
+        return self.launcher.fit(make, fit, self.backend_name, dict(
             model=model, train=train, validation=validation, callbacks=list(callbacks), resume_from=resume_from,
-            options=options))
-        try:
-            built = self.build(model)
-            history, _ = self._resume(registry(), built, path)
-        finally:
-            path.unlink(missing_ok=True)
-        return history
+            options=options), restore)
 
     def _strategy(self, plugins: Registry, strategy: str | Strategy | None) -> Strategy | None:
         """The strategy object of ``Trainer(strategy=...)``."""

@@ -2,7 +2,7 @@
 module does not import JAX."""
 
 from dlcore import hookimpl
-from dlcore.contract import BackendInfo, Kernel, standard_kernels
+from dlcore.contract import BackendInfo, Kernel, StrategyInfo, standard_kernels
 
 NAME = "jax"
 LAYER_KINDS = ("dense", "conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d", "batch_norm",
@@ -22,3 +22,10 @@ def dlcore_kernels() -> list[Kernel]:
               "sequential": "dlcore_jax.models:sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
     return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers
+
+
+@hookimpl
+def dlcore_strategies() -> list[StrategyInfo]:
+    return [StrategyInfo("data_parallel", NAME, "dlcore_jax.strategy:DataParallelStrategy",
+                         description="jax.distributed: gradients averaged over processes (gloo on CPU); "
+                                     "DLCORE_JAX_* variables")]

@@ -1,6 +1,8 @@
 """The JAX backend: arrays placed on the device once; each training step compiled with jax.jit,
 a span of full batches run in one lax.scan with the parameters and optimizer state donated;
-losses and metric statistics stay on the device until the epoch ends."""
+losses and metric statistics stay on the device until the epoch ends. In a group of processes
+(:mod:`dlcore_jax.strategy`), one batch at a time: its gradients, their mean over the group,
+then the update."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from dlcore.contract import (
 from dlcore.optimizers import check_state
 
 from .models import JaxModel, text_batch
+from .strategy import join
 
 
 class _Tokens:
@@ -64,9 +67,9 @@ class _Compiled:
             directions, state = optimizer.direction(grads, state, params)
             return {n: p - lr * directions[n] if n in directions else p for n, p in params.items()}, state
 
-        def step(params: Any, state: Any, sums: Any, lr: Any, xb: Any, yb: Any, wb: Any, b: Any, last: Any) -> Any:
-            """Batch number ``b`` of the epoch (whose last is ``last``) at learning rate ``lr``, its
-            samples' losses weighted by ``wb`` unless it is None."""
+        def gradients(params: Any, xb: Any, yb: Any, wb: Any) -> Any:
+            """The loss, logits, new held entries and gradients of one batch, its samples' losses
+            weighted by ``wb`` unless it is None."""
             def loss_of(weights: Any, rest: Any) -> Any:
                 logits, updates = forward({**rest, **weights}, xb, training=True)
                 return (loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)), (logits, updates)
@@ -74,6 +77,12 @@ class _Compiled:
             weights = {n: params[n] for n in optimizer.trainable}  # differentiated; the rest is not
             rest = {n: p for n, p in params.items() if n not in weights}
             (loss, (logits, updates)), grads = jax.value_and_grad(loss_of, has_aux=True)(weights, rest)
+            return loss, logits, updates, grads
+
+        def advance(params: Any, state: Any, sums: Any, grads: Any, lr: Any, b: Any, last: Any) -> Any:
+            """The update of batch number ``b`` of the epoch (whose last is ``last``) at learning
+            rate ``lr``; with accumulation, ``grads`` added to the group's sums, whose mean
+            updates at the group's end."""
             if group == 1:
                 params, state = update(params, state, grads, lr)
             else:
@@ -89,7 +98,45 @@ class _Compiled:
 
                 params, state, sums = jax.lax.cond(ends, apply_mean,
                                                    lambda carry: carry, (params, state, sums))
+            return params, state, sums
+
+        def step(params: Any, state: Any, sums: Any, lr: Any, xb: Any, yb: Any, wb: Any, b: Any, last: Any) -> Any:
+            """Batch number ``b`` of the epoch (whose last is ``last``) at learning rate ``lr``, its
+            samples' losses weighted by ``wb`` unless it is None."""
+            loss, logits, updates, grads = gradients(params, xb, yb, wb)
+            params, state, sums = advance(params, state, sums, grads, lr, b, last)
             return {**params, **updates}, state, sums, loss, statistics(logits, yb)
+
+        # Over a group of processes (model.parallel, a dlcore_jax.strategy.ProcessMean): the
+        # gradients and the held float entries (batch norm's statistics) go out as one (1, n)
+        # row, whose mean over the group comes back to make the update.
+        shared = list(optimizer.trainable) if optimizer is not None else []
+        averaged = [n for n in held if jnp.issubdtype(model.native.params[n].dtype, jnp.floating)]
+
+        def local(params: Any, xb: Any, yb: Any, wb: Any) -> Any:
+            """This process's part of a step: the row, the held entries not averaged (dropout's
+            counter), the loss and the reduced statistics."""
+            loss, logits, updates, grads = gradients(params, xb, yb, wb)
+            parts = [grads[n] for n in shared] + [updates.get(n, params[n]) for n in averaged]
+            row = jnp.concatenate([p.astype(jnp.float32).ravel() for p in parts])[None]
+            own = {n: u for n, u in updates.items() if n not in averaged}
+            return row, own, loss[None], reduce([s[None] for s in statistics(logits, yb)])
+
+        def local_at(params: Any, x: Any, y: Any, w: Any, order: Any, b: Any) -> Any:
+            """``local`` of the full batch number ``b`` of the epoch's ``order``."""
+            index = jax.lax.dynamic_slice(order, (b * bs,), (bs,))
+            return local(params, x[index], y[index], None if w is None else w[index])
+
+        def finish(params: Any, state: Any, sums: Any, mean: Any, own: Any, lr: Any, b: Any, last: Any) -> Any:
+            """The update of batch number ``b`` from the group's ``mean`` row."""
+            values, at = {}, 0
+            for n in shared + averaged:
+                size = params[n].size
+                values[n] = mean[at:at + size].reshape(params[n].shape).astype(params[n].dtype)
+                at += size
+            grads = {n: values[n] for n in shared}
+            params, state, sums = advance(params, state, sums, grads, lr, b, last)
+            return {**params, **{n: values[n] for n in averaged}, **own}, state, sums
 
         def span(params: Any, state: Any, sums: Any, lrs: Any, x: Any, y: Any, w: Any, order: Any, first: Any,
                  last: Any, count: int) -> Any:
@@ -114,6 +161,8 @@ class _Compiled:
 
         self.reduce = reduce
         self.step = jax.jit(step, donate_argnums=(0, 1, 2))
+        self.local, self.local_at = jax.jit(local), jax.jit(local_at)
+        self.finish = jax.jit(finish, donate_argnums=(0, 1, 2))
         self.span = jax.jit(span, static_argnames="count", donate_argnums=(0, 1, 2))
         self.evaluate = jax.jit(evaluate)
         self.forward = jax.jit(apply)
@@ -125,8 +174,9 @@ class JaxBackend(Backend):
     supports = frozenset({"learning_rates", "clip", "accumulate", "sample_weight", "bf16-mixed"})
 
     def __init__(self) -> None:
-        self._devices = [Device("jax", "cpu", 0, "cpu", jax.devices("cpu")[0].device_kind)]
-        gpus = [d for d in jax.devices() if d.platform == "gpu"] if jax.default_backend() == "gpu" else []
+        join()  # a process of a group (dlcore_jax.strategy's variables) joins it before JAX starts
+        self._devices = [Device("jax", "cpu", 0, "cpu", jax.local_devices(backend="cpu")[0].device_kind)]
+        gpus = [d for d in jax.local_devices() if d.platform == "gpu"] if jax.default_backend() == "gpu" else []
         self._devices += [Device("jax", "gpu", i, f"gpu:{i}", d.device_kind) for i, d in enumerate(gpus)]
         self._order: tuple[Any, Any] = (None, None)
 
@@ -150,9 +200,9 @@ class JaxBackend(Backend):
 
     @staticmethod
     def _jax_device(device: Device | None) -> Any:
-        if device is None or device.kind == "cpu":
-            return jax.devices("cpu")[0]
-        return [d for d in jax.devices() if d.platform == "gpu"][device.index]
+        if device is None or device.kind == "cpu":  # this process's own (a group's jax.devices() are all of theirs)
+            return jax.local_devices(backend="cpu")[0]
+        return [d for d in jax.local_devices() if d.platform == "gpu"][device.index]
 
     # -- models
 
@@ -214,6 +264,8 @@ class JaxBackend(Backend):
         where = self._jax_device(model.device)
         rates = span.learning_rates if span.learning_rates is not None else np.full(span.count, optimizer.lr)
         rates = np.asarray(rates, np.float32)
+        if model.parallel is not None:
+            return self._group_steps(model, compiled, span, rates)
         last = jnp.int32((span.data.num_batches or 0) - 1)
         x, y, w = span.data.payload
         losses, statistics = [], []  # statistics: per call, each metric's reduced statistics
@@ -244,6 +296,35 @@ class JaxBackend(Backend):
         for i in range(full, span.count):  # the others: one jitted step each
             index = order[span.data.batch_slice(span.first + i)]
             one(i, x[index], y[index], None if w is None else w[index])
+        return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
+
+    def _group_steps(self, model: Model, compiled: _Compiled, span: Span, rates: np.ndarray) -> StepResults:
+        """train_steps over a group of processes (``model.parallel``, a strategy.ProcessMean),
+        one batch at a time: its gradients here, their mean over the group, then the update."""
+        native, optimizer, mean = model.native, model.optimizer, model.parallel
+        where = self._jax_device(model.device)
+        x, y, w = span.data.payload
+        bs, n, last = span.data.batch_size, span.data.num_samples or 0, np.int32((span.data.num_batches or 0) - 1)
+        tokens = isinstance(x, _Tokens)
+        indices = span.indices() if tokens else None
+        order = None if tokens else self._order_on(span, where)
+        losses, statistics = [], []
+        for i, b in enumerate(span.batch_numbers):
+            if indices is not None:  # texts, padded on the host
+                index = indices[i]
+                local = compiled.local(native.params, self._text_inputs(model, x, index),
+                                       jax.device_put(y[index], where),
+                                       None if w is None else jax.device_put(w[index], where))
+            elif (b + 1) * bs <= n:  # a full batch, taken from the epoch's order in the step
+                local = compiled.local_at(native.params, x, y, w, order, np.int32(b))
+            else:
+                index = order[span.data.batch_slice(b)]
+                local = compiled.local(native.params, x[index], y[index], None if w is None else w[index])
+            row, own, loss, stats = local
+            native.params, optimizer.state, optimizer.sums = compiled.finish(
+                native.params, optimizer.state, optimizer.sums, mean(row), own, rates[i], np.int32(b), last)
+            losses.append(loss)
+            statistics.append(stats)
         return StepResults(jnp.concatenate(losses), self._combine(compiled, statistics))
 
     @staticmethod
