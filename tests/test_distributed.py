@@ -112,3 +112,17 @@ class TestDDPOnTwoGPUs(StrategyTests):
 
     backend, strategy, device = "torch", "ddp", "auto"
     tolerance = dict(rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.skipif("torch" not in BACKENDS or len(BACKENDS) < 2, reason="needs torch and another backend")
+def test_a_checkpoint_of_a_torch_group_evaluates_alike_on_every_backend(tmp_path):
+    from dlcore.testing.distributed import problem, run_group
+
+    code, _ = run_group("torch", "ddp", tmp_path, "--epochs", "1")
+    assert code == 0, [p.read_text() for p in tmp_path.glob("error-*.txt")]
+    results = {backend: Trainer(backend, device="cpu", progress=False).evaluate(
+        Trainer(backend, device="cpu").load(tmp_path / "epoch-1.npz"), problem()) for backend in BACKENDS}
+    first = results["torch"]
+    for backend, metrics in results.items():
+        assert metrics["accuracy"] == first["accuracy"] and metrics["loss"] == pytest.approx(first["loss"], rel=1e-5), \
+            backend

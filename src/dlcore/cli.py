@@ -149,8 +149,8 @@ class _PrintEpochs(Callback):
 def _strategy_name(args: argparse.Namespace) -> str | None:
     """The strategy of this process: --strategy, or the backend's own for a launched worker."""
     if args.strategy or worker_of() is None:
-        return args.strategy
-    return registry().launch_strategy(select_backend_name(args.backend)).name
+        return str(args.strategy) if args.strategy else None
+    return str(registry().launch_strategy(select_backend_name(args.backend)).name)
 
 
 def _group(args: argparse.Namespace, command: list[str]) -> int:

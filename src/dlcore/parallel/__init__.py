@@ -5,8 +5,8 @@ results (:mod:`~dlcore.parallel.sharding`), the launcher of ``dlcore train --wor
 starts a group on one machine and ends all of it when one process fails
 (:mod:`~dlcore.parallel.launcher`), and the Ray launcher (:mod:`~dlcore.parallel.ray`, extra
 ``dlcore-ml[ray]``). A strategy itself (:class:`dlcore.contract.Strategy`) belongs to its
-backend's plugin. Imports the contract only; the Ray launcher also imports training, and
-nothing of dlcore imports it.
+backend's plugin. Imports the contract and the plugin layer (the Ray launcher imports Ray
+only when it runs); training and the command line import it.
 """
 
 from .launcher import ENV_WORKER, free_ports, launch, worker_of

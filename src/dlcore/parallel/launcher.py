@@ -53,7 +53,7 @@ def thread_environment(threads: int) -> dict[str, str]:
                           f" intra_op_parallelism_threads={n}").strip()}
 
 
-def _kill(process: subprocess.Popen) -> None:
+def _kill(process: subprocess.Popen[bytes]) -> None:
     """SIGKILL to the process and whatever it started (its own session)."""
     if process.poll() is None:
         try:

@@ -50,7 +50,7 @@ def all_gather(strategy: Strategy, rows: np.ndarray) -> np.ndarray:
     """Every process's ``rows`` (of the same shape on each) joined in rank order, on each."""
     slots = np.zeros((strategy.world_size, *rows.shape), np.float64)
     slots[strategy.rank] = rows
-    summed = strategy.all_sum(slots.ravel()).reshape(slots.shape)
+    summed: np.ndarray = strategy.all_sum(slots.ravel()).reshape(slots.shape)
     return summed.reshape(-1, *rows.shape[1:]) if rows.ndim else summed
 
 

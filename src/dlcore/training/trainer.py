@@ -37,10 +37,10 @@ from ..io.formats import read_weights, write_weights
 from ..io.progress import Reporter, progress_bar
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
-from ..tuning.choices import hold_measurements
 from ..parallel.sharding import all_gather, check_batch, check_shards, shard_order
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
+from ..tuning.choices import hold_measurements
 from .history import History, format_metrics
 from .inputs import check_features, error_gist, looks_unscaled, sample_weights, shape_hint
 from .labels import check_labels
@@ -274,7 +274,7 @@ class Trainer:
                               "not both")
         if launcher is not None and not (launcher == "ray" or isinstance(launcher, RayLauncher)):
             raise ConfigError(f"launcher must be 'ray' or a dlcore.parallel.ray.RayLauncher, got {launcher!r}")
-        self.launcher = RayLauncher() if launcher == "ray" else launcher
+        self.launcher = RayLauncher() if launcher == "ray" else launcher if isinstance(launcher, RayLauncher) else None
         if self.strategy is not None:
             device = self.strategy.local_device(device)
         self.device = self.backend.device(device, plugins.device_kinds)
