@@ -13,8 +13,10 @@ exit, with code 2, without JAX's shutdown (which would wait for the hung process
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import math
+import operator
 import os
 import queue
 import sys
@@ -40,8 +42,9 @@ _joined = False  # whether join() started jax.distributed here (and shutdown end
 def join() -> bool:
     """Join the group that ``DLCORE_JAX_COORDINATOR`` (host:port of process 0),
     ``DLCORE_JAX_PROCESSES`` and ``DLCORE_JAX_PROCESS_ID`` name, waiting at most $DLCORE_TIMEOUT
-    seconds for the others; nothing without them or once joined. Whether this process is in a
-    group. Must come before any JAX computation or device query of the process."""
+    seconds for the others (JAX aborts the process when they do not come); nothing without the
+    variables or once joined. Whether this process is in a group. Must come before any JAX
+    computation or device query of the process."""
     global _joined
     if jax.distributed.is_initialized():
         return True
@@ -143,8 +146,12 @@ class ProcessMean:
         self.mesh, self.world_size = mesh, mesh.devices.size
         self._rows = NamedSharding(mesh, PartitionSpec(_AXIS))
         everywhere = NamedSharding(mesh, PartitionSpec())
-        self._mean = jax.jit(lambda rows: jax.lax.with_sharding_constraint(rows, everywhere).sum(0) / self.world_size,
-                             out_shardings=everywhere)
+
+        def mean(rows: Any) -> Any:  # added one by one: XLA on the CPU sums over a short axis 0 slowly
+            rows = jax.lax.with_sharding_constraint(rows, everywhere)
+            return functools.reduce(operator.add, [rows[i] for i in range(self.world_size)]) / self.world_size
+
+        self._mean = jax.jit(mean, out_shardings=everywhere)
         self._collectives, self._fails = collectives, fails
 
     def __call__(self, row: Any) -> Any:
@@ -211,8 +218,8 @@ class DataParallelStrategy(Strategy):
         model.parallel = self._means[ids]
 
     def all_sum(self, values: np.ndarray) -> np.ndarray:
-        """Exact: every process's float64 values gathered (as 32-bit words), then added in rank
-        order on each."""
+        """In float64: every process's values gathered (as 32-bit words), then added in rank
+        order on each, so that all get the same bits (and rank 0's weights pass unchanged)."""
         values = np.ascontiguousarray(values, np.float64)
         if self.world_size == 1 or values.size == 0:
             return values.copy()
