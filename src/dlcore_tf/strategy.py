@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shutil
+import signal
 import tempfile
 import threading
 from pathlib import Path
@@ -25,11 +27,27 @@ tf = import_tensorflow()
 FIRST_CALL = 60.0  # seconds the first call that waits on the group may take (it traces the steps)
 
 
+@contextlib.contextmanager
+def _killed_after(seconds: float) -> Iterator[None]:
+    """End the process (SIGALRM) if the block runs past ``seconds``: a call that holds the
+    interpreter while it waits can be stopped no other way. Only in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.alarm(math.ceil(seconds))
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+
+
 class MultiWorkerMirroredStrategy(Strategy):
     """``Trainer(strategy="multi_worker_mirrored")``: each process holds the whole model; every
     step's gradients are averaged over the workers by collective all-reduce. The cluster and this
     process's place in it come from ``TF_CONFIG`` (``{"cluster": {"worker": [host:port, ...]},
-    "task": {"type": "worker", "index": i}}``); worker 0 is the chief.
+    "task": {"type": "worker", "index": i}}``); worker 0 is the chief. Joining waits for every
+    worker; a process whose cluster is not complete within ``timeout`` seconds (a minute at
+    least) ends by SIGALRM.
 
     A call that waits on the group is bounded by a watchdog that aborts the collectives after
     ``timeout`` seconds (the first call, which traces the steps, after at least a minute), so
@@ -61,10 +79,13 @@ class MultiWorkerMirroredStrategy(Strategy):
             workers = json.loads(config)["cluster"]["worker"]
         except (ValueError, KeyError, TypeError) as err:
             raise ConfigError(f"TF_CONFIG is not a cluster of workers ({err}): {config[:200]}") from None
-        try:
-            self.engine = tf.distribute.MultiWorkerMirroredStrategy()
-        except Exception as err:
-            raise DistributedError(f"could not join the cluster {workers}: {err}") from err
+        with _killed_after(max(self.timeout, FIRST_CALL)):  # it waits for every worker, without a timeout
+            try:
+                self.engine = tf.distribute.MultiWorkerMirroredStrategy()
+            except Exception as err:
+                raise DistributedError(f"could not join the cluster {workers}: {err}") from err
+        if threading.current_thread() is threading.main_thread():  # the strategy makes SIGTERM do nothing
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         resolver = self.engine.cluster_resolver
         self.rank, self.world_size = int(resolver.task_id or 0), len(workers)
 
