@@ -91,8 +91,10 @@ class MultiWorkerMirroredStrategy(Strategy):
 
         @tf.function
         def summed(values):
-            context = lambda v: tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(v))
-            return self.engine.run(context, args=(values,))
+            def add(value):  # an input needs tf.identity to be on the replica's device
+                return tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, tf.identity(value))
+
+            return self.engine.run(add, args=(values,))
 
         self._sum = summed
 

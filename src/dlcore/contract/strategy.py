@@ -34,7 +34,7 @@ import contextlib
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar, ContextManager, Sequence
+from typing import Callable, ClassVar, ContextManager, Sequence
 
 import numpy as np
 
@@ -140,9 +140,4 @@ def broadcast_weights(strategy: Strategy, weights: dict[str, np.ndarray]) -> dic
     return out
 
 
-def parallel_of(model: Model) -> Any:
-    """What a strategy made of ``model`` for its train steps (``model.parallel``), or None."""
-    return getattr(model, "parallel", None)
-
-
-__all__ = ["DEFAULT_TIMEOUT", "ENV_TIMEOUT", "Strategy", "broadcast_weights", "default_timeout", "parallel_of"]
+__all__ = ["DEFAULT_TIMEOUT", "ENV_TIMEOUT", "Strategy", "broadcast_weights", "default_timeout"]

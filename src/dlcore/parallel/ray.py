@@ -98,7 +98,8 @@ class RayLauncher:
         storage = self.storage_path or tempfile.mkdtemp(prefix="dlcore-ray-runs-")  # a folder or a URI (s3://)
         try:
             result = ray_trainer(
-                loop, train_loop_config={name: ray.put(value) for name, value in data.items()}, scaling_config=ScalingConfig(num_workers=self.workers, use_gpu=self.use_gpu),
+                loop, train_loop_config={name: ray.put(value) for name, value in data.items()},
+                scaling_config=ScalingConfig(num_workers=self.workers, use_gpu=self.use_gpu),
                 run_config=RunConfig(storage_path=storage, failure_config=FailureConfig(max_failures=self.max_failures),
                                      checkpoint_config=CheckpointConfig(num_to_keep=2)),
             ).fit()
