@@ -77,7 +77,7 @@ MUTATIONS = (
              ("tests/test_datasets.py", "tests/test_text.py",), "checksum"),
     # --- the core's loop and checks
     Mutation("no-shuffle", "with shuffle=True epoch e's order is the e-th permutation of default_rng(seed)",
-             TRAINER, "order = self._rng.permutation(train_data.num_samples or 0)", "order = None", CONTRACT, "numpy_reference"),
+             TRAINER, "order = self._rng.permutation(total)", "order = None", CONTRACT, "numpy_reference"),
     Mutation("resume-rng-lost", "resume continues with the saved shuffling RNG",
              TRAINER, 'self._rng.bit_generator.state = state["rng"]', "pass", CONTRACT, "bitwise"),
     Mutation("label-bound-off-by-one", "labels out of range are refused before training",
@@ -86,7 +86,8 @@ MUTATIONS = (
     Mutation("nan-loss-unchecked", "a NaN or infinite loss stops training with a TrainingError",
              TRAINER, "if reporter is not None and bad.any():", "if False:", CONTRACT, "diverging"),
     Mutation("loss-mean-of-batch-means", "the epoch's and evaluate's loss is the mean per sample",
-             TRAINER, "return float(step_losses @ np.asarray(sizes, np.float64) / count)", "return float(step_losses.mean())",
+             TRAINER, "loss_sum, count = float(step_losses @ np.asarray(sizes, np.float64)), int(np.sum(sizes))",
+             "loss_sum, count = float(step_losses.mean()) * int(np.sum(sizes)), int(np.sum(sizes))",
              CONTRACT, "small_batches or numpy_reference"),
     Mutation("last-batch-weighted-as-full", "the last, smaller batch of an epoch weighs by its size",
              CONTRACT_STEPS, "max(0, min((b + 1) * self.batch_size, n) - b * self.batch_size)",

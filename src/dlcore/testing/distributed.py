@@ -28,8 +28,11 @@ import numpy as np
 import pytest
 
 from ..contract.errors import DlcoreError
+from ..io.checkpoint import TrainingCheckpoint
+from ..models.specs import mlp
 from ..parallel.launcher import launch
 from ..plugins.manager import registry
+from ..training.trainer import Callback, Trainer
 from .data import blobs
 
 EPOCHS, BATCH, SAMPLES = 3, 64, 512
@@ -43,8 +46,6 @@ def problem() -> tuple[np.ndarray, np.ndarray]:
 
 
 def spec() -> Any:
-    from ..models.specs import mlp
-
     return mlp(20, [32], 4)
 
 
@@ -52,8 +53,6 @@ def main(argv: list[str] | None = None) -> int:
     """One worker: fit, a checkpoint per epoch (``epoch-N.npz``), the final weights of its rank
     (``rank-R.npz``), and a fault (``kill`` or ``hang``) in rank 1 at batch 3 of ``--fault-epoch``;
     a dlcore error is written to ``error-R.txt``."""
-    from ..training.trainer import Callback, Trainer
-
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
     parser.add_argument("--backend", required=True)
@@ -150,8 +149,6 @@ class StrategyTests:
         return folder
 
     def test_ranks_end_equal_and_equal_to_one_process_with_the_global_batch(self, group: Path) -> None:
-        from ..training.trainer import Trainer
-
         first, second = weights(group / "rank-0.npz"), weights(group / "rank-1.npz")
         for name in first:
             np.testing.assert_array_equal(first[name], second[name], err_msg=f"{name} differs between the ranks")
@@ -175,8 +172,6 @@ class StrategyTests:
             assert counts[-1] - counts[0] <= 4, f"rank {rank}'s threads after each epoch: {counts}"
 
     def test_a_checkpoint_of_the_group_loads_in_one_process(self, group: Path) -> None:
-        from ..training.trainer import Trainer
-
         trainer = Trainer(self.backend, **SETTINGS)
         model = trainer.load(group / f"epoch-{EPOCHS}.npz")
         final = weights(group / "rank-0.npz")
@@ -195,8 +190,6 @@ class StrategyTests:
     @pytest.mark.parametrize("fault", ["kill", "hang"])
     def test_a_dead_or_hung_worker_ends_the_group_with_the_last_checkpoint_intact(self, fault: str,
                                                                                    tmp_path: Path) -> None:
-        from ..io.checkpoint import TrainingCheckpoint
-
         code, _ = run_group(self.backend, self.strategy, tmp_path, "--fault", fault, "--device", self.device,
                             timeout=self.timeout)
         ended = time.time()

@@ -788,8 +788,9 @@ class Trainer:
         """Join the strategy's group; the seed every process uses (rank 0's where none was
         given), so that all start from the same weights and draw the same epoch orders."""
         assert self.strategy is not None
-        hold_measurements()  # processes that time each other would choose kernels apart
         self.strategy.setup(self.backend, self.device)
+        if self.strategy.world_size > 1:  # processes that time each other would choose kernels apart
+            hold_measurements()
         if not self.strategy.is_chief:
             self.progress, self.verbose = False, False
         drawn = seed if seed is not None else int(np.random.default_rng().integers(2 ** 31))
