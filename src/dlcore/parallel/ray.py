@@ -15,6 +15,7 @@ store (Ray pickles them; dlcore's checkpoints stay .npz files).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -70,10 +71,12 @@ class RayLauncher:
             raise ConfigError(f"strategy {info.name!r} of backend {backend!r} has no Ray trainer; use --workers N")
         ray_trainer = resolve(info.ray_trainer)
 
+        scratch = tempfile.mkdtemp(prefix="dlcore-ray-")  # the workers' files, where they share this machine
+
         def loop(config: dict[str, Any]) -> None:
             trainer = make_trainer(info.name)
             resume = None
-            here = Path(tempfile.mkdtemp(prefix="dlcore-ray-"))
+            here = Path(tempfile.mkdtemp(prefix="dlcore-ray-", dir=scratch if os.path.isdir(scratch) else None))
             restored = ray.train.get_checkpoint()
             if restored is not None:  # a restart: go on from the last epoch Ray kept
                 with restored.as_directory() as folder:
@@ -115,6 +118,7 @@ class RayLauncher:
                 raise DistributedError(f"the Ray run failed: {err}") from err
             raise
         finally:
+            shutil.rmtree(scratch, ignore_errors=True)  # also what a killed worker left
             if not self.storage_path:
                 shutil.rmtree(storage, ignore_errors=True)
 
