@@ -142,6 +142,8 @@ def _schedule(args: argparse.Namespace) -> Any:
 
 
 class _PrintEpochs(Callback):
+    chief_only = True  # one line per epoch from a group
+
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         print(f"epoch {epoch}/{trainer.epochs}: {format_metrics(logs)} ({logs['seconds']:.1f} s)", flush=True)
 
@@ -192,13 +194,14 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     say = print if trainer.is_chief else (lambda *a, **k: None)
     train, test, model = _workload(args)
     group = "" if trainer.strategy is None else f", {trainer.strategy.world_size} workers ({trainer.strategy.name})"
+    if trainer.launcher is not None:
+        group = f", {trainer.launcher.workers} workers on Ray"
     say(f"training {args.workload} {model.kind} on {trainer.backend_name} ({trainer.device.name}{group}): "
         f"{args.epochs} epochs, {args.optimizer} lr {trainer.lr:g}, batch {args.batch_size}, seed {args.seed}", flush=True)
     start = time.perf_counter()
     if args.resume:
         say(f"resuming from {args.resume}", flush=True)
-    epochs = [_PrintEpochs()] if trainer.is_chief else []
-    trainer.fit(model, train, validation=args.validation, callbacks=epochs, resume_from=args.resume)
+    trainer.fit(model, train, validation=args.validation, callbacks=[_PrintEpochs()], resume_from=args.resume)
     seconds = time.perf_counter() - start
     if args.save:
         saved = trainer.save(model, args.save, {'workload': args.workload})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import shutil
@@ -86,6 +87,8 @@ class MultiWorkerMirroredStrategy(Strategy):
                 raise DistributedError(f"could not join the cluster {workers}: {err}") from err
         if threading.current_thread() is threading.main_thread():  # the strategy makes SIGTERM do nothing
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        quiet = logging.getLogger("tensorflow")  # a line per traced all-reduce where logging shows INFO (Ray)
+        quiet.setLevel(max(quiet.getEffectiveLevel(), logging.WARNING))
         resolver = self.engine.cluster_resolver
         self.rank, self.world_size = int(resolver.task_id or 0), len(workers)
 
