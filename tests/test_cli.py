@@ -270,9 +270,14 @@ def test_group_mistakes_end_in_one_clear_line(args, message, fashion_dir):
 @pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
 def test_launch_runs_a_script_as_a_group(tmp_path):
     script = tmp_path / "script.py"
-    script.write_text("import os\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n"
-                      "raise SystemExit(3 if os.environ['RANK'] == '1' and os.environ.get('FAIL') else 0)\n")
+    script.write_text("import os, time\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n"
+                      "if os.environ.get('FAIL'):\n"
+                      "    if os.environ['RANK'] == '1':\n        raise SystemExit(3)\n"
+                      f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n")
     out = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script))
     assert out.returncode == 0 and sorted(out.stdout.splitlines()[1:]) == ["rank 0 of 2", "rank 1 of 2"]
-    failed = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script), env={"FAIL": "1"})
+    failed = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script), env={"FAIL": "1"},
+                    timeout=60)
     assert failed.returncode == 3 and "worker 1 of 2 exited with code 3; stopping the others" in failed.stderr
+    with pytest.raises(ProcessLookupError):  # the launcher killed the worker that went on
+        os.kill(int((tmp_path / "pid").read_text()), 0)
