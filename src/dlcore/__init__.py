@@ -14,7 +14,9 @@ from . import deprecation
 
 deprecation.install()  # the modules that moved into folders in 0.2 import under their old names
 
-from . import callbacks, contract, datasets, embeddings, kernels, models, optimizers, plugins, schedules  # noqa: E402
+from . import (  # noqa: E402
+    callbacks, contract, datasets, embeddings, kernels, models, optimizers, plugins, schedules, transforms,
+)
 from .contract import (  # noqa: E402
     Backend, BackendError, BackendInfo, CheckpointError, ConfigError, DataError, Device, DeviceError, DeviceRegistry,
     DlcoreError, DownloadError, Model, ModelSpec, PluginError, Prepared, TrainingError,
@@ -34,5 +36,5 @@ __all__ = [
     "DownloadError", "EarlyStopping", "History", "LambdaCallback", "Model", "ModelCheckpoint", "ModelSpec",
     "PluginError", "Prepared", "ReduceLROnPlateau", "TensorBoard", "Trainer", "TrainingCheckpoint", "TrainingError",
     "__version__", "all_devices", "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend",
-    "hookimpl", "kernels", "models", "optimizers", "plugins", "schedules", "select_backend_name",
+    "hookimpl", "kernels", "models", "optimizers", "plugins", "schedules", "select_backend_name", "transforms",
 ]

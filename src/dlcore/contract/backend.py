@@ -161,13 +161,17 @@ class Prepared:
 
     ``payload``: what :meth:`Backend.put` or :meth:`Backend.put_tokens` returned, or the
     user's own pipeline (``native=True``: iterated as it is, never shuffled or re-batched).
-    ``num_samples`` is None when a native pipeline does not say.
+    ``num_samples`` is None when a native pipeline does not say. ``stream``: the core's
+    reader of a dataset read while training (:class:`dlcore.data.streaming.Stream`), whose
+    chunks each become data of their own through :meth:`Backend.put`; a backend never gets
+    a Prepared with a stream.
     """
 
     payload: Any
     num_samples: int | None
     batch_size: int
     native: bool = False
+    stream: Any = None
 
     @property
     def num_batches(self) -> int | None:

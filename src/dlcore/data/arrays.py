@@ -16,10 +16,23 @@ class Dataset(ABC):
     ``channels``: where an image's channel axis is in the features: "first" (N, C, H, W),
     "last" (N, H, W, C), or None (no channel axis, or not images). dlcore's specs take either;
     a user's own model gets them as they are.
+
+    The streaming side: :meth:`read` gives the samples of any indices as arrays, so that a
+    dataset larger than memory is read batch by batch while training. ``in_memory`` says
+    whether :meth:`arrays` costs nothing more (False: the trainer reads the dataset while
+    training when it is larger than the memory budget); ``reader`` whether its reading runs
+    best in worker "process"es (Python decoding: images) or "thread"s (numpy copies: memory
+    maps); ``on_bad_sample``: "error" (stop, naming the file and row) or "skip" (drop the
+    sample and count it); ``blocks``: the first index of each block of samples that are read
+    together cheaply (Parquet row groups), or None for random access at no extra cost.
     """
 
     class_names: tuple[str, ...] | None = None
     channels: str | None = None
+    in_memory: bool = True
+    reader: str = "process"
+    on_bad_sample: str = "error"
+    blocks: np.ndarray | None = None
 
     @abstractmethod
     def __len__(self) -> int:
@@ -32,6 +45,17 @@ class Dataset(ABC):
     @abstractmethod
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """All features and labels as numpy arrays sharing their first dimension."""
+
+    def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Features and labels of the samples ``indices`` (int64), stacked; by default one
+        ``self[i]`` per sample. Raise DataError naming the file and row of a bad sample."""
+        return stack_samples([self[int(i)] for i in indices], getattr(self, "name", "") or type(self).__name__)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes that the features and labels take in memory (for the memory budget)."""
+        features, labels = self.arrays()
+        return int(features.nbytes + labels.nbytes)
 
     @property
     def feature_shape(self) -> tuple[int, ...]:
@@ -85,6 +109,8 @@ class ArrayDataset(Dataset):
             )
         self.features = features
         self.labels = labels
+        self.in_memory = not isinstance(features, np.memmap)  # a memory map is read while training when large
+        self.reader = "thread"
         self.class_names = tuple(class_names) if class_names is not None else None
         self.name = name
         self.channels = check_channels(channels)
@@ -100,6 +126,9 @@ class ArrayDataset(Dataset):
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return self.features, self.labels
 
+    def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.features[indices], self.labels[indices]
+
     def __repr__(self) -> str:
         return (
             f"ArrayDataset({self.name + ', ' if self.name else ''}{len(self)} samples, "
@@ -108,6 +137,27 @@ class ArrayDataset(Dataset):
 
 
 CHANNELS = ("first", "last", None)
+ON_BAD_SAMPLE = ("error", "skip")
+
+
+def check_on_bad_sample(value: str) -> str:
+    if value not in ON_BAD_SAMPLE:
+        raise DataError(f"on_bad_sample must be 'error' (stop at a bad sample) or 'skip' (drop and count it), "
+                        f"got {value!r}")
+    return value
+
+
+def stack_samples(samples: Sequence[tuple[Any, Any]], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(features, label)`` samples stacked into two arrays; samples of different shapes are a
+    DataError naming the first that differs."""
+    if not samples:
+        return np.empty((0,)), np.empty((0,), np.int64)
+    first = np.shape(samples[0][0])
+    for i, (x, _) in enumerate(samples):
+        if np.shape(x) != first:
+            raise DataError(f"{name}: samples have different shapes ({first} and {np.shape(x)}, sample {i} of a "
+                            "batch); pass a transform that resizes them, such as dlcore.transforms.Resize")
+    return np.stack([np.asarray(x) for x, _ in samples]), np.asarray([y for _, y in samples])
 
 
 def check_channels(channels: str | None) -> str | None:
@@ -148,5 +198,6 @@ def as_dataset(data: Any, name: str = "data") -> Any:
     return data
 
 
-__all__ = ["CHANNELS", "ArrayDataset", "Dataset", "as_dataset", "check_channels", "standard_dtypes", "standard_labels",
+__all__ = ["CHANNELS", "ON_BAD_SAMPLE", "ArrayDataset", "Dataset", "as_dataset", "check_channels", "check_on_bad_sample",
+           "stack_samples", "standard_dtypes", "standard_labels",
            "with_channels"]

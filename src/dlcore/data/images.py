@@ -1,33 +1,102 @@
-"""The PyTorch tutorial's custom image dataset: a CSV of (file name, label) and an image folder.
+"""Images in files: the PyTorch tutorial's custom dataset (a CSV of file name and label, and an
+image folder) and the ImageFolder layout (one folder per class).
 
-    data = datasets.image_csv("labels.csv", "images/", transform=lambda a: a / 255.0)
+    data = datasets.image_csv("labels.csv", "images/", transform=transforms.ToTensor())
+    data = datasets.image_folder("photos/train", transform=transforms.Compose([Resize((64, 64)), ToTensor()]))
 
 Images are read with Pillow into numpy arrays (H, W, C uint8, or (H, W) for grayscale);
-``transform`` and ``target_transform`` are applied per sample, as in the tutorial. The whole
-dataset loads into memory when a backend asks for its arrays, so both backends train on it at
-full speed.
+``transform`` and ``target_transform`` are applied per sample, as in the tutorial, in the
+reading workers. A dataset that fits the trainer's memory budget is read once, in parallel,
+and trained on at full speed; a larger one is read batch by batch while training
+(:mod:`dlcore.data.streaming`).
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..contract.errors import DataError
-from .arrays import ArrayDataset, Dataset, check_channels, with_channels
+from .arrays import stack_samples, with_channels
+from .streaming import StreamingDataset
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
 
-class ImageCSVDataset(Dataset):
+def read_image(path: Path, where: str) -> np.ndarray:
+    """The image at ``path`` as a uint8 array ((H, W) grayscale or (H, W, C)); a missing or
+    unreadable file is a DataError beginning with ``where`` (the file and row that list it)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L") if image.mode in ("1", "P", "I;16") else image)
+    except FileNotFoundError:
+        raise DataError(f"{where}: image {path} does not exist") from None
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise DataError(f"{where}: cannot read image {path} ({err})") from None
+
+
+class ImageFiles(StreamingDataset):
+    """Labelled image files, decoded when read: ``items`` holds (where it is listed, path, label)."""
+
+    reader = "process"
+
+    def __init__(self, name: str, items: list[tuple[str, Path, int]], transform: Callable[[np.ndarray], Any] | None,
+                 target_transform: Callable[[int], Any] | None, class_names: Sequence[str] | None, channels: str | None,
+                 on_bad_sample: str) -> None:
+        super().__init__(name, class_names, channels, on_bad_sample)
+        self.items = items
+        self.transform = transform
+        self.target_transform = target_transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        samples = []
+        for i in indices:
+            where, path, label = self.items[int(i)]
+            image = read_image(path, where)
+            if self.transform is not None:
+                image = self.transform(image)
+            samples.append((image, self.target_transform(label) if self.target_transform else label))
+        try:
+            images, labels = stack_samples(samples, self.name)
+        except DataError:
+            shapes = [np.shape(x) for x, _ in samples]
+            odd = next(i for i, shape in enumerate(shapes) if shape != shapes[0])
+            where, path, _ = self.items[int(indices[odd])]
+            raise DataError(f"{where}: image {path} has shape {shapes[odd]}, others {shapes[0]}; pass a transform "
+                            "that resizes them (dlcore.transforms.Resize)") from None
+        channels = self.channels or ("last" if images.ndim == 4 and self.transform is None else None)
+        return with_channels(images, channels), labels
+
+    def first(self) -> tuple[np.ndarray, np.ndarray]:
+        sample = super().first()
+        if self.channels is None and sample[0].ndim == 4 and self.transform is None:
+            self.channels = "last"  # color images as read
+        return sample
+
+    @property
+    def num_classes(self) -> int | None:
+        """The classes named or counted when made, else the largest label + 1."""
+        return len(self.class_names) if self.class_names else max(label for _, _, label in self.items) + 1
+
+
+class ImageCSVDataset(ImageFiles):
     """Labelled images listed in a CSV file; rows are ``file name, integer label``.
 
     A first row whose label is not an integer is taken as a header. ``num_classes`` (or
-    ``class_names``) bounds the labels; each problem is reported with its row number and path.
-    Images are as read (grayscale (H, W), color (H, W, C)), or with their channel axis first
-    or last (``channels="first"`` or ``"last"``; grayscale gets one of 1).
+    ``class_names``) bounds the labels; each problem is reported with its row number and path
+    (rows with a bad label are skipped and counted with ``on_bad_sample="skip"``). Images are as
+    read (grayscale (H, W), color (H, W, C)), or with their channel axis first or last
+    (``channels="first"`` or ``"last"``; grayscale gets one of 1).
     """
 
     def __init__(
@@ -39,95 +108,95 @@ class ImageCSVDataset(Dataset):
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
         channels: str | None = None,
+        on_bad_sample: str = "error",
     ) -> None:
-        self.channels = check_channels(channels)
         self.annotations_file = Path(annotations_file)
         self.img_dir = Path(img_dir)
-        self.transform = transform
-        self.target_transform = target_transform
-        self.class_names = tuple(class_names) if class_names is not None else None
-        self.num_labels = len(self.class_names) if self.class_names else num_classes
-        self.name = str(self.annotations_file)
-        self.rows = self._read_rows()
-        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        names = tuple(class_names) if class_names is not None else None
+        self.num_labels = len(names) if names else num_classes
+        super().__init__(str(self.annotations_file), [], transform, target_transform, names, channels, on_bad_sample)
+        self.items = self._read_rows()
 
-    def _read_rows(self) -> list[tuple[int, str, int]]:
+    def _read_rows(self) -> list[tuple[str, Path, int]]:
         try:
             with open(self.annotations_file, newline="", encoding="utf-8") as f:
                 lines = list(csv.reader(f))
         except (OSError, UnicodeDecodeError) as err:
             raise DataError(f"{self.annotations_file}: cannot read ({err})") from None
-        rows = []
+        rows, bad = [], []
         for number, fields in enumerate(lines, 1):
             if not fields or all(not f.strip() for f in fields):
                 continue
+            where = f"{self.annotations_file}, row {number}"
             if len(fields) != 2 or not fields[0].strip():
-                raise DataError(f"{self.annotations_file}, row {number}: expected 'file name, label', got {fields}")
+                bad.append(f"{where}: expected 'file name, label', got {fields}")
+                continue
             try:
                 label = int(fields[1].strip())
             except ValueError:
                 if number == 1:
                     continue  # a header
-                raise DataError(f"{self.annotations_file}, row {number}: label {fields[1].strip()!r} is not an integer") from None
+                bad.append(f"{where}: label {fields[1].strip()!r} is not an integer")
+                continue
             if label < 0 or (self.num_labels is not None and label >= self.num_labels):
                 bound = f"0..{self.num_labels - 1}" if self.num_labels else ">= 0"
-                raise DataError(f"{self.annotations_file}, row {number}: label {label} is out of range ({bound})")
-            rows.append((number, fields[0].strip(), label))
+                bad.append(f"{where}: label {label} is out of range ({bound})")
+                continue
+            rows.append((where, self.img_dir / fields[0].strip(), label))
+        if bad and self.on_bad_sample != "skip":
+            raise DataError(bad[0] + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more bad rows)")
+                            + "; fix the rows, or pass on_bad_sample='skip' to leave them out")
+        if bad:
+            warnings.warn(f"{self.annotations_file}: skipped {len(bad)} bad row{'s' * (len(bad) > 1)} "
+                          f"(on_bad_sample='skip'); the first: {bad[0]}", UserWarning, stacklevel=4)
         if not rows:
             raise DataError(f"{self.annotations_file}: lists no images")
         return rows
 
-    def _image(self, row: int, file_name: str) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
 
-        path = self.img_dir / file_name
-        try:
-            with Image.open(path) as image:
-                return np.asarray(image.convert("L") if image.mode in ("1", "P", "I;16") else image)
-        except FileNotFoundError:
-            raise DataError(f"{self.annotations_file}, row {row}: image {path} does not exist") from None
-        except (UnidentifiedImageError, OSError) as err:
-            raise DataError(f"{self.annotations_file}, row {row}: cannot read image {path} ({err})") from None
+class ImageFolderDataset(ImageFiles):
+    """Images in one folder per class (``root/cat/1.png``, ``root/dog/2.jpg``), as torchvision's
+    ImageFolder: classes are the folder names in sorted order, labels their indices."""
 
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def num_classes(self) -> int | None:
-        """The classes named or counted when made, else the largest label + 1."""
-        return self.num_labels or max(label for _, _, label in self.rows) + 1
-
-    def __getitem__(self, index: Any) -> Any:
-        if not isinstance(index, (int, np.integer)):
-            x, y = self.arrays()
-            return ArrayDataset(x[index], y[index], self.class_names, self.name, self.channels)
-        row, file_name, label = self.rows[index]
-        image = self._image(row, file_name)
-        if self.transform is not None:
-            image = self.transform(image)
-        return image, (self.target_transform(label) if self.target_transform else label)
-
-    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """All samples, transformed, stacked into arrays (loaded once)."""
-        if self._arrays is None:
-            samples = [self[i] for i in range(len(self))]
-            shapes = {np.shape(x) for x, _ in samples}
-            if len(shapes) != 1:
-                raise DataError(f"{self.annotations_file}: images have different shapes {sorted(shapes)}; "
-                                "pass a transform that resizes them")
-            images = np.stack([np.asarray(x) for x, _ in samples])
-            if self.channels is None and images.ndim == 4 and self.transform is None:
-                self.channels = "last"  # color images as read
-            self._arrays = (with_channels(images, self.channels), np.asarray([y for _, y in samples]))
-        return self._arrays
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        transform: Callable[[np.ndarray], Any] | None = None,
+        target_transform: Callable[[int], Any] | None = None,
+        channels: str | None = None,
+        on_bad_sample: str = "error",
+    ) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise DataError(f"{self.root}: no such folder; image_folder takes a folder with one folder of images "
+                            "per class")
+        classes = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+        if not classes:
+            raise DataError(f"{self.root}: has no class folders; put each class's images in a folder of its own "
+                            f"({self.root}/<class>/<image>)")
+        items = [(f"{self.root}/{name}", path, label) for label, name in enumerate(classes)
+                 for path in sorted((self.root / name).rglob("*"))
+                 if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()]
+        if not items:
+            raise DataError(f"{self.root}: no image files ({', '.join(IMAGE_SUFFIXES)}) in its class folders")
+        super().__init__(str(self.root), items, transform, target_transform, classes, channels, on_bad_sample)
 
 
 def image_csv(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLike[str],
               transform: Callable[[np.ndarray], Any] | None = None, target_transform: Callable[[int], Any] | None = None,
               num_classes: int | None = None, class_names: Sequence[str] | None = None,
-              channels: str | None = None) -> ImageCSVDataset:
+              channels: str | None = None, on_bad_sample: str = "error") -> ImageCSVDataset:
     """An :class:`ImageCSVDataset` (the PyTorch tutorial's ``CustomImageDataset``)."""
-    return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names, channels)
+    return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names, channels,
+                           on_bad_sample)
 
 
-__all__ = ["ImageCSVDataset", "image_csv"]
+def image_folder(root: str | os.PathLike[str], transform: Callable[[np.ndarray], Any] | None = None,
+                 target_transform: Callable[[int], Any] | None = None, channels: str | None = None,
+                 on_bad_sample: str = "error") -> ImageFolderDataset:
+    """An :class:`ImageFolderDataset`: one folder of images per class (torchvision's ImageFolder)."""
+    return ImageFolderDataset(root, transform, target_transform, channels, on_bad_sample)
+
+
+__all__ = ["IMAGE_SUFFIXES", "ImageCSVDataset", "ImageFiles", "ImageFolderDataset", "image_csv", "image_folder",
+           "read_image"]

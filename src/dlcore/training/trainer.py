@@ -11,6 +11,7 @@ spans of batches.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import math
@@ -31,6 +32,10 @@ from ..contract.specs import ModelSpec
 from ..contract.strategy import Strategy, broadcast_weights
 from ..data.arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
 from ..data.frames import from_dataframe, is_dataframe
+from ..data.huggingface import from_huggingface, is_huggingface
+from ..data.prefetch import Chunk, Prefetcher
+from ..data.streaming import Stream, batch_bytes, block_order, chunk_batches, warn_skipped
+from ..data.streaming import memory_budget as memory_budget_of
 from ..deprecation import deprecated
 from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
@@ -160,6 +165,14 @@ class Trainer:
             restarts): ``fit`` runs on a Ray cluster, each worker with the backend's strategy,
             and resumes from the last epoch's checkpoint when a worker fails; the model here
             then holds the result.
+        memory_budget: bytes (or "500MB", "2GiB") a dataset may take in memory; one read from
+            files (an image folder, ``.npy`` memory maps, Parquet, Hugging Face) that is larger
+            is read batch by batch while training, and the batches read ahead stay within it.
+            Default: $DLCORE_MEMORY_BUDGET, else a quarter of the machine's memory.
+        stream: True to read every dlcore Dataset batch by batch, False never, None (default)
+            by the memory budget.
+        readers: worker processes or threads reading data ahead (default: the CPUs, at most
+            8); 0 reads in this thread.
 
     A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
     it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
@@ -214,6 +227,9 @@ class Trainer:
         eval_batch_size: int = 1024,
         strategy: str | Strategy | None = None,
         launcher: str | RayLauncher | None = None,
+        memory_budget: int | str | None = None,
+        stream: bool | None = None,
+        readers: int | None = None,
     ) -> None:
         self.settings = {name: value for name, value in locals().items()
                          if name not in ("self", "strategy", "launcher", "__class__")}  # for trainers made elsewhere
@@ -268,6 +284,11 @@ class Trainer:
         self.shuffle = bool(shuffle)
         self.progress = progress
         self.verbose = bool(verbose)
+        self.memory_budget = memory_budget_of(memory_budget)
+        if stream not in (None, True, False):
+            raise ConfigError(f"stream must be True, False or None (by the memory budget), got {stream!r}")
+        self.stream = stream
+        self.readers = None if readers is None else _check_positive_int("readers", readers, 0)
         self.strategy = self._strategy(plugins, strategy)
         if launcher is not None and strategy is not None:
             raise ConfigError("give strategy= (this process is one of a group) or launcher= (fit starts a group), "
@@ -390,7 +411,7 @@ class Trainer:
                 raise ConfigError(f"a validation fraction needs a dlcore Dataset or arrays, not a "
                                   f"{type(train).__name__}; pass validation data instead")
             train, validation = train.split(validation)
-            weights = None if weights is None else weights[:len(train)]
+            weights = None if weights is None or callable(weights) else weights[:len(train)]
         validation = self._as_dataset(built, validation, "validation", table)
         train_data = self._prepare_data(built, train, training=True, weights=weights)
         total = train_data.num_samples or 0  # samples of an epoch over all processes
@@ -404,58 +425,64 @@ class Trainer:
         train_step = self._resolve(plugins, built, train_data.batch_size, True, self.metrics_of(built))
         val_step = None if val_data is None else self._resolve(plugins, built, val_data.batch_size, False,
                                                                self.metrics_of(built))
-        self.stop_training = False
-        batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
-        for callback in callbacks:
-            callback.on_train_begin(self, built)
-        for epoch in range(first_epoch, self.epochs + 1):
-            if self.stop_training:
-                break
+        try:
+            self.stop_training = False
+            batch_hooks = (callbacks, built) if wants_batches(callbacks) else None
             for callback in callbacks:
-                callback.on_epoch_begin(self, built, epoch)
-            start = time.perf_counter()
-            order = None
-            if self.shuffle and not train_data.native:
-                order = self._rng.permutation(total)
-            if self.strategy is not None:  # this process's part of each global batch
-                order = shard_order(np.arange(total) if order is None else order, self.batch_size,
-                                    self.strategy.world_size, self.strategy.rank)
-            rates = self._learning_rates(epoch, train_data)
-            desc = f"Epoch {epoch}/{self.epochs}"
-            with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
-                if self.verbose:
-                    bar.write(f"{desc}\n-------------------------------")
-                reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
-                try:
-                    loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, train_step, order,
-                                                     reporter, batch_hooks, rates=rates)
-                except DistributedError:
-                    raise
-                except TrainingError as err:
-                    raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
-                                        "or check the data for huge values") from None
-                except Exception as err:
-                    broken = self._group_error(err, f"epoch {epoch}")
-                    if broken is None:
+                callback.on_train_begin(self, built)
+            for epoch in range(first_epoch, self.epochs + 1):
+                if self.stop_training:
+                    break
+                for callback in callbacks:
+                    callback.on_epoch_begin(self, built, epoch)
+                start = time.perf_counter()
+                order = None
+                if self.shuffle and not train_data.native:
+                    blocks = None if train_data.stream is None else train_data.stream.dataset.blocks
+                    order = self._rng.permutation(total) if blocks is None else block_order(self._rng, total, blocks)
+                if self.strategy is not None:  # this process's part of each global batch
+                    order = shard_order(np.arange(total) if order is None else order, self.batch_size,
+                                        self.strategy.world_size, self.strategy.rank)
+                rates = self._learning_rates(epoch, train_data)
+                desc = f"Epoch {epoch}/{self.epochs}"
+                with progress_bar(train_data.num_batches, desc, self.progress, unit="batch") as bar:
+                    if self.verbose:
+                        bar.write(f"{desc}\n-------------------------------")
+                    reporter = Reporter(bar, train_data.num_samples or 0, self.log_every if self.verbose else 0)
+                    try:
+                        loss, metrics, steps = self._run(self.backend.train_steps, built, train_data, train_step, order,
+                                                         reporter, batch_hooks, rates=rates)
+                    except DistributedError:
                         raise
-                    raise broken from err
-                record = {"epoch": epoch, "loss": loss, **metrics}
-                if val_data is not None and val_step is not None:
-                    val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data, val_step)
-                    val_record = {"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}}
-                    record.update(val_record)
-                    for callback in callbacks:
-                        callback.on_validation_end(self, built, epoch, dict(val_record))
-                record["lr"] = float(rates[-1]) if isinstance(rates, np.ndarray) else rates
-                record["seconds"] = time.perf_counter() - start
-                bar.set_postfix_str(format_metrics(record))
-            if self.verbose:
-                print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
-            history.append(record)
-            built.epoch, built.step = epoch, built.step + steps
-            built.history_records = tuple(history.records)
-            for callback in callbacks:
-                callback.on_epoch_end(self, built, epoch, record)
+                    except TrainingError as err:
+                        raise TrainingError(f"epoch {epoch}: {err}; lower the learning rate (now {self.lr}) "
+                                            "or check the data for huge values") from None
+                    except Exception as err:
+                        broken = self._group_error(err, f"epoch {epoch}")
+                        if broken is None:
+                            raise
+                        raise broken from err
+                    if train_data.stream is not None:
+                        warn_skipped(train, train_data.stream.take_skipped(), f" in epoch {epoch}")
+                    record = {"epoch": epoch, "loss": loss, **metrics}
+                    if val_data is not None and val_step is not None:
+                        val_loss, val_metrics, _ = self._run(self.backend.evaluate_steps, built, val_data, val_step)
+                        val_record = {"val_loss": val_loss, **{f"val_{k}": v for k, v in val_metrics.items()}}
+                        record.update(val_record)
+                        for callback in callbacks:
+                            callback.on_validation_end(self, built, epoch, dict(val_record))
+                    record["lr"] = float(rates[-1]) if isinstance(rates, np.ndarray) else rates
+                    record["seconds"] = time.perf_counter() - start
+                    bar.set_postfix_str(format_metrics(record))
+                if self.verbose:
+                    print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
+                history.append(record)
+                built.epoch, built.step = epoch, built.step + steps
+                built.history_records = tuple(history.records)
+                for callback in callbacks:
+                    callback.on_epoch_end(self, built, epoch, record)
+        finally:
+            self._close(train_data, val_data)
         for callback in callbacks:
             callback.on_train_end(self, built, history)
         return history
@@ -472,7 +499,10 @@ class Trainer:
         prepared = self._prepare_data(built, data, training=False)
         extra = ("confusion_matrix",) if confusion_matrix else ()
         step = self._resolve(plugins, built, prepared.batch_size, False, self.metrics_of(built) + extra)
-        loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, step)
+        try:
+            loss, metrics, _ = self._run(self.backend.evaluate_steps, built, prepared, step)
+        finally:
+            self._close(prepared)
         return {"loss": loss, **metrics}
 
     def predict(self, model: Any, data: Any) -> np.ndarray:
@@ -488,11 +518,14 @@ class Trainer:
         data = self._as_dataset(built, data, "predict input", {"predict": True})
         prepared = self._prepare_data(built, data, training=False, labels=False)
         outputs = []
-        for span in self._spans(prepared):
-            logits = self.backend.to_numpy(self.backend.predict_steps(built, span))
-            if len(logits) == 0:
-                break
-            outputs.append(logits)
+        try:
+            for _, span in self._spans(prepared):
+                logits = self.backend.to_numpy(self.backend.predict_steps(built, span))
+                if len(logits) == 0:
+                    break
+                outputs.append(logits)
+        finally:
+            self._close(prepared)
         if not outputs:
             raise DataError("predict input is empty; it needs at least one sample")
         return np.concatenate(outputs)
@@ -654,20 +687,29 @@ class Trainer:
         factors = {int(t): schedule.factor(int(t), total) for t in np.unique(updates)}
         return np.array([self.run_lr * factors[int(t)] for t in updates], np.float64)
 
-    def _spans(self, data: Prepared, order: np.ndarray | None = None, one_batch: bool = False) -> Iterator[Span]:
+    def _spans(self, data: Prepared, order: np.ndarray | None = None,
+               one_batch: bool = False) -> Iterator[tuple[int, Span]]:
         """The epoch's spans of ``steps_per_call`` batches, or of one (native pipelines: until
-        exhausted)."""
+        exhausted), each with the number of its first batch in the epoch. Streamed data: the
+        spans of each chunk read, the chunk put on the device as data of its own."""
         per_call = 1 if one_batch else max(1, self.backend.steps_per_call)
         if data.native:
             batches = iter(data.payload)
             first = 0
             while True:
-                yield Span(data, first, per_call, None, batches)
+                yield first, Span(data, first, per_call, None, batches)
                 first += per_call
+        elif data.stream is not None:
+            positions = order if order is not None else np.arange(data.num_samples or 0)
+            for first, chunk in data.stream.chunks(positions, data.batch_size):
+                part = data.stream.put(chunk)
+                total = part.num_batches or 0
+                for local in range(0, total, per_call):
+                    yield first + local, Span(part, local, min(per_call, total - local))
         else:
             total = data.num_batches or 0
             for first in range(0, total, per_call):
-                yield Span(data, first, min(per_call, total - first), order)
+                yield first, Span(data, first, min(per_call, total - first), order)
 
     def _run(self, step: Callable[[Model, StepConfig, Span], StepResults], model: Model, data: Prepared,
              resolved: _Resolved, order: np.ndarray | None = None, reporter: Reporter | None = None,
@@ -686,9 +728,9 @@ class Trainer:
         statistics: list[Any] = []
         batches = 0
         one_batch = batch_hooks is not None or (per_batch and "learning_rates" not in self.backend.supports)
-        for span in self._spans(data, order, one_batch=one_batch):
+        for first, span in self._spans(data, order, one_batch=one_batch):
             if per_batch:
-                span.learning_rates = rates[span.first:span.first + span.count]  # type: ignore[index]
+                span.learning_rates = rates[first:first + span.count]  # type: ignore[index]
                 if "learning_rates" not in self.backend.supports:
                     self.backend.set_learning_rate(model, float(span.learning_rates[0]))
             if batch_hooks is not None:
@@ -696,7 +738,7 @@ class Trainer:
                     callback.on_train_batch_begin(self, model, batches)
             with self._bounded(reporter is not None):
                 results = self._step(step, model, config, span)
-            span_sizes = (results.sizes or []) if data.native else data.batch_sizes(span.first, span.count)
+            span_sizes = (results.sizes or []) if data.native else span.data.batch_sizes(span.first, span.count)
             if not span_sizes:
                 break
             losses.append(results.losses)
@@ -815,7 +857,7 @@ class Trainer:
             if broken is None:
                 raise
             raise broken from err
-        return Prepared(data.payload, count, local)
+        return dataclasses.replace(data, num_samples=count, batch_size=local)
 
     def _group_error(self, err: Exception, where: str) -> DistributedError | None:
         """A DistributedError for an error of the group's communication (another process died
@@ -904,8 +946,10 @@ class Trainer:
 
     # ---------------------------------------------------------------- data checks
 
-    def _sample_weights(self, model: Model, train: Any, sample_weight: Any, class_weight: Any) -> np.ndarray:
-        """One float32 weight per training sample (:func:`.inputs.sample_weights`)."""
+    def _sample_weights(self, model: Model, train: Any, sample_weight: Any,
+                        class_weight: Any) -> np.ndarray | Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """One float32 weight per training sample (:func:`.inputs.sample_weights`); for a dataset
+        read while training, the weights of a chunk's labels and indices, checked now."""
         if not isinstance(train, Dataset):
             raise ConfigError(f"sample_weight and class_weight need a dlcore Dataset, arrays or a DataFrame, not a "
                               f"{type(train).__name__}; weight the loss inside your own pipeline")
@@ -913,11 +957,18 @@ class Trainer:
             raise ConfigError(f"backend {self.backend_name!r} does not weight samples; remove sample_weight and "
                               "class_weight")
         regression = registry().loss(self.loss_of(model)).regression
-        return sample_weights(train.arrays()[1], sample_weight, class_weight, regression)
+        if not self._streamed(train):
+            return sample_weights(train.arrays()[1], sample_weight, class_weight, regression)
+        given = sample_weights(np.zeros(len(train), np.int64), sample_weight, None, regression)
+        if class_weight is not None:
+            sample_weights(np.zeros(1, np.int64), None, class_weight, regression)  # checked now, applied per chunk
+        return lambda labels, indices: sample_weights(labels, given[indices], class_weight, regression)
 
     def _prepare_data(self, model: Model, data: Any, training: bool, labels: bool = True,
-                      weights: np.ndarray | None = None) -> Prepared:
+                      weights: Any = None) -> Prepared:
         batch_size = self.batch_size if training else self.eval_batch_size
+        if isinstance(data, Dataset) and self._streamed(data):
+            return self._prepare_stream(model, data, batch_size, training, labels, weights)
         weighted = {} if weights is None else {"weights": weights}  # only for a backend that weights samples
         if isinstance(data, Dataset):
             features, targets = data.arrays()
@@ -948,9 +999,62 @@ class Trainer:
                               f"{self.backend.native_data_names()}")
         return native
 
+    def _streamed(self, data: Dataset) -> bool:
+        """Whether ``data`` is read while training: ``stream``, else when it is not in memory
+        and larger than the memory budget."""
+        if self.stream is not None:
+            return self.stream
+        return not data.in_memory and data.nbytes > self.memory_budget
+
+    def _prepare_stream(self, model: Model, data: Dataset, batch_size: int, training: bool, labels: bool,
+                        weights: Any) -> Prepared:
+        """``data`` to be read while training: chunks of whole batches, within the memory budget."""
+        name = getattr(data, "name", "") or type(data).__name__
+        if len(data) == 0:
+            raise DataError(f"{name} is empty; it needs at least one sample")
+        prefetcher = Prefetcher(data, self.readers)
+        batches = chunk_batches(batch_bytes(data, batch_size), max(1, self.backend.steps_per_call),
+                                self.accumulate if training else 1, self.memory_budget, prefetcher.depth)
+        stream = Stream(data, batches, prefetcher)
+        stream.put = functools.partial(self._put_chunk, model, stream, name, batch_size, labels, weights)
+        return Prepared(None, len(data), batch_size, stream=stream)
+
+    def _put_chunk(self, model: Model, stream: Stream, name: str, batch_size: int, labels: bool, weights: Any,
+                   chunk: Chunk) -> Prepared:
+        """A chunk read from a stream, checked as preloaded data is, as the backend's data."""
+        features, targets = chunk.features, chunk.labels
+        if len(features) == 0:
+            return Prepared(None, 0, batch_size)
+        weighted = {} if weights is None else {"weights": weights(targets, chunk.indices)}
+        if features.dtype == object or features.dtype.kind in "US":
+            ids, splits = self._encode_texts(model, features, name)
+            payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device, **weighted)
+            prepared = Prepared(payload, len(features), batch_size)
+        else:
+            features = self._check_features(model, features, name, stream.dataset.channels, warn_key=id(stream))
+            features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
+            if labels and registry().loss(self.loss_of(model)).regression:
+                targets = targets.astype(np.float32, copy=False)
+            prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features), batch_size)
+            if labels and model.spec is None and stream.outputs is None:
+                stream.outputs = self._native_outputs(model, prepared, features, name)
+        if labels:
+            outputs = stream.outputs if model.spec is None else getattr(model.spec, "out_features", None)
+            self._check_labels(model, targets, name, outputs)
+        return prepared
+
+    @staticmethod
+    def _close(*data: Prepared | None) -> None:
+        """End the readers of streamed data."""
+        for prepared in data:
+            if prepared is not None and prepared.stream is not None:
+                prepared.stream.close()
+
     def _as_dataset(self, model: Model, data: Any, name: str, table: dict[str, Any]) -> Any:
         """``data`` as a dlcore Dataset where it is arrays or a DataFrame; a DataFrame after the
         model's first is read with its columns and categories (kept in ``model.table``)."""
+        if is_huggingface(data):
+            return from_huggingface(data, table.get("target") or (model.table or {}).get("target") or "label")
         if not is_dataframe(data):
             return as_dataset(data, name)
         known = model.table
@@ -989,11 +1093,12 @@ class Trainer:
             cached = self._token_cache[key] = (texts, *embedding.encode(texts))
         return cached[1], cached[2]
 
-    def _check_features(self, model: Model, features: np.ndarray, name: str, channels: str | None) -> np.ndarray:
+    def _check_features(self, model: Model, features: np.ndarray, name: str, channels: str | None,
+                        warn_key: Any = None) -> np.ndarray:
         """``features`` checked and as the spec takes them (:func:`.inputs.check_features`); a
-        warning, once per array, when they look like unscaled pixels."""
+        warning, once per array (or ``warn_key``: per stream), when they look like unscaled pixels."""
         features = check_features(model.spec, features, name, channels)
-        key = (id(features), features.shape)
+        key = (id(features), features.shape) if warn_key is None else (warn_key,)
         if key not in self._warned and looks_unscaled(features, model.spec):
             self._warned.add(key)
             warnings.warn(f"{name}: pixel values go up to {float(features.max()):g}; models train best on values "
