@@ -2,17 +2,17 @@
 
     data = datasets.npy("features.npy", "labels.npy", class_names=[...])
 
-The features are mapped, never loaded: each read copies the rows it needs, and the pages
-read are handed back to the system after each read (``madvise(MADV_DONTNEED)``), so the
-process's resident memory stays at what the trainer holds, not what it has read. Labels may
-be a second ``.npy`` file (mapped too) or an array.
+The features are mapped, never loaded (``dataset.features`` is a read-only view of the
+file): a read copies just the rows it needs straight from the file into the batch
+(``preadv``), without faulting pages of the map into the process, whose resident memory so
+stays at what the trainer holds, not at what it has read (touching the map would bring in
+64 KB around each row). Labels may be a second ``.npy`` file (mapped too) or an array.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -22,7 +22,7 @@ from ..contract.errors import DataError
 from .streaming import StreamingDataset
 
 
-def _map(path: Path) -> tuple[mmap.mmap | None, np.ndarray]:
+def _map(path: Path) -> tuple[mmap.mmap | None, np.ndarray, int]:
     """The array stored at ``path`` as a read-only view of a memory map of the file."""
     try:
         header = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -33,14 +33,14 @@ def _map(path: Path) -> tuple[mmap.mmap | None, np.ndarray]:
             raise DataError(f"{path}: is stored in Fortran order; save it with np.save(np.ascontiguousarray(a))")
         del header
         if int(np.prod(shape)) == 0:
-            return None, np.empty(shape, dtype)
+            return None, np.empty(shape, dtype), offset
         with open(path, "rb") as f:
             mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (OSError, ValueError) as err:
         raise DataError(f"{path}: not a readable .npy file of numbers ({err})") from None
-    return mapped, np.ndarray(shape, dtype, buffer=mapped, offset=offset)
+    return mapped, np.ndarray(shape, dtype, buffer=mapped, offset=offset), offset
 
 
 class NpyDataset(StreamingDataset):
@@ -53,37 +53,37 @@ class NpyDataset(StreamingDataset):
         self.path = Path(features)
         super().__init__(str(self.path), class_names, channels)
         self._maps: list[mmap.mmap] = []
-        self.features = self._open(self.path)
+        self.features, self._offset = self._open(self.path)
         if isinstance(labels, (str, os.PathLike)):
-            self.labels = self._open(Path(labels))
+            self.labels = self._open(Path(labels))[0]
         else:
             self.labels = np.asarray(labels)
         if self.features.ndim == 0 or len(self.features) != len(self.labels):
             raise DataError(f"{self.path}: {self.features.shape[0] if self.features.ndim else 0} feature rows but "
                             f"{len(self.labels)} labels; they must have the same length")
-        self._lock = threading.Lock()
+        self._file = open(self.path, "rb")
+        self._row = self.features[0].nbytes if len(self.features) else 0
 
-    def _open(self, path: Path) -> np.ndarray:
-        mapped, array = _map(path)
+    def _open(self, path: Path) -> tuple[np.ndarray, int]:
+        mapped, array, offset = _map(path)
         if mapped is not None:
             self._maps.append(mapped)
-        return array
+        return array, offset
 
     def __len__(self) -> int:
         return len(self.features)
 
     def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ordered = np.sort(indices)  # in file order, then as asked
-        features = self.features[ordered][np.argsort(np.argsort(indices))]
-        labels = np.asarray(self.labels[indices])
-        self.release()
-        return features, labels
-
-    def release(self) -> None:
-        """Hand the pages read back to the system (they stay in its file cache)."""
-        with self._lock:
-            for mapped in self._maps:
-                mapped.madvise(mmap.MADV_DONTNEED)
+        indices = np.asarray(indices, np.int64)
+        if not hasattr(os, "preadv"):  # Windows: through the map
+            return self.features[indices], np.asarray(self.labels[indices])
+        features = np.empty((len(indices), *self.features.shape[1:]), self.features.dtype)
+        out = memoryview(features.reshape(-1).view(np.uint8))
+        fd, size = self._file.fileno(), self._row
+        for k in np.argsort(indices, kind="stable"):  # in file order
+            if os.preadv(fd, [out[k * size:(k + 1) * size]], self._offset + int(indices[k]) * size) != size:
+                raise DataError(f"{self.path}: row {int(indices[k])} is cut short; the file changed while training")
+        return features, np.asarray(self.labels[indices])
 
     @property
     def nbytes(self) -> int:

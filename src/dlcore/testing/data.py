@@ -74,6 +74,25 @@ def patterns(n: int = 600, size: int = 12, channels: int = 1, seed: int = 0) -> 
     return images, labels.astype(np.int64)
 
 
+def write_image_folder(root: Path, n: int = 300, size: int = 12, seed: int = 0) -> Path:
+    """``n`` grayscale PNGs of ``size`` x ``size`` in one folder per class (ImageFolder's layout)
+    under ``root``: "horizontal" (a bar across row 3), "square" (a square in the middle),
+    "vertical" (a bar down column 8), over noise; learnable by an MLP."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    classes = ("horizontal", "square", "vertical")
+    for name in classes:
+        (root / name).mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        label = i % 3
+        image = rng.integers(0, 80, (size, size)).astype(np.uint8)
+        where = {0: np.s_[3, 1:-1], 1: np.s_[4:8, 4:8], 2: np.s_[1:-1, 8]}[label]
+        image[where] = 255
+        Image.fromarray(image).save(root / classes[label] / f"{i:05d}.png")
+    return root
+
+
 def write_fashion_mnist(directory: Path, n_train: int = 600, n_test: int = 200, gz: bool = True) -> Path:
     """Write the four Fashion-MNIST IDX files (tiny, learnable) into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)

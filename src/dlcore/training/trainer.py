@@ -411,7 +411,7 @@ class Trainer:
                 raise ConfigError(f"a validation fraction needs a dlcore Dataset or arrays, not a "
                                   f"{type(train).__name__}; pass validation data instead")
             train, validation = train.split(validation)
-            weights = None if weights is None or callable(weights) else weights[:len(train)]
+            weights = weights if weights is None or callable(weights) else weights[:len(train)]
         validation = self._as_dataset(built, validation, "validation", table)
         train_data = self._prepare_data(built, train, training=True, weights=weights)
         total = train_data.num_samples or 0  # samples of an epoch over all processes
