@@ -219,8 +219,8 @@ def chunk_batches(batch_bytes: int, per_call: int, accumulate: int, budget: int,
 
 class Stream:
     """One dataset read while training: chunks of ``batches`` whole batches of each epoch's
-    order, read ahead by ``prefetcher``, whose workers last until :meth:`close`. ``put`` (set
-    by the trainer) turns a chunk into the backend's data."""
+    order, read ahead by ``prefetcher``, whose workers last until :meth:`close`. ``put(chunk,
+    batch_size)`` (set by the trainer) turns a chunk into the backend's data."""
 
     def __init__(self, dataset: Dataset, batches: int, prefetcher: Prefetcher) -> None:
         self.dataset = dataset

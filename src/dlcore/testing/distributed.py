@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 
 from ..contract.errors import DlcoreError
+from ..data.npy import npy
 from ..io.checkpoint import TrainingCheckpoint
 from ..models.specs import mlp
 from ..parallel.launcher import launch
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault", choices=("kill", "hang"), default=None)
     parser.add_argument("--fault-epoch", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--stream", action="store_true", help="read the data from x.npy and y.npy in the folder "
+                        "while training, a few batches at a time")
     args = parser.parse_args(argv)
     folder: Path = args.folder
 
@@ -83,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rank = 0
     try:
+        streaming = dict(stream=True, memory_budget=200_000, readers=1) if args.stream else {}
         trainer = Trainer(args.backend, strategy=args.strategy, **{**SETTINGS, "epochs": args.epochs,
-                                                                   "device": args.device})
+                                                                   "device": args.device, **streaming})
         rank = trainer.strategy.rank if trainer.strategy is not None else 0
         model = spec()
-        history = trainer.fit(model, problem(), callbacks=[EveryEpoch()] + ([Fault()] if args.fault else []),
+        data = npy(folder / "x.npy", folder / "y.npy") if args.stream else problem()
+        history = trainer.fit(model, data, callbacks=[EveryEpoch()] + ([Fault()] if args.fault else []),
                               resume_from=args.resume)
         np.savez(folder / f"rank-{rank}.npz", **trainer.build(model).get_weights())
         (folder / f"history-{rank}.json").write_text(json.dumps(history.records))
@@ -186,6 +191,19 @@ class StrategyTests:
         straight, resumed = weights(group / "rank-0.npz"), weights(tmp_path / "rank-0.npz")
         for name in straight:
             np.testing.assert_array_equal(resumed[name], straight[name], err_msg=f"{name} differs after resuming")
+
+    def test_a_streamed_dataset_trains_as_the_same_arrays_in_memory(self, group: Path, tmp_path: Path) -> None:
+        """Each worker reads its part of every global batch from a .npy memory map, a few batches
+        at a time: the same weights, bitwise, as the group that held the arrays in memory."""
+        x, y = problem()
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "y.npy", y)
+        code, _ = run_group(self.backend, self.strategy, tmp_path, "--stream", "--device", self.device,
+                            timeout=self.timeout)
+        assert code == 0, [p.read_text() for p in tmp_path.glob("error-*.txt")]
+        in_memory, streamed = weights(group / "rank-0.npz"), weights(tmp_path / "rank-0.npz")
+        for name in in_memory:
+            np.testing.assert_array_equal(streamed[name], in_memory[name], err_msg=f"{name} differs when streamed")
 
     @pytest.mark.parametrize("fault", ["kill", "hang"])
     def test_a_dead_or_hung_worker_ends_the_group_with_the_last_checkpoint_intact(self, fault: str,

@@ -702,7 +702,7 @@ class Trainer:
         elif data.stream is not None:
             positions = order if order is not None else np.arange(data.num_samples or 0)
             for first, chunk in data.stream.chunks(positions, data.batch_size):
-                part = data.stream.put(chunk)
+                part = data.stream.put(chunk, data.batch_size)
                 total = part.num_batches or 0
                 for local in range(0, total, per_call):
                     yield first + local, Span(part, local, min(per_call, total - local))
@@ -1016,12 +1016,13 @@ class Trainer:
         batches = chunk_batches(batch_bytes(data, batch_size), max(1, self.backend.steps_per_call),
                                 self.accumulate if training else 1, self.memory_budget, prefetcher.depth)
         stream = Stream(data, batches, prefetcher)
-        stream.put = functools.partial(self._put_chunk, model, stream, name, batch_size, labels, weights)
+        stream.put = functools.partial(self._put_chunk, model, stream, name, labels, weights)
         return Prepared(None, len(data), batch_size, stream=stream)
 
-    def _put_chunk(self, model: Model, stream: Stream, name: str, batch_size: int, labels: bool, weights: Any,
-                   chunk: Chunk) -> Prepared:
-        """A chunk read from a stream, checked as preloaded data is, as the backend's data."""
+    def _put_chunk(self, model: Model, stream: Stream, name: str, labels: bool, weights: Any, chunk: Chunk,
+                   batch_size: int) -> Prepared:
+        """A chunk read from a stream, checked as preloaded data is, as the backend's data in
+        batches of ``batch_size`` (a group's worker's part of the global batch)."""
         features, targets = chunk.features, chunk.labels
         if len(features) == 0:
             return Prepared(None, 0, batch_size)
