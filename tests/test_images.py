@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dlcore import DataError, Trainer, datasets, get_backend, models
+from dlcore import DataError, Trainer, datasets, get_backend, models, transforms
 from conftest import BACKENDS, learnable_images
 
 
@@ -37,12 +37,15 @@ def test_reads_images_labels_and_applies_transforms(image_dir):
     assert x.shape == (300, 28, 28) and x.dtype == np.float32 and (y == labels).all()
 
 
-def test_trains_on_each_backend(backend, device, image_dir):
-    data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images",
-                              transform=lambda a: a.astype(np.float32) / 255, num_classes=10)
+@pytest.mark.parametrize("stream", [None, True])
+def test_trains_on_each_backend_in_memory_or_streamed(backend, device, image_dir, stream):
+    """The tutorial's custom dataset with its ToTensor and one-hot target transforms (dlcore's,
+    framework-neutral), loaded whole (it fits the budget) or read while training."""
+    data = datasets.image_csv(image_dir / "labels.csv", image_dir / "images", transform=transforms.ToTensor(),
+                              target_transform=transforms.OneHot(10), num_classes=10)
     spec = models.mlp(784, [64], 10)
     trainer = Trainer(backend=backend, epochs=5, batch_size=32, optimizer="adam", lr=1e-3, seed=0,
-                      device=device, progress=False)
+                      device=device, progress=False, stream=stream, readers=2)
     trainer.fit(spec, data[:250])
     assert trainer.evaluate(spec, data[250:])["accuracy"] >= 0.9
 

@@ -128,6 +128,26 @@ def test_a_hugging_face_dataset_reads_images_labels_and_class_names(tmp_path):
         datasets.from_huggingface(hf.load_from_disk(str(tmp_path / "saved")), target="class")
 
 
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_a_hugging_face_dataset_passed_to_fit_trains(backend, device, tmp_path):
+    """A memory-mapped Arrow dataset of images and ClassLabels, given to fit as it is (and
+    streamed, as one larger than the budget would be): high accuracy on every backend."""
+    hf = pytest.importorskip("datasets")
+    root = write_image_folder(tmp_path / "photos", 300)
+    files = sorted(root.rglob("*.png"))
+    names = ["horizontal", "square", "vertical"]
+    features = hf.Features({"image": hf.Image(), "label": hf.ClassLabel(names=names)})
+    hf.Dataset.from_dict({"image": [str(f) for f in files], "label": [names.index(f.parent.name) for f in files]},
+                         features=features).save_to_disk(str(tmp_path / "saved"))
+    data = hf.load_from_disk(str(tmp_path / "saved")).shuffle(seed=0).flatten_indices()
+    spec = models.mlp(144, [32], 3)
+    trainer = Trainer(backend, epochs=8, batch_size=32, optimizer="adam", lr=3e-3, seed=0, device=device,
+                      progress=False, stream=True, readers=2)
+    with pytest.warns(UserWarning, match="pixel values go up to 255"):
+        trainer.fit(spec, data.select(range(240)))
+    assert trainer.evaluate(spec, data.select(range(240, 300)))["accuracy"] >= 0.9
+
+
 # ---------------------------------------------------------------- prefetching
 
 
