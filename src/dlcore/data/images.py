@@ -24,6 +24,7 @@ import numpy as np
 from ..contract.errors import DataError
 from .arrays import stack_samples, with_channels
 from .streaming import StreamingDataset
+from .transforms import batched
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -59,13 +60,13 @@ class ImageFiles(StreamingDataset):
         return len(self.items)
 
     def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        each = None if batched(self.transform) else self.transform  # else once, on the stacked batch
+        each_target = None if batched(self.target_transform) else self.target_transform
         samples = []
         for i in indices:
             where, path, label = self.items[int(i)]
             image = read_image(path, where)
-            if self.transform is not None:
-                image = self.transform(image)
-            samples.append((image, self.target_transform(label) if self.target_transform else label))
+            samples.append((each(image) if each else image, each_target(label) if each_target else label))
         try:
             images, labels = stack_samples(samples, self.name)
         except DataError:
@@ -74,6 +75,10 @@ class ImageFiles(StreamingDataset):
             where, path, _ = self.items[int(indices[odd])]
             raise DataError(f"{where}: image {path} has shape {shapes[odd]}, others {shapes[0]}; pass a transform "
                             "that resizes them (dlcore.transforms.Resize)") from None
+        if each is None and self.transform is not None:
+            images = getattr(self.transform, "batch")(images)
+        if each_target is None and self.target_transform is not None:
+            labels = getattr(self.target_transform, "batch")(labels)
         channels = self.channels or ("last" if images.ndim == 4 and self.transform is None else None)
         return with_channels(images, channels), labels
 

@@ -78,7 +78,7 @@ class NpyDataset(StreamingDataset):
         if not hasattr(os, "preadv"):  # Windows: through the map
             return self.features[indices], np.asarray(self.labels[indices])
         features = np.empty((len(indices), *self.features.shape[1:]), self.features.dtype)
-        out = memoryview(features.reshape(-1).view(np.uint8))
+        out = memoryview(features.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         fd, size = self._file.fileno(), self._row
         for k in np.argsort(indices, kind="stable"):  # in file order
             if os.preadv(fd, [out[k * size:(k + 1) * size]], self._offset + int(indices[k]) * size) != size:
