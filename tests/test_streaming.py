@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -83,6 +84,7 @@ def test_npy_memory_maps_read_rows_in_any_order(tmp_path):
     got_x, got_y = data.read(rows)
     np.testing.assert_array_equal(got_x, x[rows])
     np.testing.assert_array_equal(got_y, y[rows])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(data)).read(rows)[0], x[rows])  # reopened, to Ray
     np.save(tmp_path / "short.npy", y[:10])
     with pytest.raises(DataError, match="500 feature rows but 10 labels"):
         datasets.npy(tmp_path / "x.npy", tmp_path / "short.npy")
@@ -103,6 +105,7 @@ def test_parquet_reads_columns_by_row_group_and_shuffles_a_group_at_a_time(tmp_p
     got_x, got_y = data.read(rows)
     np.testing.assert_allclose(got_x, x[rows])
     assert got_y.tolist() == y[rows].tolist()
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(data)).read(rows)[0], x[rows])
     order = block_order(np.random.default_rng(0), 250, data.blocks)
     assert sorted(order.tolist()) == list(range(250))
     groups = np.searchsorted(data.blocks, order, side="right")

@@ -54,6 +54,7 @@ class NpyDataset(StreamingDataset):
         super().__init__(str(self.path), class_names, channels)
         self._maps: list[mmap.mmap] = []
         self.features, self._offset = self._open(self.path)
+        self._labels = labels
         if isinstance(labels, (str, os.PathLike)):
             self.labels = self._open(Path(labels))[0]
         else:
@@ -89,8 +90,9 @@ class NpyDataset(StreamingDataset):
     def nbytes(self) -> int:
         return int(self.features.nbytes + self.labels.nbytes)
 
-    def __getstate__(self) -> dict[str, Any]:
-        raise TypeError("an NpyDataset holds memory maps; it is read by threads or forked processes, not pickled")
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its files, opened again where it arrives (a Ray worker, a spawned process)."""
+        return type(self), (self.path, self._labels, self.class_names, self.channels)
 
 
 def npy(features: str | os.PathLike[str], labels: str | os.PathLike[str] | Any, class_names: Sequence[str] | None = None,

@@ -61,6 +61,10 @@ class ParquetDataset(StreamingDataset):
     def __len__(self) -> int:
         return self._rows
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its file and columns, opened again where it arrives."""
+        return type(self), (self.path, self.target, self.columns, self.class_names, self.channels, self._cached_groups)
+
     def _group(self, group: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock:
             if group in self._cache:
