@@ -65,6 +65,13 @@ def test_an_image_folder_names_its_classes_and_reads_images(tmp_path):
         datasets.image_folder(root / "square")
 
 
+def test_a_transform_that_fails_names_the_image(tmp_path):
+    root = write_image_folder(tmp_path / "photos", 6)
+    data = datasets.image_folder(root, transform=lambda image: image.reshape(7, -1))
+    with pytest.raises(DataError, match=r"the transform failed on image .*00000.png \(ValueError: cannot reshape"):
+        data.read(np.array([2, 0]))
+
+
 def test_images_of_another_size_are_named_and_resize_fixes_them(tmp_path):
     root = write_image_folder(tmp_path / "photos", 9)
     Image.fromarray(np.zeros((20, 16), np.uint8)).save(root / "square" / "00004.png")

@@ -66,7 +66,12 @@ class ImageFiles(StreamingDataset):
         for i in indices:
             where, path, label = self.items[int(i)]
             image = read_image(path, where)
-            samples.append((each(image) if each else image, each_target(label) if each_target else label))
+            try:
+                samples.append((each(image) if each else image, each_target(label) if each_target else label))
+            except DataError:
+                raise
+            except Exception as err:  # the user's transform: say which image it failed on
+                raise DataError(f"{where}: the transform failed on image {path} ({type(err).__name__}: {err})") from err
         try:
             images, labels = stack_samples(samples, self.name)
         except DataError:
