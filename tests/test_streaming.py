@@ -68,7 +68,7 @@ def test_an_image_folder_names_its_classes_and_reads_images(tmp_path):
 def test_a_transform_that_fails_names_the_image(tmp_path):
     root = write_image_folder(tmp_path / "photos", 6)
     data = datasets.image_folder(root, transform=lambda image: image.reshape(7, -1))
-    with pytest.raises(DataError, match=r"the transform failed on image .*00000.png \(ValueError: cannot reshape"):
+    with pytest.raises(DataError, match=r"photos/square: the transform failed on image .*00001.png \(ValueError: cannot reshape"):
         data.read(np.array([2, 0]))
 
 
