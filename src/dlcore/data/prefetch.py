@@ -144,7 +144,7 @@ class Prefetcher:
     def _result(self, future: futures.Future[Chunk]) -> Chunk:
         try:
             return future.result()
-        except futures.process.BrokenProcessPool:
+        except futures.BrokenExecutor:
             self.close()
             name = getattr(self.dataset, "name", "") or type(self.dataset).__name__
             raise DataError(f"{name}: a reading process died (killed, or out of memory); pass readers=0 to the "
