@@ -164,3 +164,34 @@ def test_weights_only_npz_export_round_trips(backend, device, tmp_path):
     assert checkpoint.spec == spec and not checkpoint.optimizer and not checkpoint.state
     np.testing.assert_allclose(trainer(backend, device).predict(trainer(backend, device).load(path), x),
                                t.predict(spec, x), atol=1e-6)
+
+
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_resuming_a_run_that_reached_its_epochs_says_there_is_nothing_to_train(tmp_path):
+    x, y = blobs(200)
+    spec = models.mlp(20, [8], 4)
+    trainer = Trainer(BACKENDS[0], epochs=2, seed=0, progress=False)
+    trainer.fit(spec, (x, y))
+    path = trainer.save(spec, tmp_path / "two.npz")
+    again = Trainer(BACKENDS[0], epochs=2, seed=0, progress=False)
+    with pytest.warns(UserWarning, match=r"reached epoch 2 already .* epochs=2, so there is nothing to train; "
+                                         r"set epochs above 2"):
+        history = again.fit(models.mlp(20, [8], 4), (x, y), resume_from=path)
+    assert [r["epoch"] for r in history.records] == [1, 2]
+
+
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+@pytest.mark.parametrize("name", ["model", "run.ckpt", "weights.npz"])
+def test_a_checkpoint_saved_under_any_name_loads_back(tmp_path, name):
+    x, y = blobs(200)
+    spec = models.mlp(20, [8], 4)
+    trainer = Trainer(BACKENDS[0], epochs=1, seed=0, progress=False)
+    trainer.fit(spec, (x, y))
+    path = trainer.save(spec, tmp_path / name)
+    assert path == tmp_path / name and path.is_file()
+    loaded = Trainer(BACKENDS[0], progress=False).load(path)
+    for key, value in trainer.build(spec).get_weights().items():
+        np.testing.assert_array_equal(loaded.get_weights()[key], value)
+    (tmp_path / "notes").write_text("not a checkpoint")
+    with pytest.raises(CheckpointError, match="notes: unknown format; use one of .*npz"):
+        Trainer(BACKENDS[0]).load(tmp_path / "notes")

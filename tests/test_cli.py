@@ -194,6 +194,23 @@ def test_resume_on_the_other_backend_from_the_command_line(first, then, fashion_
     assert got["accuracy"] == pytest.approx(want["accuracy"], abs=1e-3)
 
 
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_resume_takes_the_optimizer_from_the_checkpoint_and_any_name_evaluates(tmp_path, fashion_dir):
+    """--save under a name without a suffix, --resume without --optimizer (the checkpoint's
+    Adam and learning rate), and evaluate of that file."""
+    common = ("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(fashion_dir), "--no-progress",
+              "--json", "--seed", "0")
+    first = dlcore(*common, "--optimizer", "adam", "--lr", "2e-3", "--epochs", "1", "--save", str(tmp_path / "model"))
+    assert first.returncode == 0, first.stderr
+    resumed = dlcore(*common, "--epochs", "2", "--resume", str(tmp_path / "model"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "epoch 2/2" in resumed.stdout and "adam lr 0.002" in resumed.stdout
+    evaluated = dlcore("evaluate", str(tmp_path / "model"), "--backend", BACKENDS[0], "--data", "fashion-mnist",
+                       "--data-dir", str(fashion_dir), "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout.splitlines()[-1])["accuracy"] == json.loads(first.stdout.splitlines()[-1])["accuracy"]
+
+
 def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a checkpoint")

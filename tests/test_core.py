@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -293,6 +294,21 @@ def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
             raise RuntimeError("disk full")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_files_are_written_with_the_permissions_the_umask_gives(tmp_path):
+    """A checkpoint is as readable as any file the user makes (mkstemp alone gives 0600)."""
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    old = os.umask(0o027)
+    try:
+        path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+        os.umask(0o022)
+        other = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "n.npz")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640 and other.stat().st_mode & 0o777 == 0o644
 
 
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "dlcore"

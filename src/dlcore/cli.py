@@ -18,6 +18,7 @@ from .contract.strategy import DEFAULT_TIMEOUT, ENV_TIMEOUT
 from .data.datasets import info as dataset_info
 from .data.datasets import load as load_dataset
 from .data.datasets import registered
+from .io.checkpoint import TrainingCheckpoint
 from .models.recipes import model_for
 from .parallel.launcher import launch, worker_of
 from .parallel.ray import RayLauncher
@@ -66,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", default="32", choices=("32", "bf16-mixed", "16-mixed"))
     train.add_argument("--deterministic", action="store_true", help="the framework's deterministic mode")
     train.add_argument("--resume", default=None, metavar="PATH",
-                       help="go on from a checkpoint of 'dlcore train --save' (from any backend) up to --epochs")
+                       help="go on from a checkpoint of 'dlcore train --save' (from any backend) up to --epochs, "
+                            "with its optimizer, settings and learning rate unless given")
     train.add_argument("--validation", type=float, help="fraction of the training data held out (default: 0.4 for imdb)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--embedding", default="glove-6b-50d",
@@ -129,10 +131,22 @@ def _workload(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 
 
 def _optimizer(args: argparse.Namespace) -> Any:
-    """The optimizer with the settings given on the command line."""
+    """The optimizer with the settings given on the command line (over a resumed checkpoint's)."""
     settings = {key: value for key, value in (("momentum", args.momentum), ("weight_decay", args.weight_decay))
                 if value is not None}
-    return OptimizerConfig(args.optimizer, **settings)
+    return OptimizerConfig(args.optimizer, **{**getattr(args, "saved_settings", {}), **settings})
+
+
+def _resumed_optimizer(args: argparse.Namespace) -> None:
+    """--resume without --optimizer: the optimizer, its settings and the learning rate the
+    checkpoint was trained with (each given option still wins)."""
+    saved = TrainingCheckpoint.load(args.resume).state.get("optimizer") or {}
+    if args.optimizer is None and saved.get("name"):
+        args.optimizer = saved["name"]
+        args.saved_settings = {key: tuple(value) if isinstance(value, list) else value
+                               for key, value in (saved.get("hyper") or {}).items()}
+        if args.lr is None and saved.get("lr"):
+            args.lr = float(saved["lr"])
 
 
 def _schedule(args: argparse.Namespace) -> Any:
@@ -179,6 +193,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     if args.workers != 1 and worker_of() is None and not args.ray:
         _data(args.workload, args, progress=False if args.no_progress else None)  # one download, not one per worker
         return _group(args, [sys.executable, "-m", "dlcore", *argv])
+    if args.resume:
+        _resumed_optimizer(args)
     for key, value in {**RECIPE, **dataset_info(args.workload).defaults}.items():
         if getattr(args, key) is None:
             setattr(args, key, value)

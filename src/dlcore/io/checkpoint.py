@@ -128,4 +128,13 @@ class TrainingCheckpoint(Checkpoint):
         return cls(sections["weights"], spec, meta.get("metadata"), sections["optimizer"], meta.get("state"))
 
 
-__all__ = ["FORMAT", "Checkpoint", "TrainingCheckpoint"]
+def is_checkpoint(path: Path) -> bool:
+    """Whether ``path`` holds a dlcore checkpoint, whatever its name (by its members, unread)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return f"{_META_KEY}.npy" in archive.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+__all__ = ["FORMAT", "Checkpoint", "TrainingCheckpoint", "is_checkpoint"]

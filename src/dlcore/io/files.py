@@ -24,16 +24,25 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and setting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """A temporary file beside ``path`` for the block to write. When the block ends without
-    an error the file is fsynced and renamed over ``path``, and the rename made durable; on an
-    error it is removed and ``path`` is left as it was."""
+    """A temporary file beside ``path`` for the block to write, with the permissions the umask
+    gives new files. When the block ends without an error the file is fsynced and renamed over
+    ``path``, and the rename made durable; on an error it is removed and ``path`` is left as it
+    was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(name)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # as open() would make it (mkstemp's is 0600)
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())

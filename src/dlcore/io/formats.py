@@ -19,7 +19,7 @@ from ..contract.errors import CheckpointError
 from ..contract.records import WeightFormat
 from ..contract.specs import ModelSpec
 from ..plugins.manager import registry
-from .checkpoint import TrainingCheckpoint
+from .checkpoint import TrainingCheckpoint, is_checkpoint
 
 
 def read_npz(path: Path, spec: ModelSpec | None) -> tuple[dict[str, np.ndarray], ModelSpec | None]:
@@ -34,10 +34,14 @@ def write_npz(path: Path, weights: dict[str, np.ndarray], spec: ModelSpec | None
 
 
 def weight_format(path: Path) -> WeightFormat:
-    """The registered format of ``path``'s suffix, its modules installed."""
+    """The registered format of ``path``'s suffix, its modules installed; a dlcore checkpoint
+    saved under any other name is known by its contents."""
     formats: list[WeightFormat] = list(registry().weight_formats)
+    suffix = path.suffix.lower()
+    if not any(suffix in fmt.suffixes for fmt in formats) and path.is_file() and is_checkpoint(path):
+        suffix = ".npz"
     for fmt in formats:
-        if path.suffix.lower() in fmt.suffixes:
+        if suffix in fmt.suffixes:
             missing = [m for m in fmt.requires if importlib.util.find_spec(m) is None]
             if missing:
                 raise CheckpointError(f"{path.name}: {fmt.description or fmt.name} files need "

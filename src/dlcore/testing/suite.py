@@ -856,6 +856,7 @@ class BackendTests(RegressionTests):
         (dict(optimizer="rmsprop-nonexistent"), "unknown optimizer 'rmsprop-nonexistent'; choose one of"),
         (dict(lr=-1.0), "lr must be a positive number"),
         (dict(batch_size=0), "batch_size must be an integer >= 1"),
+        (dict(epochs=0), "epochs must be an integer >= 1"),
         (dict(loss="hinge-nonexistent"), "unknown loss 'hinge-nonexistent'"),
         (dict(metrics=["nope"]), "unknown metric 'nope'"),
         (dict(metrics=["confusion_matrix"]), "confusion_matrix is not a per-epoch metric"),

@@ -235,7 +235,7 @@ class Trainer:
                          if name not in ("self", "strategy", "launcher", "__class__")}  # for trainers made elsewhere
         self.backend = get_backend(backend)
         self.backend_name = self.backend.name
-        self.epochs = _check_positive_int("epochs", epochs, 0)
+        self.epochs = _check_positive_int("epochs", epochs)
         self.batch_size = _check_positive_int("batch_size", batch_size)
         self.eval_batch_size = _check_positive_int("eval_batch_size", eval_batch_size)
         self.log_every = _check_positive_int("log_every", log_every)
@@ -397,6 +397,10 @@ class Trainer:
         self.run_lr = self.lr
         if resume_from is not None:
             history, first_epoch = self._resume(plugins, built, resume_from)
+            if first_epoch > self.epochs:
+                warnings.warn(f"{resume_from}: training reached epoch {first_epoch - 1} already and this trainer "
+                              f"stops at epochs={self.epochs}, so there is nothing to train; set epochs above "
+                              f"{first_epoch - 1} to go on", UserWarning, stacklevel=2)
         else:
             self._attach_optimizer(plugins, built)
             history, first_epoch = History(), 1
