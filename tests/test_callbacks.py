@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from conftest import BACKENDS
-from dlcore import Checkpointing, ConfigError, LambdaCallback, ModelCheckpoint
+from dlcore import Checkpointing, ConfigError, LambdaCallback, ModelCheckpoint, TensorBoard
 
 
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
@@ -50,3 +50,10 @@ def test_checkpointing_is_the_old_name_of_model_checkpoint(tmp_path):
 def test_lambda_callback_names_an_unknown_hook():
     with pytest.raises(ConfigError, match="LambdaCallback has no hook on_batch_end; the hooks are on_train_begin"):
         LambdaCallback(on_batch_end=print)
+
+
+def test_tensorboard_without_its_package_is_refused_when_made_naming_the_extra(monkeypatch):
+    for name in [m for m in sys.modules if m == "tensorboard" or m.startswith("tensorboard.")] + ["tensorboard"]:
+        monkeypatch.setitem(sys.modules, name, None)  # as if not installed
+    with pytest.raises(ConfigError, match=r'needs the tensorboard package: pip install "dlcore-ml\[tensorboard\]"'):
+        TensorBoard("logs")

@@ -196,21 +196,25 @@ class CSVLogger(Callback):
 class TensorBoard(Callback):
     """Write each epoch's scalars as TensorBoard event files in ``log_dir`` (``train`` and
     ``validation`` runs, as Keras does), with the ``tensorboard`` package's record format and
-    protos only, into plain files: TensorFlow is never imported (``pip install tensorboard``).
+    protos only, into plain files: TensorFlow is never imported (``pip install
+    "dlcore-ml[tensorboard]"``; without it the callback is refused when made).
     In a group of processes, rank 0 writes them."""
 
     chief_only = True
 
     def __init__(self, log_dir: str | Path = "logs") -> None:
+        try:  # refused when made, not after the first epoch
+            from tensorboard.compat.proto import event_pb2, summary_pb2  # noqa: F401
+        except ImportError:
+            raise ConfigError('the TensorBoard callback needs the tensorboard package: pip install '
+                              '"dlcore-ml[tensorboard]" (or pip install tensorboard)') from None
         self.log_dir = Path(log_dir)
         self._files: dict[str, Any] = {}
 
     def _write(self, run: str, **event: Any) -> None:
-        try:
-            from tensorboard.compat.proto.event_pb2 import Event
-            from tensorboard.summary.writer.record_writer import RecordWriter
-        except ImportError:
-            raise ConfigError("the TensorBoard callback needs the tensorboard package: pip install tensorboard") from None
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
         if run not in self._files:
             folder = self.log_dir / run
             folder.mkdir(parents=True, exist_ok=True)
