@@ -211,6 +211,16 @@ def test_resume_takes_the_optimizer_from_the_checkpoint_and_any_name_evaluates(t
     assert json.loads(evaluated.stdout.splitlines()[-1])["accuracy"] == json.loads(first.stdout.splitlines()[-1])["accuracy"]
 
 
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_verbose_logs_the_loss_and_each_epoch_once(fashion_dir):
+    out = dlcore("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(fashion_dir), "--epochs", "2",
+                 "--no-progress", "--verbose")
+    assert out.returncode == 0, out.stderr
+    summaries = [line for line in out.stdout.splitlines() if line.lower().startswith(("epoch 1/2:", "epoch 2/2:"))]
+    assert len(summaries) == 2, out.stdout
+    assert any(line.startswith("loss:") for line in out.stdout.splitlines())
+
+
 def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"PK\x03\x04 not really a checkpoint")

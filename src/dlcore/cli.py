@@ -217,7 +217,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     start = time.perf_counter()
     if args.resume:
         say(f"resuming from {args.resume}", flush=True)
-    trainer.fit(model, train, validation=args.validation, callbacks=[_PrintEpochs()], resume_from=args.resume)
+    lines = [] if args.verbose else [_PrintEpochs()]  # --verbose: the trainer's own line per epoch
+    trainer.fit(model, train, validation=args.validation, callbacks=lines, resume_from=args.resume)
     seconds = time.perf_counter() - start
     if args.save:
         saved = trainer.save(model, args.save, {'workload': args.workload})
