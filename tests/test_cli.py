@@ -83,7 +83,8 @@ def assert_one_error_line(out, message):
 @pytest.mark.parametrize("args, message", [
     (["--backend", "mxnet"], "unknown backend 'mxnet'"),
     (["--device", "cuda:9", "--backend", "torch"], "'cuda:9' does not exist"),
-    (["--epochs", "0", "--lr", "-1"], "lr must be a positive number"),
+    (["--epochs", "1", "--lr", "-1"], "lr must be a positive number"),
+    (["--epochs", "0"], "epochs must be an integer >= 1, got 0"),
     (["--batch-size", "0"], "batch_size must be an integer >= 1"),
 ])
 def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):

@@ -205,7 +205,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
                       optimizer=_optimizer(args), lr=args.lr, seed=args.seed, device=args.device,
                       schedule=_schedule(args), clip_norm=args.clip_norm, accumulate=args.accumulate,
                       precision=args.precision, deterministic=args.deterministic,
-                      verbose=args.verbose, progress=False if args.no_progress else None, strategy=strategy,
+                      verbose=args.verbose, progress=False if args.no_progress or not sys.stderr.isatty() else None,
+                      strategy=strategy,
                       launcher=RayLauncher(args.workers, max_failures=args.max_failures) if args.ray else None)
     say = print if trainer.is_chief else (lambda *a, **k: None)
     train, test, model = _workload(args)

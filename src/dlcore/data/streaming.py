@@ -205,11 +205,13 @@ def block_order(rng: np.random.Generator, n: int, blocks: np.ndarray) -> np.ndar
 
 def chunk_batches(batch_bytes: int, per_call: int, accumulate: int, budget: int, depth: int) -> int:
     """How many batches a chunk holds: the backend's ``steps_per_call``, fewer where the chunks in
-    flight (``depth`` read ahead, one in training, one on its way to the device) would take
-    more than half the budget; a whole number of accumulation groups."""
-    fits = (budget // 2) // max(1, (depth + 2) * batch_bytes)
+    flight would take more than half the budget (``depth`` read ahead, and four in the training
+    process: the one trained on, its copy on the device, the next one on its way there, and the
+    batches a compiled step gathers from it); a whole number of accumulation groups."""
+    slots = depth + 4
+    fits = (budget // 2) // max(1, slots * batch_bytes)
     if fits < max(1, accumulate):
-        need = (depth + 2) * batch_bytes * max(1, accumulate) * 2
+        need = slots * batch_bytes * max(1, accumulate) * 2
         raise ConfigError(f"a batch takes {batch_bytes / 2 ** 20:.1f} MiB; streaming it within the memory budget "
                           f"({budget / 2 ** 20:.0f} MiB) needs a budget of {need / 2 ** 20:.0f} MiB; raise "
                           "memory_budget or lower batch_size" + (" or accumulate" if accumulate > 1 else ""))

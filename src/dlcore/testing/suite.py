@@ -357,12 +357,15 @@ class BackendTests(RegressionTests):
         lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("loss:")]
         assert [line.split("[")[1] for line in lines] == ["   64/  640]", "  384/  640]"]
 
-    def test_progress_bar_only_when_asked(self, device, capsys):
+    def test_progress_bar_when_asked_and_a_line_per_epoch_where_stderr_is_no_terminal(self, device, capsys):
         x, y = blobs(200)
         self.trainer(device, epochs=1, progress=False).fit(models.mlp(20, [8], 4), (x, y))
         assert "Epoch 1/1" not in capsys.readouterr().err
         self.trainer(device, epochs=1, progress=True).fit(models.mlp(20, [8], 4), (x, y))
         assert "Epoch 1/1" in capsys.readouterr().err
+        self.trainer(device, epochs=2, progress=None).fit(models.mlp(20, [8], 4), (x, y))  # stderr is no terminal
+        lines = capsys.readouterr().err.splitlines()
+        assert [line.split(":")[0] for line in lines] == ["Epoch 1/2", "Epoch 2/2"] and "loss" in lines[0]
 
     # ------------------------------------------------------ evaluate, predict
 
@@ -627,7 +630,7 @@ class BackendTests(RegressionTests):
             data = datasets.npy(tmp_path / "x.npy", tmp_path / "y.npy")
             spec = models.mlp(20, [16], 4)
             trainer = self.trainer(device, epochs=2, batch_size=LONG_EPOCH["batch_size"], stream=stream,
-                                   eval_batch_size=64, memory_budget=120_000, readers=2, **settings)
+                                   eval_batch_size=64, memory_budget=180_000, readers=2, **settings)
             history = trainer.fit(spec, data, validation=0.2, **weights)
             runs.append(([{k: v for k, v in r.items() if k != "seconds"} for r in history.records],
                          trainer.build(spec).get_weights(), trainer.evaluate(spec, data),

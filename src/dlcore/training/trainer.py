@@ -16,6 +16,7 @@ import functools
 import inspect
 import math
 import numbers
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -39,7 +40,7 @@ from ..data.streaming import memory_budget as memory_budget_of
 from ..deprecation import deprecated
 from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
-from ..io.progress import Reporter, progress_bar
+from ..io.progress import Reporter, progress_bar, show_progress
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
 from ..parallel.sharding import all_gather, check_batch, check_shards, shard_order
@@ -153,7 +154,8 @@ class Trainer:
             "binary_cross_entropy" for one output).
         metrics: registered metrics, recorded per epoch (``val_`` + name for validation);
             default accuracy, or ``mae`` with a regression loss.
-        progress: tqdm bar per epoch; None shows it only when stderr is a terminal.
+        progress: tqdm bar per epoch; None shows it when stderr is a terminal, and else prints one
+            line per epoch to stderr (a log file, a pipe, a notebook), as Keras does; False: silent.
         verbose: print the loss every ``log_every`` batches and a summary per epoch.
         eval_batch_size: batch size of evaluate and predict, which track no gradients.
         strategy: train over several processes: a registered strategy's name ("ddp" on torch,
@@ -480,6 +482,8 @@ class Trainer:
                     bar.set_postfix_str(format_metrics(record))
                 if self.verbose:
                     print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", flush=True)
+                elif self.progress is None and self.is_chief and not show_progress(None):  # a log, a pipe, a notebook
+                    print(f"{desc}: {format_metrics(record)} ({record['seconds']:.1f} s)", file=sys.stderr, flush=True)
                 history.append(record)
                 built.epoch, built.step = epoch, built.step + steps
                 built.history_records = tuple(history.records)
