@@ -18,7 +18,6 @@ import pytest
 from PIL import Image
 
 from dlcore import ConfigError, DataError, Trainer, datasets, models, transforms
-from dlcore.data.arrays import Dataset
 from dlcore.data.prefetch import Prefetcher
 from dlcore.data.streaming import Stream, StreamingDataset, block_order, chunk_batches, memory_budget, parse_bytes
 from dlcore.parallel.sharding import shard_order
