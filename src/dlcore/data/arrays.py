@@ -57,27 +57,28 @@ class Dataset(ABC):
         features, labels = self.arrays()
         return int(features.nbytes + labels.nbytes)
 
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+        """Samples that show the features' shape and the labels' kind: all of them here; a
+        streaming dataset reads only its first."""
+        return self.arrays()
+
     @property
     def feature_shape(self) -> tuple[int, ...]:
         """Shape of one sample's features."""
-        return tuple(self.arrays()[0].shape[1:])
+        return tuple(self.probe()[0].shape[1:])
 
     @property
     def num_classes(self) -> int | None:
         """Number of classes when known from class names or one-hot labels."""
         if self.class_names:
             return len(self.class_names)
-        labels = self.arrays()[1]
+        labels = self.probe()[1]
         return int(labels.shape[1]) if labels.ndim == 2 else None
 
     def split(self, fraction: float) -> tuple[ArrayDataset, ArrayDataset]:
         """Split off the last ``fraction`` of samples (as Keras' validation_split does)."""
-        if not 0.0 < fraction < 1.0:
-            raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
         features, labels = self.arrays()
-        cut = len(features) - int(round(len(features) * fraction))
-        if cut <= 0 or cut >= len(features):
-            raise DataError(f"a fraction of {fraction} of {len(features)} samples leaves a split empty")
+        cut = split_point(len(features), fraction)
         name = getattr(self, "name", "") or type(self).__name__
         return tuple(ArrayDataset(features[part], labels[part], self.class_names, name, self.channels)  # type: ignore[return-value]
                      for part in (slice(None, cut), slice(cut, None)))
@@ -134,6 +135,16 @@ class ArrayDataset(Dataset):
             f"ArrayDataset({self.name + ', ' if self.name else ''}{len(self)} samples, "
             f"features {self.features.shape[1:]} {self.features.dtype}, labels {self.labels.dtype})"
         )
+
+
+def split_point(n: int, fraction: float) -> int:
+    """Where a validation ``fraction`` splits ``n`` samples: the last fraction held out."""
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
+    cut = n - int(round(n * fraction))
+    if cut <= 0 or cut >= n:
+        raise DataError(f"a fraction of {fraction} of {n} samples leaves a split empty")
+    return cut
 
 
 CHANNELS = ("first", "last", None)
@@ -199,5 +210,5 @@ def as_dataset(data: Any, name: str = "data") -> Any:
 
 
 __all__ = ["CHANNELS", "ON_BAD_SAMPLE", "ArrayDataset", "Dataset", "as_dataset", "check_channels", "check_on_bad_sample",
-           "stack_samples", "standard_dtypes", "standard_labels",
+           "split_point", "stack_samples", "standard_dtypes", "standard_labels",
            "with_channels"]

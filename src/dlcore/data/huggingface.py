@@ -18,7 +18,7 @@ import numpy as np
 from ..contract.errors import ConfigError, DataError
 from .arrays import stack_samples
 from .streaming import StreamingDataset
-from .transforms import batched
+from .transforms import on_batch, per_sample
 
 
 def is_huggingface(data: Any) -> bool:
@@ -70,16 +70,11 @@ class HuggingFaceDataset(StreamingDataset):
             features = np.stack([np.asarray(rows[c], np.float32) for c in self.columns], axis=1)
         if isinstance(features, list) or getattr(features, "dtype", None) == object:
             features, labels = stack_samples(list(zip(features, labels)), self.name)
-        each = None if batched(self.transform) else self.transform  # else once, on the stacked batch
-        each_target = None if batched(self.target_transform) else self.target_transform
+        each, each_target = per_sample(self.transform), per_sample(self.target_transform)  # else on the batch
         if each is not None or each_target is not None:
             samples = [(each(x) if each else x, each_target(y) if each_target else y) for x, y in zip(features, labels)]
             features, labels = stack_samples(samples, self.name)
-        if each is None and self.transform is not None:
-            features = getattr(self.transform, "batch")(np.asarray(features))
-        if each_target is None and self.target_transform is not None:
-            labels = getattr(self.target_transform, "batch")(labels)
-        return np.asarray(features), labels
+        return np.asarray(on_batch(self.transform, np.asarray(features))), on_batch(self.target_transform, labels)
 
 
 def from_huggingface(data: Any, target: str | None = "label", features: Sequence[str] | None = None,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import csv
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -23,8 +22,8 @@ import numpy as np
 
 from ..contract.errors import DataError
 from .arrays import stack_samples, with_channels
-from .streaming import StreamingDataset
-from .transforms import batched
+from .streaming import StreamingDataset, warn_skipped
+from .transforms import on_batch, per_sample
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -60,8 +59,7 @@ class ImageFiles(StreamingDataset):
         return len(self.items)
 
     def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        each = None if batched(self.transform) else self.transform  # else once, on the stacked batch
-        each_target = None if batched(self.target_transform) else self.target_transform
+        each, each_target = per_sample(self.transform), per_sample(self.target_transform)  # else on the batch
         samples = []
         for i in indices:
             where, path, label = self.items[int(i)]
@@ -80,15 +78,12 @@ class ImageFiles(StreamingDataset):
             where, path, _ = self.items[int(indices[odd])]
             raise DataError(f"{where}: image {path} has shape {shapes[odd]}, others {shapes[0]}; pass a transform "
                             "that resizes them (dlcore.transforms.Resize)") from None
-        if each is None and self.transform is not None:
-            images = getattr(self.transform, "batch")(images)
-        if each_target is None and self.target_transform is not None:
-            labels = getattr(self.target_transform, "batch")(labels)
+        images, labels = on_batch(self.transform, images), on_batch(self.target_transform, labels)
         channels = self.channels or ("last" if images.ndim == 4 and self.transform is None else None)
         return with_channels(images, channels), labels
 
-    def first(self) -> tuple[np.ndarray, np.ndarray]:
-        sample = super().first()
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+        sample = super().probe()
         if self.channels is None and sample[0].ndim == 4 and self.transform is None:
             self.channels = "last"  # color images as read
         return sample
@@ -156,9 +151,7 @@ class ImageCSVDataset(ImageFiles):
         if bad and self.on_bad_sample != "skip":
             raise DataError(bad[0] + ("" if len(bad) == 1 else f" (and {len(bad) - 1} more bad rows)")
                             + "; fix the rows, or pass on_bad_sample='skip' to leave them out")
-        if bad:
-            warnings.warn(f"{self.annotations_file}: skipped {len(bad)} bad row{'s' * (len(bad) > 1)} "
-                          f"(on_bad_sample='skip'); the first: {bad[0]}", UserWarning, stacklevel=4)
+        warn_skipped(self, bad, what="row", stacklevel=5)
         if not rows:
             raise DataError(f"{self.annotations_file}: lists no images")
         return rows

@@ -97,26 +97,18 @@ class Prefetcher:
             self.kind = "thread"  # Windows, and macOS' spawn: the dataset would have to pickle
         self._pool: futures.Executor | None = None
 
-    def _executor(self) -> futures.Executor:
-        if self._pool is None:
-            if self.kind == "process":
-                with warnings.catch_warnings():  # fork in a process with threads: the readers touch no framework
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    self._pool = futures.ProcessPoolExecutor(self.readers, multiprocessing.get_context("fork"),
-                                                             initializer=_start_process, initargs=(self.dataset,))
-            else:
-                self._pool = futures.ThreadPoolExecutor(self.readers, thread_name_prefix="dlcore-reader")
-        return self._pool
-
     def _submit(self, indices: np.ndarray) -> futures.Future[Chunk]:
-        pool = self._executor()
-        if self.kind == "process":
-            with warnings.catch_warnings():  # the pool forks on its first task
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.simplefilter("ignore", RuntimeWarning)
-                return pool.submit(_read_in_process, indices)
-        return pool.submit(read_chunk, self.dataset, indices)
+        if self.kind == "thread":
+            if self._pool is None:
+                self._pool = futures.ThreadPoolExecutor(self.readers, thread_name_prefix="dlcore-reader")
+            return self._pool.submit(read_chunk, self.dataset, indices)
+        with warnings.catch_warnings():  # the pool forks (on its first task) in a process with threads, whose
+            warnings.simplefilter("ignore", DeprecationWarning)  # frameworks the readers never touch
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if self._pool is None:
+                self._pool = futures.ProcessPoolExecutor(self.readers, multiprocessing.get_context("fork"),
+                                                         initializer=_start_process, initargs=(self.dataset,))
+            return self._pool.submit(_read_in_process, indices)
 
     def map(self, chunks: Iterable[np.ndarray]) -> Iterator[Chunk]:
         """The chunks of the given index arrays, in order."""

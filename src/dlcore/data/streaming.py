@@ -25,7 +25,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..contract.errors import ConfigError, DataError
-from .arrays import Dataset, check_channels, check_on_bad_sample
+from .arrays import Dataset, check_channels, check_on_bad_sample, split_point
 from .prefetch import Chunk, Prefetcher
 
 _UNITS = {"": 1, "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12,
@@ -94,7 +94,7 @@ class StreamingDataset(Dataset):
             return features[0], labels[0]
         return Subset(self, np.arange(len(self))[index])
 
-    def first(self) -> tuple[np.ndarray, np.ndarray]:
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
         """The first sample, as a batch of one (read once)."""
         if self._first is None:
             if len(self) == 0:
@@ -111,27 +111,12 @@ class StreamingDataset(Dataset):
     @property
     def nbytes(self) -> int:
         """Bytes that all samples take in memory, from the first one's size."""
-        features, labels = self.first()
+        features, labels = self.probe()
         return len(self) * int(features.nbytes + labels.nbytes)
-
-    @property
-    def feature_shape(self) -> tuple[int, ...]:
-        return tuple(self.first()[0].shape[1:])
-
-    @property
-    def num_classes(self) -> int | None:
-        if self.class_names:
-            return len(self.class_names)
-        labels = self.first()[1]
-        return int(labels.shape[1]) if labels.ndim == 2 else None
 
     def split(self, fraction: float) -> tuple[Subset, Subset]:  # type: ignore[override]
         """Views of the first and the last ``fraction`` of samples (as Keras' validation_split)."""
-        if not 0.0 < fraction < 1.0:
-            raise DataError(f"validation fraction must be between 0 and 1, got {fraction}")
-        cut = len(self) - int(round(len(self) * fraction))
-        if cut <= 0 or cut >= len(self):
-            raise DataError(f"a fraction of {fraction} of {len(self)} samples leaves a split empty")
+        cut = split_point(len(self), fraction)
         return Subset(self, np.arange(cut)), Subset(self, np.arange(cut, len(self)))
 
     def __repr__(self) -> str:
@@ -188,12 +173,12 @@ def read_all(dataset: Dataset, readers: int | None = None, chunk: int = 2048) ->
     return features[:at], labels[:at]
 
 
-def warn_skipped(dataset: Dataset, skipped: list[str], when: str = "") -> None:
-    """A warning that ``skipped`` samples were left out (``on_bad_sample="skip"``)."""
+def warn_skipped(dataset: Dataset, skipped: list[str], when: str = "", what: str = "sample", stacklevel: int = 3) -> None:
+    """A warning that ``skipped`` samples (or rows) were left out (``on_bad_sample="skip"``)."""
     if skipped:
         name = getattr(dataset, "name", "") or type(dataset).__name__
-        warnings.warn(f"{name}: skipped {len(skipped)} bad sample{'s' * (len(skipped) > 1)}{when} "
-                      f"(on_bad_sample='skip'); the first: {skipped[0]}", UserWarning, stacklevel=3)
+        warnings.warn(f"{name}: skipped {len(skipped)} bad {what}{'s' * (len(skipped) > 1)}{when} "
+                      f"(on_bad_sample='skip'); the first: {skipped[0]}", UserWarning, stacklevel=stacklevel)
 
 
 def block_order(rng: np.random.Generator, n: int, blocks: np.ndarray) -> np.ndarray:
@@ -251,8 +236,7 @@ class Stream:
 
 def batch_bytes(dataset: Dataset, batch_size: int) -> int:
     """Bytes of one batch in memory, from the dataset's first sample (as float32 features)."""
-    first = dataset.first() if isinstance(dataset, StreamingDataset) else dataset.read(np.asarray([0]))
-    features, labels = first
+    features, labels = dataset.probe() if isinstance(dataset, StreamingDataset) else dataset.read(np.asarray([0]))
     per_sample = features[0].size * max(4, features.dtype.itemsize) + labels[0].nbytes * 2
     return int(math.ceil(per_sample * batch_size))
 

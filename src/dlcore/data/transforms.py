@@ -120,4 +120,14 @@ def batched(transform: Any) -> bool:
     return transform is not None and callable(getattr(transform, "batch", None))
 
 
-__all__ = ["Compose", "Normalize", "OneHot", "Resize", "ToTensor", "batched"]
+def per_sample(transform: Any) -> Any:
+    """``transform`` where it must run on each sample, None where it runs on the batch or is None."""
+    return None if batched(transform) else transform
+
+
+def on_batch(transform: Any, values: Any) -> Any:
+    """``values`` (a stacked batch) through ``transform`` where it runs on batches, else as they are."""
+    return getattr(transform, "batch")(values) if batched(transform) else values
+
+
+__all__ = ["Compose", "Normalize", "OneHot", "Resize", "ToTensor", "batched", "on_batch", "per_sample"]

@@ -983,23 +983,8 @@ class Trainer:
             name = getattr(data, "name", "") or type(data).__name__
             if len(features) == 0:
                 raise DataError(f"{name} is empty; it needs at least one sample")
-            if features.dtype == object or features.dtype.kind in "US":
-                if labels:
-                    self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
-                ids, splits = self._encode_texts(model, features, name)
-                payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device, **weighted)
-                return Prepared(payload, len(features), batch_size)
-            features = self._check_features(model, features, name, getattr(data, "channels", None))
-            features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
-            if labels and registry().loss(self.loss_of(model)).regression:
-                targets = targets.astype(np.float32, copy=False)  # integer targets of a regression
-            prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features),
-                                batch_size)
-            if labels:
-                outputs = self._native_outputs(model, prepared, features, name) if model.spec is None else \
-                    getattr(model.spec, "out_features", None)
-                self._check_labels(model, targets, name, outputs)
-            return prepared
+            return self._put(model, features, targets, name, getattr(data, "channels", None), batch_size, labels,
+                             weighted)[0]
         native = self.backend.native_data(data, batch_size, training, self.shuffle, self.seed)
         if native is None:
             raise ConfigError(f"cannot use a {type(data).__name__} as data on backend {self.backend_name!r}; "
@@ -1031,26 +1016,36 @@ class Trainer:
                    batch_size: int) -> Prepared:
         """A chunk read from a stream, checked as preloaded data is, as the backend's data in
         batches of ``batch_size`` (a group's worker's part of the global batch)."""
-        features, targets = chunk.features, chunk.labels
-        if len(features) == 0:
+        if len(chunk.features) == 0:
             return Prepared(None, 0, batch_size)
-        weighted = {} if weights is None else {"weights": weights(targets, chunk.indices)}
+        weighted = {} if weights is None else {"weights": weights(chunk.labels, chunk.indices)}
+        prepared, stream.outputs = self._put(model, chunk.features, chunk.labels, name, stream.dataset.channels,
+                                             batch_size, labels, weighted, stream.outputs, warn_key=id(stream))
+        return prepared
+
+    def _put(self, model: Model, features: np.ndarray, targets: np.ndarray, name: str, channels: str | None,
+             batch_size: int, labels: bool, weighted: dict[str, Any], outputs: int | None = None,
+             warn_key: Any = None) -> tuple[Prepared, int | None]:
+        """Features and labels checked and put on the device as the backend's data, and the
+        outputs per sample of the user's own model (measured on them unless ``outputs`` says)."""
         if features.dtype == object or features.dtype.kind in "US":
+            if labels:
+                self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
             ids, splits = self._encode_texts(model, features, name)
             payload = self.backend.put_tokens(ids, splits, standard_labels(targets), self.device, **weighted)
-            prepared = Prepared(payload, len(features), batch_size)
-        else:
-            features = self._check_features(model, features, name, stream.dataset.channels, warn_key=id(stream))
-            features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
-            if labels and registry().loss(self.loss_of(model)).regression:
-                targets = targets.astype(np.float32, copy=False)
-            prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features), batch_size)
-            if labels and model.spec is None and stream.outputs is None:
-                stream.outputs = self._native_outputs(model, prepared, features, name)
+            return Prepared(payload, len(features), batch_size), outputs
+        features = self._check_features(model, features, name, channels, warn_key)
+        features, targets = standard_dtypes(features, targets, getattr(model.spec, "input_dtype", "float32"))
+        if labels and registry().loss(self.loss_of(model)).regression:
+            targets = targets.astype(np.float32, copy=False)  # integer targets of a regression
+        prepared = Prepared(self.backend.put(features, targets, self.device, **weighted), len(features), batch_size)
         if labels:
-            outputs = stream.outputs if model.spec is None else getattr(model.spec, "out_features", None)
+            if model.spec is not None:
+                outputs = getattr(model.spec, "out_features", None)
+            elif outputs is None:
+                outputs = self._native_outputs(model, prepared, features, name)
             self._check_labels(model, targets, name, outputs)
-        return prepared
+        return prepared, outputs
 
     @staticmethod
     def _close(*data: Prepared | None) -> None:
