@@ -263,6 +263,25 @@ class WeightFormat:
 
 
 @dataclass(frozen=True)
+class LoggerInfo:
+    """A logger of training runs, for ``dlcore train --loggers NAME`` (``[callbacks] loggers``
+    of a run's config): ``load(run_dir)`` returns the :class:`dlcore.Callback` that records a
+    run whose folder is ``run_dir`` (a :class:`pathlib.Path`); it may be a ``"module:attribute"``
+    string and needs the modules in ``requires`` (installed by ``install_hint``).
+
+    Example::
+
+        LoggerInfo("mlflow", "my_plugin.mlflow:MLflowLogger", "MLflow runs", ("mlflow",), "pip install mlflow")
+    """
+
+    name: str
+    load: Callable[..., Any] | str
+    description: str = ""
+    requires: tuple[str, ...] = ()
+    install_hint: str = ""
+
+
+@dataclass(frozen=True)
 class StrategyInfo:
     """A way to train over several processes (:class:`dlcore.contract.Strategy`) on one backend.
 
@@ -312,5 +331,5 @@ def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[
 
 
 __all__ = ["BackendInfo", "DatasetInfo", "DatasetSource", "DeviceKind", "EmbeddingSource", "KERNEL_KINDS", "Kernel",
-           "LayerKind", "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "StrategyInfo", "WeightFormat",
+           "LayerKind", "LoggerInfo", "Loss", "Metric", "ModelKind", "Optimizer", "STANDARD", "StrategyInfo", "WeightFormat",
            "standard_kernels"]

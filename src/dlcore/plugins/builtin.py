@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..contract.devices import DEVICE_KINDS
 from ..contract.records import (
-    DatasetInfo, DeviceKind, EmbeddingSource, LayerKind, Loss, Metric, ModelKind, Optimizer, WeightFormat,
+    DatasetInfo, DeviceKind, EmbeddingSource, LayerKind, LoggerInfo, Loss, Metric, ModelKind, Optimizer, WeightFormat,
 )
 from ..version import pip_install
 from .hookspecs import hookimpl
@@ -103,6 +103,12 @@ WEIGHT_FORMATS = (
     WeightFormat("dlcore", (".npz",), "dlcore.io.formats:read_npz", "dlcore.io.formats:write_npz",
                  description="dlcore checkpoint: arrays with SHA-256 and JSON metadata, no pickle"),
 )
+LOGGERS = (
+    LoggerInfo("csv", "dlcore.training.callbacks:run_csv_logger", "history.csv in the run folder (always on)"),
+    LoggerInfo("tensorboard", "dlcore.training.callbacks:run_tensorboard",
+               "TensorBoard event files in the run folder's tensorboard/ (tensorboard --logdir RUN)",
+               ("tensorboard",), pip_install("tensorboard")),
+)
 
 
 @hookimpl
@@ -146,9 +152,14 @@ def dlcore_weight_formats() -> list[WeightFormat]:
 
 
 @hookimpl
+def dlcore_loggers() -> list[LoggerInfo]:
+    return list(LOGGERS)
+
+
+@hookimpl
 def dlcore_device_kinds() -> list[DeviceKind]:
     return list(DEVICE_KINDS)
 
 
-__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LAYER_KINDS", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
+__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LAYER_KINDS", "LOGGERS", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
            "WEIGHT_FORMATS"]

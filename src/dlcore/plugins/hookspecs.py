@@ -28,8 +28,8 @@ from __future__ import annotations
 import pluggy
 
 from ..contract.records import (
-    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
-    Optimizer, StrategyInfo, WeightFormat,
+    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, LoggerInfo, Loss, Metric,
+    ModelKind, Optimizer, StrategyInfo, WeightFormat,
 )
 
 PROJECT = "dlcore"
@@ -225,6 +225,19 @@ def dlcore_strategies() -> list[StrategyInfo]:
     """
 
 
+@hookspec
+def dlcore_loggers() -> list[LoggerInfo]:
+    """Loggers a run can record itself with: ``dlcore train --loggers NAME``.
+
+    :return: :class:`dlcore.contract.LoggerInfo` records: the name, and ``load(run_dir)``
+        returning the :class:`dlcore.Callback` that logs the run whose folder is ``run_dir``.
+
+    Called when a run's loggers are set up. Example::
+
+        return [LoggerInfo("mlflow", "my_plugin.mlflow:MLflowLogger", "MLflow tracking", ("mlflow",))]
+    """
+
+
 __all__ = ["PROJECT", "hookimpl", "hookspec", "dlcore_backends", "dlcore_dataset_sources", "dlcore_datasets",
-           "dlcore_device_kinds", "dlcore_embedding_sources", "dlcore_kernels", "dlcore_layer_kinds", "dlcore_losses", "dlcore_metrics",
+           "dlcore_device_kinds", "dlcore_embedding_sources", "dlcore_kernels", "dlcore_layer_kinds", "dlcore_loggers", "dlcore_losses", "dlcore_metrics",
            "dlcore_model_kinds", "dlcore_optimizers", "dlcore_strategies", "dlcore_weight_formats"]

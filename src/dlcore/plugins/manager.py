@@ -28,8 +28,8 @@ import pluggy
 
 from ..contract.errors import ConfigError, PluginError
 from ..contract.records import (
-    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss, Metric, ModelKind,
-    Optimizer, StrategyInfo, WeightFormat,
+    BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, LoggerInfo, Loss, Metric,
+    ModelKind, Optimizer, StrategyInfo, WeightFormat,
 )
 from ..deprecation import deprecated
 from . import builtin, hookspecs
@@ -139,6 +139,7 @@ class Registry:
     weight_formats: Records[WeightFormat]
     device_kinds: Records[DeviceKind]
     strategies: Records[StrategyInfo]
+    loggers: Records[LoggerInfo]
     plugins: tuple[str, ...] = ()
     broken: dict[str, str] = dataclasses.field(default_factory=dict)
 

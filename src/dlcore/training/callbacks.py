@@ -47,13 +47,19 @@ class ModelCheckpoint(Callback):
     """Save a checkpoint every ``every`` epochs to ``directory/last.npz``, and to
     ``directory/best.npz`` whenever ``monitor`` improves (``mode`` "min", "max", or "auto":
     "min" for losses). A failed epoch (e.g. a NaN loss) saves nothing, so both files keep
-    the last good state."""
+    the last good state. ``metadata``: JSON of your own, saved in both.
+
+    Example::
+
+        trainer.fit(model, train, validation=test, callbacks=[ModelCheckpoint("checkpoints")])
+    """
 
     def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
-                 mode: str = "auto") -> None:
+                 mode: str = "auto", metadata: dict[str, Any] | None = None) -> None:
         if every < 1:
             raise ConfigError(f"every must be >= 1, got {every}")
         self.directory = Path(directory)
+        self.metadata = dict(metadata or {})
         self.every = every
         self.monitor = monitor
         self.mode = _mode(monitor, mode)
@@ -69,13 +75,13 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if epoch % self.every == 0:
-            trainer.save(model, self.last_path)
+            trainer.save(model, self.last_path, self.metadata)
         if self.monitor is None:
             return
         value = _monitored("ModelCheckpoint", self.monitor, logs)
         if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
             self.best = value
-            trainer.save(model, self.best_path, {"monitor": self.monitor, "value": value, "epoch": epoch})
+            trainer.save(model, self.best_path, {**self.metadata, "monitor": self.monitor, "value": value, "epoch": epoch})
 
 
 class Checkpointing(ModelCheckpoint):
@@ -254,5 +260,16 @@ class LambdaCallback(Callback):
             setattr(self, name, function)
 
 
+def run_csv_logger(run_dir: Path) -> CSVLogger:
+    """The ``csv`` logger of a run (:mod:`dlcore.runs`): each epoch into ``run_dir/history.csv``."""
+    return CSVLogger(Path(run_dir) / "history.csv")
+
+
+def run_tensorboard(run_dir: Path) -> TensorBoard:
+    """The ``tensorboard`` logger of a run: event files in ``run_dir/tensorboard``."""
+    return TensorBoard(Path(run_dir) / "tensorboard")
+
+
 __all__ = ["Callback", "CSVLogger", "Checkpointing", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
-           "ReduceLROnPlateau", "TensorBoard", "wants_batches"]
+           "ReduceLROnPlateau", "TensorBoard", "run_csv_logger",
+           "run_tensorboard", "wants_batches"]

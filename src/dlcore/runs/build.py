@@ -1,0 +1,143 @@
+"""From a run's configuration (``{"section.name": value}``, :mod:`dlcore.runs.config`) to the
+objects it trains with: the data, the model spec, the trainer and the callbacks that fill the
+run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..contract.errors import ConfigError
+from ..contract.specs import ModelSpec
+from ..data.datasets import load as load_dataset
+from ..data.images import image_csv, image_folder
+from ..data.transforms import Compose, Resize, ToTensor
+from ..models.layers import cnn
+from ..models.recipes import model_for
+from ..models.specs import mlp
+from ..plugins.builtin import RECIPE
+from ..plugins.manager import registry
+from ..training.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from ..training.optimizers import OptimizerConfig
+from ..training.schedules import CosineDecay, OneCycle, Schedule
+from .config import IMAGE_SOURCES
+from .folder import RunFolder
+
+
+def recipe(values: dict[str, Any]) -> dict[str, Any]:
+    """The dataset's recipe (epochs, batch size, optimizer, validation) for the keys not set."""
+    dataset = values.get("data.dataset")
+    defaults = dict(RECIPE)
+    if dataset and dataset not in IMAGE_SOURCES:
+        defaults.update(registry().datasets.find(dataset).defaults)
+    filled = dict(values)
+    for name, value in defaults.items():
+        section = "data" if name == "validation" else "trainer"
+        if filled.get(f"{section}.{name}") is None and value is not None:
+            filled[f"{section}.{name}"] = value
+    return filled
+
+
+def load_data(values: dict[str, Any], progress: bool | None = None) -> tuple[Any, Any]:
+    """``(train, test)`` of the configured dataset: a registered one, or your own images
+    (``image-folder``: one folder per class; ``image-csv``: the PyTorch tutorial's custom
+    dataset), scaled to [0, 1] with their channels first."""
+    dataset = values.get("data.dataset")
+    if not dataset:
+        raise ConfigError("no dataset: give one (dlcore train fashion-mnist) or [data] dataset in --config")
+    if dataset not in IMAGE_SOURCES:
+        return load_dataset(dataset, values.get("data.path"), download=values.get("data.download", True),
+                            progress=progress)
+    train, test = values.get("data.train"), values.get("data.test")
+    if not train or not test:
+        raise ConfigError(f"[data] dataset = {dataset!r} needs [data] train and test (--train PATH --test PATH): "
+                          + ("folders with one folder of images per class" if dataset == "image-folder"
+                             else "CSV files of rows 'file name, label'"))
+    steps: list[Any] = [Resize(tuple(values["data.resize"]))] if values.get("data.resize") else []
+    transform = Compose([*steps, ToTensor()])
+    if dataset == "image-folder":
+        return (image_folder(train, transform, channels="first"), image_folder(test, transform, channels="first"))
+    images = values.get("data.images")
+    names = values.get("data.classes")
+    return tuple(image_csv(csv, images or Path(csv).parent, transform, class_names=names, channels="first")
+                 for csv in (train, test))  # type: ignore[return-value]
+
+
+def _classes(train: Any) -> int:
+    """Classes of ``train``: its class names, else one more than its largest label (of an
+    image CSV's rows, without reading its images)."""
+    if train.num_classes:
+        return int(train.num_classes)
+    items = getattr(train, "items", None)
+    labels = np.array([item[2] for item in items]) if items is not None else train.arrays()[1]
+    return int(np.max(labels)) + 1 if len(labels) else 2
+
+
+def make_model(values: dict[str, Any], train: Any) -> ModelSpec:
+    """The configured model spec, sized for ``train``: the dataset's own (``recipe``), an
+    MLP (``hidden``, ``activation``) or a CNN (``filters``, ``hidden``, ``dropout``)."""
+    kind = values.get("model.kind") or "recipe"
+    dataset = values.get("data.dataset")
+    if kind == "recipe" and dataset in IMAGE_SOURCES:
+        kind = "mlp"  # the tutorial's, sized for the images
+    if kind == "recipe":
+        return model_for(str(dataset), train, {"embedding": values.get("data.embedding"),
+                                          "trainable": not values.get("data.frozen")})
+    if getattr(train, "feature_shape", None) is None or train.probe()[0].dtype == object:
+        raise ConfigError(f"[model] kind = {kind!r} takes numbers (images); for texts use kind = \"recipe\"")
+    shape = tuple(int(n) for n in train.feature_shape)
+    classes = _classes(train)
+    outputs = 1 if classes == 2 else classes
+    if kind == "mlp":
+        return mlp(int(np.prod(shape)), values.get("model.hidden") or [512, 512], outputs,
+                   values.get("model.activation") or "relu")
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3:
+        raise ConfigError(f"[model] kind = \"cnn\" takes images (channels, height, width), got samples of shape {shape}")
+    hidden = values.get("model.hidden") or [128]
+    if len(hidden) != 1:
+        raise ConfigError(f"[model] hidden of a cnn is one size (its dense layer), got {hidden}")
+    dropout = values.get("model.dropout")
+    return cnn(shape, outputs, tuple(values.get("model.filters") or (32, 64)), hidden[0],
+               0.25 if dropout is None else dropout)
+
+
+def optimizer(values: dict[str, Any], saved: dict[str, Any] | None = None) -> OptimizerConfig:
+    """The configured optimizer with its settings (over ``saved``: a resumed checkpoint's)."""
+    settings = {name: values[f"trainer.{name}"] for name in ("momentum", "weight_decay")
+                if values.get(f"trainer.{name}") is not None}
+    return OptimizerConfig(values.get("trainer.optimizer") or "sgd", **{**(saved or {}), **settings})
+
+
+def schedule(values: dict[str, Any]) -> Schedule | None:
+    name = values.get("trainer.schedule")
+    if name == "cosine":
+        return CosineDecay(warmup=values.get("trainer.warmup") or 0)
+    return OneCycle() if name == "onecycle" else None
+
+
+def monitor(values: dict[str, Any], validation: bool) -> str:
+    """What best.npz and early stopping watch: the configured key, else val_loss with
+    validation data, else loss."""
+    return str(values.get("callbacks.monitor") or ("val_loss" if validation else "loss"))
+
+
+def callbacks(values: dict[str, Any], run: RunFolder, validation: bool,
+              metadata: dict[str, Any] | None = None) -> list[Callback]:
+    """What fills the run folder while training: checkpoints (last.npz every epoch, best.npz,
+    both with ``metadata``), history.csv and the configured loggers, and early stopping if
+    configured."""
+    plugins = registry()
+    watched = monitor(values, validation)
+    made: list[Callback] = [ModelCheckpoint(run.checkpoints, monitor=watched, metadata=metadata)]
+    for name in dict.fromkeys(["csv", *(values.get("callbacks.loggers") or [])]):
+        made.append(plugins.loggers.load(plugins.loggers.find(name), "load")(run.path))
+    if values.get("callbacks.early_stopping") is not None:
+        made.append(EarlyStopping(watched, patience=int(values["callbacks.early_stopping"])))
+    return made
+
+
+__all__ = ["callbacks", "load_data", "make_model", "monitor", "optimizer", "recipe", "schedule"]

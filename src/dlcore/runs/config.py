@@ -1,0 +1,240 @@
+"""The configuration of a ``dlcore train`` run: every key, its type, default and command-line
+flag, in one table (:data:`KEYS`); reading a TOML file against it, and writing the resolved
+configuration back as TOML, so that ``dlcore train --config runs/NAME/version_N/config.toml``
+repeats a run.
+
+A value comes from, in rising order: the table's default, the dataset's recipe, the
+``--config`` file, the command line (each key's flag, e.g. ``--epochs 3`` for ``[trainer]
+epochs``). Example ``run.toml``::
+
+    [data]
+    dataset = "image-csv"         # the PyTorch tutorial's custom dataset
+    train = "data/train.csv"      # rows: file name, label
+    test = "data/test.csv"
+    classes = ["cat", "dog"]
+
+    [model]
+    kind = "mlp"
+    hidden = [256, 128]
+
+    [trainer]
+    epochs = 5
+    optimizer = "adam"
+    lr = 1e-3
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..contract.errors import ConfigError
+from ..data.datasets import registered
+from ..plugins.manager import registry
+from ..version import __version__
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+IMAGE_SOURCES = ("image-folder", "image-csv")  # a dataset given by its files, not by a registered name
+MODEL_KINDS = ("recipe", "mlp", "cnn")
+TYPES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
+         "ints": "a list of integers", "strs": "a list of strings"}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: ``[section] name``, its type (a :data:`TYPES` name), default
+    (None: unset), allowed values and command-line flag."""
+
+    section: str
+    name: str
+    type: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    flag: str | None = None  # default: --name with dashes
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def _choices(kind: str) -> tuple[str, ...]:
+    if kind == "dataset":
+        return (*registered(), *IMAGE_SOURCES)
+    if kind == "optimizer":
+        return tuple(str(name) for name in registry().optimizers.keys())
+    if kind == "metric":
+        return tuple(str(name) for name in registry().metrics.keys() if name != "confusion_matrix")
+    return tuple(str(name) for name in registry().loggers.keys())
+
+
+KEYS = (
+    Key("run", "name", "str", None, "runs/NAME/version_N (default: the dataset's name)", flag="--run-name"),
+    Key("run", "dir", "str", "runs", "where run folders go (default: runs)", flag="--run-dir"),
+    Key("data", "dataset", "str", None, "a registered dataset, or image-folder / image-csv for your own images",
+        ("dataset",)),
+    Key("data", "path", "str", None, "where the dataset's files are (default: searched, else downloaded)",
+        flag="--data-dir"),
+    Key("data", "train", "str", None, "image-folder: the training folder (one folder per class); image-csv: "
+        "the training CSV (rows: file name, label)"),
+    Key("data", "test", "str", None, "image-folder / image-csv: the test folder or CSV"),
+    Key("data", "images", "str", None, "image-csv: the folder of the images (default: the CSV's folder)"),
+    Key("data", "classes", "strs", None, "image-csv: the class names, in label order"),
+    Key("data", "resize", "ints", None, "image sources: resize every image to HEIGHT WIDTH"),
+    Key("data", "validation", "float", None, "fraction of the training data held out (default: the recipe's)"),
+    Key("data", "download", "bool", True, "download missing data (--no-download: fail instead)"),
+    Key("data", "embedding", "str", "glove-6b-50d", "imdb: glove-6b-50d, a GloVe .txt file, a TF-Hub handle "
+        "or SavedModel folder"),
+    Key("data", "frozen", "bool", False, "imdb: do not train the embedding"),
+    Key("model", "kind", "str", "recipe", "recipe (the dataset's own model), mlp or cnn", MODEL_KINDS,
+        flag="--model"),
+    Key("model", "hidden", "ints", None, "mlp: hidden layer sizes (default 512 512); cnn: one size"),
+    Key("model", "activation", "str", "relu", "mlp: relu or tanh", ("relu", "tanh")),
+    Key("model", "filters", "ints", None, "cnn: filters per convolution block (default 32 64)"),
+    Key("model", "dropout", "float", None, "cnn: dropout fraction (default 0.25)"),
+    Key("trainer", "backend", "str", None, "torch, tensorflow, jax, ... (default: $DLCORE_BACKEND, else the "
+        "first installed)"),
+    Key("trainer", "device", "str", "auto", "auto, cpu, cuda:N, GPU:N or mps"),
+    Key("trainer", "epochs", "int", None, "default: the recipe's (10 fashion-mnist, 20 imdb)"),
+    Key("trainer", "batch_size", "int", None, "default: the recipe's (64 fashion-mnist, 512 imdb)"),
+    Key("trainer", "optimizer", "str", None, "default: the recipe's (sgd fashion-mnist, adam imdb)",
+        ("optimizer",)),
+    Key("trainer", "lr", "float", None, "learning rate (default: the optimizer's, 0.001)"),
+    Key("trainer", "momentum", "float", None, "sgd, rmsprop: momentum (default: 0)"),
+    Key("trainer", "weight_decay", "float", None, "L2 weight decay (adamw: decoupled; default 0, adamw 0.01)"),
+    Key("trainer", "schedule", "str", None, "per-update learning-rate schedule: cosine or onecycle",
+        ("cosine", "onecycle")),
+    Key("trainer", "warmup", "int", 0, "cosine: updates of linear warmup"),
+    Key("trainer", "clip_norm", "float", None, "clip the gradients' global L2 norm to this"),
+    Key("trainer", "accumulate", "int", 1, "update once per this many batches"),
+    Key("trainer", "precision", "str", "32", "32, bf16-mixed or 16-mixed", ("32", "bf16-mixed", "16-mixed")),
+    Key("trainer", "deterministic", "bool", False, "the framework's deterministic mode"),
+    Key("trainer", "seed", "int", 0, "initial weights and shuffling, the same on every backend"),
+    Key("trainer", "metrics", "strs", None, "per-epoch metrics (default: accuracy)", ("metric",)),
+    Key("callbacks", "early_stopping", "int", None, "stop after this many epochs without a better monitored "
+        "value (the patience)"),
+    Key("callbacks", "monitor", "str", None, "what best.npz and early stopping watch (default: val_loss with "
+        "validation data, else loss)"),
+    Key("callbacks", "loggers", "strs", [], "loggers besides history.csv: tensorboard, or a plugin's",
+        ("logger",)),
+)
+SECTIONS = tuple(dict.fromkeys(key.section for key in KEYS))
+
+
+def key(dest: str) -> Key:
+    """The key ``"section.name"``."""
+    for k in KEYS:
+        if k.dest == dest:
+            return k
+    raise KeyError(dest)
+
+
+def allowed(k: Key) -> tuple[str, ...] | None:
+    """The values ``k`` may take, looked up now for registry-backed keys."""
+    if k.choices is None or len(k.choices) != 1 or k.choices[0] not in ("dataset", "optimizer", "metric", "logger"):
+        return k.choices
+    return _choices(k.choices[0])
+
+
+def check(k: Key, value: Any, where: str = "") -> Any:
+    """``value`` for key ``k``, converted (an int for a float key) or a ConfigError naming the
+    key, what it takes and, for a closed set, the allowed values."""
+    if value is None:
+        return None
+    name = f"{where}[{k.section}] {k.name}"
+    kind = k.type
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "ints": isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value),
+        "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
+    }[kind]
+    if not ok:
+        raise ConfigError(f"{name} takes {TYPES[kind]}, got {value!r}")
+    if kind == "float":
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} takes a finite number, got {value!r}")
+    options = allowed(k)
+    if options is not None:
+        for v in value if isinstance(value, list) else [value]:
+            if v not in options:
+                raise ConfigError(f"{name} is {v!r}; allowed: {', '.join(options)}")
+    return list(value) if isinstance(value, list) else value
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    """The values of a TOML config file, by ``"section.name"``; a ConfigError naming the file
+    and the key for anything it does not know or a value of the wrong kind."""
+    path = Path(path)
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read the config file ({err})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    values: dict[str, Any] = {}
+    for section, table in document.items():
+        if section not in SECTIONS or not isinstance(table, dict):
+            raise ConfigError(f"{path}: unknown section [{section}]; the sections are "
+                              f"{', '.join(f'[{s}]' for s in SECTIONS)}")
+        names = [k.name for k in KEYS if k.section == section]
+        for name, value in table.items():
+            if name not in names:
+                raise ConfigError(f"{path}: unknown key [{section}] {name}; the keys of [{section}] are "
+                                  f"{', '.join(names)}")
+            values[f"{section}.{name}"] = check(key(f"{section}.{name}"), value, f"{path}: ")
+    return values
+
+
+def defaults() -> dict[str, Any]:
+    """Every key with its default value."""
+    return {k.dest: (list(k.default) if isinstance(k.default, list) else k.default) for k in KEYS}
+
+
+def _toml(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+        return f'"{escaped}"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    return str(value)
+
+
+def dump(values: dict[str, Any], header: Iterable[str] = ()) -> str:
+    """``values`` as TOML, every key in table order; unset keys as comments with their help."""
+    lines = [f"# {line}" for line in header] or [f"# dlcore {__version__} run configuration"]
+    for section in SECTIONS:
+        lines += ["", f"[{section}]"]
+        for k in KEYS:
+            if k.section != section:
+                continue
+            value = values.get(k.dest)
+            if value is None:
+                lines.append(f"# {k.name} = ...  # {k.help}")
+            else:
+                lines.append(f"{k.name} = {_toml(value)}")
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["IMAGE_SOURCES", "KEYS", "Key", "MODEL_KINDS", "SECTIONS", "allowed", "check", "defaults", "dump", "key",
+           "read"]
