@@ -32,10 +32,11 @@ def entry_point(folder: Path, name: str, module: str) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory, monkeypatch):
-    """No test sees the user's backend choice, data directories or cache."""
+    """No test sees the user's backend choice, data directories, cache or run folders."""
     monkeypatch.delenv("DLCORE_BACKEND", raising=False)
     monkeypatch.delenv("DLCORE_DATA_DIR", raising=False)
     monkeypatch.setenv("DLCORE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DLCORE_RUN_DIR", str(tmp_path_factory.mktemp("runs")))  # dlcore train's run folders
     # torch threads that follow the machine's load can change MKL's last bits between two runs
     # the tests compare bitwise; the tests of that feature turn it back on
     monkeypatch.setenv("DLCORE_ADAPT_THREADS", "0")

@@ -55,8 +55,11 @@ def test_train_prints_progress_and_json_metrics(backend, fashion_dir, tmp_path):
                  "--device", "cpu", "--json", "--save", str(tmp_path / "m.npz"))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert [l.split(":")[0] for l in lines if l.startswith("epoch ")] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
-    assert any(l.startswith("test accuracy:") for l in lines)
+    logs = out.stderr.splitlines()  # progress and logs on stderr, results on stdout
+    assert logs[0].startswith("run folder: ")
+    assert [l.split(":")[0] for l in logs if l.startswith("epoch ")] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert not any(l.startswith("epoch ") for l in lines)
+    assert lines[0].startswith("test accuracy:")
     result = json.loads(lines[-1])
     assert result["backend"] == backend and result["accuracy"] >= 0.9
     assert set(result) >= {"loss", "accuracy", "epochs", "optimizer", "device"}
@@ -72,10 +75,11 @@ def test_environment_variable_picks_the_backend(fashion_dir):
     assert json.loads(out.stdout.splitlines()[-1])["backend"] == backend
 
 
-def assert_one_error_line(out, message):
-    """Exit status 2 and exactly one line on stderr, ``dlcore: error: ...``, holding ``message``."""
-    lines = [line for line in out.stderr.splitlines() if line.strip()]
-    assert out.returncode == 2, f"exit status {out.returncode}, stderr: {out.stderr[-2000:]}"
+def assert_one_error_line(out, message, status=2):
+    """Exit ``status`` (2: a usage mistake; 1: a failure while running) and one line on stderr,
+    ``dlcore: error: ...``, holding ``message``, after the run folder's line if any."""
+    lines = [line for line in out.stderr.splitlines() if line.strip() and not line.startswith("run folder: ")]
+    assert out.returncode == status, f"exit status {out.returncode}, stderr: {out.stderr[-2000:]}"
     assert len(lines) == 1 and lines[0].startswith("dlcore: error: "), f"not one error line: {out.stderr[-2000:]}"
     assert message in lines[0]
 
@@ -97,7 +101,10 @@ def test_mistakes_end_in_one_clear_line(args, message, fashion_dir):
 def test_missing_data_without_download(tmp_path):
     """Without data (and, in the core alone, without any backend): one line saying which."""
     out = dlcore("train", "fashion-mnist", "--data-dir", str(tmp_path), "--no-download")
-    assert_one_error_line(out, "Fashion-MNIST files not found" if BACKENDS else "no backend is installed; install one")
+    if BACKENDS:
+        assert_one_error_line(out, "Fashion-MNIST files not found", status=1)
+    else:
+        assert_one_error_line(out, "no backend is installed; install one")
 
 
 def test_corrupt_data_file_ends_in_one_line_naming_it(tmp_path):
@@ -108,7 +115,7 @@ def test_corrupt_data_file_ends_in_one_line_naming_it(tmp_path):
     folder = write_fashion_mnist(tmp_path / "fmnist")
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b not gzip at all")
     out = dlcore("train", "fashion-mnist", "--data-dir", str(folder), "--epochs", "1")
-    assert_one_error_line(out, "train-labels-idx1-ubyte.gz: damaged gzip")
+    assert_one_error_line(out, "train-labels-idx1-ubyte.gz: damaged gzip", status=1)
 
 
 def test_unknown_embedding_ends_in_one_line(tmp_path):
@@ -118,7 +125,7 @@ def test_unknown_embedding_ends_in_one_line(tmp_path):
 
     write_acl_imdb(tmp_path / "aclImdb")
     out = dlcore("train", "imdb", "--data-dir", str(tmp_path), "--embedding", "no-such-embedding", "--epochs", "1")
-    assert_one_error_line(out, "unknown embedding 'no-such-embedding'")
+    assert_one_error_line(out, "unknown embedding 'no-such-embedding'", status=1)
 
 
 def test_usage_mistakes_exit_with_status_2_and_success_with_0():
@@ -128,19 +135,34 @@ def test_usage_mistakes_exit_with_status_2_and_success_with_0():
 
 
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
-def test_devices_and_info():
+def test_devices_info_and_env():
+    """devices asks the frameworks once and then answers from the cache; info imports no
+    framework and shows the GPUs devices found; env asks the frameworks for their facts."""
     out = dlcore("devices")
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()[1:]]
     assert {r[0] for r in rows} == set(BACKENDS)
     assert all(r[3] == "*" for r in rows if r[2] == "cpu" and not any(x[2] == "gpu" and x[0] == r[0] for x in rows))
+    again = dlcore("devices")
+    assert again.stdout == out.stdout and "as found before" in again.stderr
     info = dlcore("info")
     assert info.returncode == 0, info.stderr
     assert f"dlcore version: {__import__('dlcore').__version__}" in info.stdout
     for backend in BACKENDS:
         assert f"{backend} GPU is" in info.stdout
+    env = dlcore("env")
+    assert env.returncode == 0, env.stderr
     if "tensorflow" in BACKENDS:
-        assert "tensorflow eager mode: True" in info.stdout
+        assert "tensorflow eager mode: True" in env.stdout
+
+
+def test_info_imports_no_framework():
+    code = ("import sys\nfrom dlcore.cli import main\nassert main(['info']) == 0\n"
+            "print(sorted(m for m in ('torch', 'tensorflow', 'jax') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[-1] == "[]"
+    assert "dlcore version:" in out.stdout
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -152,7 +174,7 @@ def test_train_imdb_with_a_glove_file(backend, tmp_path):
     out = dlcore("train", "imdb", "--backend", backend, "--data-dir", str(tmp_path), "--embedding", str(glove),
                  "--epochs", "30", "--batch-size", "32", "--lr", "1e-2", "--json")
     assert out.returncode == 0, out.stderr
-    assert "embedding: TextEmbedding(" in out.stdout
+    assert "embedding: TextEmbedding(" in out.stderr
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["workload"] == "imdb" and result["optimizer"] == "adam" and result["accuracy"] >= 0.9
 
@@ -186,8 +208,8 @@ def test_resume_on_the_other_backend_from_the_command_line(first, then, fashion_
     assert two.returncode == 0, two.stderr
     resumed = dlcore(*common, "--backend", then, "--epochs", "3", "--resume", str(path))
     assert resumed.returncode == 0, resumed.stderr
-    assert f"resuming from {path}" in resumed.stdout and "epoch 3/3" in resumed.stdout
-    assert "epoch 1/3" not in resumed.stdout and "epoch 2/3" not in resumed.stdout
+    assert f"resuming from {path}" in resumed.stderr and "epoch 3/3" in resumed.stderr
+    assert "epoch 1/3" not in resumed.stderr and "epoch 2/3" not in resumed.stderr
     three = dlcore(*common, "--backend", then, "--epochs", "3")
     got, want = (json.loads(out.stdout.splitlines()[-1]) for out in (resumed, three))
     assert got["backend"] == then
@@ -205,7 +227,7 @@ def test_resume_takes_the_optimizer_from_the_checkpoint_and_any_name_evaluates(t
     assert first.returncode == 0, first.stderr
     resumed = dlcore(*common, "--epochs", "2", "--resume", str(tmp_path / "model"))
     assert resumed.returncode == 0, resumed.stderr
-    assert "epoch 2/2" in resumed.stdout and "adam lr 0.002" in resumed.stdout
+    assert "epoch 2/2" in resumed.stderr and "adam lr 0.002" in resumed.stderr
     evaluated = dlcore("evaluate", str(tmp_path / "model"), "--backend", BACKENDS[0], "--data", "fashion-mnist",
                        "--data-dir", str(fashion_dir), "--json")
     assert evaluated.returncode == 0, evaluated.stderr
@@ -217,9 +239,10 @@ def test_verbose_logs_the_loss_and_each_epoch_once(fashion_dir):
     out = dlcore("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(fashion_dir), "--epochs", "2",
                  "--no-progress", "--verbose")
     assert out.returncode == 0, out.stderr
-    summaries = [line for line in out.stdout.splitlines() if line.lower().startswith(("epoch 1/2:", "epoch 2/2:"))]
-    assert len(summaries) == 2, out.stdout
-    assert any(line.startswith("loss:") for line in out.stdout.splitlines())
+    summaries = [line for line in out.stderr.splitlines() if line.lower().startswith(("epoch 1/2:", "epoch 2/2:"))]
+    assert len(summaries) == 2, out.stderr
+    assert any(line.startswith("loss:") for line in out.stderr.splitlines())
+    assert out.stdout.splitlines()[0].startswith("test accuracy:")  # logs on stderr, results on stdout
 
 
 def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
@@ -228,7 +251,7 @@ def test_evaluate_refuses_a_damaged_checkpoint(tmp_path, fashion_dir):
     if not BACKENDS:
         pytest.skip("no backend installed")
     out = dlcore("evaluate", str(bad), "--data", "fashion-mnist", "--data-dir", str(fashion_dir))
-    assert_one_error_line(out, "bad.npz")
+    assert_one_error_line(out, "bad.npz", status=1)
 
 
 @pytest.mark.skipif(not BOTH, reason="needs both backends")
@@ -252,7 +275,7 @@ def test_imdb_checkpoint_evaluates_the_same_on_tensorflow(tmp_path):
 def test_info_json_has_what_a_bug_report_needs():
     from dlcore import __version__
 
-    out = dlcore("info", "--json")
+    out = dlcore("env", "--json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout.strip().splitlines()[-1])
     assert report["dlcore"] == __version__ and report["distribution"] == "dlcore-ml"
@@ -272,9 +295,9 @@ def test_workers_train_as_one_process_and_only_rank_0_speaks(backend, fashion_di
     alone = dlcore(*common)
     group = dlcore(*common, "--workers", "2", "--timeout", "30", "--save", str(tmp_path / "g.npz"))
     assert group.returncode == 0, group.stderr
-    lines = group.stdout.strip().splitlines()
-    assert lines[0].startswith("dlcore: starting 2 workers")
-    assert [l.split(":")[0] for l in lines if l.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
+    lines, logs = group.stdout.strip().splitlines(), group.stderr.splitlines()
+    assert logs[0].startswith("run folder: ") and logs[1].startswith("dlcore: starting 2 workers")
+    assert [l.split(":")[0] for l in logs if l.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
     assert sum(l.startswith("test accuracy:") for l in lines) == 1, group.stdout
     mine, theirs = json.loads(lines[-1]), json.loads(alone.stdout.strip().splitlines()[-1])
     assert abs(mine["accuracy"] - theirs["accuracy"]) <= 0.01 and mine["loss"] == pytest.approx(theirs["loss"], 1e-3)
@@ -303,7 +326,8 @@ def test_launch_runs_a_script_as_a_group(tmp_path):
                       "    if os.environ['RANK'] == '1':\n        raise SystemExit(3)\n"
                       f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n")
     out = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script))
-    assert out.returncode == 0 and sorted(out.stdout.splitlines()[1:]) == ["rank 0 of 2", "rank 1 of 2"]
+    assert out.returncode == 0 and sorted(out.stdout.splitlines()) == ["rank 0 of 2", "rank 1 of 2"]
+    assert out.stderr.startswith("dlcore: starting 2 workers")
     failed = dlcore("launch", "--workers", "2", "--backend", "torch", sys.executable, str(script), env={"FAIL": "1"},
                     timeout=60)
     assert failed.returncode == 3 and "worker 1 of 2 exited with code 3; stopping the others" in failed.stderr

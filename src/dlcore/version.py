@@ -5,6 +5,7 @@ the name ``dlcore`` on the public package index belongs to another project.
 """
 
 __version__ = "0.2.0"
+"""dlcore's version: ``dlcore.__version__``."""
 DISTRIBUTION = "dlcore-ml"
 
 

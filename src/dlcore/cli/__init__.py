@@ -14,14 +14,14 @@ import os
 import sys
 import traceback
 
-from ..contract.errors import BackendError, ConfigError, DeviceError, DlcoreError
+from ..contract.errors import BackendError, ConfigError, DeviceError, DlcoreError, PluginError
 from ..data.datasets import registered
 from ..parallel.launcher import worker_of
 from ..version import __version__
 from . import system, train, use
 from .system import environment
 
-USAGE_ERRORS = (ConfigError, DeviceError, BackendError)  # exit status 2; any other error: 1
+USAGE_ERRORS = (ConfigError, DeviceError, BackendError, PluginError)  # exit status 2; any other: 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -211,9 +211,9 @@ def interrupted_note() -> str:
     run = _INTERRUPTED.get("run")
     if run is None:
         return ""
-    last = run.checkpoints / "last.npz"
+    last = run.last_checkpoint
     if not last.is_file():
-        return f"; no epoch had finished, so {run.path} holds no checkpoint"
+        return f"; no epoch had finished (the run folder {run.path} is removed)"
     epoch = TrainingCheckpoint.load(last).state.get("epoch")
     return (f"; the {epoch} finished epoch{'s are' if epoch != 1 else ' is'} in {last} "
             f"(dlcore train --config {run.config_path} --resume {run.path} goes on)")
@@ -251,6 +251,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
                 f"dlcore {__version__}: dlcore train --config {folder.config_path} repeats this run"]))
             folder.write_json("environment.json", report.environment(trainer))
         return _train(args, values, trainer, folder, say)
+    except BaseException:
+        if chief and not folder.last_checkpoint.is_file():  # nothing worth keeping: no epoch finished
+            shutil.rmtree(folder.path, ignore_errors=True)
+        raise
     finally:
         if not chief:
             shutil.rmtree(folder.path, ignore_errors=True)

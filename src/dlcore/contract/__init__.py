@@ -14,8 +14,8 @@ from .errors import (
     PluginError, TrainingError,
 )
 from .records import (
-    KERNEL_KINDS, STANDARD, BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, Loss,
-    Metric, ModelKind, Optimizer, StrategyInfo, WeightFormat, standard_kernels,
+    KERNEL_KINDS, STANDARD, BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, LoggerInfo,
+    Loss, Metric, ModelKind, Optimizer, StrategyInfo, WeightFormat, standard_kernels,
 )
 from .specs import ModelSpec, check_weights
 from .strategy import Strategy, broadcast_weights
@@ -24,7 +24,7 @@ __all__ = [
     "Backend", "BackendError", "BackendInfo", "CheckpointError", "ConfigError", "DEVICE_KINDS", "DataError",
     "DatasetInfo", "DatasetSource", "Device", "DeviceError", "DeviceKind", "DeviceRegistry", "DistributedError",
     "DlcoreError",
-    "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "LayerKind", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
+    "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "LayerKind", "LoggerInfo", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
     "Optimizer", "PluginError", "Prepared", "STANDARD", "Span", "StepConfig", "StepResults", "Strategy", "StrategyInfo",
     "TrainingError",
     "WeightFormat", "accumulation", "batch_slice", "broadcast_weights", "check_weights", "parse_device", "resolve_device", "standard_kernels",

@@ -52,6 +52,14 @@ class Model:
     framework's own model (an ``nn.Module``, a ``keras.Model``, ...); ``backend`` is the
     :class:`Backend` that built it, from the start. Weights come and go under the spec's
     canonical names through that backend.
+
+    Example::
+
+        trainer = Trainer(backend="torch", epochs=2)
+        model = trainer.build(models.mlp(784, [128], 10))
+        trainer.fit(model, train)
+        weights = model.get_weights()  # {"layers.0.weight": array of (128, 784), ...}
+        print(model.epoch, model.num_parameters())
     """
 
     def __init__(self, backend: Backend, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> None:
@@ -121,7 +129,13 @@ class StepConfig:
     many consecutive batches of an epoch (the last group may be smaller), with the mean of the
     group's gradients, clipped after averaging; ``precision``: "32", "bf16-mixed" (forward
     and loss in bfloat16 where safe, weights, gradients and updates in float32) or
-    "16-mixed" (float16 with loss scaling)."""
+    "16-mixed" (float16 with loss scaling).
+
+    >>> from dlcore.contract import StepConfig
+    >>> config = StepConfig("cross_entropy", ("accuracy",), batch_size=64, clip_norm=1.0)
+    >>> config.clips, config.accumulate, config.precision
+    (True, 1, '32')
+    """
 
     loss: str
     metrics: tuple[str, ...]
@@ -143,7 +157,12 @@ class StepConfig:
 def batch_slice(batch: Any, batch_size: int) -> slice:
     """The positions of batch number ``batch`` in an epoch's order: ``batch_size`` of them, fewer
     for the last batch (the slice stops at the epoch's end by itself). ``batch`` may be an int
-    or a framework's scalar tensor."""
+    or a framework's scalar tensor.
+
+    >>> from dlcore.contract import batch_slice
+    >>> list(range(10))[batch_slice(2, 4)]  # the last batch of 10 samples in batches of 4
+    [8, 9]
+    """
     return slice(batch * batch_size, (batch + 1) * batch_size)
 
 
@@ -151,7 +170,12 @@ def accumulation(batch: Any, accumulate: int, num_batches: Any) -> tuple[Any, An
     """For batch number ``batch`` of an epoch of ``num_batches``: whether the optimizer updates
     after it (it ends a group of ``accumulate`` batches, or the epoch), and how many batches
     its group holds so far (the mean of their gradients is the update's). Written with
-    operators only, so ``batch`` may be an int or a framework's scalar tensor."""
+    operators only, so ``batch`` may be an int or a framework's scalar tensor.
+
+    >>> from dlcore.contract import accumulation
+    >>> [accumulation(batch, 2, 5) for batch in range(5)]
+    [(False, 1), (True, 2), (False, 1), (True, 2), (True, 1)]
+    """
     return ((batch + 1) % accumulate == 0) | (batch == num_batches - 1), batch % accumulate + 1
 
 
@@ -165,6 +189,11 @@ class Prepared:
     reader of a dataset read while training (:class:`dlcore.data.streaming.Stream`), whose
     chunks each become data of their own through :meth:`Backend.put`; a backend never gets
     a Prepared with a stream.
+
+    >>> from dlcore.contract import Prepared
+    >>> data = Prepared(None, num_samples=10, batch_size=4)  # payload: what Backend.put returned
+    >>> data.num_batches, data.batch_sizes(0, 3)
+    (3, [4, 4, 2])
     """
 
     payload: Any
@@ -199,6 +228,11 @@ class Span:
     ``count`` batches from it (fewer at its end). ``learning_rates``: the learning rate of
     each batch's update (with accumulation: the group's last batch's), or None for the one
     :meth:`Backend.set_learning_rate` set.
+
+    >>> from dlcore.contract import Prepared, Span
+    >>> span = Span(Prepared(None, num_samples=10, batch_size=4), first=1, count=2)
+    >>> [batch.tolist() for batch in span.indices()]
+    [[4, 5, 6, 7], [8, 9]]
     """
 
     data: Prepared
@@ -225,7 +259,17 @@ class StepResults:
     ``losses``, one mean loss per batch; ``statistics``, one array per metric of the config, in
     its order: the metric kernel's statistics summed over the span's batches (a metric of
     ``reduction="sum"``) or their rows joined (``"concat"``); ``sizes``, the batch sizes, only
-    for native pipelines (the core knows the others)."""
+    for native pipelines (the core knows the others).
+
+    Example::
+
+        def evaluate_steps(self, model, config, span):  # a Backend's, on numpy arrays
+            x, y = span.data.payload
+            batches = [(model.native(x[i]), y[i]) for i in span.indices()]
+            losses = [config.loss_fn(logits, labels) for logits, labels in batches]
+            statistics = [np.sum([fn(logits, labels) for logits, labels in batches], 0) for fn in config.metric_fns]
+            return StepResults(np.array(losses), statistics)
+    """
 
     losses: Any
     statistics: list[Any] | None = None
@@ -239,6 +283,23 @@ class Backend(ABC):
     The backend's kernels (:class:`dlcore.contract.Kernel`, registered by its plugin) give
     its models, losses, metrics and optimizers by name; the core resolves them and passes
     them in, so a backend never looks anything up.
+
+    Example::
+
+        class NumpyBackend(Backend):
+            name = "numpy"
+
+            def devices(self):
+                return [Device("numpy", "cpu", 0, "cpu")]
+
+            def put(self, features, labels, device):
+                return features, labels
+
+            ...  # and the other abstract methods
+
+        @hookimpl
+        def dlcore_backends():
+            return [BackendInfo("numpy", NumpyBackend, requires=("numpy",))]
     """
 
     name: ClassVar[str]

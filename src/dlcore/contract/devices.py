@@ -17,11 +17,18 @@ from .records import DeviceKind
 
 DEVICE_KINDS = (DeviceKind("gpu", ("gpu", "cuda"), 0), DeviceKind("mps", ("mps",), 1),
                 DeviceKind("cpu", ("cpu",), 100))
+"""dlcore's own device kinds, best first: ``gpu`` (also spelled ``cuda``), ``mps`` and ``cpu``."""
 
 
 @dataclass(frozen=True)
 class Device:
-    """A device as one backend names it."""
+    """A device as one backend names it.
+
+    >>> from dlcore.contract import Device
+    >>> device = Device("torch", "gpu", 0, "cuda:0")
+    >>> str(device), device.kind, device.index
+    ('cuda:0', 'gpu', 0)
+    """
 
     backend: str
     kind: str  # "cpu", "gpu" or "mps"
@@ -34,7 +41,14 @@ class Device:
 
 
 def parse_device(name: str, kinds: Iterable[DeviceKind] = DEVICE_KINDS) -> tuple[str, int | None]:
-    """Split a device name into (kind, index); index is None when not given."""
+    """Split a device name into (kind, index); index is None when not given.
+
+    >>> from dlcore.contract import parse_device
+    >>> parse_device("cuda:1")
+    ('gpu', 1)
+    >>> parse_device("CPU")
+    ('cpu', None)
+    """
     text = name.strip().lower().removeprefix("/device:").removeprefix("/")
     match = re.fullmatch(r"([a-z_]+)(?::(\d+))?", text)
     spellings = {s: kind.name for kind in kinds for s in (kind.name, *kind.spellings)}
@@ -46,7 +60,15 @@ def parse_device(name: str, kinds: Iterable[DeviceKind] = DEVICE_KINDS) -> tuple
 
 def resolve_device(devices: list[Device], name: str, backend: str,
                    kinds: Iterable[DeviceKind] = DEVICE_KINDS) -> Device:
-    """Pick the device ``name`` names among ``devices``; "auto" picks the best one."""
+    """Pick the device ``name`` names among ``devices``; "auto" picks the best one.
+
+    >>> from dlcore.contract import Device, resolve_device
+    >>> devices = [Device("torch", "cpu", 0, "cpu"), Device("torch", "gpu", 0, "cuda:0")]
+    >>> resolve_device(devices, "auto", "torch").name
+    'cuda:0'
+    >>> resolve_device(devices, "CPU", "torch").name
+    'cpu'
+    """
     kinds = list(kinds)
     if not devices:
         raise DeviceError(f"backend {backend!r} reports no devices")
@@ -62,7 +84,14 @@ def resolve_device(devices: list[Device], name: str, backend: str,
 
 
 class DeviceRegistry:
-    """Devices of several backends in one list; refuses the same device twice."""
+    """Devices of several backends in one list; refuses the same device twice.
+
+    >>> from dlcore.contract import Device, DeviceRegistry
+    >>> devices = DeviceRegistry()  # dlcore.all_devices() gives every installed backend's
+    >>> devices.register(Device("torch", "cpu", 0, "cpu"))
+    >>> [device.name for device in devices.for_backend("torch")]
+    ['cpu']
+    """
 
     def __init__(self) -> None:
         self._devices: dict[tuple[str, str, int], Device] = {}

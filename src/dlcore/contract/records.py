@@ -72,6 +72,7 @@ from typing import Any, Callable, Hashable
 from .errors import ConfigError
 
 KERNEL_KINDS = ("model", "layer", "loss", "metric", "optimizer")
+"""The kinds of :class:`Kernel`; what a kernel of each kind is, is in the table above."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,13 @@ class BackendInfo:
     when the backend is selected. ``requires``: top-level modules that must be installed.
     ``extra``: the pip extra of ``distribution`` that installs them. ``priority``: lower is
     preferred when no backend is named.
+
+    A plugin's ``dlcore_backends`` hook returns it, as ``dlcore_torch`` does. Example::
+
+        @hookimpl
+        def dlcore_backends():
+            return [BackendInfo("torch", "dlcore_torch.backend:TorchBackend", requires=("torch",), extra="torch",
+                                aliases=("pytorch", "pt"), priority=10)]
     """
 
     name: str
@@ -114,7 +122,14 @@ class BackendInfo:
 class ModelKind:
     """A kind of spec: its name (``spec.kind``, as stored in checkpoints) and its class (a
     frozen dataclass subclassing :class:`dlcore.ModelSpec`, or a ``"module:attribute"``
-    string). Each backend builds a kind through a :class:`Kernel` of kind ``"model"``."""
+    string). Each backend builds a kind through a :class:`Kernel` of kind ``"model"``.
+
+    Example::
+
+        @hookimpl
+        def dlcore_model_kinds():
+            return [ModelKind("cnn", "mypackage.specs:CNN", "convolutions -> dense layers -> logits")]
+    """
 
     name: str
     spec_class: type[Any] | str
@@ -126,7 +141,14 @@ class LayerKind:
     """A kind of layer of ``models.sequential([...])``: its name (``layer.kind``, as stored in
     checkpoints) and its class (a frozen dataclass subclassing :class:`dlcore.models.Layer`, or
     a ``"module:attribute"`` string). Each backend builds a kind through a :class:`Kernel` of
-    kind ``"layer"``."""
+    kind ``"layer"``.
+
+    Example::
+
+        @hookimpl
+        def dlcore_layer_kinds():
+            return [LayerKind("scale", "mypackage.layers:Scale", "a weight per feature")]
+    """
 
     name: str
     layer_class: type[Any] | str
@@ -137,7 +159,14 @@ class LayerKind:
 class Loss:
     """A loss on logits, by name. ``binary``: one logit per sample and 0/1 labels.
     ``regression``: the labels are target values (float32, shape (N,) or (N, outputs)), not
-    classes. Otherwise one logit per class and class-index or one-hot labels."""
+    classes. Otherwise one logit per class and class-index or one-hot labels.
+
+    Example::
+
+        @hookimpl
+        def dlcore_losses():
+            return [Loss("hinge", "mean(max(0, 1 - y * logit)), y in {-1, 1}", binary=True)]
+    """
 
     name: str
     formula: str
@@ -151,8 +180,13 @@ class Metric:
     table above); they are summed over the epoch (``reduction="sum"``) or their rows joined
     (``"concat"``), then ``result(statistics, number of samples)`` turns them into the
     metric's value, in numpy, once per epoch. ``result`` may be a ``"module:attribute"``
-    string. Example: ``Metric("error_rate", lambda stats, count: stats[0] / count,
-    description="(errors,): argmax of the logits differs from the label")``."""
+    string. Example::
+
+        @hookimpl
+        def dlcore_metrics():
+            return [Metric("error_rate", lambda stats, count: stats[0] / count,
+                           description="(errors,): argmax of the logits differs from the label")]
+    """
 
     name: str
     result: Callable[[Any, int], Any] | str
@@ -169,7 +203,14 @@ class Optimizer:
     """An optimizer, by name: its settings besides the learning rate with their defaults, and
     its update formula, which every backend applies. ``defaults`` are always given to a
     backend's kernel; ``options`` only when the user sets them to something else than their
-    default (a kernel that lacks one is refused with a clear error)."""
+    default (a kernel that lacks one is refused with a clear error).
+
+    Example::
+
+        @hookimpl
+        def dlcore_optimizers():
+            return [Optimizer("sign_sgd", {}, "w -= lr * sign(g)", {"weight_decay": 0.0})]
+    """
 
     name: str
     defaults: dict[str, Any] = field(default_factory=dict)
@@ -179,9 +220,16 @@ class Optimizer:
 
 @dataclass(frozen=True)
 class Kernel:
-    """``backend``'s implementation of the ``kind`` (``"model"``, ``"loss"``, ``"metric"`` or
-    ``"optimizer"``) named ``name``; ``impl`` is the object or a ``"module:attribute"`` string.
-    What it must be, per kind, is in this module's docstring."""
+    """``backend``'s implementation of the ``kind`` (``"model"``, ``"layer"``, ``"loss"``,
+    ``"metric"`` or ``"optimizer"``) named ``name``; ``impl`` is the object or a
+    ``"module:attribute"`` string. What it must be, per kind, is in this module's docstring.
+
+    Example::
+
+        @hookimpl
+        def dlcore_kernels():
+            return [Kernel("metric", "error_rate", "torch", "my_metrics.torch:error_rate")]
+    """
 
     kind: str
     name: str
@@ -207,6 +255,13 @@ class DatasetInfo:
     validation). ``model(train, options)`` returns the spec it trains (``options``: the
     command line's ``embedding`` and ``trainable``); None gives an MLP sized for the data.
     Both callables may be ``"module:attribute"`` strings.
+
+    Example::
+
+        @hookimpl
+        def dlcore_datasets():
+            return [DatasetInfo("mnist", "my_datasets:mnist", "MNIST digits: 60000/10000 28x28 images",
+                                {"epochs": 5, "batch_size": 64, "optimizer": "sgd"})]
     """
 
     name: str
@@ -219,7 +274,14 @@ class DatasetInfo:
 @dataclass(frozen=True)
 class DatasetSource:
     """Another place the files of the registered dataset ``dataset`` can come from: ``find()``
-    returns a location or None; ``read(location)`` returns ``(train, test)``."""
+    returns a location or None; ``read(location)`` returns ``(train, test)``. Both may be
+    ``"module:attribute"`` strings, as ``dlcore_tf`` gives them. Example::
+
+        @hookimpl
+        def dlcore_dataset_sources():
+            return [DatasetSource("imdb", "tensorflow-datasets", "dlcore_tf.datasets:find_prepared_imdb",
+                                  "dlcore_tf.datasets:read_prepared_imdb")]
+    """
 
     dataset: str
     name: str
@@ -237,7 +299,14 @@ class EmbeddingSource:
     """Where ``dlcore.embeddings.load(NAME)`` finds embeddings: ``accepts(name)`` says whether
     this source reads ``name``; ``load(name, *, trainable, vocabulary, combiner, oov_buckets)``
     returns a ``dlcore.embeddings.TextEmbedding`` (``vocabulary``: a list of texts or None).
-    Sources are asked by ``priority``, lowest first."""
+    Sources are asked by ``priority``, lowest first.
+
+    Example::
+
+        @hookimpl
+        def dlcore_embedding_sources():
+            return [EmbeddingSource("fasttext", lambda name: name.endswith(".vec"), "my_fasttext:load")]
+    """
 
     name: str
     accepts: Callable[[str], bool]
@@ -251,7 +320,15 @@ class WeightFormat:
     """A file format for weights, by suffix. ``read(path, spec)`` returns ``(canonical
     weights, the spec the file describes or None)``; ``write(path, weights, spec)`` writes
     atomically and returns the path. Both may be ``"module:attribute"`` strings, and need the
-    modules in ``requires`` (installed by ``install_hint``)."""
+    modules in ``requires`` (installed by ``install_hint``).
+
+    Example::
+
+        @hookimpl
+        def dlcore_weight_formats():
+            return [WeightFormat("safetensors", (".safetensors",), "my_formats:read", "my_formats:write",
+                                 requires=("safetensors",), install_hint="pip install safetensors")]
+    """
 
     name: str
     suffixes: tuple[str, ...]
@@ -290,6 +367,13 @@ class StrategyInfo:
     Ray launcher) may start it, one process each; the first such strategy of a backend is the
     one ``--workers`` uses. ``ray_trainer``: the Ray Train trainer class that sets up its
     group on a Ray cluster (``"ray.train.torch:TorchTrainer"``), if it has one.
+
+    A plugin's ``dlcore_strategies`` hook returns it, as ``dlcore_torch`` does. Example::
+
+        @hookimpl
+        def dlcore_strategies():
+            return [StrategyInfo("ddp", "torch", "dlcore_torch.strategy:DDPStrategy",
+                                 ray_trainer="ray.train.torch:TorchTrainer")]
     """
 
     name: str
@@ -304,7 +388,14 @@ class StrategyInfo:
 @dataclass(frozen=True)
 class DeviceKind:
     """A kind of device: its name, the spellings a device name may use, and its rank for
-    ``device="auto"`` (lowest first)."""
+    ``device="auto"`` (lowest first).
+
+    Example::
+
+        @hookimpl
+        def dlcore_device_kinds():
+            return [DeviceKind("xpu", ("xpu",), rank=1)]
+    """
 
     name: str
     spellings: tuple[str, ...] = ()
@@ -319,13 +410,25 @@ STANDARD = {  # dlcore's own losses, metrics and optimizers -> the function of a
     **{("metric", name): "regression_sums" for name in ("mae", "rmse", "r2")},
     **{("optimizer", name): name for name in ("sgd", "adam", "adamw", "rmsprop")},
 }
+"""dlcore's own losses, metrics and optimizers, by ``(kind, name)``, each with the function of a
+backend's kernels module that implements it (one function may serve several:
+``("metric", "recall")`` is ``"confusion"``); :func:`standard_kernels` reads it."""
 
 
 def standard_kernels(backend: str, module: str, models: dict[str, str]) -> list[Kernel]:
     """A backend's kernels for every loss, metric and optimizer dlcore defines, as the functions
     of ``module`` that :data:`STANDARD` names (``accuracy``, ``confusion`` for precision, recall,
-    F1 and the confusion matrix, ``scores`` for AUC, ``regression_sums`` for MAE, RMSE and R2, ...), plus its model builders by spec kind
-    (``{"mlp": "mypackage.models:build_mlp"}``)."""
+    F1 and the confusion matrix, ``scores`` for AUC, ``regression_sums`` for MAE, RMSE and R2,
+    ...), plus its model builders by spec kind (``{"mlp": "mypackage.models:build_mlp"}``). A
+    backend's ``dlcore_kernels`` hook returns them, with its layer kernels.
+
+    >>> from dlcore.contract import standard_kernels
+    >>> kernels = standard_kernels("numpy", "mypackage.kernels", {"mlp": "mypackage.models:build_mlp"})
+    >>> kernels[0]
+    Kernel(kind='model', name='mlp', backend='numpy', impl='mypackage.models:build_mlp')
+    >>> [kernel.impl for kernel in kernels if kernel.name == "recall"]
+    ['mypackage.kernels:confusion']
+    """
     return ([Kernel("model", kind, backend, impl) for kind, impl in models.items()]
             + [Kernel(kind, name, backend, f"{module}:{function}") for (kind, name), function in STANDARD.items()])
 

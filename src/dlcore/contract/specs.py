@@ -19,7 +19,15 @@ from .errors import CheckpointError
 @dataclass(frozen=True)
 class ModelSpec:
     """Base of framework-neutral, immutable model descriptions. A subclass sets ``kind`` and
-    defines its parameters' canonical names and shapes, and their initial values."""
+    defines its parameters' canonical names and shapes, and their initial values.
+
+    >>> from dlcore import models
+    >>> spec = models.mlp(4, [8], 2)  # an MLP, one of dlcore's specs
+    >>> spec.parameter_shapes()
+    {'layers.0.weight': (8, 4), 'layers.0.bias': (8,), 'layers.1.weight': (2, 8), 'layers.1.bias': (2,)}
+    >>> spec.to_dict()
+    {'kind': 'mlp', 'in_features': 4, 'hidden': (8,), 'out_features': 2, 'activation': 'relu'}
+    """
 
     kind: ClassVar[str] = ""
 
@@ -52,7 +60,15 @@ class ModelSpec:
 
 
 def check_weights(expected: dict[str, tuple[int, ...]], given: dict[str, Any]) -> None:
-    """Raise CheckpointError listing every missing, unexpected or misshapen tensor."""
+    """Raise CheckpointError listing every missing, unexpected or misshapen tensor.
+
+    >>> import numpy as np
+    >>> from dlcore.contract import check_weights
+    >>> check_weights({"w": (2, 3)}, {"w": np.zeros((3, 2))})
+    Traceback (most recent call last):
+        ...
+    dlcore.contract.errors.CheckpointError: weights do not fit the model: w: model has (2, 3), weights have (3, 2)
+    """
     problems = [f"missing {k}" for k in expected if k not in given]
     problems += [f"unexpected {k}" for k in given if k not in expected]
     problems += [

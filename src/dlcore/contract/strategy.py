@@ -57,6 +57,23 @@ class Strategy(ABC):
     ``rank`` (0 .. ``world_size`` - 1) and ``world_size`` are known after :meth:`setup`.
     ``timeout``: the most seconds any process waits for another (default $DLCORE_TIMEOUT, else
     180); a dead or hung process makes the others raise ``DistributedError`` within it.
+
+    Example::
+
+        class Gloo(Strategy):  # plain torch.distributed, registered with a StrategyInfo
+            name = "gloo"
+
+            def setup(self, backend, device):
+                torch.distributed.init_process_group("gloo", timeout=timedelta(seconds=self.timeout))
+                self.rank, self.world_size = torch.distributed.get_rank(), torch.distributed.get_world_size()
+
+            def prepare(self, model):
+                model.parallel = DistributedDataParallel(model.native)
+
+            def all_sum(self, values):
+                tensor = torch.from_numpy(values)
+                torch.distributed.all_reduce(tensor)
+                return tensor.numpy()
     """
 
     name: ClassVar[str]
@@ -128,7 +145,14 @@ class Strategy(ABC):
 
 def broadcast_weights(strategy: Strategy, weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Rank 0's ``weights`` on every process (through :meth:`Strategy.all_sum`: the others add
-    zeros), in their own dtypes."""
+    zeros), in their own dtypes.
+
+    Example::
+
+        strategy.setup(backend, device)
+        weights = broadcast_weights(strategy, spec.initial_weights())  # rank 0's on every process
+        model.set_weights(weights)
+    """
     names = sorted(weights)
     flat = np.concatenate([np.asarray(weights[n], np.float64).ravel() for n in names]) if names else np.zeros(0)
     summed = strategy.all_sum(flat if strategy.is_chief else np.zeros_like(flat))

@@ -25,6 +25,18 @@ class Dataset(ABC):
     maps); ``on_bad_sample``: "error" (stop, naming the file and row) or "skip" (drop the
     sample and count it); ``blocks``: the first index of each block of samples that are read
     together cheaply (Parquet row groups), or None for random access at no extra cost.
+
+    >>> import numpy as np
+    >>> from dlcore import ArrayDataset
+    >>> data = ArrayDataset(np.zeros((10, 4), np.float32), np.arange(10) % 2)  # a Dataset held in memory
+    >>> len(data), data.feature_shape
+    (10, (4,))
+    >>> features, labels = data.read(np.array([0, 3]))
+    >>> features.shape, labels.tolist()
+    ((2, 4), [0, 1])
+    >>> train, validation = data.split(0.2)
+    >>> len(train), len(validation)
+    (8, 2)
     """
 
     class_names: tuple[str, ...] | None = None
@@ -89,6 +101,14 @@ class ArrayDataset(Dataset):
 
     ``labels`` are integer class indices of shape (N,), one-hot or soft targets of shape
     (N, C), or 0/1 values for binary classifiers.
+
+    >>> import numpy as np
+    >>> from dlcore import ArrayDataset
+    >>> data = ArrayDataset(np.zeros((10, 4), np.float32), np.arange(10) % 2, class_names=["no", "yes"])
+    >>> data
+    ArrayDataset(10 samples, features (4,) float32, labels int64)
+    >>> data.num_classes, len(data[2:5])
+    (2, 3)
     """
 
     def __init__(

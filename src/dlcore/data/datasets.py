@@ -12,24 +12,46 @@ from ..plugins.manager import registry
 
 
 def registered() -> dict[str, DatasetInfo]:
-    """Every registered dataset, by name."""
+    """Every registered dataset, by name.
+
+    >>> from dlcore import datasets
+    >>> "fashion-mnist" in datasets.registered()
+    True
+    """
     return {info.name: info for info in registry().datasets}
 
 
 def info(name: str) -> DatasetInfo:
-    """The registered dataset ``name`` (ConfigError listing the others if there is none)."""
+    """The registered dataset ``name`` (ConfigError listing the others if there is none).
+
+    >>> from dlcore import datasets
+    >>> datasets.info("fashion-mnist").description
+    "Zalando's Fashion-MNIST: 60000/10000 28x28 images, 10 classes"
+    """
     return registry().datasets.find(name)
 
 
 def load(name: str, path: str | os.PathLike[str] | None = None, **options: Any) -> tuple[Any, Any]:
-    """``(train, test)`` of the registered dataset ``name``: ``load("fashion-mnist")``."""
+    """``(train, test)`` of the registered dataset ``name``: ``load("fashion-mnist")``.
+
+    Example::
+
+        train, test = datasets.load("fashion-mnist")              # as datasets.fashion_mnist()
+        train, test = datasets.load("imdb", "~/data/aclImdb")     # the dataset's own path argument
+    """
     dataset = info(name)
     splits: tuple[Any, Any] = registry().datasets.load(dataset, "load")(path, **options)
     return splits
 
 
 def sources(dataset: str) -> list[DatasetSource]:
-    """The registered extra sources of ``dataset``, in registration order."""
+    """The registered extra sources of ``dataset``, in registration order.
+
+    Example::
+
+        for source in datasets.sources("imdb"):
+            print(source.name, source.description)  # tensorflow-datasets: a prepared imdb_reviews ...
+    """
     return [source for source in registry().dataset_sources if source.dataset == dataset]
 
 

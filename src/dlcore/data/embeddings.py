@@ -26,7 +26,12 @@ from .text import TextEmbedding
 
 
 def read_glove_text(path: Path) -> tuple[list[str], np.ndarray]:
-    """Read a GloVe .txt (or .txt.gz) file: one ``token v1 ... vD`` per line."""
+    """Read a GloVe .txt (or .txt.gz) file: one ``token v1 ... vD`` per line.
+
+    Example::
+
+        tokens, vectors = read_glove_text(Path("glove.6B.50d.txt"))  # 400000 tokens, (400000, 50) float32
+    """
     opener = gzip.open if path.suffix == ".gz" else open
     tokens, rows, dim = [], [], None
     try:
@@ -94,6 +99,11 @@ def load(
 
     ``vocabulary`` (texts, or a dataset of texts) keeps only the tokens that occur in it,
     which shrinks GloVe's 400000-row table to the words a task uses.
+
+    Example::
+
+        emb = embeddings.load("glove-6b-50d", vocabulary=train)  # only the words of train's texts
+        model = models.text_classifier(emb)
     """
     records = registry().embedding_sources
     sources = sorted(records, key=lambda source: source.priority)

@@ -37,6 +37,7 @@ FASHION_MNIST_CLASSES = (
     "T-Shirt", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle Boot",
 )
+"""The ten classes' names, by label: ``FASHION_MNIST_CLASSES[9]`` is "Ankle Boot"."""
 # SHA-256 of the uncompressed IDX content (the .gz bytes differ between distributors).
 FASHION_MNIST_FILES = {
     "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
@@ -62,7 +63,12 @@ def _find_all(directory: Path) -> dict[str, Path] | None:
 
 
 def fashion_mnist_search_path() -> list[Path]:
-    """Directories searched for Fashion-MNIST when no root is given, in order."""
+    """Directories searched for Fashion-MNIST when no root is given, in order.
+
+    >>> from dlcore import datasets
+    >>> [str(path) for path in datasets.fashion_mnist_search_path()][-2:]
+    ['data', '/usr/share/datasets/fashion-mnist']
+    """
     return data_dirs() + [TORCHVISION_ROOT, DEBIAN_DIR]
 
 
@@ -89,7 +95,13 @@ def _fetch(directory: Path, progress: bool | None) -> dict[str, Path]:
 def locate_fashion_mnist(
     root: str | os.PathLike[str] | None = None, download: bool = True, progress: bool | None = None
 ) -> dict[str, Path]:
-    """Paths of the four Fashion-MNIST files, found or downloaded (see the module docstring)."""
+    """Paths of the four Fashion-MNIST files, found or downloaded (see the module docstring).
+
+    Example::
+
+        paths = datasets.locate_fashion_mnist(download=False)  # DataError if not found
+        paths["train-images-idx3-ubyte"]  # e.g. ~/.cache/dlcore/fashion-mnist/train-images-idx3-ubyte.gz
+    """
     if root is not None:
         root = Path(root).expanduser()
         found = _find_all(root)
@@ -163,6 +175,13 @@ def fashion_mnist(
     (N, 28, 28, 1) with ``channels="last"`` (Keras'), or (N, 784) with ``flatten``. Labels are
     class indices 0..9, or one-hot float32 rows with ``one_hot``. ``class_names`` holds
     "T-Shirt" ... "Ankle Boot".
+
+    Example::
+
+        train, test = datasets.fashion_mnist()                  # found, or downloaded (30 MB)
+        train, test = datasets.fashion_mnist(flatten=True)      # (N, 784), for an MLP
+        train, test = datasets.fashion_mnist(channels="first")  # (N, 1, 28, 28), for a CNN
+        train.class_names[train.labels[0]]                      # 'Ankle Boot'
     """
     check_channels(channels)
     paths = locate_fashion_mnist(root, download, progress)

@@ -32,7 +32,15 @@ def _numeric(column: Any) -> bool:
 class FrameDataset(ArrayDataset):
     """An :class:`ArrayDataset` made from a table: ``columns``, the table's feature columns;
     ``feature_names``, the features (one-hot columns as ``column=value``); ``categories``, the
-    values each categorical column was encoded with; ``target``, the label column(s)."""
+    values each categorical column was encoded with; ``target``, the label column(s).
+
+    >>> import pandas as pd
+    >>> from dlcore import datasets
+    >>> table = pd.DataFrame({"rooms": [3, 4, 2], "city": ["a", "b", "a"], "price": [1.5, 2.0, 1.0]})
+    >>> data = datasets.from_dataframe(table, target="price", categorical="one_hot")
+    >>> data.columns, data.feature_names, data.categories, data.target
+    (('rooms', 'city'), ('rooms', 'city=a', 'city=b'), {'city': ['a', 'b']}, 'price')
+    """
 
     def __init__(self, features: np.ndarray, labels: np.ndarray, columns: Sequence[str], feature_names: Sequence[str],
                  categories: dict[str, list[Any]], target: str | list[str] | None, name: str = "") -> None:
@@ -47,7 +55,18 @@ def from_dataframe(frame: Any, target: str | Sequence[str] | None, features: Seq
                    categorical: str = "error", categories: dict[str, list[Any]] | None = None,
                    name: str = "table") -> FrameDataset:
     """The table ``frame`` as a dataset; see the module's docstring. ``target`` None gives
-    zero labels (for predict). ``categories``: the encoding of another table (training's)."""
+    zero labels (for predict). ``categories``: the encoding of another table (training's).
+
+    >>> import pandas as pd
+    >>> from dlcore import datasets
+    >>> table = pd.DataFrame({"rooms": [3, 4, 2], "city": ["a", "b", "a"], "price": [1.5, 2.0, 1.0]})
+    >>> train = datasets.from_dataframe(table, target="price", categorical="one_hot")
+    >>> train.features.tolist(), train.labels.tolist()
+    ([[3.0, 1.0, 0.0], [4.0, 0.0, 1.0], [2.0, 1.0, 0.0]], [1.5, 2.0, 1.0])
+    >>> test = datasets.from_dataframe(table[2:], "price", categorical="one_hot", categories=train.categories)
+    >>> test.features.tolist()
+    [[2.0, 1.0, 0.0]]
+    """
     if not is_dataframe(frame):
         raise DataError(f"{name}: expected a pandas DataFrame, got a {type(frame).__name__}")
     if categorical not in ("error", "one_hot"):

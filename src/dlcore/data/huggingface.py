@@ -27,7 +27,16 @@ def is_huggingface(data: Any) -> bool:
 
 
 class HuggingFaceDataset(StreamingDataset):
-    """A Hugging Face ``datasets.Dataset``'s columns as features and labels."""
+    """A Hugging Face ``datasets.Dataset``'s columns as features and labels.
+
+    Example::
+
+        import datasets as hf
+
+        hub = hf.load_dataset("fashion_mnist", split="train")
+        data = HuggingFaceDataset(hub, target="label", transform=transforms.ToTensor())
+        data.class_names  # from the ClassLabel column
+    """
 
     def __init__(self, data: Any, target: str | None = "label", features: Sequence[str] | None = None,
                  transform: Callable[[np.ndarray], Any] | None = None,
@@ -81,7 +90,13 @@ def from_huggingface(data: Any, target: str | None = "label", features: Sequence
                      transform: Callable[[np.ndarray], Any] | None = None,
                      target_transform: Callable[[Any], Any] | None = None, channels: str | None = None,
                      on_bad_sample: str = "error") -> HuggingFaceDataset:
-    """A :class:`HuggingFaceDataset` of a ``datasets.Dataset`` (``fit`` makes one by itself)."""
+    """A :class:`HuggingFaceDataset` of a ``datasets.Dataset`` (``fit`` makes one by itself).
+
+    Example::
+
+        hub = hf.load_dataset("fashion_mnist", split="train")  # import datasets as hf
+        trainer.fit(model, datasets.from_huggingface(hub, channels="first"))
+    """
     return HuggingFaceDataset(data, target, features, transform, target_transform, channels, on_bad_sample)
 
 

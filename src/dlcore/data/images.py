@@ -102,6 +102,12 @@ class ImageCSVDataset(ImageFiles):
     (rows with a bad label are skipped and counted with ``on_bad_sample="skip"``). Images are as
     read (grayscale (H, W), color (H, W, C)), or with their channel axis first or last
     (``channels="first"`` or ``"last"``; grayscale gets one of 1).
+
+    Example::
+
+        # labels.csv: a header "file,label", then rows such as "shirt_001.png,0"
+        data = ImageCSVDataset("labels.csv", "images/", transform=transforms.ToTensor(), num_classes=10)
+        image, label = data[0]  # (C, H, W) float32 in [0, 1], and 0
     """
 
     def __init__(
@@ -159,7 +165,13 @@ class ImageCSVDataset(ImageFiles):
 
 class ImageFolderDataset(ImageFiles):
     """Images in one folder per class (``root/cat/1.png``, ``root/dog/2.jpg``), as torchvision's
-    ImageFolder: classes are the folder names in sorted order, labels their indices."""
+    ImageFolder: classes are the folder names in sorted order, labels their indices.
+
+    Example::
+
+        data = ImageFolderDataset("photos/train")  # photos/train/cat/*.jpg, photos/train/dog/*.jpg
+        data.class_names                           # ('cat', 'dog'): labels 0 and 1
+    """
 
     def __init__(
         self,
@@ -189,7 +201,14 @@ def image_csv(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLi
               transform: Callable[[np.ndarray], Any] | None = None, target_transform: Callable[[int], Any] | None = None,
               num_classes: int | None = None, class_names: Sequence[str] | None = None,
               channels: str | None = None, on_bad_sample: str = "error") -> ImageCSVDataset:
-    """An :class:`ImageCSVDataset` (the PyTorch tutorial's ``CustomImageDataset``)."""
+    """An :class:`ImageCSVDataset` (the PyTorch tutorial's ``CustomImageDataset``).
+
+    Example::
+
+        data = datasets.image_csv("labels.csv", "images/", transform=transforms.ToTensor(),
+                                  target_transform=transforms.OneHot(10))
+        trainer.fit(model, data)
+    """
     return ImageCSVDataset(annotations_file, img_dir, transform, target_transform, num_classes, class_names, channels,
                            on_bad_sample)
 
@@ -197,7 +216,14 @@ def image_csv(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLi
 def image_folder(root: str | os.PathLike[str], transform: Callable[[np.ndarray], Any] | None = None,
                  target_transform: Callable[[int], Any] | None = None, channels: str | None = None,
                  on_bad_sample: str = "error") -> ImageFolderDataset:
-    """An :class:`ImageFolderDataset`: one folder of images per class (torchvision's ImageFolder)."""
+    """An :class:`ImageFolderDataset`: one folder of images per class (torchvision's ImageFolder).
+
+    Example::
+
+        resize = transforms.Compose([transforms.Resize((64, 64)), transforms.ToTensor()])
+        train = datasets.image_folder("photos/train", transform=resize)
+        trainer.fit(models.cnn((3, 64, 64), classes=train.num_classes), train)
+    """
     return ImageFolderDataset(root, transform, target_transform, channels, on_bad_sample)
 
 

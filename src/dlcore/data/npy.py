@@ -44,7 +44,13 @@ def _map(path: Path) -> tuple[mmap.mmap | None, np.ndarray, int]:
 
 
 class NpyDataset(StreamingDataset):
-    """Features in a ``.npy`` file, read as a memory map; labels in another or in memory."""
+    """Features in a ``.npy`` file, read as a memory map; labels in another or in memory.
+
+    Example::
+
+        data = NpyDataset("features.npy", "labels.npy")   # or labels as an array in memory
+        features, labels = data.read(np.array([0, 5, 9]))  # copies only these rows from the file
+    """
 
     reader = "thread"
 
@@ -97,7 +103,15 @@ class NpyDataset(StreamingDataset):
 
 def npy(features: str | os.PathLike[str], labels: str | os.PathLike[str] | Any, class_names: Sequence[str] | None = None,
         channels: str | None = None) -> NpyDataset:
-    """An :class:`NpyDataset`: ``features`` a ``.npy`` file, ``labels`` another or an array."""
+    """An :class:`NpyDataset`: ``features`` a ``.npy`` file, ``labels`` another or an array.
+
+    Example::
+
+        np.save("features.npy", features)                  # any size: read while training if large
+        np.save("labels.npy", labels)
+        data = datasets.npy("features.npy", "labels.npy", class_names=["cat", "dog"])
+        trainer.fit(model, data)
+    """
     return NpyDataset(features, labels, class_names, channels)
 
 

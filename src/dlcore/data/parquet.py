@@ -24,7 +24,13 @@ from .streaming import StreamingDataset
 
 
 class ParquetDataset(StreamingDataset):
-    """Features and labels from the columns of a Parquet file."""
+    """Features and labels from the columns of a Parquet file.
+
+    Example::
+
+        data = ParquetDataset("houses.parquet", target="price", features=["rooms", "area"])
+        data.blocks  # the first row of each row group: an epoch reads one group at a time
+    """
 
     reader = "thread"
 
@@ -120,7 +126,13 @@ class ParquetDataset(StreamingDataset):
 
 def parquet(path: str | os.PathLike[str], target: str, features: Sequence[str] | None = None,
             class_names: Sequence[str] | None = None, channels: str | None = None) -> ParquetDataset:
-    """A :class:`ParquetDataset`: ``target`` the label column, ``features`` the others by default."""
+    """A :class:`ParquetDataset`: ``target`` the label column, ``features`` the others by default.
+
+    Example::
+
+        data = datasets.parquet("reviews.parquet", target="label")  # features: the other columns
+        trainer.fit(model, data, validation=0.1)
+    """
     return ParquetDataset(path, target, features, class_names, channels)
 
 

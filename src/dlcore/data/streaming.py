@@ -65,6 +65,17 @@ class StreamingDataset(Dataset):
 
     Subclasses implement ``__len__`` and ``read``; indexing with a slice or an index array
     gives a :class:`Subset` view, and ``split`` splits into views.
+
+    >>> import numpy as np
+    >>> from dlcore.datasets import StreamingDataset
+    >>> class Squares(StreamingDataset):  # computed when read, never held in memory
+    ...     def __len__(self):
+    ...         return 1000
+    ...     def read(self, indices):
+    ...         return (indices[:, None] ** 2).astype(np.float32), indices % 2
+    >>> train, validation = Squares("squares").split(0.1)
+    >>> len(train), len(validation), validation.read(np.array([0]))[0].tolist()
+    (900, 100, [[810000.0]])
     """
 
     in_memory = False
@@ -124,7 +135,14 @@ class StreamingDataset(Dataset):
 
 
 class Subset(StreamingDataset):
-    """The samples ``indices`` of ``parent``, read through it."""
+    """The samples ``indices`` of ``parent``, read through it.
+
+    Example::
+
+        photos = datasets.image_folder("photos/train")
+        first = photos[:1000]                       # a Subset, read through photos
+        picked = Subset(photos, np.arange(0, len(photos), 10))
+    """
 
     def __init__(self, parent: Dataset, indices: np.ndarray) -> None:
         super().__init__(getattr(parent, "name", "") or type(parent).__name__, parent.class_names, parent.channels,

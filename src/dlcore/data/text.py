@@ -20,7 +20,11 @@ from ..contract.errors import ConfigError, DataError
 from .tokens import Tokenized, tokenized
 
 COMBINERS = ("sqrtn", "mean", "sum")
+"""How a text's token vectors become one: ``sqrtn`` (their sum over the square root of their
+count), ``mean`` or ``sum``."""
 TOKENIZERS = ("words", "nnlm")
+"""How a text becomes tokens: ``words`` (lowercase words and punctuation marks) or ``nnlm``
+(split on spaces, punctuation removed)."""
 _WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[^\w\s]")
 
 
@@ -34,6 +38,13 @@ class TextEmbedding:
 
     ``tokenizer`` is "words" (lowercase words and punctuation marks, as GloVe was trained) or
     "nnlm" (punctuation removed, split on spaces, as TF-Hub's text embeddings do).
+
+    >>> import numpy as np
+    >>> from dlcore.embeddings import TextEmbedding
+    >>> emb = TextEmbedding(("good", "bad"), np.eye(3, 2, dtype=np.float32))  # 2 tokens + 1 OOV row
+    >>> ids, splits = emb.encode(["Good, good!", "bad"])  # "," and "!" are unknown: row 2
+    >>> ids.tolist(), splits.tolist()
+    ([0, 2, 0, 2, 1], [0, 4, 5])
     """
 
     tokens: tuple[str, ...]

@@ -26,7 +26,16 @@ from ..contract.errors import DataError
 @dataclass(frozen=True)
 class ToTensor:
     """Like torchvision's: an (H, W) or (H, W, C) image of uint8 (0..255) to float32 in [0, 1]
-    with its channel axis first (C, H, W); ``channels="last"`` keeps (H, W, C) for Keras."""
+    with its channel axis first (C, H, W); ``channels="last"`` keeps (H, W, C) for Keras.
+
+    >>> import numpy as np
+    >>> from dlcore.transforms import ToTensor
+    >>> image = np.full((28, 28, 3), 255, np.uint8)
+    >>> ToTensor()(image).shape, ToTensor(channels="last")(image).shape
+    ((3, 28, 28), (28, 28, 3))
+    >>> float(ToTensor()(image).max())
+    1.0
+    """
 
     channels: str = "first"
 
@@ -46,7 +55,12 @@ class ToTensor:
 
 @dataclass(frozen=True)
 class OneHot:
-    """A class index to a float32 one-hot row of ``num_classes`` (the tutorial's target Lambda)."""
+    """A class index to a float32 one-hot row of ``num_classes`` (the tutorial's target Lambda).
+
+    >>> from dlcore.transforms import OneHot
+    >>> OneHot(4)(2).tolist()
+    [0.0, 0.0, 1.0, 0.0]
+    """
 
     num_classes: int
 
@@ -66,7 +80,13 @@ class OneHot:
 
 @dataclass(frozen=True)
 class Resize:
-    """An image resized to ``size`` (height, width) with Pillow (bilinear), uint8 kept."""
+    """An image resized to ``size`` (height, width) with Pillow (bilinear), uint8 kept.
+
+    >>> import numpy as np
+    >>> from dlcore.transforms import Resize
+    >>> Resize((32, 32))(np.zeros((28, 28, 3), np.uint8)).shape
+    (32, 32, 3)
+    """
 
     size: tuple[int, int]
 
@@ -81,7 +101,13 @@ class Resize:
 
 @dataclass(frozen=True)
 class Normalize:
-    """(x - mean) / std per channel of a channels-first float image, as torchvision's."""
+    """(x - mean) / std per channel of a channels-first float image, as torchvision's.
+
+    >>> import numpy as np
+    >>> from dlcore.transforms import Normalize
+    >>> Normalize(mean=[0.5], std=[0.5])(np.ones((1, 2, 2), np.float32)).tolist()
+    [[[1.0, 1.0], [1.0, 1.0]]]
+    """
 
     mean: Sequence[float]
     std: Sequence[float]
@@ -100,7 +126,14 @@ class Normalize:
 
 @dataclass(frozen=True)
 class Compose:
-    """The transforms one after another."""
+    """The transforms one after another.
+
+    >>> import numpy as np
+    >>> from dlcore.transforms import Compose, Normalize, ToTensor
+    >>> transform = Compose([ToTensor(), Normalize([0.5], [0.5])])  # e.g. image_folder(..., transform=transform)
+    >>> transform(np.zeros((28, 28), np.uint8)).shape
+    (1, 28, 28)
+    """
 
     transforms: Sequence[Callable[[Any], Any]]
 

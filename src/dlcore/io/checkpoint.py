@@ -31,7 +31,13 @@ _META_KEY = "__dlcore_metadata__"
 
 
 class Checkpoint(ABC):
-    """Something that can be written to a path and read back from it."""
+    """Something that can be written to a path and read back from it.
+
+    Example::
+
+        checkpoint = TrainingCheckpoint.load("model.npz")  # a Checkpoint, each tensor verified
+        checkpoint.save("copy.npz")                        # written atomically
+    """
 
     @abstractmethod
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -54,6 +60,13 @@ class TrainingCheckpoint(Checkpoint):
     backends). ``optimizer``: the optimizer's arrays, in the saving backend's layout.
     ``state``: JSON progress (epoch, step, history, the shuffling RNG, backend and versions,
     the optimizer's settings). ``metadata``: free-form JSON of the user's.
+
+    Example::
+
+        trainer.save(model, "model.npz", metadata={"note": "baseline"})
+        checkpoint = TrainingCheckpoint.load("model.npz")
+        checkpoint.spec, checkpoint.state["epoch"], checkpoint.metadata["note"]
+        weights = checkpoint.weights  # {"layers.0.weight": array, ...}: loads on any backend
     """
 
     def __init__(self, weights: dict[str, np.ndarray], spec: ModelSpec | None = None,

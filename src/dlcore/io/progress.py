@@ -1,8 +1,9 @@
-"""Progress bars (tqdm, shown only in a terminal) and the tutorial-style loss log."""
+"""Progress bars (tqdm: in a terminal, and in notebooks with ipywidgets) and the tutorial-style loss log."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import sys
 from typing import Any, Iterator
 
@@ -20,10 +21,19 @@ class _NoBar:
         print(text, flush=True)
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (a notebook, JupyterLab, Colab)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython else None
+    return type(shell).__name__ in ("ZMQInteractiveShell", "Shell")  # Jupyter's, Colab's
+
+
 def show_progress(progress: bool | None) -> bool:
-    """Resolve ``progress=None`` (auto) to whether stderr is a terminal."""
+    """Resolve ``progress=None`` (auto): a bar in a terminal, and in a notebook where
+    ipywidgets can draw tqdm's notebook bar; elsewhere (a log file, a pipe, a notebook
+    without ipywidgets) the trainer prints one line per epoch instead."""
     if progress is None:
-        return sys.stderr.isatty()
+        return sys.stderr.isatty() or (in_notebook() and importlib.util.find_spec("ipywidgets") is not None)
     return bool(progress)
 
 
@@ -64,4 +74,4 @@ class Reporter:
         self.bar.write(f"loss: {loss:>7f}  [{seen:>5d}/{self.num_samples:>5d}]")
 
 
-__all__ = ["Reporter", "progress_bar", "show_progress"]
+__all__ = ["Reporter", "in_notebook", "progress_bar", "show_progress"]

@@ -52,7 +52,13 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: Shape) -> np.ndarray:
 @dataclass(frozen=True)
 class Layer:
     """Base of portable layers. A subclass sets ``kind`` and, where it differs from the
-    identity, its output shape, parameters and initial values."""
+    identity, its output shape, parameters and initial values.
+
+    >>> from dlcore.models import layers
+    >>> dense = layers.dense(10, "relu")  # a Layer
+    >>> dense.output_shape((20,)), dense.parameter_shapes((20,))
+    ((10,), {'weight': (10, 20), 'bias': (10,)})
+    """
 
     kind: ClassVar[str] = ""
     state: ClassVar[tuple[str, ...]] = ()  # parameters that change in training without gradients
@@ -310,7 +316,13 @@ class Activation(Layer):
 @dataclass(frozen=True)
 class Sequential(ModelSpec):
     """Layers applied in order to inputs of ``input_shape`` (one sample, channels first),
-    ending in a vector of logits. Parameters are ``layers.{i}.{name}``."""
+    ending in a vector of logits. Parameters are ``layers.{i}.{name}``.
+
+    >>> from dlcore.models import Sequential, layers
+    >>> spec = Sequential((28, 28), (layers.flatten(), layers.dense(512, "relu"), layers.dense(10)))
+    >>> spec.shapes, list(spec.parameter_shapes())[:2]
+    ([(28, 28), (784,), (512,), (10,)], ['layers.1.weight', 'layers.1.bias'])
+    """
 
     input_shape: tuple[int, ...] = (784,)
     layers: tuple[Layer, ...] = field(default_factory=tuple)
@@ -385,7 +397,15 @@ class Sequential(ModelSpec):
 
 def sequential(layers: Sequence[Layer], input_shape: Sequence[int]) -> Sequential:
     """A spec of ``layers`` in order over samples of ``input_shape`` (channels first):
-    ``sequential([layers.flatten(), layers.dense(512, "relu"), layers.dense(10)], (28, 28))``."""
+    ``sequential([layers.flatten(), layers.dense(512, "relu"), layers.dense(10)], (28, 28))``.
+
+    >>> from dlcore import models
+    >>> from dlcore.models import layers
+    >>> spec = models.sequential([layers.conv2d(8, 3, padding="same", activation="relu"), layers.max_pool2d(2),
+    ...                           layers.flatten(), layers.dense(10)], (1, 28, 28))
+    >>> spec.shapes[-2:], spec.out_features
+    ([(1568,), (10,)], 10)
+    """
     return Sequential(tuple(input_shape), tuple(layers))
 
 
@@ -393,7 +413,13 @@ def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Se
         hidden: int = 128, dropout: float = 0.25, batch_norm: bool = True) -> Sequential:
     """A small CNN for images: per entry of ``filters`` a 3x3 convolution ("same" padding;
     without bias when batch norm follows), batch norm if asked, ReLU and 2x2 max pooling; then flatten, dropout, a dense hidden layer
-    with ReLU, dropout and the logits. ``cnn()`` fits Fashion-MNIST's (1, 28, 28)."""
+    with ReLU, dropout and the logits. ``cnn()`` fits Fashion-MNIST's (1, 28, 28).
+
+    >>> from dlcore import models
+    >>> spec = models.cnn((3, 32, 32), classes=10, filters=(32, 64))
+    >>> spec.shapes[-1], spec.parameter_shapes()["layers.0.weight"]
+    ((10,), (32, 3, 3, 3))
+    """
     drop: list[Layer] = [Dropout(dropout)] if dropout else []
     body: list[Layer] = []
     for f in filters:

@@ -27,6 +27,11 @@ class MLP(ModelSpec):
     """Flatten -> Linear -> activation -> ... -> Linear, giving logits.
 
     Parameters are ``layers.{i}.weight`` of shape (out, in) and ``layers.{i}.bias`` (out,).
+
+    >>> from dlcore.models import MLP
+    >>> spec = MLP(784, (512, 512), 10)
+    >>> spec.parameter_shapes()["layers.0.weight"], spec.loss
+    ((512, 784), 'cross_entropy')
     """
 
     in_features: int = 784
@@ -79,6 +84,14 @@ class TextClassifier(ModelSpec):
 
     Parameters: ``embedding.weight`` (rows, dim), then ``layers.{i}.weight`` / ``.bias`` as in
     the MLP. One output (the default) is a binary classifier's logit.
+
+    >>> import numpy as np
+    >>> from dlcore.embeddings import TextEmbedding
+    >>> from dlcore.models import TextClassifier
+    >>> emb = TextEmbedding(("good", "bad"), np.zeros((3, 50), np.float32))  # or embeddings.load(...)
+    >>> spec = TextClassifier(emb, hidden=(16,))
+    >>> spec.parameter_shapes()["embedding.weight"], spec.loss
+    ((3, 50), 'binary_cross_entropy')
     """
 
     embedding: TextEmbedding = None  # type: ignore[assignment]
@@ -130,13 +143,28 @@ class TextClassifier(ModelSpec):
 
 
 def text_classifier(embedding: TextEmbedding, hidden: Sequence[int] = (16,), out_features: int = 1) -> TextClassifier:
-    """The TF-Hub tutorial's classifier: embedding -> Dense(16, ReLU) -> Dense(1) logit."""
+    """The TF-Hub tutorial's classifier: embedding -> Dense(16, ReLU) -> Dense(1) logit.
+
+    Example::
+
+        train, test = datasets.imdb()
+        spec = models.text_classifier(embeddings.load("glove-6b-50d", vocabulary=train))
+        Trainer(backend="torch", epochs=5, optimizer="adam").fit(spec, train, validation=test)
+    """
     return TextClassifier(embedding, tuple(hidden), out_features)
 
 
 def mlp(in_features: int = 784, hidden: Sequence[int] = (512, 512), out_features: int = 10,
         activation: str = "relu") -> MLP:
-    """The PyTorch tutorial's MLP: ``mlp(784, [512, 512], 10)``."""
+    """The PyTorch tutorial's MLP: ``mlp(784, [512, 512], 10)``.
+
+    >>> from dlcore import models
+    >>> spec = models.mlp(784, [512, 512], 10)
+    >>> spec
+    MLP(in_features=784, hidden=(512, 512), out_features=10, activation='relu')
+    >>> spec.parameter_shapes()["layers.2.weight"]
+    (10, 512)
+    """
     return MLP(in_features, tuple(hidden), out_features, activation)
 
 
@@ -148,7 +176,13 @@ def __getattr__(name: str) -> Any:
 
 
 def spec_from_dict(data: dict[str, Any]) -> ModelSpec:
-    """Rebuild a spec from :meth:`ModelSpec.to_dict` output, by its registered kind."""
+    """Rebuild a spec from :meth:`ModelSpec.to_dict` output, by its registered kind.
+
+    >>> from dlcore import models
+    >>> spec = models.mlp(784, [128], 10)
+    >>> models.spec_from_dict(spec.to_dict()) == spec
+    True
+    """
     spec: ModelSpec = registry().spec_from_dict(data)
     return spec
 

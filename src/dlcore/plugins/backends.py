@@ -23,6 +23,8 @@ from ..deprecation import deprecated
 from .manager import ENV_DISABLED, registry
 
 ENV_BACKEND = "DLCORE_BACKEND"
+"""The environment variable that names the backend of a Trainer given no ``backend=``:
+``DLCORE_BACKEND=tensorflow``."""
 _PORT_HINT = ("a backend written for dlcore 0.1 (a trainer_class overriding Trainer's private methods) must be "
               "ported to dlcore.contract.Backend: see 'Extending dlcore' in dlcore's README")
 _lock = threading.Lock()
@@ -30,12 +32,22 @@ _loaded: dict[str, Backend] = {}
 
 
 def backend_infos() -> list[BackendInfo]:
-    """All registered backends, in selection order (installed or not)."""
+    """All registered backends, in selection order (installed or not).
+
+    >>> import dlcore
+    >>> [info.name for info in dlcore.backend_infos()][:2]
+    ['torch', 'tensorflow']
+    """
     return sorted(registry().backends, key=lambda i: (i.priority, i.name))
 
 
 def installed_backend_names() -> list[str]:
-    """The names of the backends whose frameworks are installed, in selection order."""
+    """The names of the backends whose frameworks are installed, in selection order.
+
+    Example::
+
+        dlcore.plugins.installed_backend_names()  # e.g. ['torch']: torch is installed, TensorFlow not
+    """
     return [info.name for info in backend_infos() if info.available]
 
 
@@ -50,7 +62,12 @@ def _find(name: str) -> BackendInfo:
 
 
 def select_backend_name(name: str | None = None) -> str:
-    """The backend name an explicit choice, DLCORE_BACKEND or the default order gives."""
+    """The backend name an explicit choice, DLCORE_BACKEND or the default order gives.
+
+    >>> import dlcore
+    >>> dlcore.select_backend_name("tf")  # an alias
+    'tensorflow'
+    """
     if name:
         return _find(name).name
     env = os.environ.get(ENV_BACKEND, "").strip()
@@ -93,7 +110,13 @@ def _load(info: BackendInfo) -> Backend:
 
 
 def get_backend(name: str | None = None) -> Backend:
-    """Load (once) and return a backend; see the module docstring for the selection order."""
+    """Load (once) and return a backend; see the module docstring for the selection order.
+
+    Example::
+
+        backend = dlcore.get_backend("torch")
+        backend.devices()  # [Device(backend='torch', kind='cpu', ...), ...]
+    """
     info = _find(select_backend_name(name))
     with _lock:
         if info.name not in _loaded:
@@ -102,12 +125,24 @@ def get_backend(name: str | None = None) -> Backend:
 
 
 def loaded_backends() -> list[Backend]:
-    """Backends already loaded in this process."""
+    """Backends already loaded in this process.
+
+    Example::
+
+        dlcore.get_backend("torch")
+        [backend.name for backend in dlcore.plugins.loaded_backends()]  # ['torch']
+    """
     return list(_loaded.values())
 
 
 def all_devices(backends: Iterable[Backend] | None = None) -> DeviceRegistry:
-    """A registry of the devices of the given backends (default: every installed one)."""
+    """A registry of the devices of the given backends (default: every installed one).
+
+    Example::
+
+        for device in dlcore.all_devices():
+            print(device.backend, device.name, device.description)
+    """
     if backends is None:
         backends = [get_backend(name) for name in installed_backend_names()]
     devices = DeviceRegistry()

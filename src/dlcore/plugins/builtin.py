@@ -84,6 +84,8 @@ OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
               {"momentum": 0.0, "centered": False, "weight_decay": 0.0}),
 )
 RECIPE = {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "validation": None}  # lr: the Trainer's default
+"""The training recipe (``DatasetInfo.defaults``) of ``dlcore train fashion-mnist``, which imdb's
+starts from; ``lr`` is left to the Trainer's default."""
 DATASETS = (
     DatasetInfo("fashion-mnist", "dlcore.data.fashion_mnist:fashion_mnist",
                 "Zalando's Fashion-MNIST: 60000/10000 28x28 images, 10 classes", RECIPE,

@@ -35,6 +35,8 @@ from ..contract.records import (
 PROJECT = "dlcore"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+"""The decorator that marks a plugin's hook implementations (also ``dlcore.hookimpl``):
+``@hookimpl`` above ``def dlcore_losses(): return [Loss(...)]``."""
 
 
 @hookspec

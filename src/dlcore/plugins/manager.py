@@ -35,18 +35,34 @@ from ..deprecation import deprecated
 from . import builtin, hookspecs
 
 ENTRY_POINT_GROUP = "dlcore"
+"""The entry-point group in which dlcore finds plugins (``[project.entry-points.dlcore]`` of a
+distribution's ``pyproject.toml``)."""
 ENV_DISABLED = "DLCORE_DISABLED_PLUGINS"
+"""The environment variable naming the entry points not to load, comma-separated
+(``DLCORE_DISABLED_PLUGINS=tensorflow,jax``)."""
 BUILTIN = "dlcore"  # the name dlcore's own plugin is registered under
 T = TypeVar("T")
 
 
 def disabled_plugins() -> set[str]:
-    """Entry-point names listed in $DLCORE_DISABLED_PLUGINS (comma-separated)."""
+    """Entry-point names listed in $DLCORE_DISABLED_PLUGINS (comma-separated).
+
+    >>> from unittest import mock
+    >>> from dlcore.plugins import disabled_plugins
+    >>> with mock.patch.dict("os.environ", {"DLCORE_DISABLED_PLUGINS": "tensorflow, jax"}):
+    ...     sorted(disabled_plugins())
+    ['jax', 'tensorflow']
+    """
     return {name.strip() for name in os.environ.get(ENV_DISABLED, "").split(",") if name.strip()}
 
 
 def resolve(ref: Any) -> Any:
-    """The object a ``"module:attribute"`` string names, imported now; anything else as is."""
+    """The object a ``"module:attribute"`` string names, imported now; anything else as is.
+
+    >>> from dlcore.plugins import resolve
+    >>> resolve("math:pi"), resolve("math:sqrt")(4.0), resolve(len) is len
+    (3.141592653589793, 2.0, True)
+    """
     if not isinstance(ref, str):
         return ref
     module, _, attribute = ref.partition(":")
@@ -58,7 +74,15 @@ def resolve(ref: Any) -> Any:
 
 class Records(Generic[T]):
     """The records of one extension point, by key (a record's ``key``, else its ``name``), each
-    remembered with the plugin (entry-point name) that gave it."""
+    remembered with the plugin (entry-point name) that gave it.
+
+    >>> from dlcore.contract import Loss
+    >>> from dlcore.plugins import Records
+    >>> losses = Records("loss")
+    >>> losses.add(Loss("hinge", "mean(max(0, 1 - y * logit))", binary=True), "my_plugin")
+    >>> losses.find("hinge").binary, losses.plugin_of("hinge"), losses.keys()
+    (True, 'my_plugin', ['hinge'])
+    """
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -124,7 +148,13 @@ def _show(key: Hashable) -> str:
 class Registry:
     """Every record the plugins gave, one attribute per hook (``dlcore_<attribute>``); the
     plugins registered (``plugins``: their names, dlcore's own first) and those left out with
-    the reason (``broken``: entry-point name -> message)."""
+    the reason (``broken``: entry-point name -> message).
+
+    >>> from dlcore.plugins import registry
+    >>> found = registry()
+    >>> found.plugins[0], found.loss("mse").regression, found.losses.plugin_of("mse")
+    ('dlcore', True, 'dlcore')
+    """
 
     backends: Records[BackendInfo]
     model_kinds: Records[ModelKind]
@@ -233,7 +263,13 @@ def _distribution(ep: metadata.EntryPoint) -> str:
 
 def load_plugins() -> tuple[pluggy.PluginManager, dict[str, str]]:
     """A plugin manager with dlcore's own plugin and every entry point of the ``dlcore`` group
-    not disabled; and the plugins left out, by entry-point name, with the reason."""
+    not disabled; and the plugins left out, by entry-point name, with the reason.
+
+    >>> from dlcore.plugins import Registry, load_plugins
+    >>> pm, broken = load_plugins()
+    >>> Registry.collect(pm, broken).plugins[0]  # a registry of them, not the process's
+    'dlcore'
+    """
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     pm.register(builtin, name=BUILTIN)
@@ -290,7 +326,12 @@ def registry(hook: str) -> Records[Any]: ...
 def registry(hook: str | None = None) -> Registry | Records[Any]:
     """The registry of this process, built from the installed plugins on first use (while their
     modules are imported, what they look up sees the plugins loaded so far). The 0.1 form
-    ``registry("dlcore_losses")`` gives ``registry().losses``."""
+    ``registry("dlcore_losses")`` gives ``registry().losses``.
+
+    >>> from dlcore.plugins import registry
+    >>> registry().optimizer("adam").defaults
+    {'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08}
+    """
     with _lock:
         if _current:
             found = _current[0]
@@ -309,7 +350,16 @@ def registry(hook: str | None = None) -> Registry | Records[Any]:
 
 def use_registry(new: Registry | None) -> Registry | None:
     """Make ``new`` the registry (None: build it again from the installed plugins when next
-    asked); return the one it replaces."""
+    asked); return the one it replaces.
+
+    >>> from dlcore.plugins import Registry, load_plugins, registry, use_registry
+    >>> mine = Registry.collect(*load_plugins())
+    >>> old = use_registry(mine)
+    >>> registry() is mine
+    True
+    >>> use_registry(old) is mine  # the previous one back
+    True
+    """
     with _lock:
         old = _current[0] if _current else None
         _current.clear()
@@ -321,7 +371,18 @@ def use_registry(new: Registry | None) -> Registry | None:
 @contextlib.contextmanager
 def registry_of(*plugins: Any) -> Iterator[Registry]:
     """Within the block, the registry of the installed plugins and ``plugins`` (modules or
-    objects with hook implementations), as a test or an application adds its own."""
+    objects with hook implementations), as a test or an application adds its own.
+
+    Example::
+
+        class MyPlugin:
+            @hookimpl
+            def dlcore_losses(self):
+                return [Loss("hinge", "mean(max(0, 1 - y * logit)), y in {-1, 1}", binary=True)]
+
+        with registry_of(MyPlugin()) as found:
+            assert registry() is found and found.losses.plugin_of("hinge") == "MyPlugin"
+    """
     pm, broken = load_plugins()
     for plugin in plugins:
         pm.register(plugin, name=getattr(plugin, "__name__", None) or type(plugin).__name__)
@@ -334,7 +395,12 @@ def registry_of(*plugins: Any) -> Iterator[Registry]:
 
 
 def plugin_distribution(plugin_name: str) -> str:
-    """The distribution that installed the plugin ``plugin_name`` ("dlcore" for the core's)."""
+    """The distribution that installed the plugin ``plugin_name`` ("dlcore" for the core's).
+
+    >>> from dlcore.plugins import plugin_distribution
+    >>> plugin_distribution("dlcore"), plugin_distribution("torch")  # dlcore_torch comes with dlcore-ml
+    ('dlcore', 'dlcore-ml')
+    """
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == plugin_name:
             return _distribution(ep)

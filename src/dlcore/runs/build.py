@@ -58,10 +58,10 @@ def load_data(values: dict[str, Any], progress: bool | None = None) -> tuple[Any
     steps: list[Any] = [Resize(tuple(values["data.resize"]))] if values.get("data.resize") else []
     transform = Compose([*steps, ToTensor()])
     if dataset == "image-folder":
-        return (image_folder(train, transform, channels="first"), image_folder(test, transform, channels="first"))
+        return image_folder(train, transform), image_folder(test, transform)
     images = values.get("data.images")
     names = values.get("data.classes")
-    return tuple(image_csv(csv, images or Path(csv).parent, transform, class_names=names, channels="first")
+    return tuple(image_csv(csv, images or Path(csv).parent, transform, class_names=names)
                  for csv in (train, test))  # type: ignore[return-value]
 
 

@@ -116,7 +116,10 @@ class RunFolder:
         return path
 
     def write_json(self, name: str, value: Any) -> Path:
-        return self.write_text(name, json.dumps(value, indent=2, default=_plain) + "\n")
+        """Write ``name`` as indented JSON, each list of numbers (a confusion matrix row) on one line."""
+        text = json.dumps(value, indent=2, default=_plain)
+        text = re.sub(r"\[\s+([-\d.e,\s]+?)\s+\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)
+        return self.write_text(name, text + "\n")
 
     def read_json(self, name: str) -> Any:
         path = self.path / name

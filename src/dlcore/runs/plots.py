@@ -39,7 +39,13 @@ def _figure(width: float, height: float) -> Any:
 
 
 def save(figure: Any, path: str | Path) -> Path:
-    """Write ``figure`` to ``path`` as a PNG, atomically."""
+    """Write ``figure`` to ``path`` as a PNG, atomically.
+
+    Example::
+
+        figure = plots.samples(train)
+        plots.save(figure, "samples.png")
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=DPI)
@@ -184,7 +190,9 @@ def top_losses(trainer: Any, model: Any, dataset: Dataset, k: int = 9, path: str
             axes.text(0, 1 - (row + 0.5) / len(worst), f"{title.replace(chr(10), ', ')}: {text[:110]}...",
                       fontsize=7, va="center", transform=axes.transAxes)
         return _done(figure, path)
-    return _done(_image_grid(as_images(features[worst], dataset.channels), titles, columns, cell=2.4), path)
+    figure = _image_grid(as_images(features[worst], dataset.channels), titles, columns, cell=2.4)
+    figure.suptitle("predicted / true, the largest losses first", fontsize=10)
+    return _done(figure, path)
 
 
 __all__ = ["confusion_matrix", "learning_curves", "samples", "save", "top_losses"]

@@ -27,7 +27,11 @@ from ..data.images import IMAGE_SUFFIXES, read_image
 @dataclass(frozen=True)
 class ModelInput:
     """What a model takes: ``texts`` (reviews), or images of ``shape`` (one sample, as the
-    training data had it) with their channel axis ``channels`` ("first", "last" or None)."""
+    training data had it) with their channel axis ``channels`` ("first", "last" or None).
+
+    >>> ModelInput(False, (28, 28), None, ("T-Shirt", "Trouser")).metadata()["input"]
+    {'texts': False, 'shape': [28, 28], 'channels': None}
+    """
 
     texts: bool
     shape: tuple[int, ...] = ()
@@ -123,6 +127,8 @@ def _image_features(path: Path, model: ModelInput) -> np.ndarray:
     from PIL import Image
 
     shape, channels = model.shape, model.channels
+    if channels is None and len(shape) == 3:  # ToTensor's (C, H, W), or (H, W, C)
+        channels = "first" if shape[0] in (1, 3) else "last"
     if channels == "first" and len(shape) == 3:
         depth, height, width = shape
     elif channels == "last" and len(shape) == 3:
@@ -160,7 +166,13 @@ def read_inputs(items: Sequence[str], model: ModelInput) -> tuple[list[str], np.
 
 def probabilities(logits: np.ndarray) -> np.ndarray:
     """Class probabilities per sample: softmax over the logits, or for one logit the
-    probabilities of class 0 and class 1 (sigmoid)."""
+    probabilities of class 0 and class 1 (sigmoid).
+
+    >>> probabilities(np.array([[0.0, 0.0], [0.0, 100.0]])).round(3).tolist()
+    [[0.5, 0.5], [0.0, 1.0]]
+    >>> probabilities(np.array([[0.0]])).tolist()
+    [[0.5, 0.5]]
+    """
     logits = np.asarray(logits, dtype=np.float64)
     if logits.ndim == 1 or logits.shape[1] == 1:
         positive = 1 / (1 + np.exp(-logits.reshape(-1)))
@@ -193,7 +205,7 @@ def as_images(features: np.ndarray, channels: str | None) -> np.ndarray:
         if side * side != images.shape[1]:
             raise ConfigError(f"features of {images.shape[1]} values are not images; plot an image dataset")
         images = images.reshape(-1, side, side)
-    if images.ndim == 4 and channels == "first":
+    if images.ndim == 4 and (channels == "first" or (images.shape[1] in (1, 3) and images.shape[-1] not in (1, 3))):
         images = np.moveaxis(images, 1, -1)
     if images.ndim == 4 and images.shape[-1] == 1:
         images = images[..., 0]

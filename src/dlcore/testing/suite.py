@@ -57,7 +57,17 @@ def layer_specs() -> list[Any]:
 
 class BackendTests(RegressionTests):
     """Subclass with ``backend = "name"``; set ``text_models = False`` or narrow
-    ``optimizers`` for what the backend lacks."""
+    ``optimizers`` for what the backend lacks.
+
+    Example::
+
+        # tests/test_my_backend.py of a plugin that registers the backend "mybackend"
+        from dlcore.testing import BackendTests
+
+        class TestMyBackend(BackendTests):
+            backend = "mybackend"
+            text_models = False
+    """
 
     text_models: bool = True  # backend, optimizers, the device fixture and trainer(): RegressionTests'
 

@@ -85,7 +85,12 @@ class ModelCheckpoint(Callback):
 
 
 class Checkpointing(ModelCheckpoint):
-    """Deprecated name of :class:`ModelCheckpoint` (removed in dlcore 0.3)."""
+    """Deprecated name of :class:`ModelCheckpoint` (removed in dlcore 0.3).
+
+    Example::
+
+        Checkpointing("checkpoints")  # now: ModelCheckpoint("checkpoints")
+    """
 
     def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
                  mode: str = "auto") -> None:
@@ -96,7 +101,12 @@ class Checkpointing(ModelCheckpoint):
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved by more than ``min_delta`` for
     ``patience`` epochs, as Keras' EarlyStopping; with ``restore_best_weights`` the model ends
-    with the weights of its best epoch."""
+    with the weights of its best epoch.
+
+    Example::
+
+        trainer.fit(model, train, validation=test, callbacks=[EarlyStopping(patience=3, restore_best_weights=True)])
+    """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, mode: str = "auto", min_delta: float = 0.0,
                  restore_best_weights: bool = False) -> None:
@@ -140,7 +150,12 @@ class ReduceLROnPlateau(Callback):
     """Multiply the learning rate of the fit in progress (``trainer.run_lr``; the Trainer's
     ``lr`` setting stays as it is) by ``factor`` when ``monitor`` has not improved by
     more than ``min_delta`` for ``patience`` epochs, then wait ``cooldown`` epochs, never below
-    ``min_lr``; as Keras' ReduceLROnPlateau. A schedule's factor applies on top."""
+    ``min_lr``; as Keras' ReduceLROnPlateau. A schedule's factor applies on top.
+
+    Example::
+
+        trainer.fit(model, train, validation=test, callbacks=[ReduceLROnPlateau(factor=0.5, patience=2)])
+    """
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
                  min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0) -> None:
@@ -175,7 +190,12 @@ class ReduceLROnPlateau(Callback):
 class CSVLogger(Callback):
     """Append each epoch's record to a CSV file (a header first, unless ``append`` continues a
     file); the file is flushed after every epoch, so a crash loses no finished epoch. In a
-    group of processes, rank 0 writes it."""
+    group of processes, rank 0 writes it.
+
+    Example::
+
+        trainer.fit(model, train, validation=test, callbacks=[CSVLogger("runs/history.csv")])
+    """
 
     chief_only = True
 
@@ -204,7 +224,13 @@ class TensorBoard(Callback):
     ``validation`` runs, as Keras does), with the ``tensorboard`` package's record format and
     protos only, into plain files: TensorFlow is never imported (``pip install
     "dlcore-ml[tensorboard]"``; without it the callback is refused when made).
-    In a group of processes, rank 0 writes them."""
+    In a group of processes, rank 0 writes them.
+
+    Example::
+
+        trainer.fit(model, train, validation=test, callbacks=[TensorBoard("logs")])
+        # then, in a shell: tensorboard --logdir logs
+    """
 
     chief_only = True
 
@@ -248,8 +274,14 @@ class TensorBoard(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from functions: ``LambdaCallback(on_epoch_end=lambda trainer, model, epoch,
-    logs: ...)``; any of the Callback methods by name."""
+    """A callback from functions: any of the Callback methods by name, each a function with its
+    arguments.
+
+    Example::
+
+        report = LambdaCallback(on_epoch_end=lambda trainer, model, epoch, logs: print(epoch, logs["loss"]))
+        trainer.fit(model, train, callbacks=[report])
+    """
 
     def __init__(self, **hooks: Callable[..., Any]) -> None:
         known = [name for name in vars(Callback) if name.startswith("on_")]

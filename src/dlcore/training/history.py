@@ -11,6 +11,12 @@ class History:
 
     ``history["loss"]`` gives one metric across epochs; ``history.to_dataframe()`` a pandas
     DataFrame indexed by epoch.
+
+    >>> from dlcore import History
+    >>> history = History([{"epoch": 1, "loss": 0.9, "accuracy": 0.6},  # as trainer.fit returns it
+    ...                    {"epoch": 2, "loss": 0.5, "accuracy": 0.8}])
+    >>> history["loss"], history.last["accuracy"]
+    ([0.9, 0.5], 0.8)
     """
 
     def __init__(self, records: list[dict[str, Any]] | None = None) -> None:

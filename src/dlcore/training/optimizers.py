@@ -32,6 +32,7 @@ from ..contract.errors import CheckpointError, ConfigError
 from ..plugins.manager import registry
 
 DEFAULT_LR = 1e-3  # the learning rate of a Trainer given none, here only
+"""The learning rate of a Trainer given neither ``lr`` nor an optimizer object with one."""
 
 SLOTS: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {  # the canonical slots, given the settings
     "sgd": lambda h: ("momentum_buffer",) if h.get("momentum") else (),
@@ -44,7 +45,14 @@ SLOTS["adamw"] = SLOTS["adam"]
 
 def slots(name: str, hyper: dict[str, Any]) -> tuple[str, ...]:
     """The canonical state slots per parameter of optimizer ``name`` with ``hyper`` (none for
-    an optimizer dlcore does not define)."""
+    an optimizer dlcore does not define).
+
+    >>> from dlcore import optimizers
+    >>> optimizers.slots("adam", {"amsgrad": True})
+    ('exp_avg', 'exp_avg_sq', 'max_exp_avg_sq')
+    >>> optimizers.slots("sgd", {"momentum": 0.0})
+    ()
+    """
     found = SLOTS.get(name)
     return found(hyper) if found else ()
 
@@ -53,7 +61,16 @@ def check_state(arrays: dict[str, Any], shapes: dict[str, tuple[int, ...]], name
                 step: int) -> None:
     """Raise CheckpointError unless ``arrays`` is the canonical state of optimizer ``name`` with
     ``hyper`` after ``step`` updates, for trainable parameters of ``shapes`` (canonical names
-    and shapes): every slot of every parameter (none before the first update), nothing else."""
+    and shapes): every slot of every parameter (none before the first update), nothing else.
+
+    >>> import numpy as np
+    >>> from dlcore import CheckpointError, optimizers
+    >>> try:
+    ...     optimizers.check_state({"w/exp_avg": np.zeros(3)}, {"w": (3,)}, "adam", {}, step=1)
+    ... except CheckpointError as error:
+    ...     print(error)
+    the saved adam state does not fit this model and optimizer: missing w/exp_avg_sq
+    """
     known = name in SLOTS
     wanted = {f"{p}/{slot}": shape for p, shape in shapes.items() for slot in slots(name, hyper)} if step else {}
     problems = [f"missing {k}" for k in wanted if known and k not in arrays]
@@ -73,7 +90,15 @@ def from_layout_0_1(arrays: dict[str, Any], meta: dict[str, Any],
                     shapes: dict[str, tuple[int, ...]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The canonical state of a checkpoint of dlcore 0.1, whose optimizer state was in the
     saving backend's layout: torch's ``"{index}.{slot}"`` or TensorFlow's numbered variables
-    (iterations, learning rate, then each variable's m and v), parameters in ``shapes`` order."""
+    (iterations, learning rate, then each variable's m and v), parameters in ``shapes`` order.
+
+    >>> import numpy as np
+    >>> from dlcore import optimizers
+    >>> arrays, meta = optimizers.from_layout_0_1({"0.momentum_buffer": np.zeros(3), "0.step": np.array(5)}, {},
+    ...                                           {"layers.0.bias": (3,)})
+    >>> list(arrays), meta
+    (['layers.0.bias/momentum_buffer'], {'step': 5})
+    """
     names = list(shapes)
     canonical: dict[str, Any] = {}
     if "names" in meta:  # TensorFlow: 0 iterations, 1 learning rate, then (m, v) per variable
@@ -108,7 +133,12 @@ _RULES = {  # hyper-parameter: (check, what it must be)
 
 class OptimizerConfig:
     """A registered optimizer by ``name``, with its learning rate (None: the trainer's) and
-    hyper-parameters (the registered defaults where not given)."""
+    hyper-parameters (the registered defaults where not given).
+
+    >>> from dlcore.optimizers import OptimizerConfig
+    >>> OptimizerConfig("sgd", lr=0.1, momentum=0.9)  # as SGD(lr=0.1, momentum=0.9)
+    OptimizerConfig(lr=0.1, momentum=0.9, nesterov=False, weight_decay=0.0)
+    """
 
     def __init__(self, name: str, lr: float | None = None, **hyper: Any) -> None:
         definition = registry().optimizer(str(name).lower())
@@ -155,7 +185,12 @@ class OptimizerConfig:
 
 
 class SGD(OptimizerConfig):
-    """Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay."""
+    """Stochastic gradient descent, with optional (Nesterov) momentum and L2 weight decay.
+
+    >>> from dlcore.optimizers import SGD
+    >>> SGD(lr=0.1, momentum=0.9, nesterov=True)  # Trainer(optimizer=SGD(...))
+    SGD(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.0)
+    """
 
     def __init__(self, lr: float | None = None, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
@@ -164,7 +199,12 @@ class SGD(OptimizerConfig):
 
 class Adam(OptimizerConfig):
     """Adam (Kingma and Ba), torch's form: epsilon added to the bias-corrected root; optional
-    L2 weight decay and AMSGrad."""
+    L2 weight decay and AMSGrad.
+
+    >>> from dlcore.optimizers import Adam
+    >>> Adam(lr=1e-3, weight_decay=1e-4)  # Trainer(optimizer=Adam(...))
+    Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0001, amsgrad=False)
+    """
 
     def __init__(self, lr: float | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
@@ -173,7 +213,12 @@ class Adam(OptimizerConfig):
 
 
 class AdamW(OptimizerConfig):
-    """Adam with decoupled weight decay (Loshchilov and Hutter): ``w *= 1 - lr * weight_decay``."""
+    """Adam with decoupled weight decay (Loshchilov and Hutter): ``w *= 1 - lr * weight_decay``.
+
+    >>> from dlcore.optimizers import AdamW
+    >>> AdamW(lr=1e-3)  # Trainer(optimizer=AdamW(lr=1e-3))
+    AdamW(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.01, amsgrad=False)
+    """
 
     def __init__(self, lr: float | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.01, amsgrad: bool = False) -> None:
@@ -183,7 +228,12 @@ class AdamW(OptimizerConfig):
 
 class RMSprop(OptimizerConfig):
     """RMSprop, torch's form: epsilon added to the root; optional momentum, centering and L2
-    weight decay."""
+    weight decay.
+
+    >>> from dlcore.optimizers import RMSprop
+    >>> RMSprop(lr=1e-2, momentum=0.9)  # Trainer(optimizer=RMSprop(...))
+    RMSprop(lr=0.01, alpha=0.99, eps=1e-08, momentum=0.9, centered=False, weight_decay=0.0)
+    """
 
     def __init__(self, lr: float | None = None, alpha: float = 0.99, eps: float = 1e-8, momentum: float = 0.0,
                  centered: bool = False, weight_decay: float = 0.0) -> None:
@@ -192,7 +242,12 @@ class RMSprop(OptimizerConfig):
 
 
 def as_config(optimizer: Any) -> OptimizerConfig:
-    """An OptimizerConfig from a name ("adam") or an OptimizerConfig."""
+    """An OptimizerConfig from a name ("adam") or an OptimizerConfig.
+
+    >>> from dlcore import optimizers
+    >>> optimizers.as_config("adam") == optimizers.Adam()
+    True
+    """
     if isinstance(optimizer, OptimizerConfig):
         return optimizer
     if isinstance(optimizer, str):

@@ -18,7 +18,15 @@ from ..contract.errors import ConfigError
 
 
 class Schedule:
-    """Base class: override :meth:`factor`."""
+    """Base class: override :meth:`factor`.
+
+    >>> from dlcore.schedules import Schedule
+    >>> class Halving(Schedule):  # Trainer(lr=0.1, schedule=Halving())
+    ...     def factor(self, t, total):
+    ...         return 0.5 ** t
+    >>> [Halving().factor(t, 3) for t in range(3)]
+    [1.0, 0.5, 0.25]
+    """
 
     def __init__(self, unit: str = "epoch", total: int | None = None) -> None:
         if unit not in ("step", "epoch"):
@@ -45,7 +53,13 @@ def _positive(name: str, value: float, upper: float | None = None) -> float:
 
 class StepDecay(Schedule):
     """``gamma ** (t // step_size)``: the rate times ``gamma`` every ``step_size`` epochs (or
-    updates). torch's StepLR."""
+    updates). torch's StepLR.
+
+    >>> from dlcore.schedules import StepDecay
+    >>> schedule = StepDecay(10, gamma=0.5)  # Trainer(lr=0.1, schedule=schedule)
+    >>> [schedule.factor(epoch, 30) for epoch in (0, 9, 10, 25)]
+    [1.0, 1.0, 0.5, 0.25]
+    """
 
     def __init__(self, step_size: int, gamma: float = 0.1, unit: str = "epoch") -> None:
         super().__init__(unit)
@@ -58,7 +72,13 @@ class StepDecay(Schedule):
 
 
 class ExponentialDecay(Schedule):
-    """``gamma ** t``. torch's ExponentialLR."""
+    """``gamma ** t``. torch's ExponentialLR.
+
+    >>> from dlcore.schedules import ExponentialDecay
+    >>> schedule = ExponentialDecay(0.9)  # Trainer(lr=0.1, schedule=schedule)
+    >>> [round(schedule.factor(epoch, 3), 3) for epoch in range(3)]
+    [1.0, 0.9, 0.81]
+    """
 
     def __init__(self, gamma: float, unit: str = "epoch") -> None:
         super().__init__(unit)
@@ -70,7 +90,13 @@ class ExponentialDecay(Schedule):
 
 class CosineDecay(Schedule):
     """A linear warmup from ``1 / warmup`` to 1 over ``warmup`` updates, then half a cosine
-    from 1 down to ``min_factor`` at ``total``."""
+    from 1 down to ``min_factor`` at ``total``.
+
+    >>> from dlcore.schedules import CosineDecay
+    >>> schedule = CosineDecay(warmup=2)  # Trainer(lr=1e-3, schedule=schedule)
+    >>> [round(schedule.factor(step, 10), 3) for step in range(0, 11, 2)]
+    [0.5, 1.0, 0.854, 0.5, 0.146, 0.0]
+    """
 
     def __init__(self, warmup: int = 0, min_factor: float = 0.0, unit: str = "step", total: int | None = None) -> None:
         super().__init__(unit, total)
@@ -89,7 +115,13 @@ class CosineDecay(Schedule):
 
 class OneCycle(Schedule):
     """torch's OneCycleLR (cosine annealing): from ``1 / div_factor`` up to 1 over the first
-    ``pct_start`` of ``total``, then down to ``1 / (div_factor * final_div_factor)``."""
+    ``pct_start`` of ``total``, then down to ``1 / (div_factor * final_div_factor)``.
+
+    >>> from dlcore.schedules import OneCycle
+    >>> schedule = OneCycle(pct_start=0.3)  # Trainer(lr=0.1, schedule=schedule)
+    >>> [round(schedule.factor(step, 100), 4) for step in (0, 29, 99)]
+    [0.04, 1.0, 0.0]
+    """
 
     def __init__(self, pct_start: float = 0.3, div_factor: float = 25.0, final_div_factor: float = 1e4,
                  unit: str = "step", total: int | None = None) -> None:
@@ -109,7 +141,13 @@ class OneCycle(Schedule):
 
 
 class LambdaSchedule(Schedule):
-    """Any function ``fn(t, total) -> factor``."""
+    """Any function ``fn(t, total) -> factor``.
+
+    >>> from dlcore.schedules import LambdaSchedule
+    >>> schedule = LambdaSchedule(lambda t, total: 1 - t / total)  # linear decay, per epoch
+    >>> schedule.factor(5, 10)
+    0.5
+    """
 
     def __init__(self, fn: Callable[[int, int], float], unit: str = "epoch", total: int | None = None) -> None:
         super().__init__(unit, total)

@@ -66,7 +66,16 @@ def __getattr__(name: str) -> Any:
 
 class Callback:
     """Hooks called by ``Trainer.fit``; override the ones you need. A callback with
-    ``chief_only = True`` (one that writes logs) runs only on rank 0 of a group of processes."""
+    ``chief_only = True`` (one that writes logs) runs only on rank 0 of a group of processes.
+
+    Example::
+
+        class PrintLoss(Callback):
+            def on_epoch_end(self, trainer, model, epoch, logs):
+                print(epoch, logs["loss"])
+
+        trainer.fit(model, train, callbacks=[PrintLoss()])
+    """
 
     chief_only = False
 
@@ -98,7 +107,12 @@ BATCH_HOOKS = ("on_train_batch_begin", "on_train_batch_end")
 
 
 def wants_batches(callbacks: Sequence[Callback]) -> bool:
-    """Whether any callback overrides a batch hook (in its class, or as a LambdaCallback's)."""
+    """Whether any callback overrides a batch hook (in its class, or as a LambdaCallback's):
+    the trainer then runs one batch per backend call.
+
+    >>> wants_batches([Callback()])
+    False
+    """
     return any(hook in vars(c) or getattr(type(c), hook) is not getattr(Callback, hook)
                for c in callbacks for hook in BATCH_HOOKS)
 
@@ -179,6 +193,16 @@ class Trainer:
     A trainer builds a :class:`Model` from a spec once per spec object it is given and keeps
     it, so ``fit``, ``evaluate``, ``predict`` and ``save`` with the same spec share weights;
     ``build(spec)`` returns it, for use with other trainers.
+
+    Example::
+
+        from dlcore import Trainer, datasets, models
+        train, test = datasets.fashion_mnist()
+        model = models.mlp(784, [512, 512], 10)
+        trainer = Trainer(backend="torch", epochs=10, batch_size=64, optimizer="adam", lr=1e-3)
+        history = trainer.fit(model, train, validation=test)
+        trainer.evaluate(model, test)        # {"loss": ..., "accuracy": ...}
+        trainer.save(model, "model.npz")     # loads on every backend
 
     Every kernel a run needs (the model kind's, the loss's, the metrics', the optimizer's) is
     resolved from the plugin registry once, at the start of ``fit``, ``evaluate`` or
