@@ -29,8 +29,8 @@ def run(backend: str, batch: int, workers: int, epochs: int) -> tuple[float, flo
     out = subprocess.run(command, capture_output=True, text=True, timeout=1800)
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{out.stderr[-2000:]}")
-    lines = out.stdout.strip().splitlines()
-    seconds = [float(m.group(2)) for m in map(EPOCH.match, lines) if m and int(m.group(1)) > 1]
+    lines = out.stdout.strip().splitlines()  # the results; the epochs' lines are on stderr
+    seconds = [float(m.group(2)) for m in map(EPOCH.match, out.stderr.splitlines()) if m and int(m.group(1)) > 1]
     return statistics.median(seconds), json.loads(lines[-1])["accuracy"]
 
 
