@@ -117,7 +117,8 @@ def test_print_config_resolves_the_file_and_the_flags(tmp_path):
     config = tmp_path / "run.toml"
     config.write_text('[data]\ndataset = "fashion-mnist"\n\n[model]\nkind = "mlp"\nhidden = [64, 32]\n\n'
                       '[trainer]\nepochs = 5\noptimizer = "adam"\n')
-    out = dlcore("train", "--config", str(config), "--epochs", "3", "--print-config")
+    out = dlcore("train", "--config", str(config), "--epochs", "3", "--early-stopping", "3", "--reduce-lr", "2",
+                 "--metrics", "accuracy", "f1", "--print-config")
     assert out.returncode == 0, out.stderr
     import tomllib
 
@@ -125,6 +126,14 @@ def test_print_config_resolves_the_file_and_the_flags(tmp_path):
     assert printed["trainer"]["epochs"] == 3 and printed["trainer"]["optimizer"] == "adam"  # a flag wins
     assert printed["model"]["hidden"] == [64, 32] and printed["trainer"]["batch_size"] == 64  # the recipe's
     assert printed["data"]["dataset"] == "fashion-mnist" and printed["run"]["name"] == "fashion-mnist"
+    assert printed["callbacks"] == {"early_stopping": 3, "reduce_lr": 2, "loggers": []}
+    assert printed["trainer"]["metrics"] == ["accuracy", "f1"]
+    from dlcore.runs import RunFolder, build
+
+    made = build.callbacks({f"{k}.{n}": v for k, table in printed.items() for n, v in table.items()},
+                           RunFolder.create(tmp_path / "runs", "x"), validation=False)
+    assert [type(c).__name__ for c in made] == ["ModelCheckpoint", "CSVLogger", "EarlyStopping", "ReduceLROnPlateau"]
+    assert made[2].monitor == made[3].monitor == "loss"  # no validation data
 
 
 @pytest.mark.parametrize("text, message", [

@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..contract.errors import ConfigError
+from ..contract.errors import CheckpointError, ConfigError
 from ..data.datasets import registered
-from ..io.checkpoint import TrainingCheckpoint
+from ..io.checkpoint import TrainingCheckpoint, is_checkpoint
 from ..runs import build, config, report
 from ..runs.folder import RunFolder
 from ..runs.predict import input_of, probabilities, read_inputs
@@ -71,11 +71,23 @@ def _open(where: str) -> tuple[Path, dict[str, Any], RunFolder | None]:
     return path, values, None
 
 
-def _data_values(values: dict[str, Any], checkpoint: TrainingCheckpoint, args: argparse.Namespace) -> dict[str, Any]:
+def _metadata(path: Path) -> tuple[dict[str, Any], Any]:
+    """(metadata, spec) of a dlcore checkpoint; ({}, None) for another weight format (a torch
+    state_dict, a .keras file), whose own reader then says what it needs."""
+    try:
+        checkpoint = TrainingCheckpoint.load(path)
+    except CheckpointError:
+        if is_checkpoint(path):
+            raise
+        return {}, None
+    return checkpoint.metadata, checkpoint.spec
+
+
+def _data_values(values: dict[str, Any], metadata: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     """The run's data settings, with the dataset ``--data`` names (else the run's, else the
     checkpoint's) and ``--data-dir``."""
     values = {**config.defaults(), **values}
-    dataset = getattr(args, "data", None) or values.get("data.dataset") or checkpoint.metadata.get("workload")
+    dataset = getattr(args, "data", None) or values.get("data.dataset") or metadata.get("workload")
     if not dataset:
         raise ConfigError(f"{args.model}: says nothing of its data; give --data NAME "
                           f"({', '.join(registered())})")
@@ -95,8 +107,7 @@ def _trainer(args: argparse.Namespace) -> Trainer:
 
 def _evaluate(args: argparse.Namespace) -> int:
     path, values, _ = _open(args.model)
-    checkpoint = TrainingCheckpoint.load(path)
-    values = _data_values(values, checkpoint, args)
+    values = _data_values(values, _metadata(path)[0], args)
     trainer = _trainer(args)
     with contextlib.redirect_stdout(sys.stderr):
         model = trainer.load(path)
@@ -115,8 +126,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ConfigError(f"--top takes a number >= 1, got {args.top}")
     path, _, _ = _open(args.model)
-    checkpoint = TrainingCheckpoint.load(path)
-    described = input_of(checkpoint.metadata, checkpoint.spec)
+    described = input_of(*_metadata(path))
     names, features = read_inputs(args.inputs, described)
     trainer = _trainer(args)
     with contextlib.redirect_stdout(sys.stderr):
@@ -139,8 +149,7 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _plot(args: argparse.Namespace) -> int:
     run = RunFolder.open(args.run_folder)
-    checkpoint = TrainingCheckpoint.load(run.last_checkpoint)
-    values = _data_values(config.read(run.config_path), checkpoint, args)
+    values = _data_values(config.read(run.config_path), _metadata(run.last_checkpoint)[0], args)
     trainer = _trainer(args)
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     with contextlib.redirect_stdout(sys.stderr):

@@ -19,7 +19,7 @@ from ..models.recipes import model_for
 from ..models.specs import mlp
 from ..plugins.builtin import RECIPE
 from ..plugins.manager import registry
-from ..training.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from ..training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
 from ..training.optimizers import OptimizerConfig
 from ..training.schedules import CosineDecay, OneCycle, Schedule
 from .config import IMAGE_SOURCES
@@ -128,8 +128,8 @@ def monitor(values: dict[str, Any], validation: bool) -> str:
 def callbacks(values: dict[str, Any], run: RunFolder, validation: bool,
               metadata: dict[str, Any] | None = None) -> list[Callback]:
     """What fills the run folder while training: checkpoints (last.npz every epoch, best.npz,
-    both with ``metadata``), history.csv and the configured loggers, and early stopping if
-    configured."""
+    both with ``metadata``), history.csv and the configured loggers; and early stopping and
+    the learning rate's reduction on a plateau, where configured."""
     plugins = registry()
     watched = monitor(values, validation)
     made: list[Callback] = [ModelCheckpoint(run.checkpoints, monitor=watched, metadata=metadata)]
@@ -137,6 +137,8 @@ def callbacks(values: dict[str, Any], run: RunFolder, validation: bool,
         made.append(plugins.loggers.load(plugins.loggers.find(name), "load")(run.path))
     if values.get("callbacks.early_stopping") is not None:
         made.append(EarlyStopping(watched, patience=int(values["callbacks.early_stopping"])))
+    if values.get("callbacks.reduce_lr") is not None:
+        made.append(ReduceLROnPlateau(watched, patience=int(values["callbacks.reduce_lr"])))
     return made
 
 

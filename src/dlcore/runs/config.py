@@ -124,6 +124,8 @@ KEYS = (
     Key("trainer", "metrics", "strs", None, "per-epoch metrics (default: accuracy)", ("metric",)),
     Key("callbacks", "early_stopping", "int", None, "stop after this many epochs without a better monitored "
         "value (the patience)"),
+    Key("callbacks", "reduce_lr", "int", None, "multiply the learning rate by 0.1 after this many epochs without "
+        "a better monitored value (the patience)"),
     Key("callbacks", "monitor", "str", None, "what best.npz and early stopping watch (default: val_loss with "
         "validation data, else loss)"),
     Key("callbacks", "loggers", "strs", [], "loggers besides history.csv: tensorboard, or a plugin's",
