@@ -85,12 +85,12 @@ class BackendInfo:
     ``extra``: the pip extra of ``distribution`` that installs them. ``priority``: lower is
     preferred when no backend is named.
 
-    A plugin's ``dlcore_backends`` hook returns it, as ``dlcore_torch`` does. Example::
+    A plugin's ``dlcore_backends`` hook returns it, as dlcore's torch plugin does. Example::
 
         @hookimpl
         def dlcore_backends():
-            return [BackendInfo("torch", "dlcore_torch.backend:TorchBackend", requires=("torch",), extra="torch",
-                                aliases=("pytorch", "pt"), priority=10)]
+            return [BackendInfo("mxnet", "my_backend.backend:MXNetBackend", requires=("mxnet",),
+                                aliases=("mx",), priority=30)]
     """
 
     name: str
@@ -275,12 +275,11 @@ class DatasetInfo:
 class DatasetSource:
     """Another place the files of the registered dataset ``dataset`` can come from: ``find()``
     returns a location or None; ``read(location)`` returns ``(train, test)``. Both may be
-    ``"module:attribute"`` strings, as ``dlcore_tf`` gives them. Example::
+    ``"module:attribute"`` strings, as the TensorFlow plugin gives them. Example::
 
         @hookimpl
         def dlcore_dataset_sources():
-            return [DatasetSource("imdb", "tensorflow-datasets", "dlcore_tf.datasets:find_prepared_imdb",
-                                  "dlcore_tf.datasets:read_prepared_imdb")]
+            return [DatasetSource("imdb", "my-mirror", "my_plugin.imdb:find_mirror", "my_plugin.imdb:read_mirror")]
     """
 
     dataset: str
@@ -368,11 +367,11 @@ class StrategyInfo:
     one ``--workers`` uses. ``ray_trainer``: the Ray Train trainer class that sets up its
     group on a Ray cluster (``"ray.train.torch:TorchTrainer"``), if it has one.
 
-    A plugin's ``dlcore_strategies`` hook returns it, as ``dlcore_torch`` does. Example::
+    A plugin's ``dlcore_strategies`` hook returns it, as dlcore's torch plugin does. Example::
 
         @hookimpl
         def dlcore_strategies():
-            return [StrategyInfo("ddp", "torch", "dlcore_torch.strategy:DDPStrategy",
+            return [StrategyInfo("fsdp", "torch", "my_plugin.fsdp:FSDPStrategy",
                                  ray_trainer="ray.train.torch:TorchTrainer")]
     """
 

@@ -398,7 +398,7 @@ def plugin_distribution(plugin_name: str) -> str:
     """The distribution that installed the plugin ``plugin_name`` ("dlcore" for the core's).
 
     >>> from dlcore.plugins import plugin_distribution
-    >>> plugin_distribution("dlcore"), plugin_distribution("torch")  # dlcore_torch comes with dlcore-ml
+    >>> plugin_distribution("dlcore"), plugin_distribution("torch")  # the torch plugin comes with dlcore-ml
     ('dlcore', 'dlcore-ml')
     """
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
