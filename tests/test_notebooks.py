@@ -19,6 +19,7 @@ def test_every_notebook_is_tested():
 
 
 @pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+@pytest.mark.slow  # on the env's first backend: each backend's env runs it, `all` need not
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_a_notebook_runs_top_to_bottom_and_draws_its_plots(name, tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat")

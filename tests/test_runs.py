@@ -95,6 +95,7 @@ def test_a_run_folder_repeats_its_run_and_every_backend_evaluates_predicts_and_p
 
 
 @needs_backend
+@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
 def test_an_imdb_run_predicts_texts_and_plots_their_losses(tmp_path):
     from text_fixtures import write_acl_imdb, write_glove
 
@@ -153,6 +154,7 @@ def test_an_invalid_config_is_one_line_naming_the_key_and_the_allowed_values(tex
 
 
 @needs_backend
+@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
 def test_your_own_images_in_csv_files_train_from_a_config_without_python(tmp_path):
     """The PyTorch tutorial's custom dataset (a CSV of file names and labels, a folder of
     images), your own MLP's sizes, from a config file: it learns, and predict reads the CSV."""
@@ -178,6 +180,7 @@ def test_your_own_images_in_csv_files_train_from_a_config_without_python(tmp_pat
 
 
 @needs_backend
+@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
 def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "dlcore", "train", "fashion-mnist", "--backend", BACKENDS[0],
                                 "--data-dir", str(fashion_dir), "--epochs", "500", "--no-progress"],
@@ -204,6 +207,7 @@ def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
 
 
 @needs_backend
+@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
 def test_quiet_prints_the_results_only_and_a_failed_start_leaves_no_run_folder(fashion_dir, tmp_path):
     runs = tmp_path / "runs"
     out = dlcore("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(fashion_dir), "--epochs", "1",
