@@ -28,8 +28,8 @@ def png_size(path: Path) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def train_json(*args: str, env: dict | None = None) -> dict:
-    out = dlcore("train", *args, "--json", env=env)
+def train_json(*args: str, plots: bool = False) -> dict:
+    out = dlcore("train", *args, "--json", plots=plots)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.splitlines()[-1])
 
@@ -49,7 +49,7 @@ def write_pngs(images: np.ndarray, folder: Path) -> list[Path]:
 def test_a_run_folder_repeats_its_run_and_every_backend_evaluates_predicts_and_plots_it(fashion_dir, tmp_path):
     first = BACKENDS[0]
     result = train_json("fashion-mnist", "--backend", first, "--data-dir", str(fashion_dir), "--epochs", "2",
-                        "--optimizer", "adam", "--lr", "1e-3", "--no-progress")
+                        "--optimizer", "adam", "--lr", "1e-3", "--no-progress", plots=True)
     run = Path(result["run"])
     assert run.name == "version_0" and run.parent.name == "fashion-mnist"
     assert {p.name for p in run.iterdir()} == RUN_FILES
@@ -75,17 +75,15 @@ def test_a_run_folder_repeats_its_run_and_every_backend_evaluates_predicts_and_p
         evaluated = dlcore("evaluate", str(run.parent), "--backend", backend, "--json")  # the newest version
         assert evaluated.returncode == 0, evaluated.stderr
         assert json.loads(evaluated.stdout.splitlines()[-1])["accuracy"] == result["accuracy"]
-        predicted = dlcore("predict", str(run), str(tmp_path / "images"), "--backend", backend, "--json")
+        predicted = dlcore("predict", str(run), str(tmp_path / "images"), "--backend", backend, "--json", "--top", "2")
         assert predicted.returncode == 0, predicted.stderr
         answers[backend] = json.loads(predicted.stdout.splitlines()[-1])
     labels = __import__("dlcore").datasets.fashion_mnist(fashion_dir)[1].arrays()[1][:5]
     for backend, answer in answers.items():
-        assert [a["input"] for a in answer] == [str(p) for p in images]
+        assert [a["input"] for a in answer] == [str(p) for p in images] and all(len(a["top"]) == 2 for a in answer)
         assert [a["label"] for a in answer] == [a["label"] for a in answers[first]]
         assert [a["probability"] for a in answer] == pytest.approx([a["probability"] for a in answers[first]], abs=1e-4)
     assert sum(a["label"] == y for a, y in zip(answers[first], labels)) >= 4  # the images are the test set's
-    text = dlcore("predict", str(run), str(images[0]), "--top", "2")
-    assert text.returncode == 0 and text.stdout.startswith(f"{images[0]}: ") and text.stdout.count("%") == 2
 
     for png in run.glob("*.png"):
         png.unlink()
@@ -102,7 +100,7 @@ def test_an_imdb_run_predicts_texts_and_plots_their_losses(tmp_path):
     write_acl_imdb(tmp_path / "aclImdb", n=120)
     glove = write_glove(tmp_path / "glove.txt")
     result = train_json("imdb", "--backend", BACKENDS[0], "--data-dir", str(tmp_path), "--embedding", str(glove),
-                        "--epochs", "5", "--batch-size", "32", "--lr", "1e-2")
+                        "--epochs", "5", "--batch-size", "32", "--lr", "1e-2", plots=True)
     run = Path(result["run"])
     assert (run / "top_losses.png").is_file() and not (run / "samples.png").exists()  # no image grid of texts
     reviews = tmp_path / "reviews.txt"
@@ -110,6 +108,8 @@ def test_an_imdb_run_predicts_texts_and_plots_their_losses(tmp_path):
     out = dlcore("predict", str(run), str(reviews), "a brilliant wonderful film", "--json")
     assert out.returncode == 0, out.stderr
     answers = json.loads(out.stdout.splitlines()[-1])
+    text = dlcore("predict", str(run), "a brilliant wonderful film", "--top", "2")
+    assert text.returncode == 0 and text.stdout.startswith("a brilliant wonderful film: ") and text.stdout.count("%") == 2
     assert [a["input"] for a in answers] == [f"{reviews}:1", f"{reviews}:3", "a brilliant wonderful film"]
     assert {a["class"] for a in answers} <= {"negative", "positive"}
 
@@ -214,6 +214,7 @@ def test_quiet_prints_the_results_only_and_a_failed_start_leaves_no_run_folder(f
                  "--quiet", "--run-dir", str(runs))
     assert out.returncode == 0 and out.stderr == ""
     assert out.stdout.startswith("test accuracy: ") and len(out.stdout.splitlines()) == 1
+    assert not list((runs / "fashion-mnist" / "version_0").glob("*.png"))  # --no-plots (the tests' dlcore() adds it)
     broken = dlcore("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(tmp_path / "none"),
                     "--no-download", "--run-dir", str(runs))
     assert_one_error_line(broken, "Fashion-MNIST files not found", status=1)

@@ -63,8 +63,8 @@ def add_parser(parser: argparse.ArgumentParser, workloads: dict[str, DatasetInfo
                 continue
             text = help_of.get(k.dest, k.help)
             if k.type == "bool":
-                if k.dest == "data.download":
-                    group.add_argument("--no-download", dest=k.dest, action="store_const", const=False, help=text)
+                if k.default is True:  # on unless --no-NAME
+                    group.add_argument(f"--no-{k.name}", dest=k.dest, action="store_const", const=False, help=text)
                 else:
                     group.add_argument(k.option, dest=k.dest, action="store_const", const=True, help=text)
                 continue
@@ -290,7 +290,7 @@ def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, f
             if not trainer.is_chief:  # rank 0 reports
                 return 0
             metrics = report.finish(folder, trainer, model, test, history)
-            drawn = report.draw(folder, trainer, model, train, test, say)
+            drawn = report.draw(folder, trainer, model, train, test, say) if values["run.plots"] else []
         finally:
             if quiet:
                 logs.close()

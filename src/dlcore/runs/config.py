@@ -82,6 +82,7 @@ def _choices(kind: str) -> tuple[str, ...]:
 KEYS = (
     Key("run", "name", "str", None, "runs/NAME/version_N (default: the dataset's name)", flag="--run-name"),
     Key("run", "dir", "str", "runs", "where run folders go (default: runs)", flag="--run-dir"),
+    Key("run", "plots", "bool", True, "draw the plots at the end (--no-plots: later, with dlcore plot RUN)"),
     Key("data", "dataset", "str", None, "a registered dataset, or image-folder / image-csv for your own images",
         ("dataset",)),
     Key("data", "path", "str", None, "where the dataset's files are (default: searched, else downloaded)",
