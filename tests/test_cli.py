@@ -51,6 +51,7 @@ def test_backends_shows_default_and_extras():
     assert "pip install 'dlcore-ml[torch]'" in rows["torch"] and "pip install 'dlcore-ml[tf]'" in rows["tensorflow"]
 
 
+@pytest.mark.slow  # per backend: each backend's env runs its own, `all` need not repeat them
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_train_prints_progress_and_json_metrics(backend, fashion_dir, tmp_path):
     out = dlcore("train", "fashion-mnist", "--backend", backend, "--data-dir", str(fashion_dir),
@@ -87,6 +88,7 @@ def assert_one_error_line(out, message, status=2):
     assert message in lines[0]
 
 
+@pytest.mark.slow  # each backend's env runs them, `all` need not repeat them
 @pytest.mark.parametrize("args, message", [
     (["--backend", "mxnet"], "unknown backend 'mxnet'"),
     (["--device", "cuda:9", "--backend", "torch"], "'cuda:9' does not exist"),
@@ -177,6 +179,7 @@ def test_info_imports_no_framework():
     assert "dlcore version:" in out.stdout
 
 
+@pytest.mark.slow  # per backend: each backend's env runs its own, `all` need not repeat them
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_train_imdb_with_a_glove_file(backend, tmp_path):
     from text_fixtures import write_acl_imdb, write_glove
