@@ -17,6 +17,8 @@ from conftest import BACKENDS
 from test_cli import assert_one_error_line, dlcore
 
 needs_backend = pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+# the command line's own conduct, the same on every backend: run where torch is the first backend
+on_the_default_backend = pytest.mark.skipif(BACKENDS[:1] != ["torch"], reason="the torch env runs it")
 RUN_FILES = {"config.toml", "environment.json", "history.csv", "metrics.json", "checkpoints", "samples.png",
              "learning_curves.png", "confusion_matrix.png", "top_losses.png"}
 
@@ -153,8 +155,8 @@ def test_an_invalid_config_is_one_line_naming_the_key_and_the_allowed_values(tex
     assert str(config) in out.stderr
 
 
-@needs_backend
-@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
+@on_the_default_backend
+@pytest.mark.slow  # one backend's: the torch env runs it
 def test_your_own_images_in_csv_files_train_from_a_config_without_python(tmp_path):
     """The PyTorch tutorial's custom dataset (a CSV of file names and labels, a folder of
     images), your own MLP's sizes, from a config file: it learns, and predict reads the CSV."""
@@ -179,8 +181,8 @@ def test_your_own_images_in_csv_files_train_from_a_config_without_python(tmp_pat
     assert np.mean([a["label"] == y for a, y in zip(answers, truth)]) == pytest.approx(result["accuracy"])
 
 
-@needs_backend
-@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
+@on_the_default_backend
+@pytest.mark.slow  # one backend's: the torch env runs it
 def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "dlcore", "train", "fashion-mnist", "--backend", BACKENDS[0],
                                 "--data-dir", str(fashion_dir), "--epochs", "500", "--no-progress"],
@@ -206,8 +208,8 @@ def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
     assert f"epoch {finished + 1}/{finished + 1}" in resumed.stderr and "epoch 1/" not in resumed.stderr
 
 
-@needs_backend
-@pytest.mark.slow  # one backend's: its own env runs it, `all` need not
+@on_the_default_backend
+@pytest.mark.slow  # one backend's: the torch env runs it
 def test_quiet_prints_the_results_only_and_a_failed_start_leaves_no_run_folder(fashion_dir, tmp_path):
     runs = tmp_path / "runs"
     out = dlcore("train", "fashion-mnist", "--backend", BACKENDS[0], "--data-dir", str(fashion_dir), "--epochs", "1",
