@@ -64,11 +64,10 @@ def _open(where: str) -> tuple[Path, dict[str, Any], RunFolder | None]:
         run = RunFolder.open(Path(where).parent if Path(where).name == "config.toml" else where)
         return run.last_checkpoint, config.read(run.config_path), run
     path = Path(where).expanduser()
-    values: dict[str, Any] = {}
     if path.parent.name == "checkpoints" and (path.parent.parent / "config.toml").is_file():
         run = RunFolder(path.parent.parent)
         return path, config.read(run.config_path), run
-    return path, values, None
+    return path, {}, None
 
 
 def _metadata(path: Path) -> tuple[dict[str, Any], Any]:
