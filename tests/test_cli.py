@@ -140,6 +140,7 @@ def test_usage_mistakes_exit_with_status_2_and_success_with_0():
 
 
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+@pytest.mark.slow  # imports every framework twice: each backend's env runs it with its own
 def test_devices_info_and_env():
     """devices asks the frameworks once and then answers from the cache; info imports no
     framework and shows the GPUs devices found; env asks the frameworks for their facts: what
