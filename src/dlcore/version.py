@@ -4,6 +4,8 @@ The import name is ``dlcore``; the distribution is ``dlcore-ml`` (``pip install 
 the name ``dlcore`` on the public package index belongs to another project.
 """
 
+from importlib import metadata
+
 __version__ = "0.2.0"
 """dlcore's version: ``dlcore.__version__``."""
 DISTRIBUTION = "dlcore-ml"
@@ -14,4 +16,12 @@ def pip_install(extra: str) -> str:
     return f"pip install '{DISTRIBUTION}[{extra}]'"
 
 
-__all__ = ["DISTRIBUTION", "__version__", "pip_install"]
+def installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution`` (without importing it), or None."""
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+__all__ = ["DISTRIBUTION", "__version__", "installed_version", "pip_install"]

@@ -12,14 +12,14 @@ import json
 import os
 import platform
 import sys
-from importlib import metadata, util
+from importlib import util
 from typing import Any, Callable
 
 from ..contract.errors import DlcoreError
 from ..io.files import atomic_path, cache_dir
 from ..plugins.backends import backend_infos, get_backend, installed_backend_names, select_backend_name
 from ..plugins.manager import disabled_plugins, plugin_distribution, registry
-from ..version import DISTRIBUTION, __version__
+from ..version import DISTRIBUTION, __version__, installed_version
 
 
 def backend_help() -> str:
@@ -47,13 +47,6 @@ def add_parsers(command: Callable[[str, str, str], argparse.ArgumentParser]) -> 
                   "every installed framework)", "  dlcore env > env.txt\n  dlcore env --json")
     env.add_argument("--json", action="store_true", help="one JSON object")
     env.set_defaults(run=_env)
-
-
-def _version(dist: str) -> str | None:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _fingerprint(names: list[str]) -> str:
@@ -135,7 +128,7 @@ def summary() -> dict[str, Any]:
         "dlcore": __version__, "distribution": DISTRIBUTION,
         "python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
         "cpus": os.cpu_count(),
-        "packages": {dist: _version(dist) for dist in ("numpy", "pandas", "pluggy", "pillow", "tqdm", "matplotlib")},
+        "packages": {dist: installed_version(dist) for dist in ("numpy", "pandas", "pluggy", "pillow", "tqdm", "matplotlib")},
         "plugins": plugins, "disabled_plugins": sorted(disabled_plugins()), "broken_plugins": registry().broken,
         "backends": {},
     }
@@ -148,7 +141,7 @@ def summary() -> dict[str, Any]:
     for info in backend_infos():
         entry: dict[str, Any] = {"installed": info.available, "install": info.install_hint}
         if info.available:
-            entry["versions"] = {module: _version(module) for module in info.requires}
+            entry["versions"] = {module: installed_version(module) for module in info.requires}
             entry["devices"] = [f"{row[0]} ({row[3]})" for row in devices.get(info.name, [])] or None
         report["backends"][info.name] = entry
     return report

@@ -132,4 +132,13 @@ class TextEmbedding:
                 f"{self.vectors.nbytes / 2**20:.1f} MiB)")
 
 
-__all__ = ["COMBINERS", "TOKENIZERS", "TextEmbedding"]
+def is_text(features: np.ndarray) -> bool:
+    """Whether ``features`` are texts (strings, or Python objects holding them), not numbers.
+
+    >>> is_text(np.array(["a film"])), is_text(np.zeros(2))
+    (True, False)
+    """
+    return bool(features.dtype == object or features.dtype.kind in "US")
+
+
+__all__ = ["COMBINERS", "TOKENIZERS", "TextEmbedding", "is_text"]

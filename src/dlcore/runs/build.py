@@ -13,6 +13,7 @@ from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from ..data.datasets import load as load_dataset
 from ..data.images import image_csv, image_folder
+from ..data.text import is_text
 from ..data.transforms import Compose, Resize, ToTensor
 from ..models.layers import cnn
 from ..models.recipes import model_for
@@ -85,7 +86,7 @@ def make_model(values: dict[str, Any], train: Any) -> ModelSpec:
     if kind == "recipe":
         return model_for(str(dataset), train, {"embedding": values.get("data.embedding"),
                                           "trainable": not values.get("data.frozen")})
-    if getattr(train, "feature_shape", None) is None or train.probe()[0].dtype == object:
+    if getattr(train, "feature_shape", None) is None or is_text(train.probe()[0]):
         raise ConfigError(f"[model] kind = {kind!r} takes numbers (images); for texts use kind = \"recipe\"")
     shape = tuple(int(n) for n in train.feature_shape)
     classes = _classes(train)

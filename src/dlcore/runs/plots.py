@@ -22,6 +22,7 @@ import numpy as np
 
 from ..contract.errors import ConfigError
 from ..data.arrays import Dataset
+from ..data.text import is_text
 from ..io.files import atomic_path
 from ..training.history import History
 from ..version import pip_install
@@ -180,7 +181,7 @@ def top_losses(trainer: Any, model: Any, dataset: Dataset, k: int = 9, path: str
         predicted = int(np.argmax(probs[i]))
         titles.append(f"{_title(names, predicted)} / {_title(names, labels[i])}\n"
                       f"loss {losses[i]:.2f}, p {probs[i][predicted]:.2f}")
-    if features.dtype == object or features.dtype.kind in "US":  # texts
+    if is_text(features):
         figure = _figure(10, 0.9 * len(worst) + 0.5)
         axes = figure.subplots()
         axes.axis("off")

@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from ..contract.errors import ConfigError
-from ..version import DISTRIBUTION, __version__
+from ..data.text import is_text
+from ..version import DISTRIBUTION, __version__, installed_version
 from . import plots
 from .folder import RunFolder
 from .predict import class_names
@@ -24,15 +24,9 @@ PLOTS = ("samples.png", "learning_curves.png", "confusion_matrix.png", "top_loss
 
 def environment(trainer: Any) -> dict[str, Any]:
     """The versions a run ran with: dlcore, Python, the backend's framework, the device."""
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
     return {"dlcore": __version__, "distribution": DISTRIBUTION, "python": platform.python_version(),
             "platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
-            "cpus": os.cpu_count(), "numpy": version("numpy"), "backend": trainer.backend_name,
+            "cpus": os.cpu_count(), "numpy": installed_version("numpy"), "backend": trainer.backend_name,
             "framework": trainer.backend.versions(), "device": f"{trainer.device.name} ({trainer.device.description})",
             "command": sys.argv}
 
@@ -73,7 +67,7 @@ def draw(run: RunFolder, trainer: Any, model: Any, train: Any, test: Any,
     for name, job in jobs:
         if name == "confusion_matrix.png" and "confusion_matrix" not in metrics:
             continue
-        if name == "samples.png" and _texts(train):
+        if name == "samples.png" and is_text(train.probe()[0]):
             continue
         try:
             job(run.path / name)
@@ -82,11 +76,6 @@ def draw(run: RunFolder, trainer: Any, model: Any, train: Any, test: Any,
             continue
         drawn.append(run.path / name)
     return drawn
-
-
-def _texts(data: Any) -> bool:
-    features = data.probe()[0]
-    return bool(features.dtype == object or features.dtype.kind in "US")
 
 
 __all__ = ["PLOTS", "draw", "environment", "finish"]

@@ -37,6 +37,7 @@ from ..data.huggingface import from_huggingface, is_huggingface
 from ..data.prefetch import Chunk, Prefetcher
 from ..data.streaming import Stream, batch_bytes, block_order, chunk_batches, warn_skipped
 from ..data.streaming import memory_budget as memory_budget_of
+from ..data.text import is_text
 from ..deprecation import deprecated
 from ..io.checkpoint import TrainingCheckpoint
 from ..io.formats import read_weights, write_weights
@@ -1052,7 +1053,7 @@ class Trainer:
              warn_key: Any = None) -> tuple[Prepared, int | None]:
         """Features and labels checked and put on the device as the backend's data, and the
         outputs per sample of the user's own model (measured on them unless ``outputs`` says)."""
-        if features.dtype == object or features.dtype.kind in "US":
+        if is_text(features):
             if labels:
                 self._check_labels(model, targets, name, getattr(model.spec, "out_features", None))
             ids, splits = self._encode_texts(model, features, name)
