@@ -199,6 +199,7 @@ def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
     finished = sum(line.startswith("epoch ") for line in lines + rest.splitlines())
     note = rest.strip().splitlines()[-1]
     assert note.startswith("dlcore: interrupted; the ") and f"{run / 'checkpoints' / 'last.npz'}" in note
+    assert note.startswith(f"dlcore: interrupted; the {finished} finished epochs are in ")
     from dlcore import TrainingCheckpoint
 
     assert TrainingCheckpoint.load(run / "checkpoints" / "last.npz").state["epoch"] == finished >= 2
@@ -251,6 +252,8 @@ def test_plots_draw_real_pngs_of_any_image_dataset(tmp_path):
     matrix = np.array([[5, 1], [2, 7]])
     figure = plots.confusion_matrix(matrix, ["no", "yes"], tmp_path / "cm.png")
     assert png_size(tmp_path / "cm.png") == (400, 400) and "15 samples, 80.00% correct" == figure.axes[0].get_title()
+    binary = plots.confusion_matrix([7, 1, 2, 5])  # a one-logit model's (tp, fp, fn, tn): rows true 0, 1
+    assert binary.axes[0].images[0].get_array().tolist() == [[5, 1], [2, 7]]
     records = [{"epoch": e, "loss": 1 / e, "accuracy": e / 4, "val_loss": 1.2 / e, "val_accuracy": e / 5,
                 "lr": 1e-3, "seconds": 1.0} for e in (1, 2, 3)]
     figure = plots.learning_curves(records, tmp_path / "curves.png")
