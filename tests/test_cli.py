@@ -322,7 +322,8 @@ def test_group_mistakes_end_in_one_clear_line(args, message, fashion_dir):
 @pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
 def test_launch_runs_a_script_as_a_group(tmp_path):
     script = tmp_path / "script.py"
-    script.write_text("import os, time\nprint('rank', os.environ['RANK'], 'of', os.environ['WORLD_SIZE'], flush=True)\n"
+    script.write_text("import os, time\n"  # one write per line: the two workers share the pipe
+                      "os.write(1, f\"rank {os.environ['RANK']} of {os.environ['WORLD_SIZE']}\\n\".encode())\n"
                       "if os.environ.get('FAIL'):\n"
                       "    if os.environ['RANK'] == '1':\n        raise SystemExit(3)\n"
                       f"    open({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n    time.sleep(120)\n")

@@ -279,6 +279,25 @@ def test_tensorflow_imported_first_gets_an_error_instead_of_a_crash():
     assert "ERR tensorflow was imported before torch" in out.stdout
 
 
+@pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
+def test_a_tensorflow_run_does_not_import_torch_and_torch_can_still_follow():
+    """A TensorFlow-only run is not charged for torch's import (2 s or more); selecting the
+    torch backend after the TensorFlow one still works, with no warning."""
+    out = run_python(
+        "import sys, warnings, numpy as np\n"
+        "from dlcore import Trainer, get_backend, models\n"
+        "warnings.simplefilter('error')\n"
+        "get_backend('tensorflow')\n"
+        "print('torch loaded:', 'torch' in sys.modules)\n"
+        "x, y = np.random.default_rng(0).random((64, 8), dtype=np.float32), np.arange(64) % 2\n"
+        "for b in ('tensorflow', 'torch'):\n"
+        "    h = Trainer(b, epochs=1, progress=False, device='cpu').fit(models.mlp(8, [4], 2), (x, y))\n"
+        "    print(b, np.isfinite(h['loss'][0]))\n"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[:3] == ["torch loaded: False", "tensorflow True", "torch True"], out.stdout
+
+
 def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
     """Every file dlcore writes goes through atomic_path: an error midway keeps the old file
     byte for byte and leaves nothing else behind."""

@@ -42,3 +42,40 @@ def test_a_busy_process_counts_and_this_process_own_work_does_not():
 def test_without_proc_stat_the_load_is_unknown(monkeypatch):
     monkeypatch.setattr(cpuload, "_busy_seconds", lambda cpus: None)
     assert cpuload.OtherLoad().read() is None
+
+
+class OneOfTwoFree(cpuload.FreeCpus):
+    """Other processes keep all but one of this process's CPUs busy."""
+
+    def count(self):
+        self.load = self.load or cpuload.OtherLoad()
+        return 1
+
+
+@pytest.mark.skipif(len(cpuload.allowed_cpus()) < 2, reason="needs two CPUs")
+def test_threads_are_kept_on_the_free_cpus_for_the_block_only(monkeypatch):
+    import os
+    import threading
+
+    monkeypatch.delenv("DLCORE_ADAPT_THREADS", raising=False)
+    every = cpuload.allowed_cpus()
+    started = threading.Event()
+    stop = threading.Event()
+    worker = threading.Thread(target=lambda: (started.set(), stop.wait()))
+    worker.start()
+    started.wait()
+    free = OneOfTwoFree()
+    try:
+        with cpuload.on_free_cpus(free) as pinned:
+            inside = {tid: os.sched_getaffinity(tid) for tid in map(int, os.listdir("/proc/self/task"))}
+            late = threading.Thread(target=stop.wait)
+            late.start()
+        assert pinned and len(set(map(frozenset, inside.values()))) == 1 and len(next(iter(inside.values()))) == 1
+        assert os.sched_getaffinity(worker.native_id) == every and os.sched_getaffinity(0) == every
+        assert os.sched_getaffinity(late.native_id) == every, "a thread started in the block stayed on one CPU"
+        monkeypatch.setenv("DLCORE_ADAPT_THREADS", "0")
+        with cpuload.on_free_cpus(free) as pinned:
+            assert not pinned and os.sched_getaffinity(0) == every
+    finally:
+        stop.set()
+        worker.join()

@@ -59,6 +59,20 @@ def test_loads_scaled_images_labels_and_class_names(fashion_dir):
     flat, _ = datasets.fashion_mnist(fashion_dir, flatten=True, one_hot=True)
     assert flat.features.shape == (600, 784)
     assert flat.labels.shape == (600, 10) and np.array_equal(flat.labels.argmax(1), train.labels)
+    # 64-byte aligned, as XLA on the CPU needs to use them in place (no second copy of the dataset)
+    assert train.features.ctypes.data % 64 == 0 and flat.features.ctypes.data % 64 == 0
+
+
+def test_features_converted_for_training_are_aligned_and_others_are_not_copied():
+    from dlcore.data import standard_dtypes
+
+    images = np.arange(4 * 9, dtype=np.uint8).reshape(4, 9)
+    features, labels = standard_dtypes(images[:, 1:], np.arange(4, dtype=np.int32))
+    assert features.dtype == np.float32 and features.ctypes.data % 64 == 0
+    np.testing.assert_array_equal(features, images[:, 1:])
+    assert labels.dtype == np.int64
+    same = np.ones((4, 3), np.float32)
+    assert standard_dtypes(same, labels)[0] is same
 
 
 def test_plain_files_in_torchvision_layout(tmp_path):

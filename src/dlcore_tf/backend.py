@@ -4,6 +4,7 @@ the device."""
 
 from __future__ import annotations
 
+import functools
 import platform
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from dlcore.contract import (
 )
 from dlcore.io.files import atomic_path
 from dlcore.optimizers import check_state
+from dlcore.tuning import FreeCpus, on_free_cpus
 
 from .framework import import_log, import_tensorflow, quiet_stderr
 from .models import canonical, canonical_shape, native
@@ -127,11 +129,13 @@ class _Compiled:
             losses = tf.TensorArray(tf.float32, size=count).write(0, loss)
             totals = [stats[k] for k in summed]
             rows = [tf.TensorArray(stats[k].dtype, size=count, infer_shape=False).write(0, stats[k]) for k in kept]
-            for i in tf.range(1, count):
+
+            def step_i(i, losses, totals, rows):
                 loss, stats = batch(i)
-                losses = losses.write(i, loss)
-                totals = [total + stats[k] for total, k in zip(totals, summed)]
-                rows = [row.write(i, stats[k]) for row, k in zip(rows, kept)]
+                return (i + 1, losses.write(i, loss), [total + stats[k] for total, k in zip(totals, summed)],
+                        [row.write(i, stats[k]) for row, k in zip(rows, kept)])
+
+            _, losses, totals, rows = tf.while_loop(lambda i, *_: i < count, step_i, (tf.constant(1), losses, totals, rows))
             reduced = dict(zip(summed, totals)) | {k: row.concat() for k, row in zip(kept, rows)}
             return losses.stack(), [reduced[k] for k in range(len(joined))]
 
@@ -143,11 +147,14 @@ class _Compiled:
             local = lambda value: parallel.experimental_local_results(value)[0]  # noqa: E731
             return lambda *a: tf.nest.map_structure(local, parallel.run(fn, args=a))
 
-        self.train_batch = tf.function(replicated(train_batch), reduce_retracing=True)
-        self.eval_batch = tf.function(eval_batch, reduce_retracing=True)
-        self.train_steps = tf.function(lambda *a: steps(replicated(train_batch), *a), reduce_retracing=True)
-        self.eval_steps = tf.function(lambda *a: steps(eval_batch, *a), reduce_retracing=True)
-        self.forward = tf.function(lambda xb: call(xb, False), reduce_retracing=True)
+        # A model built from a dlcore spec is traced as written: rewriting its Python with autograph
+        # took about 1 s of the first step. A native Keras model may branch on tensors: autograph.
+        function = functools.partial(tf.function, reduce_retracing=True, autograph=model.spec is None)
+        self.train_batch = function(replicated(train_batch))
+        self.eval_batch = function(eval_batch)
+        self.train_steps = function(lambda *a: steps(replicated(train_batch), *a))
+        self.eval_steps = function(lambda *a: steps(eval_batch, *a))
+        self.forward = function(lambda xb: call(xb, False))
 
 
 class TFBackend(Backend):
@@ -159,6 +166,7 @@ class TFBackend(Backend):
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[Any, Any]] = {}
+        self._free_cpus = FreeCpus()
         with quiet_stderr():  # the first look for GPUs writes CUDA's probes to stderr
             gpus = tf.config.list_physical_devices("GPU")
             self._devices = [Device("tensorflow", "cpu", 0, "CPU", platform.processor() or platform.machine())]
@@ -277,7 +285,8 @@ class TFBackend(Backend):
         return self._orders[key][1]
 
     def _run(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
-        with tf.device(_where(model.device)):
+        on_cpu = model.device is not None and model.device.kind == "cpu"
+        with tf.device(_where(model.device)), on_free_cpus(self._free_cpus, on_cpu):  # beside busy processes
             return self._steps(model, config, span, training)
 
     def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:

@@ -24,7 +24,7 @@ def find_prepared_imdb() -> Path | None:
 
 def read_prepared_imdb(data_dir: Path):
     """Read a prepared tensorflow-datasets imdb_reviews (never downloads)."""
-    import_tensorflow()  # torch first, when installed
+    import_tensorflow()  # safely beside torch
     import tensorflow_datasets as tfds
 
     splits = []

@@ -109,3 +109,38 @@ def test_data_parallel_outside_a_launched_group_says_how_to_start_one(monkeypatc
 @pytest.mark.slow
 class TestDataParallel(StrategyTests):
     backend, strategy = "jax", "data_parallel"
+
+
+def test_a_new_process_loads_the_compiled_steps_of_the_last_and_the_cache_can_be_turned_off(tmp_path):
+    """XLA's executables go to <cache dir>/jax; the next process with the same model loads them
+    instead of compiling (a faster first step, without the compiler's memory)."""
+    code = ("import logging; from dlcore import Trainer, models; from dlcore.testing.data import blobs\n"
+            "logging.basicConfig(level=logging.WARNING)\n"
+            "import jax; jax.config.update('jax_log_compiles', True)\n"
+            "x, y = blobs(64)\n"
+            "Trainer('jax', epochs=1, batch_size=32, progress=False, device='cpu').fit(models.mlp(20, [8], 4), (x, y))\n")
+
+    def run(cache, setting="1"):
+        env = {**os.environ, "DLCORE_CACHE_DIR": str(cache), "DLCORE_COMPILATION_CACHE": setting}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stderr
+
+    first, second = run(tmp_path / "on"), run(tmp_path / "on")
+    assert "Persistent compilation cache hit" not in first and "Persistent compilation cache hit" in second
+    assert oct((tmp_path / "on" / "jax").stat().st_mode)[-3:] == "700"
+    run(tmp_path / "off", "0")
+    assert not (tmp_path / "off" / "jax").exists()
+
+
+def test_data_dlcore_made_is_used_in_place_on_the_cpu():
+    """Fashion-MNIST as dlcore reads it sits 64-byte aligned, so XLA on the CPU computes on it
+    without a second copy of the dataset."""
+    from dlcore import get_backend
+    from dlcore.data.arrays import aligned_empty
+
+    x = aligned_empty((100, 784), np.float32)
+    x[...] = 1.0
+    backend = get_backend("jax")
+    features, _, _ = backend.put(x, np.zeros(100, np.int64), backend.device("cpu"))
+    assert features.unsafe_buffer_pointer() == x.ctypes.data

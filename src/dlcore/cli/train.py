@@ -21,7 +21,7 @@ from ..contract.strategy import DEFAULT_TIMEOUT, ENV_TIMEOUT
 from ..io.checkpoint import TrainingCheckpoint
 from ..parallel.launcher import launch, worker_of
 from ..parallel.ray import RayLauncher
-from ..plugins.backends import select_backend_name
+from ..plugins.backends import installed_backend, select_backend_name
 from ..plugins.manager import registry
 from ..runs import build, config, report
 from ..runs.folder import RunFolder
@@ -235,9 +235,11 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
         say(f"run folder: {folder.path}")
         return _group(args, [sys.executable, "-m", "dlcore", *argv, "--run-folder", str(folder.path)], say,
                       values.get("trainer.backend"))
-    trainer = _trainer(values, args)
-    values = _settle(values, trainer)
-    chief = trainer.is_chief
+    # The chief (the process that writes the run folder) is known before the framework is imported,
+    # except for a --strategy run in processes dlcore did not start: the folder's line comes first.
+    installed_backend(values.get("trainer.backend"))  # a missing framework: one line, no folder
+    trainer = _trainer(values, args) if args.strategy and worker_of() is None else None
+    chief = trainer.is_chief if trainer is not None else rank == 0
     if not chief:
         say = lambda line: None  # noqa: E731
     folder = (RunFolder(args.run_folder) if args.run_folder else RunFolder.create(values["run.dir"], values["run.name"])) \
@@ -246,6 +248,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     _INTERRUPTED["run"] = folder if chief else None
     say(f"run folder: {folder.path}")
     try:
+        trainer = trainer or _trainer(values, args)
+        values = _settle(values, trainer)
         if chief:
             folder.write_text("config.toml", config.dump(values, [
                 f"dlcore {__version__}: dlcore train --config {folder.config_path} repeats this run"]))

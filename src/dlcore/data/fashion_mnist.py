@@ -23,7 +23,7 @@ import numpy as np
 
 from ..contract.errors import DataError, DownloadError
 from ..io.files import ENV_DATA_DIR, cache_dir, data_dirs
-from .arrays import ArrayDataset, check_channels, with_channels
+from .arrays import ArrayDataset, aligned_empty, check_channels, with_channels
 from .download import download
 from .idx import read_idx
 
@@ -148,7 +148,7 @@ def _labels(path: Path, count: int) -> np.ndarray:
 
 def _make(images: np.ndarray, labels: np.ndarray, flatten: bool, one_hot: bool, name: str,
           channels: str | None) -> ArrayDataset:
-    x: np.ndarray = np.empty(images.shape, np.float32)
+    x: np.ndarray = aligned_empty(images.shape, np.float32)
     np.multiply(images, np.float32(1 / 255), out=x)  # as torchvision's ToTensor scales
     if flatten:
         x = x.reshape(len(x), -1)

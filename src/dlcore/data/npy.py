@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..contract.errors import DataError
+from .arrays import aligned_empty
 from .streaming import StreamingDataset
 
 
@@ -84,7 +85,7 @@ class NpyDataset(StreamingDataset):
         indices = np.asarray(indices, np.int64)
         if not hasattr(os, "preadv"):  # Windows: through the map
             return self.features[indices], np.asarray(self.labels[indices])
-        features = np.empty((len(indices), *self.features.shape[1:]), self.features.dtype)
+        features = aligned_empty((len(indices), *self.features.shape[1:]), self.features.dtype)
         out = memoryview(features.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
         fd, size = self._file.fileno(), self._row
         for k in np.argsort(indices, kind="stable"):  # in file order

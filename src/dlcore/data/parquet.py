@@ -20,6 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..contract.errors import ConfigError, DataError
+from .arrays import aligned_empty
 from .streaming import StreamingDataset
 
 
@@ -117,7 +118,7 @@ class ParquetDataset(StreamingDataset):
             x, y = self._group(int(group))
             rows = indices[at] - self.starts[group]
             if features is None or labels is None:
-                features = np.empty((len(indices), *x.shape[1:]), x.dtype)
+                features = aligned_empty((len(indices), *x.shape[1:]), x.dtype)
                 labels = np.empty((len(indices), *y.shape[1:]), y.dtype)
             features[at], labels[at] = x[rows], y[rows]
         assert features is not None and labels is not None

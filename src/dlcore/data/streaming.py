@@ -25,7 +25,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..contract.errors import ConfigError, DataError
-from .arrays import Dataset, check_channels, check_on_bad_sample, split_point
+from .arrays import Dataset, aligned_empty, check_channels, check_on_bad_sample, split_point
 from .prefetch import Chunk, Prefetcher
 
 _UNITS = {"": 1, "b": 1, "kb": 10 ** 3, "mb": 10 ** 6, "gb": 10 ** 9, "tb": 10 ** 12,
@@ -175,7 +175,7 @@ def read_all(dataset: Dataset, readers: int | None = None, chunk: int = 2048) ->
             if not len(part.indices):
                 continue
             if features is None or labels is None:
-                features = np.empty((n, *part.features.shape[1:]), part.features.dtype)
+                features = aligned_empty((n, *part.features.shape[1:]), part.features.dtype)
                 labels = np.empty((n, *part.labels.shape[1:]), part.labels.dtype)
             if part.features.shape[1:] != features.shape[1:]:
                 raise DataError(f"{getattr(dataset, 'name', 'dataset')}: samples have different shapes ({features.shape[1:]} and "

@@ -85,12 +85,20 @@ def select_backend_name(name: str | None = None) -> str:
                        f"{registry().broken_note()}")
 
 
-def _load(info: BackendInfo) -> Backend:
-    plugin = registry().backends.plugin_of(info.name) or "?"
+def installed_backend(name: str | None = None) -> BackendInfo:
+    """The selected backend (see :func:`select_backend_name`), checked to be installed without
+    importing its framework: a BackendError says what to install."""
+    info = _find(select_backend_name(name))
     missing = info.missing_modules()
     if missing:
         raise BackendError(f"backend {info.name!r} needs {', '.join(missing)}, which "
                            f"{'is' if len(missing) == 1 else 'are'} not installed; {info.install_hint}")
+    return info
+
+
+def _load(info: BackendInfo) -> Backend:
+    plugin = registry().backends.plugin_of(info.name) or "?"
+    installed_backend(info.name)
     try:
         loaded = registry().backends.load(info, "load")
         loaded = loaded() if callable(loaded) and not isinstance(loaded, Backend) else loaded
@@ -176,5 +184,5 @@ def import_tensorflow() -> ModuleType:
     return importlib.import_module("tensorflow")
 
 
-__all__ = ["ENV_BACKEND", "all_devices", "backend_infos", "get_backend", "installed_backend_names",
+__all__ = ["ENV_BACKEND", "all_devices", "backend_infos", "get_backend", "installed_backend", "installed_backend_names",
            "loaded_backends", "parse_device", "resolve_device", "select_backend_name"]
