@@ -224,7 +224,6 @@ class FakeLoad:
     """Other processes keeping ``others`` of two CPUs busy."""
 
     cpus = {0, 1}
-    quietest = [1, 0]
 
     def __init__(self, others):
         self.others = others
@@ -243,12 +242,10 @@ def test_training_uses_the_cpus_other_processes_leave_free(torch, monkeypatch, o
 
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
-    from dlcore.tuning import FreeCpus, cpuload
-
-    free = FreeCpus()
-    free.load, free._checked = FakeLoad(others), 0.0
-    monkeypatch.setattr(threads, "_free", free)
-    monkeypatch.setattr(cpuload, "STALE", float("inf"))  # read the fake load at the first call
+    monkeypatch.setattr(threads, "_load", FakeLoad(others))
+    monkeypatch.setattr(threads, "_checked", 0.0)
+    monkeypatch.setattr(threads, "STALE", float("inf"))  # read the fake load at the first call
+    monkeypatch.setattr(threads, "_fitted", None)
     if env is None:
         monkeypatch.delenv("DLCORE_ADAPT_THREADS")  # the default: on
     else:

@@ -16,7 +16,6 @@ from dlcore.contract import (
 )
 from dlcore.io.files import atomic_path
 from dlcore.optimizers import check_state
-from dlcore.tuning import FreeCpus, on_free_cpus
 
 from .framework import import_log, import_tensorflow, quiet_stderr
 from .models import canonical, canonical_shape, native
@@ -166,7 +165,6 @@ class TFBackend(Backend):
 
     def __init__(self) -> None:
         self._orders: dict[int, tuple[Any, Any]] = {}
-        self._free_cpus = FreeCpus()
         with quiet_stderr():  # the first look for GPUs writes CUDA's probes to stderr
             gpus = tf.config.list_physical_devices("GPU")
             self._devices = [Device("tensorflow", "cpu", 0, "CPU", platform.processor() or platform.machine())]
@@ -285,8 +283,7 @@ class TFBackend(Backend):
         return self._orders[key][1]
 
     def _run(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
-        on_cpu = model.device is not None and model.device.kind == "cpu"
-        with tf.device(_where(model.device)), on_free_cpus(self._free_cpus, on_cpu):  # beside busy processes
+        with tf.device(_where(model.device)):
             return self._steps(model, config, span, training)
 
     def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:

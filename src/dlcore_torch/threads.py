@@ -12,15 +12,23 @@ It is off in deterministic mode and with ``DLCORE_ADAPT_THREADS=0``.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from typing import Iterator
 
-from dlcore.tuning import ENV_ADAPT, FreeCpus, adapting
+from dlcore.tuning import OtherLoad
 
 from .framework import import_torch
 
 torch = import_torch()
 
-_free = FreeCpus()
+ENV_ADAPT = "DLCORE_ADAPT_THREADS"
+INTERVAL = 0.1  # seconds between two readings of the other processes' load
+STALE = 1.0  # a longer gap (no training in it) is not read: the load may have changed since
+
+_load: OtherLoad | None = None
+_fitted: int | None = None  # the thread count chosen at the last reading
+_checked = 0.0
 _user: int | None = None  # the user's thread count while a fitted call runs
 
 
@@ -30,16 +38,26 @@ def user_threads() -> int:
 
 
 def _free_threads(wanted: int) -> int:
-    """Threads for the next call: the CPUs others left free, read at most every 0.1 s."""
-    free = _free.count()
-    return wanted if free is None else max(1, min(wanted, free))
+    """Threads for the next call: the CPUs others left free, read at most every INTERVAL."""
+    global _load, _fitted, _checked
+    now = time.monotonic()
+    if _load is None:
+        _load, _checked = OtherLoad(), now
+    elif now - _checked >= STALE:  # start a new window; all threads until it is read
+        _load.read()
+        _checked, _fitted = now, None
+    elif now - _checked >= INTERVAL:
+        others = _load.read()
+        _checked = now
+        _fitted = None if others is None else max(1, round(len(_load.cpus) - others))
+    return wanted if _fitted is None else max(1, min(wanted, _fitted))
 
 
 @contextlib.contextmanager
 def fitted_threads(enabled: bool = True) -> Iterator[None]:
     """Run the block with torch's thread count fitted to the free CPUs, then restore it."""
     global _user
-    if not enabled or _user is not None or not adapting():
+    if not enabled or _user is not None or os.environ.get(ENV_ADAPT, "1") == "0":
         yield
         return
     wanted = torch.get_num_threads()
@@ -54,6 +72,3 @@ def fitted_threads(enabled: bool = True) -> Iterator[None]:
     finally:
         torch.set_num_threads(wanted)
         _user = None
-
-
-__all__ = ["ENV_ADAPT", "fitted_threads", "user_threads"]

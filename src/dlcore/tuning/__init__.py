@@ -2,11 +2,11 @@
 
 Owns: kernel choices measured once per machine and cached (``choices``: :func:`choose`,
 :func:`chosen`), and the CPU time other processes use (``cpuload``), by which the torch backend
-fits its thread count and the others keep their threads on the free CPUs (:func:`on_free_cpus`). Imports the contract and ``dlcore.io.files``; the backends import it.
+fits its thread count. Imports the contract and ``dlcore.io.files``; the backends import it.
 """
 
 from .choices import CACHE_FILE, ENV_KERNELS, Choice, choose, chosen, hold_measurements, machine, measure, overrides
-from .cpuload import ENV_ADAPT, FreeCpus, OtherLoad, adapting, allowed_cpus, on_free_cpus
+from .cpuload import OtherLoad, allowed_cpus
 
-__all__ = ["CACHE_FILE", "ENV_ADAPT", "ENV_KERNELS", "Choice", "FreeCpus", "OtherLoad", "adapting", "allowed_cpus",
-           "choose", "chosen", "hold_measurements", "machine", "measure", "on_free_cpus", "overrides"]
+__all__ = ["CACHE_FILE", "ENV_KERNELS", "Choice", "OtherLoad", "allowed_cpus", "choose", "chosen",
+           "hold_measurements", "machine", "measure", "overrides"]

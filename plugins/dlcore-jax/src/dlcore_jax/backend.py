@@ -18,7 +18,6 @@ from dlcore.contract import (
     Backend, ConfigError, Device, Model, ModelSpec, Span, StepConfig, StepResults, accumulation, check_weights,
 )
 from dlcore.optimizers import check_state
-from dlcore.tuning import FreeCpus, on_free_cpus
 
 from .compile_cache import use_compilation_cache
 from .models import JaxModel, text_batch
@@ -182,7 +181,6 @@ class JaxBackend(Backend):
         gpus = [d for d in jax.local_devices() if d.platform == "gpu"] if jax.default_backend() == "gpu" else []
         self._devices += [Device("jax", "gpu", i, f"gpu:{i}", d.device_kind) for i, d in enumerate(gpus)]
         self._order: tuple[Any, Any] = (None, None)
-        self._free_cpus = FreeCpus()  # where its threads compute beside busy processes
 
     # -- facts
 
@@ -264,13 +262,6 @@ class JaxBackend(Backend):
                                                                   model.spec.embedding.combiner))
 
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
-        with on_free_cpus(self._free_cpus, self._jax_device(model.device).platform == "cpu") as pinned:
-            results = self._train_steps(model, config, span)
-            if pinned:  # the steps run on the chosen CPUs, not after the block: wait for them
-                jax.block_until_ready(results.losses)
-        return results
-
-    def _train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         compiled, native, optimizer = self._compiled(model, config), model.native, model.optimizer
         where = self._jax_device(model.device)
         rates = span.learning_rates if span.learning_rates is not None else np.full(span.count, optimizer.lr)
