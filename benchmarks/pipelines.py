@@ -43,9 +43,10 @@ def imdb_data(samples: int | None):
         texts, labels, source = train.features[:15000], train.labels[:15000], "IMDB"
     except DataError:
         rng = np.random.default_rng(0)
-        words = [f"w{i}" for i in range(20000)]
-        texts = np.array([" ".join(rng.choice(words, rng.integers(50, 400))) for _ in range(15000)], dtype=object)
-        labels, source = rng.integers(0, 2, 15000), "synthetic reviews"
+        words = np.array([f"w{i}" for i in range(20000)])
+        count = min(samples or 15000, 15000)
+        texts = np.array([" ".join(rng.choice(words, rng.integers(50, 400))) for _ in range(count)], dtype=object)
+        labels, source = rng.integers(0, 2, count), "synthetic reviews"
     texts, labels = texts[:samples], labels[:samples]
     try:
         emb = embeddings.load("glove-6b-50d", vocabulary=texts)

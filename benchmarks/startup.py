@@ -7,6 +7,8 @@ workload) the first run starts with an empty cache directory (nothing measured o
 yet: "cold") and the later runs share it ("warm"), alternating over the backends so that
 machine noise hits all alike. Targets (warm, median): torch <= 3 s and TensorFlow <= 6 s for
 Fashion-MNIST; IMDB's warm start no more than 1 s after Fashion-MNIST's on the same backend.
+Then, per backend, benchmarks/floors.py's start-up against the framework's own floor (``--pairs``
+pairs of first steps, dlcore's and the framework's alone, and as many starts of the CLI).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from . import floors
 
 RUN = r"""
 import json, sys, time
@@ -67,6 +71,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["torch", "tensorflow", "jax"])
     parser.add_argument("--workloads", nargs="+", default=["fashion-mnist", "imdb"])
     parser.add_argument("--runs", type=int, default=4, help="processes per (backend, workload), the first cold")
+    parser.add_argument("--pairs", type=int, default=3, help="first-step pairs (dlcore, floor), CLI starts per backend")
     args = parser.parse_args()
     backends = [b for b in args.backends if importlib.util.find_spec(FRAMEWORK[b])]
     pairs = [(b, w) for b in backends for w in args.workloads]
@@ -84,6 +89,8 @@ def main() -> None:
         print(f"{backend:<11} {workload:<14} cold {cold['total']:5.2f} s, warm {warm[backend, workload]:5.2f} s "
               f"(min {min(r['total'] for r in rest):.2f}, max {max(r['total'] for r in rest):.2f}, {len(rest)} runs; "
               f"{phases})", flush=True)
+    print("\nstart-up against the framework's own floor (new processes):", flush=True)
+    targets = floors.startup(backends, args.pairs)
     print("\ntargets:")
     for (backend, workload), seconds in warm.items():
         target = {"torch": 3.0, "tensorflow": 6.0}.get(backend) if workload == "fashion-mnist" else None
@@ -92,6 +99,7 @@ def main() -> None:
         if workload == "imdb" and (backend, "fashion-mnist") in warm:
             gap = seconds - warm[backend, "fashion-mnist"]
             print(f"  IMDB's warm start after Fashion-MNIST's, {backend}: +{gap:.2f} s (target <= 1.0)")
+    print("\n".join("  " + t for t in targets))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,12 @@ def test_quick_benchmark_writes_json_and_markdown(tmp_path, fashion_dir, capsys)
         (b, p) for b in BACKENDS for p in ("dlcore", "native")}  # the CNN's rows
     assert all(f"dlcore / native, {b} cnn adam" in out.stdout for b in BACKENDS)
     assert "| backend | workload |" in (tmp_path / "results.md").read_text()
-    assert "targets:" in out.stdout
+    assert "targets:" in out.stdout and "dlcore benchmarks (quick)" in out.stdout and "benchmark run took" in out.stdout
+    first = BACKENDS[0]  # its start-up against the framework's floor, and its memory in a fresh process
+    assert f"time to first step, dlcore - floor, {first}: " in out.stdout and f"CLI's first line, {first}: " in out.stdout
+    assert f"peak memory / (framework baseline + dataset), {first} sgd: " in out.stdout
+    assert "MB at the first step (model, optimizer, compiled steps)" in out.stdout
+    assert "dlcore's fastest backend / its GEMM-only bound, sgd" in out.stdout
     with capsys.disabled():  # the ratios go to the CI log, so that a regression shows there
         print("\n" + out.stdout[out.stdout.index("targets:"):], flush=True)
 
@@ -44,11 +49,14 @@ def test_startup_benchmark_times_cold_and_warm_starts(fashion_dir, capsys):
     env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}
     env.pop("DLCORE_ADAPT_THREADS")  # as users run it
     out = subprocess.run([sys.executable, "-m", "benchmarks.startup", "--backends", BACKENDS[0], "--workloads",
-                          "fashion-mnist", "--runs", "2"], cwd=ROOT, capture_output=True, text=True, env=env, timeout=600)
+                          "fashion-mnist", "--runs", "2", "--pairs", "1"], cwd=ROOT, capture_output=True, text=True,
+                         env=env, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     line = next(row for row in out.stdout.splitlines() if row.startswith(BACKENDS[0]))
     cold, warm = (float(line.split(word)[1].split()[0]) for word in (" cold ", " warm "))
     assert 0 < warm and 0 < cold, line
     assert "import the framework" in line and "first step" in line
+    assert f"time to first step, dlcore - floor, {BACKENDS[0]}: " in out.stdout  # against the framework's floor
+    assert f"CLI's first line, {BACKENDS[0]}: " in out.stdout
     with capsys.disabled():
         print("\n" + out.stdout, flush=True)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +34,9 @@ def download(url: str, dest: Path, sha256: str | None, progress: bool | None = N
     against the bytes as downloaded. Nothing is left at ``dest`` unless the whole file
     arrived and matched.
     """
+    import urllib.error  # here: HTTP and SSL would add 10 ms to every start
+    import urllib.request
+
     with atomic_path(dest, suffix=".part") as tmp:
         with open(tmp, "wb") as out:
             try:

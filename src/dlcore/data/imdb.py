@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -123,6 +122,8 @@ def _find_json(directory: Path) -> Path | None:
 
 
 def _extract(archive: Path, target: Path) -> Path:
+    import tarfile  # here: only a download extracts
+
     try:
         with tarfile.open(archive) as tar:
             tar.extractall(target, filter="data")
