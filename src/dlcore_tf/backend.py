@@ -134,7 +134,8 @@ class _Compiled:
                 return (i + 1, losses.write(i, loss), [total + stats[k] for total, k in zip(totals, summed)],
                         [row.write(i, stats[k]) for row, k in zip(rows, kept)])
 
-            _, losses, totals, rows = tf.while_loop(lambda i, *_: i < count, step_i, (tf.constant(1), losses, totals, rows))
+            start = (tf.constant(1), losses, totals, rows)
+            _, losses, totals, rows = tf.while_loop(lambda i, *_: i < count, step_i, start)
             reduced = dict(zip(summed, totals)) | {k: row.concat() for k, row in zip(kept, rows)}
             return losses.stack(), [reduced[k] for k in range(len(joined))]
 

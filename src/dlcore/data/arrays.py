@@ -238,7 +238,7 @@ def standard_labels(labels: np.ndarray) -> np.ndarray:
 def standard_dtypes(features: np.ndarray, labels: np.ndarray, features_dtype: str = "float32",
                     ) -> tuple[np.ndarray, np.ndarray]:
     """float32 (or ``features_dtype``) features and :func:`standard_labels` (copies only when
-    needed; a copy is made :func:`aligned_empty`)."""
+    needed, and then 64-byte aligned: :func:`aligned_empty`)."""
     if features.dtype == object or np.dtype(features_dtype) == object:
         return features.astype(features_dtype, copy=False), standard_labels(labels)
     if features.dtype != np.dtype(features_dtype):
@@ -255,6 +255,6 @@ def as_dataset(data: Any, name: str = "data") -> Any:
     return data
 
 
-__all__ = ["ALIGNMENT", "CHANNELS", "ON_BAD_SAMPLE", "ArrayDataset", "Dataset", "aligned_empty", "as_dataset", "check_channels", "check_on_bad_sample",
-           "split_point", "stack_samples", "standard_dtypes", "standard_labels",
+__all__ = ["ALIGNMENT", "CHANNELS", "ON_BAD_SAMPLE", "ArrayDataset", "Dataset", "aligned_empty", "as_dataset",
+           "check_channels", "check_on_bad_sample", "split_point", "stack_samples", "standard_dtypes", "standard_labels",
            "with_channels"]
