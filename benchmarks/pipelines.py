@@ -374,14 +374,17 @@ def tf_gemm_bound(n, batch_size):
     def run(count):
         total = tf.constant(0.0)
         for _ in tf.range(count):
-            h1 = x @ ws[0]
+            # depends on the last step, as a step reads the weights the last one wrote: without it
+            # the graph loop runs several steps' products at once, which no training can
+            xi = x + 1e-30 * total
+            h1 = xi @ ws[0]
             h2 = h1 @ ws[1]
             out = h2 @ ws[2]
             g3 = tf.transpose(h2) @ dy
             d2 = dy @ tf.transpose(ws[2])
             g2 = tf.transpose(h1) @ d2
             d1 = d2 @ tf.transpose(ws[1])
-            g1 = tf.transpose(x) @ d1
+            g1 = tf.transpose(xi) @ d1
             total += out[0, 0] + g1[0, 0] + g2[0, 0] + g3[0, 0]
         return total
 
