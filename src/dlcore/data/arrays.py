@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import os
 from abc import ABC, abstractmethod
 from typing import Any, Sequence
 
@@ -130,7 +132,7 @@ class ArrayDataset(Dataset):
             )
         self.features = features
         self.labels = labels
-        self.in_memory = not isinstance(features, np.memmap)  # a memory map is read while training when large
+        self.in_memory = not file_backed(features)  # a memory map is read while training when large
         self.reader = "thread"
         self.class_names = tuple(class_names) if class_names is not None else None
         self.name = name
@@ -148,6 +150,13 @@ class ArrayDataset(Dataset):
         return self.features, self.labels
 
     def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        indices = np.asarray(indices, np.int64)
+        source = mapped_file(self.features) if hasattr(os, "preadv") else None  # Windows: through the map
+        if source is not None and indices.size and 0 <= indices.min() <= indices.max() < len(self):
+            try:
+                return read_rows(*source, self.features, indices), self.labels[indices]
+            except OSError:  # the file was removed or cannot be opened: through the map
+                pass
         return self.features[indices], self.labels[indices]
 
     def __repr__(self) -> str:
@@ -155,6 +164,48 @@ class ArrayDataset(Dataset):
             f"ArrayDataset({self.name + ', ' if self.name else ''}{len(self)} samples, "
             f"features {self.features.shape[1:]} {self.features.dtype}, labels {self.labels.dtype})"
         )
+
+
+def file_backed(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of a file mapped into memory (an ``np.memmap``, an array
+    of ``np.load(..., mmap_mode="r")``, or a view of either), so that reading it reads the file.
+
+    >>> import numpy as np, tempfile
+    >>> from dlcore.data.arrays import file_backed
+    >>> mapped = np.memmap(tempfile.TemporaryFile(), np.float32, "w+", shape=(4, 2))
+    >>> file_backed(np.asarray(mapped)[1:]), file_backed(np.array(mapped))
+    (True, False)
+    """
+    base: Any = array
+    while base is not None:
+        if isinstance(base, (np.memmap, mmap.mmap)):
+            return True
+        base = getattr(base, "base", None)
+    return False
+
+
+def mapped_file(array: np.ndarray) -> tuple[str, int] | None:
+    """The file and the offset in it of a C-ordered ``array`` that is a view of an ``np.memmap``
+    shared with its file (any mode but copy-on-write "c"), so that its rows can be read from the
+    file instead of through the map (whose pages would stay in the process); else None."""
+    mapped: Any = array
+    while mapped is not None and not (isinstance(mapped, np.memmap) and isinstance(mapped.base, mmap.mmap)):
+        mapped = mapped.base
+    if mapped is None or mapped.mode == "c" or not mapped.filename or not array.flags.c_contiguous:
+        return None
+    return mapped.filename, mapped.offset + array.ctypes.data - mapped.ctypes.data
+
+
+def read_rows(path: str, offset: int, array: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Rows ``indices`` of the C-ordered ``array`` stored in the file ``path`` from ``offset``,
+    each copied from the file into the batch (``preadv``, in file order)."""
+    rows = aligned_empty((len(indices), *array.shape[1:]), array.dtype)
+    out, size = memoryview(rows.reshape(-1).view(np.uint8)), array[0].nbytes  # type: ignore[arg-type]
+    with open(path, "rb") as file:
+        for k in np.argsort(indices, kind="stable"):
+            if os.preadv(file.fileno(), [out[k * size:(k + 1) * size]], offset + int(indices[k]) * size) != size:
+                raise DataError(f"{path}: row {int(indices[k])} is cut short; the file changed while training")
+    return rows
 
 
 def split_point(n: int, fraction: float) -> int:
@@ -256,5 +307,5 @@ def as_dataset(data: Any, name: str = "data") -> Any:
 
 
 __all__ = ["ALIGNMENT", "CHANNELS", "ON_BAD_SAMPLE", "ArrayDataset", "Dataset", "aligned_empty", "as_dataset",
-           "check_channels", "check_on_bad_sample", "split_point", "stack_samples", "standard_dtypes", "standard_labels",
-           "with_channels"]
+           "check_channels", "check_on_bad_sample", "file_backed", "mapped_file", "read_rows", "split_point",
+           "stack_samples", "standard_dtypes", "standard_labels", "with_channels"]
