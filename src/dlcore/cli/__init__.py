@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
+from typing import NoReturn
 
 from ..contract.errors import BackendError, ConfigError, DeviceError, DlcoreError, PluginError
 from ..data.datasets import registered
@@ -22,17 +24,36 @@ from . import system, train, use
 from .system import environment
 
 USAGE_ERRORS = (ConfigError, DeviceError, BackendError, PluginError)  # exit status 2; any other: 1
+# Where a framework's message turns into its logs: gRPC's details, C++ frames (shown with --debug).
+FRAMEWORK_DETAILS = re.compile(r"^\s*(Additional GRPC error information|Exception raised from |frame #\d+|"
+                               r"\*\*\* Begin stack trace|:\{\"created\"|:UNKNOWN:)", re.MULTILINE)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage mistakes are one line (the options: ``--help``)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
+def _said(err: BaseException, debug: bool) -> str:
+    """An error's message without the framework's logs it carries (all of it with ``--debug``)."""
+    text = str(err)
+    cut = FRAMEWORK_DETAILS.search(text)
+    if debug or cut is None:
+        return text
+    return text[:cut.start()].rstrip() + " (--debug shows the framework's details)"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dlcore", description="Train, evaluate and use models on PyTorch, TensorFlow or JAX with one API.",
         epilog="examples:\n  dlcore train fashion-mnist --epochs 2\n  dlcore predict runs/fashion-mnist shoe.png\n"
                "  dlcore evaluate runs/fashion-mnist --backend tensorflow\n  dlcore plot runs/fashion-mnist\n"
                "  dlcore COMMAND --help   (each command's options and examples)",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-q", "--quiet", action="store_true", help="nothing on stderr but errors")
     common.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -63,7 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     if "--verbose" not in argv:  # the frameworks' start-up logs
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        args = _parser().parse_args(argv)
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as done:  # --help, --version, or a usage mistake (one line on stderr)
+            return done.code if isinstance(done.code, int) else 2
         if args.command == "train":
             return train.run(args, argv)
         return int(args.run(args))
@@ -71,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         worker = worker_of()
         if debug:
             traceback.print_exc()
-        print(f"dlcore: error{f' in worker {worker[0]}' if worker else ''}: {err}", file=sys.stderr)
+        print(f"dlcore: error{f' in worker {worker[0]}' if worker else ''}: {_said(err, debug)}", file=sys.stderr)
         return 2 if isinstance(err, USAGE_ERRORS) else 1
     except KeyboardInterrupt:
         print(f"dlcore: interrupted{train.interrupted_note()}", file=sys.stderr)
@@ -79,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a fault of dlcore or of a framework: one line, the rest with --debug
         if debug:
             traceback.print_exc()
-        print(f"dlcore: error: {type(err).__name__}: {err} (dlcore {__version__}; --debug shows the traceback, "
-              "dlcore env what a bug report needs)", file=sys.stderr)
+        print(f"dlcore: error: {type(err).__name__}: {_said(err, debug)} (dlcore {__version__}; --debug shows the "
+              "traceback, dlcore env what a bug report needs)", file=sys.stderr)
         return 1
 
 

@@ -19,6 +19,7 @@ from ..contract.errors import ConfigError
 from ..contract.records import DatasetInfo
 from ..contract.strategy import DEFAULT_TIMEOUT, ENV_TIMEOUT
 from ..io.checkpoint import TrainingCheckpoint
+from ..io.formats import other_format
 from ..parallel.launcher import launch, worker_of
 from ..parallel.ray import RayLauncher
 from ..plugins.backends import installed_backend, select_backend_name
@@ -125,8 +126,39 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     if not values.get("data.dataset"):
         raise ConfigError("no dataset: name one (dlcore train fashion-mnist) or give --config with [data] dataset")
     values = build.recipe(values)
+    config.check_used(values)
+    build.optimizer(values, getattr(args, "saved_settings", None))  # its settings, before any folder
     values["run.name"] = values.get("run.name") or values["data.dataset"]
     return values
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """The options of this run (not of its configuration), before anything is made: a
+    ConfigError naming the option and what it takes."""
+    for option, minimum in (("workers", 1), ("threads", 1), ("max_failures", 0)):
+        value = getattr(args, option, minimum)
+        if value < minimum:
+            raise ConfigError(f"--{option.replace('_', '-')} takes a number >= {minimum}, got {value}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise ConfigError(f"--timeout takes a number of seconds > 0, got {args.timeout:g}")
+    if getattr(args, "save", None):
+        check_save(args.save)
+    if getattr(args, "resume", None) and not checkpoint_of(args.resume).is_file():
+        raise ConfigError(f"--resume {args.resume}: no checkpoint there; give a run folder (with "
+                          "checkpoints/last.npz) or a checkpoint file")
+
+
+def check_save(path: str) -> None:
+    """A ConfigError where ``--save`` names another weight format than a dlcore checkpoint's
+    (``m.pt``): a checkpoint under that name would be read as that format."""
+    target = Path(path)
+    other = other_format(target)
+    if other is not None:
+        npz = target.with_suffix(".npz")
+        raise ConfigError(f"--save {path}: {target.suffix} is the suffix of {other.name} files "
+                          f"({', '.join(other.suffixes)}), and --save writes a dlcore checkpoint (.npz): give --save "
+                          f"{npz}; then trainer.export(trainer.load({str(npz)!r}), {path!r}) writes the "
+                          f"{other.name} file")
 
 
 class _PrintEpochs(Callback):
@@ -139,17 +171,18 @@ class _PrintEpochs(Callback):
               flush=True)
 
 
-def _group(args: argparse.Namespace, command: list[str], say: Callable[..., None], backend: str | None) -> int:
-    """``command`` as --workers processes of the strategy's group on this machine."""
-    if args.workers < 1 or args.threads < 1:
-        raise ConfigError(f"--workers and --threads take a number >= 1, got {args.workers} and {args.threads}")
+def _group(args: argparse.Namespace, command: list[str], say: Callable[..., None], backend: str | None,
+           ended: Callable[[], str] = str) -> int:
+    """``command`` as --workers processes of the strategy's group on this machine; ``ended()``:
+    what the line saying why the group stopped ends with."""
+    check_options(args)
     backend = select_backend_name(backend)
     plugins = registry()
     info = plugins.strategy(args.strategy, backend) if args.strategy else plugins.launch_strategy(backend)
     say(f"dlcore: starting {args.workers} workers ({info.name}, {args.threads} thread"
         f"{'s' if args.threads > 1 else ''} each)")
     environment = plugins.strategies.load(info, "load").environment
-    return launch(command, args.workers, environment, args.threads, args.timeout)
+    return launch(command, args.workers, environment, args.threads, args.timeout, ended=ended)
 
 
 def add_launch_parser(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
@@ -165,7 +198,6 @@ def add_launch_parser(command: Callable[[str, str, str], argparse.ArgumentParser
     run.add_argument("--timeout", type=float, default=None, help=f"sets ${ENV_TIMEOUT} (default {DEFAULT_TIMEOUT:g} s)")
     run.add_argument("program", nargs=argparse.REMAINDER, help="the command, e.g. python train.py --epochs 5")
     run.set_defaults(run=launch_command)
-
 
 
 def launch_command(args: argparse.Namespace) -> int:
@@ -207,7 +239,8 @@ def _settle(values: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
 
 
 def interrupted_note() -> str:
-    """What Ctrl+C during ``dlcore train`` kept: the last checkpoint's epoch and how to go on."""
+    """What Ctrl+C (or a fault) during ``dlcore train`` kept: the last checkpoint's epoch and
+    how to go on."""
     run = _INTERRUPTED.get("run")
     if run is None:
         return ""
@@ -215,12 +248,25 @@ def interrupted_note() -> str:
     if not last.is_file():
         return f"; no epoch had finished (the run folder {run.path} is removed)"
     epoch = TrainingCheckpoint.load(last).state.get("epoch")
+    workers = _INTERRUPTED.get("workers", 1)
+    group = f" --workers {workers}" if workers > 1 else ""
     return (f"; the {epoch} finished epoch{'s are' if epoch != 1 else ' is'} in {last} "
-            f"(dlcore train --config {run.config_path} --resume {run.path} goes on)")
+            f"(dlcore train --config {run.config_path} --resume {run.path}{group} goes on)")
+
+
+def _discard_unfinished(folder: RunFolder) -> None:
+    """Remove a run folder where no epoch finished, and the folder of the run's versions if that
+    leaves it empty."""
+    if folder.last_checkpoint.is_file():
+        return
+    shutil.rmtree(folder.path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        folder.path.parent.rmdir()  # only where empty
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
     """``dlcore train``."""
+    check_options(args)
     values = resolve(args)
     if args.print_config:
         print(config.dump(values), end="")
@@ -231,10 +277,21 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
     if args.workers != 1 and worker_of() is None and not args.ray:
         with contextlib.redirect_stdout(sys.stderr):
             build.load_data(values, progress=False if args.no_progress else None)  # one download, not one per worker
+        if not (args.debug or args.verbose) and os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2") == "2":
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # the workers' C++ logs of a group's end (gRPC's): with --debug
         folder = RunFolder.create(values["run.dir"], values["run.name"])
+        _INTERRUPTED.update(run=folder, workers=args.workers)
         say(f"run folder: {folder.path}")
-        return _group(args, [sys.executable, "-m", "dlcore", *argv, "--run-folder", str(folder.path)], say,
-                      values.get("trainer.backend"))
+        try:
+            code = _group(args, [sys.executable, "-m", "dlcore", *argv, "--run-folder", str(folder.path)], say,
+                          values.get("trainer.backend"), interrupted_note)
+        except BaseException:
+            _discard_unfinished(folder)
+            raise
+        if code != 0:
+            _discard_unfinished(folder)
+        _INTERRUPTED.clear()
+        return code
     # The chief (the process that writes the run folder) is known before the framework is imported,
     # except for a --strategy run in processes dlcore did not start: the folder's line comes first.
     installed_backend(values.get("trainer.backend"))  # a missing framework: one line, no folder
@@ -256,8 +313,8 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             folder.write_json("environment.json", report.environment(trainer))
         return _train(args, values, trainer, folder, say)
     except BaseException:
-        if chief and not folder.last_checkpoint.is_file():  # nothing worth keeping: no epoch finished
-            shutil.rmtree(folder.path, ignore_errors=True)
+        if chief and not args.run_folder:  # nothing worth keeping where no epoch finished
+            _discard_unfinished(folder)
         raise
     finally:
         if not chief:
@@ -316,4 +373,5 @@ def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, f
     return 0
 
 
-__all__ = ["EXAMPLES", "add_launch_parser", "add_parser", "checkpoint_of", "interrupted_note", "launch_command", "resolve", "run"]
+__all__ = ["EXAMPLES", "add_launch_parser", "add_parser", "check_options", "check_save", "checkpoint_of",
+           "interrupted_note", "launch_command", "resolve", "run"]

@@ -51,6 +51,14 @@ def weight_format(path: Path) -> WeightFormat:
     raise CheckpointError(f"{path}: unknown format; use one of {known}")
 
 
+def other_format(path: Path) -> WeightFormat | None:
+    """The registered format that ``path``'s suffix names where that is not a dlcore checkpoint's
+    (``m.pt``: torch files): a checkpoint saved under that name would be read as that format."""
+    suffix = path.suffix.lower()
+    return next((fmt for fmt in registry().weight_formats if suffix in fmt.suffixes and ".npz" not in fmt.suffixes),
+                None)
+
+
 def read_weights(path: Any, spec: ModelSpec | None = None) -> tuple[dict[str, np.ndarray], ModelSpec | None]:
     """Canonical weights and (when the file holds one) the model spec stored at ``path``."""
     path = Path(path)
@@ -68,4 +76,4 @@ def write_weights(path: Any, weights: dict[str, np.ndarray], spec: ModelSpec | N
     return written
 
 
-__all__ = ["WeightFormat", "read_npz", "read_weights", "weight_format", "write_npz", "write_weights"]
+__all__ = ["WeightFormat", "other_format", "read_npz", "read_weights", "weight_format", "write_npz", "write_weights"]

@@ -29,7 +29,7 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..contract.errors import ConfigError
 from ..data.datasets import registered
@@ -45,6 +45,13 @@ IMAGE_SOURCES = ("image-folder", "image-csv")  # a dataset given by its files, n
 MODEL_KINDS = ("recipe", "mlp", "cnn")
 TYPES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
          "ints": "a list of integers", "strs": "a list of strings"}
+LIMITS: dict[str, tuple[Callable[[float], bool], str]] = {  # what a number may be: (check, what it must be)
+    ">=1": (lambda v: v >= 1, "an integer >= 1"),
+    ">=0": (lambda v: v >= 0, "a number >= 0"),
+    ">0": (lambda v: v > 0, "a positive number"),
+    "(0,1)": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
+    "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
+}
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Key:
     help: str
     choices: tuple[str, ...] | None = None
     flag: str | None = None  # default: --name with dashes
+    limits: str | None = None  # a LIMITS name: what each number must be
 
     @property
     def option(self) -> str:
@@ -92,41 +100,45 @@ KEYS = (
     Key("data", "test", "str", None, "image-folder / image-csv: the test folder or CSV"),
     Key("data", "images", "str", None, "image-csv: the folder of the images (default: the CSV's folder)"),
     Key("data", "classes", "strs", None, "image-csv: the class names, in label order"),
-    Key("data", "resize", "ints", None, "image sources: resize every image to HEIGHT WIDTH"),
-    Key("data", "validation", "float", None, "fraction of the training data held out (default: the recipe's)"),
+    Key("data", "resize", "ints", None, "image sources: resize every image to HEIGHT WIDTH", limits=">=1"),
+    Key("data", "validation", "float", None, "fraction of the training data held out (default: the recipe's)",
+        limits="(0,1)"),
     Key("data", "download", "bool", True, "download missing data (--no-download: fail instead)"),
     Key("data", "embedding", "str", "glove-6b-50d", "imdb: glove-6b-50d, a GloVe .txt file, a TF-Hub handle "
         "or SavedModel folder"),
     Key("data", "frozen", "bool", False, "imdb: do not train the embedding"),
     Key("model", "kind", "str", "recipe", "recipe (the dataset's own model), mlp or cnn", MODEL_KINDS,
         flag="--model"),
-    Key("model", "hidden", "ints", None, "mlp: hidden layer sizes (default 512 512); cnn: one size"),
+    Key("model", "hidden", "ints", None, "mlp: hidden layer sizes (default 512 512); cnn: one size",
+        limits=">=1"),
     Key("model", "activation", "str", "relu", "mlp: relu or tanh", ("relu", "tanh")),
-    Key("model", "filters", "ints", None, "cnn: filters per convolution block (default 32 64)"),
-    Key("model", "dropout", "float", None, "cnn: dropout fraction (default 0.25)"),
+    Key("model", "filters", "ints", None, "cnn: filters per convolution block (default 32 64)", limits=">=1"),
+    Key("model", "dropout", "float", None, "cnn: dropout fraction (default 0.25)", limits="[0,1)"),
     Key("trainer", "backend", "str", None, "torch, tensorflow, jax, ... (default: $DLCORE_BACKEND, else the "
         "first installed)"),
     Key("trainer", "device", "str", "auto", "auto, cpu, cuda:N, GPU:N or mps"),
-    Key("trainer", "epochs", "int", None, "default: the recipe's (10 fashion-mnist, 20 imdb)"),
-    Key("trainer", "batch_size", "int", None, "default: the recipe's (64 fashion-mnist, 512 imdb)"),
+    Key("trainer", "epochs", "int", None, "default: the recipe's (10 fashion-mnist, 20 imdb)", limits=">=1"),
+    Key("trainer", "batch_size", "int", None, "default: the recipe's (64 fashion-mnist, 512 imdb)",
+        limits=">=1"),
     Key("trainer", "optimizer", "str", None, "default: the recipe's (sgd fashion-mnist, adam imdb)",
         ("optimizer",)),
-    Key("trainer", "lr", "float", None, "learning rate (default: the optimizer's, 0.001)"),
-    Key("trainer", "momentum", "float", None, "sgd, rmsprop: momentum (default: 0)"),
-    Key("trainer", "weight_decay", "float", None, "L2 weight decay (adamw: decoupled; default 0, adamw 0.01)"),
+    Key("trainer", "lr", "float", None, "learning rate (default: the optimizer's, 0.001)", limits=">0"),
+    Key("trainer", "momentum", "float", None, "sgd, rmsprop: momentum (default: 0)", limits=">=0"),
+    Key("trainer", "weight_decay", "float", None, "L2 weight decay (adamw: decoupled; default 0, adamw 0.01)",
+        limits=">=0"),
     Key("trainer", "schedule", "str", None, "per-update learning-rate schedule: cosine or onecycle",
         ("cosine", "onecycle")),
-    Key("trainer", "warmup", "int", 0, "cosine: updates of linear warmup"),
-    Key("trainer", "clip_norm", "float", None, "clip the gradients' global L2 norm to this"),
-    Key("trainer", "accumulate", "int", 1, "update once per this many batches"),
+    Key("trainer", "warmup", "int", 0, "cosine: updates of linear warmup", limits=">=0"),
+    Key("trainer", "clip_norm", "float", None, "clip the gradients' global L2 norm to this", limits=">0"),
+    Key("trainer", "accumulate", "int", 1, "update once per this many batches", limits=">=1"),
     Key("trainer", "precision", "str", "32", "32, bf16-mixed or 16-mixed", ("32", "bf16-mixed", "16-mixed")),
     Key("trainer", "deterministic", "bool", False, "the framework's deterministic mode"),
     Key("trainer", "seed", "int", 0, "initial weights and shuffling, the same on every backend"),
     Key("trainer", "metrics", "strs", None, "per-epoch metrics (default: accuracy)", ("metric",)),
     Key("callbacks", "early_stopping", "int", None, "stop after this many epochs without a better monitored "
-        "value (the patience)"),
+        "value (the patience)", limits=">=0"),
     Key("callbacks", "reduce_lr", "int", None, "multiply the learning rate by 0.1 after this many epochs without "
-        "a better monitored value (the patience)"),
+        "a better monitored value (the patience)", limits=">=0"),
     Key("callbacks", "monitor", "str", None, "what best.npz and early stopping watch (default: val_loss with "
         "validation data, else loss)"),
     Key("callbacks", "loggers", "strs", [], "loggers besides history.csv: tensorboard, or a plugin's",
@@ -171,12 +183,48 @@ def check(k: Key, value: Any, where: str = "") -> Any:
         value = float(value)
         if not math.isfinite(value):
             raise ConfigError(f"{name} takes a finite number, got {value!r}")
+    if k.limits is not None:
+        check_limit, wanted = LIMITS[k.limits]
+        for v in value if isinstance(value, list) else [value]:
+            if not check_limit(v):
+                raise ConfigError(f"{name} must be {wanted}, got {v!r}")
     options = allowed(k)
     if options is not None:
         for v in value if isinstance(value, list) else [value]:
             if v not in options:
                 raise ConfigError(f"{name} is {v!r}; allowed: {', '.join(options)}")
     return list(value) if isinstance(value, list) else value
+
+
+# Keys only some runs use: the model kinds, or the datasets, that read each.
+MODEL_OPTIONS = {"model.hidden": ("mlp", "cnn"), "model.activation": ("mlp",), "model.filters": ("cnn",),
+                 "model.dropout": ("cnn",)}
+SOURCE_OPTIONS = {"data.train": IMAGE_SOURCES, "data.test": IMAGE_SOURCES, "data.resize": IMAGE_SOURCES,
+                  "data.images": ("image-csv",), "data.classes": ("image-csv",)}
+
+
+def check_used(values: dict[str, Any]) -> None:
+    """A ConfigError for a key the run would ignore (a model setting of another kind of model,
+    an image source's setting with a registered dataset), naming it and what to do."""
+    dataset = values.get("data.dataset")
+    kind = values.get("model.kind") or "recipe"
+    if kind == "recipe" and dataset in IMAGE_SOURCES:
+        kind = "mlp"  # the recipe of your own images
+    for dest, kinds in MODEL_OPTIONS.items():
+        k = key(dest)
+        if values.get(dest) not in (None, k.default) and kind not in kinds:
+            model = f"the {dataset} recipe's model has its own layers" if kind == "recipe" else \
+                f"a {kind} does not use it"
+            raise ConfigError(f"{k.option} ([model] {k.name}) needs --model {' or '.join(kinds)}: {model}; add "
+                              f"--model {kinds[0]} or leave {k.option} out")
+    for dest, sources in SOURCE_OPTIONS.items():
+        k = key(dest)
+        if values.get(dest) is not None and dataset not in sources:
+            raise ConfigError(f"{k.option} ([data] {k.name}) is for the datasets {' and '.join(sources)}, and "
+                              f"{dataset} does not use it; leave it out")
+    hidden = values.get("model.hidden")
+    if kind == "cnn" and hidden is not None and len(hidden) != 1:
+        raise ConfigError(f"--hidden ([model] hidden) of a cnn is one size (its dense layer), got {hidden}")
 
 
 def read(path: str | Path) -> dict[str, Any]:
@@ -239,5 +287,5 @@ def dump(values: dict[str, Any], header: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["IMAGE_SOURCES", "KEYS", "Key", "MODEL_KINDS", "SECTIONS", "allowed", "check", "defaults", "dump", "key",
-           "read"]
+__all__ = ["IMAGE_SOURCES", "KEYS", "Key", "MODEL_KINDS", "SECTIONS", "allowed", "check", "check_used", "defaults",
+           "dump", "key", "read"]

@@ -61,6 +61,9 @@ class RunFolder:
                 path.mkdir()
             except FileExistsError:
                 continue
+            except FileNotFoundError:  # a run that failed at its start removed the empty parent just now
+                parent.mkdir(parents=True, exist_ok=True)
+                continue
             (path / "checkpoints").mkdir()
             return cls(path)
 

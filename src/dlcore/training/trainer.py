@@ -40,7 +40,7 @@ from ..data.streaming import memory_budget as memory_budget_of
 from ..data.text import is_text
 from ..deprecation import deprecated
 from ..io.checkpoint import TrainingCheckpoint
-from ..io.formats import read_weights, write_weights
+from ..io.formats import other_format, read_weights, write_weights
 from ..io.progress import Reporter, progress_bar, show_progress
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
@@ -566,7 +566,14 @@ class Trainer:
     def save(self, model: Any, path: Any, metadata: dict[str, Any] | None = None) -> Path:
         """Write a checkpoint to ``path`` (.npz, atomically): spec, weights, optimizer state,
         epoch, step, history and the shuffling RNG, so that ``fit(resume_from=path)`` goes on
-        exactly where training stopped. ``metadata`` is any JSON of your own."""
+        exactly where training stopped. ``metadata`` is any JSON of your own. A path with the
+        suffix of another weight format (``.pt``, ``.keras``) is refused: :meth:`export` writes
+        those."""
+        other = other_format(Path(path))
+        if other is not None:
+            raise ConfigError(f"{path}: {Path(path).suffix} is the suffix of {other.name} files "
+                              f"({', '.join(other.suffixes)}), and save() writes a dlcore checkpoint: give it a .npz "
+                              f"path; for a {other.name} file use trainer.export(model, {str(path)!r})")
         built = self.build(model)
         arrays: dict[str, np.ndarray] = {}
         optimizer_meta: dict[str, Any] = {}
