@@ -36,6 +36,8 @@ TF_BACKEND = "src/dlcore_tf/backend.py"
 TF_KERNELS = "src/dlcore_tf/kernels.py"
 TF_MODELS = "src/dlcore_tf/models.py"
 
+JAX_CACHE = "plugins/dlcore-jax/src/dlcore_jax/compile_cache.py"
+HOSTILE = "tests/test_hostile.py"
 CONTRACT = ("tests/test_backend_contract.py",)
 
 MUTATIONS = (
@@ -43,15 +45,38 @@ MUTATIONS = (
     Mutation("torch-load-pickle", "a .pt pickle that would run code is refused; nothing runs",
              TORCH_FORMATS, "map_location=\"cpu\", weights_only=True", "map_location=\"cpu\", weights_only=False",
              ("tests/test_checkpoints.py",), "pickle"),
-    Mutation("npz-allow-pickle", "nothing in a checkpoint is unpickled",
-             CHECKPOINT, "np.load(path, allow_pickle=False)", "np.load(path, allow_pickle=True)",
-             ("tests/test_core.py",), "pickled"),
+    Mutation("npz-object-arrays-read", "nothing in a checkpoint is unpickled",
+             CHECKPOINT, "if dtype.hasobject:", "if False:",
+             ("tests/test_core.py", HOSTILE), "pickled"),
     Mutation("sha256-unchecked", "each array is verified against its SHA-256 on load",
-             CHECKPOINT, 'if _digest(array) != info.get("sha256"):', "if False:",
+             CHECKPOINT, 'if _digest(array) != promised["sha256"]:', "if False:",
              ("tests/test_core.py", "tests/test_reliability.py")),
     Mutation("tensor-list-unchecked", "a checkpoint whose arrays are not the ones its metadata lists is refused",
-             CHECKPOINT, "if set(tensors) != set(arrays):", "if False:",
+             CHECKPOINT, "if unlisted:", "if False:",
              ("tests/test_core.py", "tests/test_reliability.py")),
+    # --- hostile files: reads bounded before they allocate, code only from a private, sealed cache
+    Mutation("zip-expansion-unbounded", "a member claiming more bytes than its compressed data can hold is refused",
+             CHECKPOINT, "if info.file_size > info.compress_size * EXPANSION[info.compress_type]:", "if False:",
+             (HOSTILE,), "two_gib"),
+    Mutation("npy-size-unchecked", "an array is read only when its header and the zip agree on its size",
+             CHECKPOINT, "if info.file_size != header + nbytes:", "if False:", (HOSTILE,), "tebibyte"),
+    Mutation("metadata-size-unbounded", "metadata beyond 64 MiB is refused unread",
+             CHECKPOINT, "if shape[0] > MAX_METADATA_BYTES:", "if False:", (HOSTILE,), "larger_than_the_limit"),
+    Mutation("metadata-nesting-unbounded", "metadata nested too deep is refused without recursion",
+             CHECKPOINT, "fault = _nesting_fault(raw)", 'fault = ""', (HOSTILE,), "nested"),
+    Mutation("memory-map-counted-in-memory", "a memory map given as arrays is streamed within the budget",
+             "src/dlcore/data/arrays.py", "self.in_memory = not file_backed(features)", "self.in_memory = True",
+             (HOSTILE,), "memory_map"),
+    Mutation("cache-folder-unchecked", "compiled code is used only from a cache folder nobody else can write to",
+             JAX_CACHE, "if why is not None:", "if False:", (HOSTILE,), "others_could_write or planted"),
+    Mutation("cache-entries-unverified", "a compiled step planted in the cache under another's key is never run",
+             JAX_CACHE, "return payload if hmac.compare_digest(mac, hmac.new(secret, head + payload, "
+             "hashlib.sha256).digest()) else None", "return payload", (HOSTILE,), "planted"),
+    Mutation("write-debris-kept", "the temporary file of a write cut short goes at the next write",
+             FILES, "    remove_debris(path, suffix)\n", "", (HOSTILE,), "debris"),
+    Mutation("every-rank-writes", "in a group of processes rank 0 alone writes the checkpoints",
+             "src/dlcore/contract/strategy.py", "written = write(path) if self.is_chief else path",
+             "written = write(path)", ("tests/test_distributed.py",), "rank_0_alone and TestDDP and not GPUs"),
     Mutation("checkpoint-written-in-place", "a crash while saving leaves the previous checkpoint whole",
              CHECKPOINT, 'with atomic_path(path) as tmp, open(tmp, "wb") as f:',
              'with open(path, "wb") as f:',

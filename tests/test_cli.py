@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 
 from conftest import BACKENDS, BOTH, entry_point
+from dlcore.testing.distributed import written
 
 
 def dlcore(*args, env=None, timeout=300, plots=False):
@@ -288,13 +290,33 @@ def test_imdb_checkpoint_evaluates_the_same_on_tensorflow(tmp_path):
     assert after["loss"] == pytest.approx(before["loss"], abs=1e-4)
 
 
+# In each process of a group: every file it writes, to $DLCORE_TEST_WRITES/writes-RANK.txt.
+AUDIT_WORKERS = """
+import os
+
+if os.environ.get("DLCORE_WORKER") and os.environ.get("DLCORE_TEST_WRITES"):
+    from pathlib import Path
+
+    from dlcore.testing.distributed import audit_writes
+
+    audit_writes(Path(os.environ["DLCORE_TEST_WRITES"]) / f"writes-{os.environ['DLCORE_WORKER'].split('/')[0]}.txt")
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow") if b in BACKENDS])
-def test_workers_train_as_one_process_and_only_rank_0_speaks(backend, fashion_dir, tmp_path):
+@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow", "jax") if b in BACKENDS])
+def test_workers_train_as_one_process_and_only_rank_0_speaks_and_writes(backend, fashion_dir, tmp_path):
     common = ("train", "fashion-mnist", "--backend", backend, "--data-dir", str(fashion_dir), "--epochs", "2",
               "--optimizer", "adam", "--lr", "1e-3", "--seed", "0", "--device", "cpu", "--json")
     alone = dlcore(*common)
-    group = dlcore(*common, "--workers", "2", "--timeout", "30", "--save", str(tmp_path / "g.npz"))
+    hook, audit, runs = tmp_path / "hook", tmp_path / "audit", tmp_path / "runs"
+    hook.mkdir(), audit.mkdir()
+    (hook / "sitecustomize.py").write_text(AUDIT_WORKERS)  # the launcher's processes record what they write
+    loggers = ("--loggers", "tensorboard") if importlib.util.find_spec("tensorboard") else ()
+    env = {"DLCORE_RUN_DIR": str(runs), "DLCORE_TEST_WRITES": str(audit),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(hook), os.environ.get("PYTHONPATH")]))}
+    group = dlcore(*common, "--workers", "2", "--timeout", "30", "--save", str(tmp_path / "g.npz"), *loggers,
+                   env=env, plots=True)
     assert group.returncode == 0, group.stderr
     lines, logs = group.stdout.strip().splitlines(), group.stderr.splitlines()
     assert logs[0].startswith("run folder: ") and logs[1].startswith("dlcore: starting 2 workers")
@@ -305,6 +327,17 @@ def test_workers_train_as_one_process_and_only_rank_0_speaks(backend, fashion_di
     evaluated = dlcore("evaluate", str(tmp_path / "g.npz"), "--data", "fashion-mnist", "--data-dir",
                        str(fashion_dir), "--backend", backend, "--json")
     assert json.loads(evaluated.stdout.strip().splitlines()[-1])["accuracy"] == mine["accuracy"]
+    # Rank 0 alone writes the run folder, the checkpoints, the logs, the plots and --save.
+    chief, other = (written(audit / f"writes-{rank}.txt", tmp_path) for rank in (0, 1))
+    run = "runs/fashion-mnist/version_0"
+    expected = {"g.npz", *(f"{run}/{name}" for name in ("config.toml", "environment.json", "history.csv",
+                                                        "metrics.json", "checkpoints/last.npz"))}
+    if importlib.util.find_spec("matplotlib"):
+        expected |= {f"{run}/learning_curves.png", f"{run}/confusion_matrix.png"}
+    assert expected <= set(chief), f"rank 0 did not write {sorted(expected - set(chief))}"
+    if loggers:
+        assert any(path.startswith(f"{run}/tensorboard/train/events.out.tfevents.") for path in chief), chief
+    assert not other, f"rank 1 wrote {other}, where only rank 0 may write"
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,6 +1,6 @@
 """Trainer(launcher="ray"): a fit on a local Ray cluster of two CPU workers survives a worker
 that dies, resuming from the last epoch's checkpoint, and ends where one process ends with the
-same global batch."""
+same global batch; rank 0 alone writes its checkpoints and logs."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import BACKENDS
+from dlcore.testing.distributed import written
 
 pytest.importorskip("ray.train", reason="Ray Train is not installed (pip install 'dlcore-ml[ray]')")
 
@@ -21,12 +22,17 @@ SCRIPT = textwrap.dedent('''
     import json, os, sys, time
     from pathlib import Path
     import numpy as np
-    from dlcore import LambdaCallback, Trainer, models
+    from dlcore import CSVLogger, Callback, LambdaCallback, ModelCheckpoint, Trainer, models
     from dlcore.parallel.ray import RayLauncher
     from dlcore.testing.data import blobs
+    from dlcore.testing.distributed import audit_writes, tensorboard_logs
 
     folder = Path(sys.argv[1])
-    marker = folder / "failed"
+    marker, shared = folder / "failed", folder / "shared"
+
+    class Audit(Callback):  # the files each worker writes from the start of its fit
+        def on_train_begin(self, trainer, model):
+            audit_writes(folder / f"writes-{trainer.strategy.rank}.txt")
 
     def fault(trainer, model, epoch):
         time.sleep(1.5)  # Ray registers a reported checkpoint within about a second
@@ -38,7 +44,9 @@ SCRIPT = textwrap.dedent('''
     trainer = Trainer("torch", epochs=4, batch_size=64, optimizer="adam", lr=1e-2, seed=0, progress=False,
                       launcher=RayLauncher(workers=2, max_failures=1))
     model = models.mlp(20, [16], 4)
-    history = trainer.fit(model, (x, y), callbacks=[LambdaCallback(on_epoch_begin=fault)])
+    logs = [CSVLogger(shared / "history.csv"), ModelCheckpoint(shared / "checkpoints", monitor="loss"),
+            *tensorboard_logs(shared)]
+    history = trainer.fit(model, (x, y), callbacks=[Audit(), LambdaCallback(on_epoch_begin=fault), *logs])
     weights = trainer.build(model).get_weights()
     result = {"epochs": [r["epoch"] for r in history.records], "accuracy": trainer.evaluate(model, (x, y))["accuracy"],
               "weights": {k: v.ravel().tolist() for k, v in weights.items()}, "step": trainer.build(model).step}
@@ -61,6 +69,9 @@ def test_a_ray_run_with_a_dead_worker_resumes_and_ends_as_one_process(tmp_path):
     assert (tmp_path / "failed").exists(), "no worker was killed"
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["epochs"] == [1, 2, 3, 4] and result["step"] == 4 * 16 and result["accuracy"] > 0.95
+    chief, other = (written(tmp_path / f"writes-{rank}.txt", tmp_path / "shared") for rank in (0, 1))
+    assert {"checkpoints/last.npz", "checkpoints/best.npz", "history.csv"} <= set(chief), chief
+    assert not other, f"rank 1 wrote {other}: only rank 0 writes the checkpoints and the logs"
     trainer = Trainer("torch", epochs=4, batch_size=64, optimizer="adam", lr=1e-2, seed=0, progress=False,
                       device="cpu")
     spec = models.mlp(20, [16], 4)

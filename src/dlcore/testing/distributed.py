@@ -10,12 +10,14 @@ A plugin that registers a strategy runs these tests against it by subclassing
 
 Each test starts a group with :func:`dlcore.parallel.launch`, whose workers run
 ``python -m dlcore.testing.distributed`` (:func:`main`): a small MLP on :func:`.data.blobs`,
-a checkpoint per epoch, the weights of every rank, and a fault injected where asked.
+a checkpoint per epoch, the built-in checkpoint and log callbacks, the weights of every rank, a
+record of the files each rank wrote (:func:`audit_writes`), and a fault injected where asked.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import signal
@@ -31,8 +33,9 @@ from ..contract.errors import DlcoreError
 from ..data.npy import npy
 from ..io.checkpoint import TrainingCheckpoint
 from ..models.specs import mlp
-from ..parallel.launcher import launch
+from ..parallel.launcher import launch, worker_of
 from ..plugins.manager import registry
+from ..training.callbacks import CSVLogger, ModelCheckpoint, TensorBoard
 from ..training.trainer import Callback, Trainer
 from .data import blobs
 
@@ -50,10 +53,48 @@ def spec() -> Any:
     return mlp(20, [32], 4)
 
 
+# Python's audit events that write to the file system, and the index of the path each writes
+WRITE_EVENTS = {"os.mkdir": 0, "os.remove": 0, "os.rmdir": 0, "shutil.rmtree": 0, "os.truncate": 0, "os.rename": 1,
+                "os.link": 1, "os.symlink": 1}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def audit_writes(report: Path) -> None:
+    """From now on, append to ``report`` a line ``event<TAB>absolute path`` for each file or
+    folder this process opens for writing, creates, renames, links or removes (Python's audit
+    events: every write of Python code, none of a framework's native code), at once, so that a
+    killed process loses none. Read it back with :func:`written`."""
+    out = os.open(report, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+
+    def record(event: str, args: tuple[Any, ...]) -> None:
+        if event == "open":
+            path, _, flags = args
+            if not (isinstance(flags, int) and flags & WRITE_FLAGS):
+                return
+        elif event in WRITE_EVENTS:
+            path = args[WRITE_EVENTS[event]]
+        else:
+            return
+        if isinstance(path, (str, bytes, os.PathLike)):
+            os.write(out, f"{event}\t{os.path.abspath(os.fsdecode(path))}\n".encode(errors="replace"))
+
+    sys.addaudithook(record)
+
+
+def written(report: Path, within: Path) -> list[str]:
+    """The paths below ``within`` (relative, with /) that the process of ``report`` wrote, in
+    order (see :func:`audit_writes`)."""
+    root = os.path.abspath(within) + os.sep
+    paths = (line.split("\t", 1)[1] for line in report.read_text().splitlines() if "\t" in line)
+    return list(dict.fromkeys(Path(p).relative_to(root).as_posix() for p in paths if p.startswith(root)))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """One worker: fit, a checkpoint per epoch (``epoch-N.npz``), the final weights of its rank
-    (``rank-R.npz``), and a fault (``kill`` or ``hang``) in rank 1 at batch 3 of ``--fault-epoch``;
-    a dlcore error is written to ``error-R.txt``."""
+    """One worker: fit, a checkpoint per epoch (``epoch-N.npz``; and ``checkpoints/`` of
+    ModelCheckpoint), the logs of CSVLogger (``history.csv``) and TensorBoard (``logs/``, where
+    tensorboard is installed), the final weights of its rank (``rank-R.npz``), the files it wrote
+    (``writes-R.txt``), and a fault (``kill`` or ``hang``) in rank 1 at batch 3 of
+    ``--fault-epoch``; a dlcore error is written to ``error-R.txt``."""
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", type=Path)
     parser.add_argument("--backend", required=True)
@@ -67,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                         "while training, a few batches at a time")
     args = parser.parse_args(argv)
     folder: Path = args.folder
+    audit_writes(folder / f"writes-{(worker_of() or (0, 1))[0]}.txt")
 
     threads: list[int] = []
 
@@ -92,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         rank = trainer.strategy.rank if trainer.strategy is not None else 0
         model = spec()
         data = npy(folder / "x.npy", folder / "y.npy") if args.stream else problem()
-        history = trainer.fit(model, data, callbacks=[EveryEpoch()] + ([Fault()] if args.fault else []),
+        callbacks = [EveryEpoch(), ModelCheckpoint(folder / "checkpoints", monitor="loss"),
+                     CSVLogger(folder / "history.csv"), *tensorboard_logs(folder)]
+        history = trainer.fit(model, data, callbacks=callbacks + ([Fault()] if args.fault else []),
                               resume_from=args.resume)
         np.savez(folder / f"rank-{rank}.npz", **trainer.build(model).get_weights())
         (folder / f"history-{rank}.json").write_text(json.dumps(history.records))
@@ -102,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         (folder / f"error-{rank}.txt").write_text(f"{type(err).__name__}: {err}")
         return 2
     return 0
+
+
+def tensorboard_logs(folder: Path) -> list[Callback]:
+    """TensorBoard's logs in ``folder / "logs"``, where the tensorboard package is installed."""
+    try:
+        return [TensorBoard(folder / "logs")]
+    except DlcoreError:
+        return []
 
 
 def native_threads() -> int:
@@ -176,6 +228,19 @@ class StrategyTests:
             counts = json.loads((group / f"threads-{rank}.json").read_text())
             assert counts[-1] - counts[0] <= 4, f"rank {rank}'s threads after each epoch: {counts}"
 
+    def test_rank_0_alone_writes_the_checkpoints_and_the_logs(self, group: Path) -> None:
+        """trainer.save, ModelCheckpoint, CSVLogger and TensorBoard write from rank 0 only: the
+        other ranks write nothing in the shared folder but their own reports."""
+        chief, other = (written(group / f"writes-{rank}.txt", group) for rank in (0, 1))
+        expected = {f"epoch-{EPOCHS}.npz", "checkpoints/last.npz", "checkpoints/best.npz", "history.csv"}
+        assert expected <= set(chief), f"rank 0 did not write {sorted(expected - set(chief))}"
+        if importlib.util.find_spec("tensorboard") is not None:
+            assert any(path.startswith("logs/train/events.out.tfevents.") for path in chief), chief
+        own = {f"{name}-1.{suffix}" for name, suffix in (("rank", "npz"), ("history", "json"), ("threads", "json"),
+                                                          ("writes", "txt"), ("error", "txt"))}
+        strays = [path for path in other if path not in own]
+        assert not strays, f"rank 1 wrote {strays} in the shared folder, which only rank 0 may write"
+
     def test_a_checkpoint_of_the_group_loads_in_one_process(self, group: Path) -> None:
         trainer = Trainer(self.backend, **SETTINGS)
         model = trainer.load(group / f"epoch-{EPOCHS}.npz")
@@ -227,4 +292,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["StrategyTests", "main", "problem", "run_group", "spec"]
+__all__ = ["StrategyTests", "audit_writes", "main", "problem", "run_group", "spec", "tensorboard_logs", "written"]
