@@ -551,7 +551,7 @@ def tiny_fashion(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--lr", "abc"], "dlcore train: error: argument --lr: invalid float value: 'abc' (dlcore train --help"),
+    (["--lr", "abc"], "dlcore: error: argument --lr: invalid float value: 'abc' (dlcore train --help"),
     (["--workers", "0"], "--workers takes a number >= 1, got 0"),
     (["--workers", "-2"], "--workers takes a number >= 1, got -2"),
     (["--threads", "0", "--workers", "2"], "--threads takes a number >= 1, got 0"),
@@ -583,7 +583,7 @@ def test_a_usage_mistake_is_one_line_exit_2_before_any_folder_or_framework(args,
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["train", "no-such-data"], "dlcore train: error: argument DATASET: invalid choice: 'no-such-data'"),
+    (["train", "no-such-data"], "dlcore: error: argument DATASET: invalid choice: 'no-such-data'"),
     (["train", "fashion-mnist", "--resume", "nowhere"], "dlcore: error: --resume nowhere: no checkpoint there"),
     (["launch", "--workers", "0", "python", "-c", "1"], "dlcore: error: --workers takes a number >= 1, got 0"),
     (["launch", "--timeout", "0", "python", "-c", "1"], "dlcore: error: --timeout takes a number of seconds > 0"),

@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose usage mistakes are one line (the options: ``--help``)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+        self.exit(2, f"dlcore: error: {message} ({self.prog} --help lists the options)\n")
 
 
 def _said(err: BaseException, debug: bool) -> str:
