@@ -24,7 +24,7 @@ from pathlib import Path
 from .curated import MUTATIONS, Mutation
 
 ROOT = Path(__file__).resolve().parent.parent
-COPIED = ("src", "tests", "pyproject.toml")
+COPIED = ("src", "tests", "pyproject.toml", "plugins/dlcore-jax/src")
 
 
 def scratch_copy() -> Path:
@@ -45,7 +45,8 @@ def run_tests(copy: Path, mutation: Mutation, timeout: float) -> tuple[str, str,
     if mutation.select:
         command += ["-k", mutation.select]
     # The copy's packages first, for the tests and for every process they start.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(copy / "src"), os.environ.get("PYTHONPATH", "")])}
+    sources = [str(copy / "src"), str(copy / "plugins" / "dlcore-jax" / "src")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*sources, os.environ.get("PYTHONPATH", "")])}
     start = time.perf_counter()
     try:
         out = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)

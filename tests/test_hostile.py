@@ -175,18 +175,23 @@ def test_a_compiled_step_planted_in_the_cache_is_never_run(tmp_path):
         (tmp_path / name / "jax" / relu_entry).write_bytes(seal(secret, key[relu_entry], tanh_code))
         (tmp_path / name / "jax").chmod(mode)
     _foreign(tmp_path / "theirs")
+    forged = tmp_path / "forged"  # the user's own cache, the tanh step sealed as relu's without the secret
+    shutil.copytree(private, forged)
+    (forged / "jax" / relu_entry).write_bytes(seal(bytes(len(secret)), key[relu_entry], tanh_code))
     shutil.copyfile(folder / tanh_entry, folder / relu_entry)  # the tanh step under relu's name, in the user's
 
     start = time.perf_counter()
-    in_open, in_theirs, in_private = _train(("relu", tmp_path / "open"), ("relu", tmp_path / "theirs"),
-                                            ("relu", private))
-    print(f"relu three times against planted caches, in one new process: {time.perf_counter() - start:.1f} s")
+    runs = _train(("relu", tmp_path / "open"), ("relu", tmp_path / "theirs"), ("relu", forged), ("relu", private))
+    print(f"relu four times against planted caches, in one new process: {time.perf_counter() - start:.1f} s")
+    in_open, in_theirs, in_forged, in_private = runs
     for run, warned in ((in_open, "open/jax is writable by others"), (in_theirs, "theirs/jax belongs to user"),
+                        (in_forged, f"compiles again a step whose compiled code in {forged / 'jax'}"),
                         (in_private, f"compiles again a step whose compiled code in {folder}")):
         assert run["loss"] == pytest.approx(relu["loss"], rel=1e-6), warned
         assert any(warned in message for message in run["warnings"]), run["warnings"]
     assert in_open["new"] == in_theirs["new"] == []  # compiled without the cache, nothing written there
-    assert unseal(secret, key[relu_entry], (folder / relu_entry).read_bytes()) not in (None, tanh_code)
+    for cache in (folder, forged / "jax"):  # the planted entry replaced by relu's own
+        assert unseal(secret, key[relu_entry], (cache / relu_entry).read_bytes()) not in (None, tanh_code)
 
 
 WRITER = """
