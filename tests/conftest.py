@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.util
 import os
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -19,6 +23,32 @@ TEST_DEVICE = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
 # copy a mutation run tests), not whichever one is installed.
 SOURCES = Path(importlib.util.find_spec("dlcore").origin).resolve().parents[1]
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(SOURCES), os.environ.get("PYTHONPATH")) if p)
+
+
+NUMPY_BACKEND = Path(__file__).parent / "numpy_backend"
+
+
+@contextlib.contextmanager
+def numpy_backend() -> Iterator[None]:
+    """The registry with the numpy test backend, found by its entry point where it is installed
+    (or its build metadata lies beside it), else registered here."""
+    from dlcore.plugins import Registry, load_plugins, use_registry
+
+    if "numpy" in BACKENDS:
+        yield
+        return
+    sys.path.insert(0, str(NUMPY_BACKEND))
+    try:
+        pm, broken = load_plugins()
+        if pm.get_plugin("numpy") is None:
+            pm.register(importlib.import_module("dlcore_numpy"), name="numpy")
+        old = use_registry(Registry.collect(pm, broken))
+        try:
+            yield
+        finally:
+            use_registry(old)
+    finally:
+        sys.path.remove(str(NUMPY_BACKEND))
 
 
 def entry_point(folder: Path, name: str, module: str) -> None:

@@ -11,7 +11,6 @@ contract suite, ``StrategyTests.test_rank_0_alone_writes_the_checkpoints_and_the
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import json
 import os
@@ -27,18 +26,16 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, numpy_backend
 from dlcore import ArrayDataset, CheckpointError, ConfigError, Trainer, TrainingCheckpoint
 from dlcore.cli import main, train
 from dlcore.contract import DistributedError
 from dlcore.io.files import private_folder
 from dlcore.models import MLP, mlp
-from dlcore.plugins import Registry, load_plugins, use_registry
 from dlcore.testing.data import write_fashion_mnist
 
 
@@ -617,30 +614,9 @@ def test_a_frameworks_logs_in_an_error_are_left_to_debug(monkeypatch, capsys):
     assert "Traceback (most recent call last)" in shown and "frame #0: c10::Error::Error()" in shown
 
 
-@contextlib.contextmanager
-def _numpy_backend() -> Iterator[str]:
-    """The numpy test backend (tests/numpy_backend): installed, else registered here; no framework."""
-    if "numpy" in BACKENDS:
-        yield "numpy"
-        return
-    folder = str(Path(__file__).parent / "numpy_backend")
-    sys.path.insert(0, folder)
-    try:
-        pm, broken = load_plugins()
-        if pm.get_plugin("numpy") is None:
-            pm.register(importlib.import_module("dlcore_numpy"), name="numpy")
-        old = use_registry(Registry.collect(pm, broken))
-        try:
-            yield "numpy"
-        finally:
-            use_registry(old)
-    finally:
-        sys.path.remove(folder)
-
-
 def test_save_refuses_the_suffix_of_another_format_and_reads_what_it_writes(tmp_path):
-    with _numpy_backend() as backend:
-        trainer = Trainer(backend, epochs=1, batch_size=4, seed=0, progress=False, device="cpu")
+    with numpy_backend():
+        trainer = Trainer("numpy", epochs=1, batch_size=4, seed=0, progress=False, device="cpu")
         model = mlp(4, [3], 2)
         for name in ("m.pt", "m.pth", "m.keras"):
             with pytest.raises(ConfigError, match=r"save\(\) writes a dlcore checkpoint: give it a \.npz path; for "

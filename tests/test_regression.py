@@ -6,46 +6,21 @@ dlcore.testing.regression through the Trainer, and the label checks of dlcore.tr
 from __future__ import annotations
 
 import contextlib
-import importlib
-import sys
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, device_on
+from conftest import BACKENDS, device_on, numpy_backend
 from dlcore import DataError, get_backend
 from dlcore.contract import STANDARD, Loss
-from dlcore.plugins import Registry, load_plugins, registry, use_registry
+from dlcore.plugins import registry
 from dlcore.testing import reference
 from dlcore.testing.regression import REGRESSION_LOSSES, REGRESSION_METRICS
 from dlcore.training import metrics
 from dlcore.training.labels import check_labels
 
-NUMPY_BACKEND = Path(__file__).parent / "numpy_backend"
 ALL = [*BACKENDS, *(["numpy"] if "numpy" not in BACKENDS else [])]  # the numpy test backend, registered here
-
-
-@contextlib.contextmanager
-def numpy_backend() -> Iterator[None]:
-    """The registry with the numpy test backend, found by its entry point where it is installed
-    (or its build metadata lies beside it), else registered here."""
-    if "numpy" in BACKENDS:
-        yield
-        return
-    sys.path.insert(0, str(NUMPY_BACKEND))
-    try:
-        pm, broken = load_plugins()
-        if pm.get_plugin("numpy") is None:
-            pm.register(importlib.import_module("dlcore_numpy"), name="numpy")
-        old = use_registry(Registry.collect(pm, broken))
-        try:
-            yield
-        finally:
-            use_registry(old)
-    finally:
-        sys.path.remove(str(NUMPY_BACKEND))
 
 
 @pytest.fixture(params=ALL)
