@@ -304,7 +304,7 @@ if os.environ.get("DLCORE_WORKER") and os.environ.get("DLCORE_TEST_WRITES"):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow", "jax") if b in BACKENDS])
+@pytest.mark.parametrize("backend", [b for b in ("torch", "tensorflow") if b in BACKENDS])  # JAX's: StrategyTests
 def test_workers_train_as_one_process_and_only_rank_0_speaks_and_writes(backend, fashion_dir, tmp_path):
     common = ("train", "fashion-mnist", "--backend", backend, "--data-dir", str(fashion_dir), "--epochs", "2",
               "--optimizer", "adam", "--lr", "1e-3", "--seed", "0", "--device", "cpu", "--json")

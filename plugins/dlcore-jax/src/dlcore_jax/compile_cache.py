@@ -172,11 +172,8 @@ def _seal_jax_cache(folder: Path, secret: bytes) -> bool:
 
         get_file_cache.dlcore_sealed = True  # type: ignore[attr-defined]
         compilation_cache.get_file_cache = get_file_cache
-    moved = _installed.get("folder") not in (None, str(folder))
     _installed.update(folder=str(folder), secret=secret, classes=classes)
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    if moved:  # DLCORE_CACHE_DIR changed in this process: JAX's cache is made again in the new folder
-        reset()
     initialize()  # now, to see that the cache JAX uses is the sealed one
     if isinstance(getattr(compilation_cache, "_cache", None), sealed):
         return True
@@ -190,9 +187,8 @@ def use_compilation_cache() -> str | None:
     or None (turned off, a folder others could write to, or the user's own)."""
     if os.environ.get("DLCORE_COMPILATION_CACHE", "1") == "0":
         return None
-    own = jax.config.jax_compilation_cache_dir
-    if own and own != _installed.get("folder"):  # set by the user: theirs
-        return str(own)
+    if jax.config.jax_compilation_cache_dir:  # the user's, or this process's first (kept for the process)
+        return str(jax.config.jax_compilation_cache_dir)
     folder = cache_dir() / "jax"
     why = private_folder(folder, cache_dir())
     if why is not None:
