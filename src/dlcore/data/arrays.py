@@ -154,7 +154,9 @@ class ArrayDataset(Dataset):
         source = mapped_file(self.features) if hasattr(os, "preadv") else None  # Windows: through the map
         if source is not None and indices.size and 0 <= indices.min() <= indices.max() < len(self):
             try:
-                return read_rows(*source, self.features, indices), self.labels[indices]
+                path, offset = source
+                with open(path, "rb") as file:
+                    return read_rows(file.fileno(), path, offset, self.features, indices), self.labels[indices]
             except OSError:  # the file was removed or cannot be opened: through the map
                 pass
         return self.features[indices], self.labels[indices]
@@ -196,15 +198,16 @@ def mapped_file(array: np.ndarray) -> tuple[str, int] | None:
     return mapped.filename, mapped.offset + array.ctypes.data - mapped.ctypes.data
 
 
-def read_rows(path: str, offset: int, array: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """Rows ``indices`` of the C-ordered ``array`` stored in the file ``path`` from ``offset``,
-    each copied from the file into the batch (``preadv``, in file order)."""
+def read_rows(fd: int, name: str, offset: int, array: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Rows ``indices`` of the C-ordered ``array`` stored from ``offset`` in the open file ``fd``
+    (``name``), each copied from the file into the batch (``preadv``, in file order), without
+    faulting pages of a map of it into the process."""
     rows = aligned_empty((len(indices), *array.shape[1:]), array.dtype)
-    out, size = memoryview(rows.reshape(-1).view(np.uint8)), array[0].nbytes  # type: ignore[arg-type]
-    with open(path, "rb") as file:
-        for k in np.argsort(indices, kind="stable"):
-            if os.preadv(file.fileno(), [out[k * size:(k + 1) * size]], offset + int(indices[k]) * size) != size:
-                raise DataError(f"{path}: row {int(indices[k])} is cut short; the file changed while training")
+    out = memoryview(rows.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
+    size = int(np.prod(array.shape[1:], dtype=np.int64)) * array.itemsize
+    for k in np.argsort(indices, kind="stable"):
+        if os.preadv(fd, [out[k * size:(k + 1) * size]], offset + int(indices[k]) * size) != size:
+            raise DataError(f"{name}: row {int(indices[k])} is cut short; the file changed while training")
     return rows
 
 

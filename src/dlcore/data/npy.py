@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..contract.errors import DataError
-from .arrays import aligned_empty
+from .arrays import read_rows
 from .streaming import StreamingDataset
 
 
@@ -70,7 +70,6 @@ class NpyDataset(StreamingDataset):
             raise DataError(f"{self.path}: {self.features.shape[0] if self.features.ndim else 0} feature rows but "
                             f"{len(self.labels)} labels; they must have the same length")
         self._file = open(self.path, "rb")
-        self._row = self.features[0].nbytes if len(self.features) else 0
 
     def _open(self, path: Path) -> tuple[np.ndarray, int]:
         mapped, array, offset = _map(path)
@@ -85,12 +84,7 @@ class NpyDataset(StreamingDataset):
         indices = np.asarray(indices, np.int64)
         if not hasattr(os, "preadv"):  # Windows: through the map
             return self.features[indices], np.asarray(self.labels[indices])
-        features = aligned_empty((len(indices), *self.features.shape[1:]), self.features.dtype)
-        out = memoryview(features.reshape(-1).view(np.uint8))  # type: ignore[arg-type]
-        fd, size = self._file.fileno(), self._row
-        for k in np.argsort(indices, kind="stable"):  # in file order
-            if os.preadv(fd, [out[k * size:(k + 1) * size]], self._offset + int(indices[k]) * size) != size:
-                raise DataError(f"{self.path}: row {int(indices[k])} is cut short; the file changed while training")
+        features = read_rows(self._file.fileno(), str(self.path), self._offset, self.features, indices)
         return features, np.asarray(self.labels[indices])
 
     @property
