@@ -175,7 +175,6 @@ def _group(args: argparse.Namespace, command: list[str], say: Callable[..., None
            ended: Callable[[], str] = str) -> int:
     """``command`` as --workers processes of the strategy's group on this machine; ``ended()``:
     what the line saying why the group stopped ends with."""
-    check_options(args)
     backend = select_backend_name(backend)
     plugins = registry()
     info = plugins.strategy(args.strategy, backend) if args.strategy else plugins.launch_strategy(backend)
@@ -205,6 +204,7 @@ def launch_command(args: argparse.Namespace) -> int:
     command = args.program[1:] if args.program[:1] == ["--"] else args.program
     if not command:
         raise ConfigError("dlcore launch needs a command to run, e.g. dlcore launch --workers 2 python train.py")
+    check_options(args)
     return _group(args, command, lambda line: print(line, file=sys.stderr, flush=True), args.backend)
 
 
