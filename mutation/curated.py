@@ -23,7 +23,8 @@ FILES = "src/dlcore/io/files.py"
 IDX = "src/dlcore/data/idx.py"
 DATASETS = "src/dlcore/data/fashion_mnist.py"
 DOWNLOAD = "src/dlcore/data/download.py"
-TRAINER = "src/dlcore/training/trainer.py"
+LOOP = "src/dlcore/training/_loop.py"
+STATE = "src/dlcore/training/_state.py"
 LABELS = "src/dlcore/training/labels.py"
 CONTRACT_STEPS = "src/dlcore/contract/backend.py"
 PLUGINS = "src/dlcore/plugins/manager.py"
@@ -47,13 +48,13 @@ MUTATIONS = (
              ("tests/test_checkpoints.py",), "pickle"),
     Mutation("npz-object-arrays-read", "nothing in a checkpoint is unpickled",
              CHECKPOINT, "if dtype.hasobject:", "if False:",
-             ("tests/test_core.py", HOSTILE), "pickled"),
+             ("tests/test_checkpoints.py", HOSTILE), "pickled"),
     Mutation("sha256-unchecked", "each array is verified against its SHA-256 on load",
              CHECKPOINT, 'if _digest(array) != promised["sha256"]:', "if False:",
-             ("tests/test_core.py", "tests/test_reliability.py")),
+             ("tests/test_checkpoints.py", "tests/test_reliability.py")),
     Mutation("tensor-list-unchecked", "a checkpoint whose arrays are not the ones its metadata lists is refused",
              CHECKPOINT, "if unlisted:", "if False:",
-             ("tests/test_core.py", "tests/test_reliability.py")),
+             ("tests/test_checkpoints.py", "tests/test_reliability.py")),
     # --- hostile files: reads bounded before they allocate, code only from a private, sealed cache
     Mutation("zip-expansion-unbounded", "a member claiming more bytes than its compressed data can hold is refused",
              CHECKPOINT, "if info.file_size > info.compress_size * EXPANSION[info.compress_type]:", "if False:",
@@ -83,7 +84,7 @@ MUTATIONS = (
              ("tests/test_reliability.py",), "killed"),
     Mutation("temporary-left-behind", "a failed write leaves nothing half-written behind",
              FILES, "        tmp.unlink(missing_ok=True)", "        pass",
-             ("tests/test_core.py",), "fails"),
+             ("tests/test_checkpoints.py",), "fails"),
     Mutation("keras-unsafe-mode", ".keras files are read in Keras' safe mode",
              TF_FORMATS, "safe_mode=True", "safe_mode=False",
              ("tests/test_checkpoints.py",), "lambda"),
@@ -102,16 +103,17 @@ MUTATIONS = (
              ("tests/test_datasets.py", "tests/test_text.py",), "checksum"),
     # --- the core's loop and checks
     Mutation("no-shuffle", "with shuffle=True epoch e's order is the e-th permutation of default_rng(seed)",
-             TRAINER, "order = self._rng.permutation(total)", "order = None", CONTRACT, "numpy_reference"),
+             LOOP, "order = trainer._rng.permutation(total) if blocks is None", "order = None if blocks is None",
+             CONTRACT, "numpy_reference"),
     Mutation("resume-rng-lost", "resume continues with the saved shuffling RNG",
-             TRAINER, 'self._rng.bit_generator.state = state["rng"]', "pass", CONTRACT, "bitwise"),
+             STATE, 'trainer._rng.bit_generator.state = state["rng"]', "pass", CONTRACT, "bitwise"),
     Mutation("label-bound-off-by-one", "labels out of range are refused before training",
              LABELS, "bad = (labels < 0) | (labels >= outputs)", "bad = (labels < 0) | (labels > outputs)",
              CONTRACT, "bad_data"),
     Mutation("nan-loss-unchecked", "a NaN or infinite loss stops training with a TrainingError",
-             TRAINER, "if reporter is not None and bad.any():", "if False:", CONTRACT, "diverging"),
+             LOOP, "if reporter is not None and bad.any():", "if False:", CONTRACT, "diverging"),
     Mutation("loss-mean-of-batch-means", "the epoch's and evaluate's loss is the mean per sample",
-             TRAINER, "loss_sum, count = float(step_losses @ np.asarray(sizes, np.float64)), int(np.sum(sizes))",
+             LOOP, "loss_sum, count = float(step_losses @ np.asarray(sizes, np.float64)), int(np.sum(sizes))",
              "loss_sum, count = float(step_losses.mean()) * int(np.sum(sizes)), int(np.sum(sizes))",
              CONTRACT, "small_batches or numpy_reference"),
     Mutation("last-batch-weighted-as-full", "the last, smaller batch of an epoch weighs by its size",
@@ -119,14 +121,19 @@ MUTATIONS = (
              "self.batch_size",
              CONTRACT, "numpy_reference or small_batches"),
     Mutation("resume-lr-ignored", "the resuming trainer's learning rate applies",
-             TRAINER, "            self.backend.set_learning_rate(model, float(rates))",
-             "            pass", CONTRACT, "learning_rate"),
+             LOOP, "            backend.set_learning_rate(model, float(rates))",
+             "            pass", CONTRACT, "each_section"),  # the numpy backend, told the rate by set_learning_rate
+    Mutation("span-rates-stale", "each training span carries the learning rate of the run, not the first one",
+             LOOP, "                span.learning_rates = span_rates(rates, first, span.count)",
+             "                span.learning_rates = span_rates(trainer.lr, first, span.count)",
+             CONTRACT, "(plateau or learning_rate) and Torch"),
     Mutation("optimizer-state-dropped-between-fits", "a Model keeps its optimizer state from one fit to the next",
-             TRAINER, "same = model.optimizer is not None and model.optimizer_name == self.optimizer", "same = False",
+             STATE, "same = model.optimizer is not None and model.optimizer_name == trainer.optimizer", "same = False",
              CONTRACT, "continues"),
     # --- plugins
-    Mutation("duplicate-names-accepted", "two plugins registering one name are refused, naming both",
-             PLUGINS, "if key in self._items:", "if False:", ("tests/test_plugins.py",), "two_plugins"),
+    Mutation("name-clash-unwarned", "a name two plugins register is one warning naming both, and both stay usable",
+             PLUGINS, "for key, entries in self._items.items() if len(entries) > 1}",
+             "for key, entries in self._items.items() if False}", ("tests/test_plugins.py",), "two_plugins or reusing"),
     Mutation("disabled-plugins-loaded", "DLCORE_DISABLED_PLUGINS keeps the named plugins from loading",
              PLUGINS, "if ep.name in disabled or ep.name in seen:", "if ep.name in seen:", ("tests/test_plugins.py",),
              "disabled"),
@@ -153,7 +160,8 @@ MUTATIONS = (
              TF_BACKEND, "b = first + i", "b = i",
              CONTRACT, "numpy_reference and TensorFlow"),
     Mutation("tf-set-lr-ignored", "a new learning rate applies to the model's optimizer (tensorflow)",
-             TF_BACKEND, "model.optimizer.learning_rate.assign(lr)", "pass", CONTRACT, "learning_rate and TensorFlow"),
+             TF_BACKEND, "lrs = tf.constant(span.rates(self.name), tf.float32)",
+             "lrs = tf.fill([span.count], model.optimizer.learning_rate)", CONTRACT, "learning_rate and TensorFlow"),
     Mutation("tf-optimizer-state-not-restored", "resume restores the optimizer state (tensorflow)",
              TF_BACKEND, 'value = arrays.get(f"{name}/{slot}")', "value = None",
              CONTRACT, "bitwise and TensorFlow"),

@@ -289,10 +289,7 @@ class TFBackend(Backend):
 
     def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
         compiled = self._compiled(model, config)
-        if training and span.learning_rates is not None:
-            lrs = tf.constant(span.learning_rates, tf.float32)
-        else:
-            lrs = tf.fill([span.count], model.optimizer.learning_rate if training else 0.0)
+        lrs = tf.constant(span.rates(self.name), tf.float32) if training else tf.zeros([span.count])
         last = tf.constant((span.data.num_batches or 0) - 1, tf.int32)
         if span.data.native:
             step = compiled.train_batch if training else compiled.eval_batch
@@ -332,9 +329,6 @@ class TFBackend(Backend):
         return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
 
     # -- optimizer
-
-    def set_learning_rate(self, model: Model, lr: float) -> None:
-        model.optimizer.learning_rate.assign(lr)
 
     def _slots(self, model: Model) -> list:
         """(canonical name, layout, slots) of each trainable variable."""

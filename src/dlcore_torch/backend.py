@@ -214,15 +214,14 @@ class TorchBackend(Backend):
         group, batches = config.accumulate, span.data.num_batches or 0
         special = group > 1 or config.clips or config.precision != "32"
         update = self._updater(model, config) if special else None
-        rates = span.learning_rates
+        rates = span.rates(self.name)
         forward = net if model.parallel is None else model.parallel  # DistributedDataParallel in a group
         for i, (xb, yb, wb) in enumerate(self._batches(span, net)):
             if update is None:  # the plain step, kept lean
                 logits = forward(xb)
                 loss = loss_fn(logits, yb) if wb is None else loss_fn(logits, yb, weights=wb)
                 loss.backward()
-                if rates is not None:
-                    self._set_lr(optimizer, rates[i])
+                self._set_lr(optimizer, rates[i])
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
             else:
@@ -233,8 +232,7 @@ class TorchBackend(Backend):
                 update.backward(loss)
                 ends, count = accumulation(b, group, batches)
                 if ends:
-                    if rates is not None:
-                        self._set_lr(optimizer, rates[i])
+                    self._set_lr(optimizer, rates[i])
                     update.step(count)
             losses.append(loss.detach())
             sizes.append(len(yb))
@@ -294,9 +292,6 @@ class TorchBackend(Backend):
         return value.detach().cpu().numpy()
 
     # -- optimizer
-
-    def set_learning_rate(self, model: Model, lr: float) -> None:
-        self._set_lr(model.optimizer, lr)
 
     @staticmethod
     def _named_trainable(model: Model) -> list:

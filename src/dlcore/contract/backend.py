@@ -15,9 +15,9 @@ The core calls a backend like this, per ``fit``, having resolved every kernel it
     model.optimizer = make_optimizer(model, lr=lr, **settings)
     data = backend.put(features, labels, device)   # once per dataset
     config = StepConfig(loss, metrics, batch_size, loss_fn=..., metric_fns=..., reductions=...)
-    for each epoch: backend.set_learning_rate(model, lr) (or Span.learning_rates per batch), then
-        for each span of at most ``steps_per_call`` batches:
-            results = backend.train_steps(model, config, Span(data, first, count, order))
+    for each epoch, for each span of at most ``steps_per_call`` batches:
+            span = Span(data, first, count, order, learning_rates=each_batchs_rate)
+            results = backend.train_steps(model, config, span)
     backend.to_numpy(results.losses), backend.to_numpy(results.statistics)   # once per epoch
 
 What every backend would otherwise repeat is here once: the samples of a batch
@@ -226,8 +226,9 @@ class Span:
     batch_size]`` (``order`` None: in stored order); the last batch of an epoch may be
     smaller. For a native pipeline, ``batches`` is the epoch's iterator: take the next
     ``count`` batches from it (fewer at its end). ``learning_rates``: the learning rate of
-    each batch's update (with accumulation: the group's last batch's), or None for the one
-    :meth:`Backend.set_learning_rate` set.
+    each batch's update (with accumulation: the group's last batch's), on every training span
+    of a backend that supports "learning_rates" (the core owns the rate: a backend is told it,
+    and never reads it back from its optimizer); None otherwise.
 
     >>> from dlcore.contract import Prepared, Span
     >>> span = Span(Prepared(None, num_samples=10, batch_size=4), first=1, count=2)
@@ -241,6 +242,14 @@ class Span:
     order: np.ndarray | None = None
     batches: Any = None
     learning_rates: np.ndarray | None = None  # per batch, for a backend that supports "learning_rates"
+
+    def rates(self, backend: str) -> np.ndarray:
+        """``learning_rates``, which a training span of a backend that supports "learning_rates"
+        must carry (ConfigError naming ``backend`` otherwise)."""
+        if self.learning_rates is None or len(self.learning_rates) < self.count:
+            raise ConfigError(f"backend {backend!r} trains with the learning rate of each batch given in "
+                              "Span.learning_rates; give one per batch of the span")
+        return np.asarray(self.learning_rates, np.float64)
 
     @property
     def batch_numbers(self) -> range:
@@ -304,8 +313,9 @@ class Backend(ABC):
 
     name: ClassVar[str]
     steps_per_call: ClassVar[int] = 1  # batches per train_steps / evaluate_steps call
-    # Optional features this backend implements: "learning_rates" (Span.learning_rates; without
-    # it a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig),
+    # Optional features this backend implements: "learning_rates" (every training span carries each
+    # batch's rate in Span.learning_rates; without it the core calls set_learning_rate when the rate
+    # changes, and a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig),
     # "sample_weight" (put's weights=), and the precisions besides "32" it offers ("bf16-mixed",
     # "16-mixed").
     supports: ClassVar[frozenset[str]] = frozenset()
@@ -429,9 +439,12 @@ class Backend(ABC):
 
     # ------------------------------------------------------------- optimizer
 
-    @abstractmethod
     def set_learning_rate(self, model: Model, lr: float) -> None:
-        """Make ``model.optimizer`` use ``lr`` from its next step on."""
+        """Make ``model.optimizer`` use ``lr`` from its next step on: what the core calls when the
+        rate changes, on a backend that does not support "learning_rates" (one that does is told
+        each batch's rate with the span, and needs no such method)."""
+        raise ConfigError(f"backend {self.name!r} takes no learning rate: implement set_learning_rate, or support "
+                          "\"learning_rates\" and read each batch's rate from Span.learning_rates")
 
     @abstractmethod
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

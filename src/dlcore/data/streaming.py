@@ -20,7 +20,7 @@ import os
 import re
 import warnings
 from abc import abstractmethod
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -225,15 +225,16 @@ def chunk_batches(batch_bytes: int, per_call: int, accumulate: int, budget: int,
 class Stream:
     """One dataset read while training: chunks of ``batches`` whole batches of each epoch's
     order, read ahead by ``prefetcher``, whose workers last until :meth:`close`. ``put(chunk,
-    batch_size)`` (set by the trainer) turns a chunk into the backend's data."""
+    batch_size)``, given when the stream is made, turns a chunk into the backend's data (the
+    training feed's checks and the backend, never the trainer itself)."""
 
-    def __init__(self, dataset: Dataset, batches: int, prefetcher: Prefetcher) -> None:
+    def __init__(self, dataset: Dataset, batches: int, prefetcher: Prefetcher,
+                 put: Callable[[Chunk, int], Any] | None = None) -> None:
         self.dataset = dataset
         self.batches = batches
         self.prefetcher = prefetcher
         self.skipped: list[str] = []
-        self.put: Any = None
-        self.outputs: int | None = None  # what the user's own model gives per sample, once known
+        self.put = put
 
     def chunks(self, positions: np.ndarray, batch_size: int) -> Iterator[tuple[int, Chunk]]:
         """``(number of the chunk's first batch, chunk)`` for the samples ``positions`` in order."""

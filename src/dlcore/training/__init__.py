@@ -8,17 +8,7 @@ the History, optimizers as objects and their canonical state (``optimizers``, wi
 default learning rate), learning-rate schedules, and how each metric's statistics become its
 value (``metrics``). Imports the contract, the plugin layer, data, models and io; nothing
 imports it but the public face and the command line.
+
+Its modules are dlcore's own and may change; the public names are those of :mod:`dlcore` and its
+public modules.
 """
-
-from .callbacks import (
-    Callback, Checkpointing, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, TensorBoard,
-)
-from .history import History, format_metrics
-from .optimizers import DEFAULT_LR, SGD, Adam, AdamW, OptimizerConfig, RMSprop
-from .schedules import CosineDecay, ExponentialDecay, LambdaSchedule, OneCycle, Schedule, StepDecay
-from .trainer import Trainer
-
-__all__ = ["Adam", "AdamW", "CSVLogger", "Callback", "Checkpointing", "CosineDecay", "DEFAULT_LR", "EarlyStopping",
-           "ExponentialDecay", "History", "LambdaCallback", "LambdaSchedule", "ModelCheckpoint", "OneCycle",
-           "OptimizerConfig", "RMSprop", "ReduceLROnPlateau", "SGD", "Schedule", "StepDecay", "TensorBoard", "Trainer",
-           "format_metrics"]

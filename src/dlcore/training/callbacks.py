@@ -6,7 +6,7 @@ Set ``trainer.stop_training = True`` in any of them to end training after the cu
 (batch hooks) or epoch. A callback that does not override the batch methods costs nothing per
 batch: the trainer runs its batches in multi-step spans unless some callback asks for batches.
 
-Built in: :class:`ModelCheckpoint` (``Checkpointing`` before 0.2), :class:`EarlyStopping`,
+Built in: :class:`ModelCheckpoint`, :class:`EarlyStopping`,
 :class:`ReduceLROnPlateau`, :class:`CSVLogger`, :class:`TensorBoard`,
 :class:`LambdaCallback`.
 """
@@ -25,7 +25,6 @@ import numpy as np
 
 from ..contract.backend import Model
 from ..contract.errors import ConfigError
-from ..deprecation import deprecated
 from .history import History
 from .trainer import Callback, Trainer, wants_batches
 
@@ -82,20 +81,6 @@ class ModelCheckpoint(Callback):
         if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
             self.best = value
             trainer.save(model, self.best_path, {**self.metadata, "monitor": self.monitor, "value": value, "epoch": epoch})
-
-
-class Checkpointing(ModelCheckpoint):
-    """Deprecated name of :class:`ModelCheckpoint` (removed in dlcore 0.3).
-
-    Example::
-
-        Checkpointing("checkpoints")  # now: ModelCheckpoint("checkpoints")
-    """
-
-    def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
-                 mode: str = "auto") -> None:
-        deprecated("dlcore.Checkpointing", "dlcore.ModelCheckpoint (the same arguments)")
-        super().__init__(directory, every, monitor, mode)
 
 
 class EarlyStopping(Callback):
@@ -302,6 +287,6 @@ def run_tensorboard(run_dir: Path) -> TensorBoard:
     return TensorBoard(Path(run_dir) / "tensorboard")
 
 
-__all__ = ["Callback", "CSVLogger", "Checkpointing", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
            "ReduceLROnPlateau", "TensorBoard", "run_csv_logger",
            "run_tensorboard", "wants_batches"]

@@ -264,8 +264,7 @@ class JaxBackend(Backend):
     def train_steps(self, model: Model, config: StepConfig, span: Span) -> StepResults:
         compiled, native, optimizer = self._compiled(model, config), model.native, model.optimizer
         where = self._jax_device(model.device)
-        rates = span.learning_rates if span.learning_rates is not None else np.full(span.count, optimizer.lr)
-        rates = np.asarray(rates, np.float32)
+        rates = span.rates(self.name).astype(np.float32)
         if model.parallel is not None:
             return self._group_steps(model, compiled, span, rates)
         last = jnp.int32((span.data.num_batches or 0) - 1)
@@ -358,9 +357,6 @@ class JaxBackend(Backend):
         return np.asarray(value)
 
     # -- optimizer
-
-    def set_learning_rate(self, model: Model, lr: float) -> None:
-        model.optimizer.lr = lr
 
     def optimizer_state(self, model: Model) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         state = model.optimizer.state
