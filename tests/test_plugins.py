@@ -1,5 +1,6 @@
 """Third-party plugins: a backend installed by pip with one entry point passes the contract
-suite; duplicate names are refused naming both plugins; plugins can be disabled by name."""
+suite; a name two plugins (or a plugin and dlcore) register is the first's, the other's is
+reachable qualified, with one warning; plugins can be disabled by name."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ import os
 import shutil
 import subprocess
 import sys
+import json
 import textwrap
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from conftest import BACKENDS, BOTH, entry_point
+from conftest import BACKENDS, BOTH, entry_point, numpy_backend
+from dlcore import ConfigError, Trainer, models
+from dlcore.plugins import registry_of
 
 PACKAGE = Path(__file__).parent / "numpy_backend"
 REGISTERED = [info.name for info in __import__("dlcore").backend_infos()]  # installed or not
@@ -89,18 +95,31 @@ def test_disabled_plugins_are_not_loaded(site):
     assert out.stdout.strip() == str([b for b in REGISTERED if b != "tensorflow"])
 
 
-def test_two_plugins_registering_one_backend_name_are_refused_naming_both(site, tmp_path):
+def test_two_plugins_registering_one_backend_name_both_load_the_first_keeps_it(site, tmp_path):
     second = tmp_path / "second"
     second.mkdir()
     shutil.copy(site / "dlcore_numpy.py", second / "another_numpy.py")
     entry_point(second, "another", "another_numpy")
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(second), os.environ.get("PYTHONPATH")]))}
-    code = "import dlcore\ntry:\n    dlcore.Trainer(backend='numpy')\nexcept dlcore.PluginError as e:\n    print('ERR', e)\n"
+    code = textwrap.dedent('''
+        import dlcore
+        from dlcore.testing.data import blobs
+        x, y = blobs(400)
+        for name in ("numpy", "numpy:numpy"):
+            trainer = dlcore.Trainer(backend=name, epochs=2, lr=0.1, seed=0, progress=False)
+            trainer.fit(dlcore.models.mlp(20, [8], 4), (x, y))
+            print("USED", name, type(trainer.backend).__module__, trainer.backend.name, dlcore.get_backend(name).name)
+    ''')
     out = run(site, "-c", code, env=env)
     assert out.returncode == 0, out.stderr
-    assert "ERR two plugins register the backend 'numpy': 'numpy' and 'another'" in out.stdout
+    assert "USED numpy another_numpy numpy numpy" in out.stdout  # entry points load by name: 'another' first
+    assert "USED numpy:numpy dlcore_numpy numpy:numpy numpy:numpy" in out.stdout
+    assert out.stderr.count("dlcore: the backend 'numpy' is registered by another-numpy (plugin 'another') "
+                            "and by dlcore-numpy-backend (plugin 'numpy'); 'numpy' stays with another-numpy; use "
+                            "'numpy:numpy' (backend='numpy:numpy') for the other") == 1, out.stderr
     cli = run(site, "-m", "dlcore", "backends", env=env)
-    assert cli.returncode == 2 and cli.stderr.strip().startswith("dlcore: error: two plugins register")
+    assert cli.returncode == 0, cli.stderr
+    assert [line.split()[0] for line in cli.stdout.splitlines()].count("numpy") == 1, cli.stdout
 
 
 EXTRAS = '''
@@ -116,12 +135,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from dlcore import ArrayDataset, ModelSpec, hookimpl
-from dlcore.datasets import DatasetInfo, DatasetSource
+from dlcore.contract import DatasetInfo, DatasetSource
 from dlcore.contract import DeviceKind
-from dlcore.embeddings import EmbeddingSource, TextEmbedding
+from dlcore.contract import EmbeddingSource
+from dlcore.embeddings import TextEmbedding
 from dlcore.contract import WeightFormat
-from dlcore.kernels import Kernel, Loss, Metric, Optimizer
-from dlcore.models import Layer, ModelKind
+from dlcore.contract import Kernel, Loss, Metric, ModelKind, Optimizer
+from dlcore.models import Layer
 from dlcore.contract import LayerKind
 from dlcore.testing.data import blobs, reviews
 from dlcore_numpy import SGD, optimizer
@@ -317,7 +337,7 @@ def test_a_plugin_extends_models_datasets_metrics_formats_embeddings_and_devices
         import numpy as np
         import dlcore
         from dlcore import Trainer, datasets, embeddings, models
-        from dlcore.devices import parse_device
+        from dlcore.plugins.backends import parse_device
         train, test = datasets.load("blobs")
         trainer = Trainer(backend="numpy", epochs=3, lr=0.1, seed=0, progress=False,
                           metrics=["accuracy", "error_rate"])
@@ -441,3 +461,182 @@ def test_a_plugin_with_a_misspelled_hook_is_left_out_naming_its_entry_point(tmp_
     quiet = run(tmp_path, "-c", "import dlcore\nprint(sorted(dlcore.plugins.registry().broken))\n",
                 env={"DLCORE_DISABLED_PLUGINS": "typo"})
     assert quiet.stdout.strip() == "[]" and "left a plugin out" not in quiet.stderr
+
+
+HUBER_EXTRAS = """
+import numpy as np
+from dlcore import ArrayDataset, hookimpl
+from dlcore.contract import DatasetInfo, Kernel, Loss, Metric, Optimizer
+from dlcore.testing.data import blobs
+from dlcore_numpy import SGD, mae, optimizer
+
+
+class SignSGD(SGD):
+    def step(self, weights, grads):
+        self.t += 1
+        for name, grad in grads.items():
+            weights[name] -= np.float32(self.lr) * np.sign(grad)
+
+    def load(self, arrays, meta):
+        self.t = int(meta.get("step", 0))
+
+
+def triple_mae(logits, labels):
+    errors = logits - labels.reshape(logits.shape)
+    return 3 * np.abs(errors).mean(), 3 * np.sign(errors) / errors.size
+
+
+def wrong(logits, labels):
+    return np.array([(logits.argmax(1) != labels).sum()], np.float32)
+
+
+def load_blobs(path=None, *, download=True, progress=None):
+    x, y = blobs(600)
+    return ArrayDataset(x[:500], y[:500], name="blobs/train"), ArrayDataset(x[500:], y[500:], name="blobs/test")
+
+
+@hookimpl
+def dlcore_losses():
+    return [Loss("huber", "3 |d|", regression=True), Loss("smooth_l1", "|d|", regression=True)]
+
+
+@hookimpl
+def dlcore_metrics():
+    return [Metric("errors", lambda stats, count: float(stats[0] / count), "sum", "(wrong,)")]
+
+
+@hookimpl
+def dlcore_optimizers():
+    return [Optimizer("sgd", {}, "w -= lr * sign(g)")]
+
+
+@hookimpl
+def dlcore_datasets():
+    return [DatasetInfo("blobs", load_blobs, "Gaussian blobs", {"epochs": 2, "batch_size": 50, "optimizer": "sgd",
+                                                                "lr": 0.1})]
+
+
+@hookimpl
+def dlcore_kernels():
+    return [Kernel("loss", "huber", "numpy", triple_mae), Kernel("loss", "smooth_l1", "numpy", mae),
+            Kernel("metric", "errors", "numpy", wrong),
+            Kernel("optimizer", "sgd", "numpy", lambda model, lr: optimizer(SignSGD, model, lr))]
+"""
+
+HUBER_MORE = """
+import numpy as np
+from dlcore import hookimpl
+from dlcore.contract import Kernel, Loss, Metric
+from dlcore_numpy import mse
+
+
+def right(logits, labels):
+    return np.array([(logits.argmax(1) == labels).sum()], np.float32)
+
+
+@hookimpl
+def dlcore_losses():
+    return [Loss("smooth_l1", "d^2", regression=True)]
+
+
+@hookimpl
+def dlcore_metrics():
+    return [Metric("errors", lambda stats, count: float(stats[0] / count), "sum", "(right,)")]
+
+
+@hookimpl
+def dlcore_kernels():
+    return [Kernel("loss", "smooth_l1", "numpy", mse), Kernel("metric", "errors", "numpy", right)]
+"""
+
+
+@pytest.fixture
+def clashing(tmp_path, monkeypatch):
+    """Two installed distributions: dlcore-extras (plugin 'extras') registers dlcore's own loss
+    name 'huber'; dlcore-more (plugin 'more') registers extras' 'smooth_l1' and 'errors'."""
+    for module, source, name in (("dlcore_extras", HUBER_EXTRAS, "extras"), ("dlcore_more", HUBER_MORE, "more")):
+        (tmp_path / f"{module}.py").write_text(source)
+        entry_point(tmp_path, name, module)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for module in ("dlcore_extras", "dlcore_more"):
+        sys.modules.pop(module, None)
+
+
+HUBER_WARNING = ("dlcore: the loss 'huber' is registered by dlcore-ml (dlcore itself) and by dlcore-extras (plugin "
+                 "'extras'); 'huber' stays with dlcore-ml; use 'extras:huber' (loss='extras:huber') for the other")
+
+
+def test_a_plugin_reusing_a_builtin_name_and_another_reusing_its_name_train_beside_them(clashing):
+    """dlcore's huber keeps 'huber', the plugin's is 'extras:huber'; between two plugins the first
+    loaded keeps the name; one warning per clash naming both distributions, and everything trains."""
+    with warnings.catch_warnings(record=True) as caught, numpy_backend():
+        warnings.simplefilter("always")
+        numpy_plugin = [] if "numpy" in BACKENDS else [sys.modules["dlcore_numpy"]]
+
+        def huber(errors):  # dlcore's: d^2 / 2 within 1, else |d| - 1/2
+            small = np.minimum(np.abs(errors), 1)
+            return (0.5 * small ** 2 + np.abs(errors) - small).mean()
+
+        formulas = {"huber": huber, "dlcore:huber": huber, "extras:huber": lambda d: 3 * np.abs(d).mean(),
+                    "smooth_l1": lambda d: np.abs(d).mean(), "extras:smooth_l1": lambda d: np.abs(d).mean(),
+                    "more:smooth_l1": lambda d: (d * d).mean()}  # the loss each name gives, of the errors
+        with registry_of(*numpy_plugin):
+            pass
+        with registry_of(*numpy_plugin) as found:  # built twice, warned once
+            rng = np.random.default_rng(0)
+            x = rng.normal(0, 1, (256, 20)).astype(np.float32)
+            y = (3 * x[:, 0]).astype(np.float32)
+            spec = models.mlp(20, [], 1)
+            losses, histories = {}, {}
+            for loss in formulas:
+                trainer = Trainer(backend="numpy", epochs=2, loss=loss, metrics=[], lr=0.01, seed=0,
+                                  progress=False)
+                errors = trainer.predict(spec, x)[:, 0] - y
+                losses[loss] = trainer.evaluate(spec, (x, y))["loss"], errors
+                histories[loss] = trainer.fit(spec, (x, y))["loss"]
+                assert len(histories[loss]) == 2
+            steps = {}
+            for name in ("sgd", "extras:sgd"):  # one step of a batch of all: dlcore's SGD, extras' sign SGD
+                trainer = Trainer(backend="numpy", epochs=1, batch_size=256, optimizer=name, loss="huber",
+                                  metrics=[], lr=0.005, seed=0, progress=False)
+                before = trainer.build(spec).get_weights()
+                trainer.fit(spec, (x, y))
+                steps[name] = [np.abs(trainer.build(spec).get_weights()[k] - w) for k, w in before.items()]
+            with pytest.raises(ConfigError, match="choose one of .*huber, smooth_l1, extras:huber, more:smooth_l1"):
+                Trainer(backend="numpy", loss="hubr")
+            with pytest.raises(ConfigError, match=r"backend 'torch' has no implementation of the loss "
+                                                  r"'extras:huber' \(backends that have one: numpy\)"):
+                found.kernel("loss", "extras:huber", "torch")
+    messages = [str(w.message) for w in caught if str(w.message).startswith("dlcore: the ")]  # clashes
+    assert messages == [
+        HUBER_WARNING,
+        "dlcore: the loss 'smooth_l1' is registered by dlcore-extras (plugin 'extras') and by dlcore-more (plugin "
+        "'more'); 'smooth_l1' stays with dlcore-extras; use 'more:smooth_l1' (loss='more:smooth_l1') for the other",
+        "dlcore: the metric 'errors' is registered by dlcore-extras (plugin 'extras') and by dlcore-more (plugin "
+        "'more'); 'errors' stays with dlcore-extras; use 'more:errors' (metrics=['more:errors']) for the other",
+        "dlcore: the optimizer 'sgd' is registered by dlcore-ml (dlcore itself) and by dlcore-extras (plugin "
+        "'extras'); 'sgd' stays with dlcore-ml; use 'extras:sgd' (optimizer='extras:sgd') for the other",
+    ], messages
+    for loss, formula in formulas.items():
+        value, errors = losses[loss]
+        assert value == pytest.approx(formula(errors), rel=1e-4), loss
+    assert histories["huber"] == histories["dlcore:huber"] != histories["extras:huber"]
+    assert all(np.allclose(moved, 0.005, atol=1e-7) for moved in steps["extras:sgd"])  # every weight by lr
+    assert not all(np.allclose(moved, 0.005, atol=1e-7) for moved in steps["sgd"])
+
+
+def test_with_clashing_plugins_installed_dlcore_testing_and_the_cli_work(site, clashing):
+    paths = os.pathsep.join(filter(None, [str(clashing), str(site), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": paths}
+    imported = subprocess.run([sys.executable, "-c", "import dlcore.testing"], capture_output=True, text=True,
+                              env=env, timeout=300)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stderr.count(HUBER_WARNING) == 1, imported.stderr
+    trained = subprocess.run([sys.executable, "-m", "dlcore", "train", "blobs", "--backend", "numpy", "--json",
+                              "--no-plots", "--metrics", "accuracy", "errors", "more:errors"],
+                             capture_output=True, text=True, env=env, timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stderr.count("dlcore: the metric 'errors' is registered by") == 1, trained.stderr
+    result = json.loads(trained.stdout.splitlines()[-1])
+    assert result["errors"] == pytest.approx(1 - result["accuracy"]) and result["more:errors"] == result["accuracy"]

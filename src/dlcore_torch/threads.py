@@ -6,23 +6,24 @@ takes several times its idle time, while one thread takes about its idle time. D
 training and evaluation call, :func:`fitted_threads` runs torch with as many threads as there
 are CPUs that other processes left free (read between calls, at most every 0.1 s; at least
 one, at most the user's ``torch.get_num_threads()``), and restores the user's setting after the call.
-It is off in deterministic mode and with ``DLCORE_ADAPT_THREADS=0``.
+It is off in deterministic mode and with ``DLCORE_ADAPT_THREADS=0``, the settings with which a
+seeded run gives the same numbers whatever the load (a different thread count can change the
+last bits of MKL's products; ``environment.json`` of a run folder records the setting).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from typing import Iterator
 
 from dlcore.tuning import OtherLoad
+from dlcore.tuning.cpuload import threads_follow_load
 
 from .framework import import_torch
 
 torch = import_torch()
 
-ENV_ADAPT = "DLCORE_ADAPT_THREADS"
 INTERVAL = 0.1  # seconds between two readings of the other processes' load
 STALE = 1.0  # a longer gap (no training in it) is not read: the load may have changed since
 
@@ -57,7 +58,7 @@ def _free_threads(wanted: int) -> int:
 def fitted_threads(enabled: bool = True) -> Iterator[None]:
     """Run the block with torch's thread count fitted to the free CPUs, then restore it."""
     global _user
-    if not enabled or _user is not None or os.environ.get(ENV_ADAPT, "1") == "0":
+    if not enabled or _user is not None or not threads_follow_load():
         yield
         return
     wanted = torch.get_num_threads()

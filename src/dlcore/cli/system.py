@@ -19,6 +19,7 @@ from ..contract.errors import DlcoreError
 from ..io.files import atomic_path, cache_dir
 from ..plugins.backends import backend_infos, get_backend, installed_backend_names, select_backend_name
 from ..plugins.manager import disabled_plugins, plugin_distribution, registry
+from ..tuning.cpuload import ENV_ADAPT_THREADS, repeatability
 from ..version import DISTRIBUTION, __version__, installed_version
 
 
@@ -130,7 +131,7 @@ def summary() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "packages": {dist: installed_version(dist) for dist in ("numpy", "pandas", "pluggy", "pillow", "tqdm", "matplotlib")},
         "plugins": plugins, "disabled_plugins": sorted(disabled_plugins()), "broken_plugins": registry().broken,
-        "backends": {},
+        "repeatability": repeatability(), "backends": {},
     }
     installed = installed_backend_names()
     try:
@@ -153,7 +154,7 @@ def environment() -> dict[str, Any]:
 
     Example::
 
-        from dlcore.cli import environment
+        from dlcore.cli.system import environment
         print(environment()["backends"]["torch"]["versions"])
     """
     report = summary()
@@ -170,6 +171,10 @@ def _print(report: dict[str, Any]) -> None:
     for dist, version in report["packages"].items():
         print(f"{dist} version: {version or 'not installed'}")
     print("plugins: " + (", ".join(f"{name} ({dist})" for name, dist in report["plugins"].items()) or "none"))
+    repeat = report["repeatability"]
+    print(f"threads follow the load: {'yes' if repeat['threads_follow_load'] else 'no'} "
+          f"({ENV_ADAPT_THREADS}={repeat[ENV_ADAPT_THREADS]}; a seeded run "
+          f"{'repeats whatever the load' if repeat['repeats_whatever_the_load'] else 'repeats whatever the load with ' + ENV_ADAPT_THREADS + '=0'})")
     for name, entry in report["backends"].items():
         if not entry["installed"]:
             print(f"{name}: not installed ({entry['install']})")

@@ -2,15 +2,14 @@
 
 Selection order: the explicit ``backend=`` argument, else the ``DLCORE_BACKEND`` environment
 variable, else the first installed backend by ``priority`` (torch, then tensorflow, then
-plugins' backends such as jax).
+plugins' backends such as jax). Where two plugins register one backend name, the first loaded
+keeps it and the other is chosen by its qualified name, ``"plugin:name"``.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
-from types import ModuleType
 from typing import Iterable
 
 from ..contract.backend import Backend
@@ -19,7 +18,6 @@ from ..contract.devices import parse_device as parse_device_of
 from ..contract.devices import resolve_device as resolve_device_of
 from ..contract.errors import BackendError
 from ..contract.records import BackendInfo
-from ..deprecation import deprecated
 from .manager import ENV_DISABLED, registry
 
 ENV_BACKEND = "DLCORE_BACKEND"
@@ -53,6 +51,9 @@ def installed_backend_names() -> list[str]:
 
 def _find(name: str) -> BackendInfo:
     wanted = name.strip().lower()
+    qualified = registry().backends.get(wanted) if ":" in wanted else None
+    if qualified is not None:
+        return qualified
     infos = backend_infos()
     for info in infos:
         if wanted == info.name or wanted in info.aliases:
@@ -97,7 +98,7 @@ def installed_backend(name: str | None = None) -> BackendInfo:
 
 
 def _load(info: BackendInfo) -> Backend:
-    plugin = registry().backends.plugin_of(info.name) or "?"
+    plugin = registry().backends.owner(info) or "?"
     installed_backend(info.name)
     try:
         loaded = registry().backends.load(info, "load")
@@ -114,6 +115,8 @@ def _load(info: BackendInfo) -> Backend:
     if not isinstance(loaded, Backend):
         raise BackendError(f"backend {info.name!r}: its plugin's load gave a {type(loaded).__name__}, "
                            f"not a dlcore.contract.Backend; {_PORT_HINT}")
+    if info.name != loaded.name:  # "plugin:name": the name that finds this backend's kernels
+        setattr(loaded, "name", info.name)  # the instance's own name; its class's stays
     return loaded
 
 
@@ -168,20 +171,6 @@ def parse_device(name: str) -> tuple[str, int | None]:
 def resolve_device(devices: list[Device], name: str, backend: str) -> Device:
     """Pick the device ``name`` names among ``devices`` ("auto": the best by the registered ranks)."""
     return resolve_device_of(devices, name, backend, registry().device_kinds)
-
-
-def import_torch() -> ModuleType:
-    """Deprecated (``dlcore.frameworks.import_torch`` of 0.1): load the torch backend, return torch."""
-    deprecated("dlcore.frameworks.import_torch()", "dlcore.get_backend('torch'), then import torch")
-    get_backend("torch")
-    return importlib.import_module("torch")
-
-
-def import_tensorflow() -> ModuleType:
-    """Deprecated (``dlcore.frameworks.import_tensorflow`` of 0.1): load the TensorFlow backend."""
-    deprecated("dlcore.frameworks.import_tensorflow()", "dlcore.get_backend('tensorflow'), then import tensorflow")
-    get_backend("tensorflow")
-    return importlib.import_module("tensorflow")
 
 
 __all__ = ["ENV_BACKEND", "all_devices", "backend_infos", "get_backend", "installed_backend", "installed_backend_names",

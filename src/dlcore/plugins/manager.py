@@ -1,7 +1,8 @@
 """The plugin manager and the one registry it fills.
 
 :func:`load_plugins` registers dlcore's own plugin (:mod:`dlcore.plugins.builtin`), then every
-entry point of the ``dlcore`` group except those named in ``$DLCORE_DISABLED_PLUGINS``. A
+entry point of the ``dlcore`` group, by entry-point name, except those named in
+``$DLCORE_DISABLED_PLUGINS``. A
 plugin that fails to import, or implements a hook dlcore does not specify, is left out with a
 warning naming its entry point (the others keep working), and the registry remembers why.
 
@@ -10,6 +11,11 @@ warning naming its entry point (the others keep working), and the registry remem
 the hooks' names without the ``dlcore_`` prefix, and building it checks that they match. It is
 built the first time :func:`registry` is asked, and :func:`use_registry` replaces it (tests
 give their own plugins this way, and ``use_registry(None)`` reloads).
+
+A name two plugins register stops nothing: the first loaded keeps it (dlcore's own, then the
+installed plugins by entry-point name, then those :func:`registry_of` adds, in order), each
+record is also reachable as ``"plugin:name"`` (``Trainer(loss="extras:huber")``), and one
+warning per process says so.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Generic, Hashable, Iterator, TypeVar, overload
+from typing import Any, Generic, Hashable, Iterator, TypeVar, cast, overload
 
 import pluggy
 
@@ -32,6 +38,7 @@ from ..contract.records import (
     ModelKind, Optimizer, StrategyInfo, WeightFormat,
 )
 from ..deprecation import deprecated
+from ..version import DISTRIBUTION
 from . import builtin, hookspecs
 
 ENTRY_POINT_GROUP = "dlcore"
@@ -76,17 +83,23 @@ class Records(Generic[T]):
     """The records of one extension point, by key (a record's ``key``, else its ``name``), each
     remembered with the plugin (entry-point name) that gave it.
 
+    Two plugins may register the same key: the first loaded (dlcore's own, then the installed
+    plugins by entry-point name, then those added in-process) keeps it, and every record is
+    also reachable under its plugin's qualified key, ``"plugin:name"`` (a tuple key qualifies
+    its second place, the name: ``("loss", "extras:huber", "numpy")``).
+
     >>> from dlcore.contract import Loss
     >>> from dlcore.plugins import Records
     >>> losses = Records("loss")
     >>> losses.add(Loss("hinge", "mean(max(0, 1 - y * logit))", binary=True), "my_plugin")
-    >>> losses.find("hinge").binary, losses.plugin_of("hinge"), losses.keys()
-    (True, 'my_plugin', ['hinge'])
+    >>> losses.add(Loss("hinge", "squared hinge"), "other")
+    >>> losses.find("hinge").binary, losses.find("other:hinge").name, losses.plugin_of("hinge"), losses.keys()
+    (True, 'other:hinge', 'my_plugin', ['hinge', 'other:hinge'])
     """
 
     def __init__(self, what: str) -> None:
         self.what = what
-        self._items: dict[Hashable, tuple[T, str]] = {}
+        self._items: dict[Hashable, list[tuple[T, str]]] = {}  # key -> (record, plugin), the key's holder first
 
     @staticmethod
     def key_of(item: Any) -> Hashable:
@@ -94,16 +107,24 @@ class Records(Generic[T]):
         return key
 
     def add(self, item: T, plugin: str) -> None:
-        """Keep ``item``; refuse a second record under the same key, naming both plugins."""
+        """Keep ``item``; under a key taken already it is reachable by its qualified key only, and
+        a record keyed by its name is kept named so (what looks it up sees ``"extras:huber"``)."""
         key = self.key_of(item)
-        if key in self._items:
-            other = self._items[key][1]
-            raise PluginError(f"two plugins register the {self.what} {_show(key)}: {other!r} and {plugin!r}; "
-                              f"uninstall one of them, or disable one with {ENV_DISABLED}={plugin}")
-        self._items[key] = (item, plugin)
+        entries = self._items.setdefault(key, [])
+        if entries and getattr(item, "key", None) is None and dataclasses.is_dataclass(item) and not isinstance(item, type):
+            item = cast(T, dataclasses.replace(item, name=str(qualify(key, plugin))))
+        entries.append((item, plugin))
+
+    def _entry(self, key: Hashable) -> tuple[T, str] | None:
+        entries = self._items.get(key)
+        if entries:
+            return entries[0]
+        plugin, short = split_key(key)
+        return next((entry for entry in self._items.get(short, ()) if entry[1] == plugin), None)
 
     def get(self, key: Hashable) -> T | None:
-        found = self._items.get(key)
+        """The record under ``key`` (or a qualified key); None if there is none."""
+        found = self._entry(key)
         return None if found is None else found[0]
 
     def find(self, key: Hashable) -> T:
@@ -114,8 +135,22 @@ class Records(Generic[T]):
         return found
 
     def plugin_of(self, key: Hashable) -> str | None:
-        found = self._items.get(key)
+        found = self._entry(key)
         return None if found is None else found[1]
+
+    def owner(self, item: T) -> str | None:
+        """The plugin that registered ``item`` (this very record)."""
+        key = self.key_of(item)
+        entries = self._items.get(key) or self._items.get(split_key(key)[1], [])
+        return next((plugin for record, plugin in entries if record is item), None)
+
+    def entries(self, key: Hashable) -> list[tuple[T, str]]:
+        """Every ``(record, plugin)`` registered under the short ``key``, its holder first."""
+        return list(self._items.get(key, ()))
+
+    def clashes(self) -> dict[Hashable, list[str]]:
+        """The keys more than one plugin registers, with those plugins, the holder first."""
+        return {key: [plugin for _, plugin in entries] for key, entries in self._items.items() if len(entries) > 1}
 
     def load(self, item: T, attribute: str) -> Any:
         """``item``'s ``attribute``, imported if it is a ``"module:attribute"`` string; a string
@@ -125,19 +160,48 @@ class Records(Generic[T]):
             return resolve(ref)
         except (ImportError, AttributeError) as err:
             key = self.key_of(item)
-            plugin = self.plugin_of(key) or "?"
+            plugin = self.owner(item) or "?"
             raise PluginError(f"plugin {plugin!r} registers the {self.what} {_show(key)} with {attribute} {ref!r}, "
                               f"which cannot be loaded ({type(err).__name__}: {err}); fix the plugin, or disable it "
                               f"with {ENV_DISABLED}={plugin}") from None
 
     def keys(self) -> list[Hashable]:
-        return list(self._items)
+        """The keys, then the qualified keys of the records another plugin's record shadows."""
+        shadowed = [qualify(key, plugin) for key, entries in self._items.items() for _, plugin in entries[1:]]
+        return [*self._items, *shadowed]
 
     def __iter__(self) -> Iterator[T]:
-        return (item for item, _ in self._items.values())
+        """The record holding each key (shadowed ones are reached by :meth:`get` with a qualified key)."""
+        return (entries[0][0] for entries in self._items.values())
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+def qualify(key: Hashable, plugin: str) -> Hashable:
+    """``key`` qualified by ``plugin``: ``"plugin:name"``, or for a tuple key its name (second place) so.
+
+    >>> from dlcore.plugins.manager import qualify
+    >>> qualify("huber", "extras"), qualify(("loss", "huber", "torch"), "extras")
+    ('extras:huber', ('loss', 'extras:huber', 'torch'))
+    """
+    if isinstance(key, tuple) and len(key) > 1:
+        return (*key[:1], f"{plugin}:{key[1]}", *key[2:])
+    return f"{plugin}:{key}"
+
+
+def split_key(key: Hashable) -> tuple[str | None, Hashable]:
+    """``(plugin, short key)`` of a qualified key; ``(None, key)`` of another.
+
+    >>> from dlcore.plugins.manager import split_key
+    >>> split_key("extras:huber"), split_key(("loss", "extras:huber", "torch")), split_key("huber")
+    (('extras', 'huber'), ('extras', ('loss', 'huber', 'torch')), (None, 'huber'))
+    """
+    name = key[1] if isinstance(key, tuple) and len(key) > 1 else key
+    if not isinstance(name, str) or ":" not in name:
+        return None, key
+    plugin, _, short = name.partition(":")
+    return plugin, ((*key[:1], short, *key[2:]) if isinstance(key, tuple) else short)
 
 
 def _show(key: Hashable) -> str:
@@ -184,12 +248,55 @@ class Registry:
         for point in points:
             singular = point[:-3] + "y" if point.endswith("ies") else point[:-2] if point.endswith("sses") else point[:-1]
             records: Records[Any] = Records(singular.replace("_", " "))
-            for impl in getattr(pm.hook, "dlcore_" + point).get_hookimpls():
+            impls = getattr(pm.hook, "dlcore_" + point).get_hookimpls()
+            for impl in sorted(impls, key=lambda impl: impl.plugin_name != BUILTIN):  # dlcore's own first
                 for item in impl.function() or ():
                     records.add(item, impl.plugin_name)
             found[point] = records
         names = tuple(name for name, _ in pm.list_name_plugin() if name)
-        return cls(**found, plugins=names, broken=dict(broken or {}))
+        made = cls(**found, plugins=names, broken=dict(broken or {}))
+        made.warn_clashes()
+        return made
+
+    def warn_clashes(self) -> None:
+        """One warning per name two plugins register (once per process): who keeps the name, and
+        how to choose the other."""
+        for field in dataclasses.fields(self):
+            records = getattr(self, field.name)
+            if not isinstance(records, Records):
+                continue
+            for key, plugins in records.clashes().items():
+                if records is self.kernels and self._kernel_clash_explained(key):
+                    continue
+                said = (records.what, key, tuple(plugins))
+                with _lock:
+                    if said in _warned:
+                        continue
+                    _warned.add(said)
+                warnings.warn(self._clash_message(records, key, plugins), stacklevel=2)
+
+    def _kernel_clash_explained(self, key: Hashable) -> bool:
+        """Whether the clash of kernels ``key`` follows from a clash of their records (or backends)."""
+        kind, name, backend = cast("tuple[str, str, str]", key)
+        return len(self._of_kind(kind).entries(name)) > 1 or len(self.backends.entries(backend)) > 1
+
+    def _clash_message(self, records: Records[Any], key: Hashable, plugins: list[str]) -> str:
+        owners = " and by ".join(map(_plugin_words, plugins))
+        first = _plugin_words(plugins[0]).split(" (")[0]
+        if records is self.kernels:
+            kind, name, backend = cast("tuple[str, str, str]", key)
+            used = _plugin_words(self.kernels.plugin_of(self._kernel_key(kind, name, backend) or key) or "?")
+            return (f"dlcore: the {kind} {name!r} on backend {backend!r} is implemented by {owners}; dlcore uses "
+                    f"{used.split(' (')[0]}'s (the record's own plugin's, else the backend's, else the first "
+                    f"loaded); uninstall the other, or disable it with {ENV_DISABLED}=NAME")
+        others = [qualify(key, plugin) for plugin in plugins[1:]]
+        if records is self.model_kinds or records is self.layer_kinds:  # a spec names its kind itself
+            return (f"dlcore: the {records.what} {_show(key)} is registered by {owners}; specs of that kind are "
+                    f"{first}'s (the other's class is {' or '.join(map(repr, others))}: a spec class names its "
+                    "kind itself, so the other plugin must give its kind another name)")
+        choices = " or ".join(f"{other!r} ({_how_to_choose(records.what, other)})" for other in others)
+        return (f"dlcore: the {records.what} {_show(key)} is registered by {owners}; {_show(key)} stays "
+                f"with {first}; use {choices} for the other")
 
     # Look-ups with errors that list what there is.
 
@@ -203,13 +310,42 @@ class Registry:
         return self.optimizers.find(name)
 
     def kernel(self, kind: str, name: str, backend: str) -> Any:
-        """``backend``'s implementation of the ``kind`` called ``name``, imported."""
-        found = self.kernels.get((kind, name, backend))
-        if found is None:
-            others = sorted(str(key[2]) for key in self.kernels.keys() if isinstance(key, tuple) and key[:2] == (kind, name))
+        """``backend``'s implementation of the ``kind`` called ``name`` (either may be qualified:
+        ``"extras:huber"``), imported."""
+        key = self._kernel_key(kind, name, backend)
+        if key is None:
+            short = split_key(name)[1]
+            backends = {kernel.backend for kernel in self.kernels if (kernel.kind, kernel.name) == (kind, short)}
+            others = sorted(b for b in backends if self._kernel_key(kind, name, b) is not None)
             raise ConfigError(f"backend {backend!r} has no implementation of the {kind} {name!r}"
                               + (f" (backends that have one: {', '.join(others)})" if others else ""))
-        return self.kernels.load(found, "impl")
+        return self.kernels.load(self.kernels.find(key), "impl")
+
+    def _of_kind(self, kind: str) -> Records[Any]:
+        kinds: dict[str, Records[Any]] = {"loss": self.losses, "metric": self.metrics, "optimizer": self.optimizers,
+                                          "layer": self.layer_kinds, "model": self.model_kinds}
+        return kinds[kind]
+
+    def _kernel_key(self, kind: str, name: str, backend: str) -> Hashable | None:
+        """The (qualified) key of the kernel that implements the record ``name`` on ``backend``.
+
+        A plugin whose record (or backend) of that name another plugin's shadows implements it
+        for its own record (or backend) alone; among the others, the record's plugin's kernel
+        comes first, then the backend's, then the first loaded."""
+        owner, short = split_key(name)
+        backend_owner, backend_short = split_key(backend)
+        candidates = [plugin for _, plugin in self.kernels.entries((kind, short, backend_short))]
+        sides = ((self._of_kind(kind), owner, short), (self.backends, backend_owner, backend_short))
+        for records, chosen, wanted in sides:
+            holders = [plugin for _, plugin in records.entries(wanted)]
+            if chosen is not None and chosen in holders[1:]:
+                candidates = [plugin for plugin in candidates if plugin == chosen]
+            else:
+                candidates = [plugin for plugin in candidates if plugin not in holders[1:]]
+        record_owner = owner or self._of_kind(kind).plugin_of(short)
+        backend_owner = backend_owner or self.backends.plugin_of(backend_short)
+        preferred = sorted(candidates, key=lambda plugin: (plugin != record_owner, plugin != backend_owner))
+        return qualify((kind, short, backend_short), preferred[0]) if preferred else None
 
     def strategy(self, name: str, backend: str) -> StrategyInfo:
         """The strategy called ``name`` (or an alias of it), which must drive ``backend``."""
@@ -256,6 +392,24 @@ class Registry:
         return "; plugins left out: " + "; ".join(f"{name} ({why})" for name, why in self.broken.items())
 
 
+_warned: set[tuple[str, Hashable, tuple[str, ...]]] = set()  # the name clashes warned about in this process
+CHOOSE = {"loss": "loss={!r}", "metric": "metrics=[{!r}]", "optimizer": "optimizer={!r}", "strategy": "strategy={!r}",
+          "dataset": "datasets.load({!r})", "backend": "backend={!r}"}
+"""How a user names a record of each extension point (``loss='extras:huber'``)."""
+
+
+def _how_to_choose(what: str, key: Hashable) -> str:
+    return CHOOSE.get(what, "the name {!r}").format(key)
+
+
+def _plugin_words(plugin: str) -> str:
+    """``plugin`` by its distribution: "dlcore-extras (plugin 'extras')"."""
+    if plugin == BUILTIN:
+        return f"{DISTRIBUTION} (dlcore itself)"
+    installed = any(ep.name == plugin for ep in metadata.entry_points(group=ENTRY_POINT_GROUP))
+    return f"{plugin_distribution(plugin)} (plugin {plugin!r})" if installed else f"plugin {plugin!r} (registered in this process)"
+
+
 def _distribution(ep: metadata.EntryPoint) -> str:
     dist = getattr(ep, "dist", None)
     return str(dist.metadata["Name"]) if dist is not None else "an unknown distribution"
@@ -289,7 +443,7 @@ def _load_entry_points(pm: pluggy.PluginManager, broken: dict[str, str]) -> None
     """Register each entry point of the ``dlcore`` group not disabled; note those left out."""
     disabled = disabled_plugins()
     seen: set[str] = set()
-    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):  # a fixed order
         if ep.name in disabled or ep.name in seen:
             continue
         seen.add(ep.name)
@@ -395,16 +549,16 @@ def registry_of(*plugins: Any) -> Iterator[Registry]:
 
 
 def plugin_distribution(plugin_name: str) -> str:
-    """The distribution that installed the plugin ``plugin_name`` ("dlcore" for the core's).
+    """The distribution that installed the plugin ``plugin_name`` (dlcore's own: dlcore-ml).
 
     >>> from dlcore.plugins import plugin_distribution
     >>> plugin_distribution("dlcore"), plugin_distribution("torch")  # the torch plugin comes with dlcore-ml
-    ('dlcore', 'dlcore-ml')
+    ('dlcore-ml', 'dlcore-ml')
     """
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == plugin_name:
             return _distribution(ep)
-    return "dlcore"
+    return DISTRIBUTION if plugin_name == BUILTIN else "no distribution (registered in this process)"
 
 
 __all__ = ["ENTRY_POINT_GROUP", "ENV_DISABLED", "Records", "Registry", "disabled_plugins", "load_plugins",

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..contract.errors import ConfigError
 from ..data.text import is_text
+from ..tuning.cpuload import repeatability
 from ..version import DISTRIBUTION, __version__, installed_version
 from . import plots
 from .folder import RunFolder
@@ -23,12 +24,13 @@ PLOTS = ("samples.png", "learning_curves.png", "confusion_matrix.png", "top_loss
 
 
 def environment(trainer: Any) -> dict[str, Any]:
-    """The versions a run ran with: dlcore, Python, the backend's framework, the device."""
+    """The versions a run ran with: dlcore, Python, the backend's framework, the device; and
+    whether its numbers repeat whatever the machine's load (``repeatability``)."""
     return {"dlcore": __version__, "distribution": DISTRIBUTION, "python": platform.python_version(),
             "platform": platform.platform(), "machine": platform.machine(), "processor": platform.processor(),
             "cpus": os.cpu_count(), "numpy": installed_version("numpy"), "backend": trainer.backend_name,
             "framework": trainer.backend.versions(), "device": f"{trainer.device.name} ({trainer.device.description})",
-            "command": sys.argv}
+            "repeatability": repeatability(bool(getattr(trainer, "deterministic", False))), "command": sys.argv}
 
 
 def finish(run: RunFolder, trainer: Any, model: Any, test: Any, history: Any) -> dict[str, Any]:

@@ -4,12 +4,18 @@
 Backends use it to run no more compute threads than there are CPUs left free (a thread that
 waits for a CPU another process holds stalls every parallel operation of its team). Where
 ``/proc/stat`` is missing (not Linux) :meth:`OtherLoad.read` gives None.
+
+A different thread count can change the last bits of a framework's sums, so a seeded run
+repeats bit for bit whatever the load only with the thread count fixed: with
+``DLCORE_ADAPT_THREADS=0`` or in deterministic mode (:func:`threads_follow_load`; a run folder's
+``environment.json`` records it under ``repeatability``).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 __all__ = ["OtherLoad", "allowed_cpus"]
 
@@ -32,6 +38,33 @@ def _busy_seconds(cpus: set[int]) -> float | None:
         return ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+ENV_ADAPT_THREADS = "DLCORE_ADAPT_THREADS"
+"""``DLCORE_ADAPT_THREADS=0``: backends keep their thread count whatever the load."""
+
+
+def threads_follow_load(deterministic: bool = False) -> bool:
+    """Whether backends that can (torch) fit their thread count to the load: not in
+    deterministic mode, nor with ``DLCORE_ADAPT_THREADS=0``."""
+    return not deterministic and os.environ.get(ENV_ADAPT_THREADS, "1").strip() != "0"
+
+
+def repeatability(deterministic: bool = False) -> dict[str, Any]:
+    """The settings a seeded run's last bits depend on, and how to make it repeat whatever the load.
+
+    >>> from dlcore.tuning.cpuload import repeatability
+    >>> repeatability(deterministic=True)["repeats_whatever_the_load"]
+    True
+    """
+    follows = threads_follow_load(deterministic)
+    found: dict[str, Any] = {ENV_ADAPT_THREADS: os.environ.get(ENV_ADAPT_THREADS, "1 (default)"),
+                             "deterministic": deterministic, "threads_follow_load": follows,
+                             "repeats_whatever_the_load": not follows}
+    if follows:
+        found["to_repeat"] = (f"{ENV_ADAPT_THREADS}=0 (or deterministic=True, --deterministic) fixes the thread "
+                              "count, so the same seed gives the same numbers on a quiet and on a busy machine")
+    return found
 
 
 class OtherLoad:
