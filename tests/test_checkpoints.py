@@ -1,8 +1,12 @@
-"""Checkpoints across backends and the frameworks' native formats (exact resume, periodic and
-best checkpoints: the contract suite, dlcore.testing)."""
+"""Checkpoints: dlcore's file (round trip, damage, per-array hashes, no pickles, atomic writes
+with the user's permissions, metadata that must fit its arrays), across backends and the
+frameworks' native formats (exact resume, periodic and best checkpoints: the contract suite,
+dlcore.testing)."""
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
 from pathlib import Path
 
@@ -13,6 +17,7 @@ from conftest import BACKENDS, BOTH, blobs
 from dlcore import (
     CheckpointError, Trainer, TrainingCheckpoint, get_backend, models,
 )
+from dlcore.models import MLP
 from dlcore.optimizers import SGD, AdamW, RMSprop
 
 
@@ -28,6 +33,226 @@ def fitted(backend, device, epochs=1, samples=100, **settings):
     t = trainer(backend, device, epochs=epochs, **settings)
     t.fit(spec, (x, y))
     return x, y, spec, t
+
+
+# ------------------------------------------------------------------ the file
+
+
+def test_checkpoint_round_trip_and_damage_detection(tmp_path):
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    weights = spec.initial_weights(0)
+    path = TrainingCheckpoint(weights, spec, {"note": "x"}).save(tmp_path / "m.npz")
+    loaded = TrainingCheckpoint.load(path)
+    assert loaded.spec == spec and loaded.metadata == {"note": "x"}
+    assert all(np.array_equal(loaded.weights[k], weights[k]) for k in weights)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    (tmp_path / "bad.npz").write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="bad.npz"):
+        TrainingCheckpoint.load(tmp_path / "bad.npz")
+    (tmp_path / "trunc.npz").write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match="trunc.npz"):
+        TrainingCheckpoint.load(tmp_path / "trunc.npz")
+
+
+def _rewrite_npz(source, target, change):
+    """Copy the .npz archive ``source`` to ``target`` as a well-formed zip (fresh CRCs), with
+    ``change(name, bytes) -> bytes`` applied to each member."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, change(name, src.read(name)))
+    return target
+
+
+def test_checkpoint_whose_array_bytes_differ_from_their_hash_is_refused(tmp_path):
+    """A valid zip whose array bytes were changed (zip's own CRC recomputed): only dlcore's
+    per-array SHA-256 can tell."""
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+
+    def flip_last_byte(name, raw):
+        return raw[:-1] + bytes([raw[-1] ^ 0x01]) if name == "weights/layers.1.bias.npy" else raw
+
+    altered = _rewrite_npz(path, tmp_path / "altered.npz", flip_last_byte)
+    with np.load(altered, allow_pickle=False) as npz:  # numpy itself reads it without complaint
+        assert not np.array_equal(npz["weights/layers.1.bias"], spec.initial_weights(0)["layers.1.bias"])
+    with pytest.raises(CheckpointError, match=r"altered.npz: tensor 'weights/layers.1.bias' fails its checksum"):
+        TrainingCheckpoint.load(altered)
+
+
+def test_checkpoint_with_arrays_its_metadata_does_not_list_is_refused(tmp_path):
+    """An array added to the archive, or one removed from it, without its metadata entry."""
+    import io
+    import zipfile
+
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    extra = io.BytesIO()
+    np.save(extra, np.ones(3, np.float32))
+    added = _rewrite_npz(path, tmp_path / "added.npz", lambda name, raw: raw)
+    with zipfile.ZipFile(added, "a") as archive:
+        archive.writestr("weights/smuggled.npy", extra.getvalue())
+    with pytest.raises(CheckpointError, match=r"added.npz: tensors \['weights/smuggled'\] are missing or unexpected"):
+        TrainingCheckpoint.load(added)
+    removed = tmp_path / "removed.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(removed, "w") as dst:
+        for name in src.namelist():
+            if name != "weights/layers.0.bias.npy":
+                dst.writestr(name, src.read(name))
+    with pytest.raises(CheckpointError, match=r"removed.npz: tensors \['weights/layers.0.bias'\] are missing"):
+        TrainingCheckpoint.load(removed)
+
+
+class CreatesFile:
+    """Unpickling this creates ``path``: proof that a loader ran code from the file."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_checkpoint_refuses_pickled_arrays(tmp_path):
+    """A checkpoint with valid dlcore metadata and one object array whose pickle would create a
+    file: refused as pickled, and nothing runs."""
+    from dlcore import TrainingCheckpoint
+
+    marker = tmp_path / "code-ran"
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    evil = np.empty(1, dtype=object)
+    evil[0] = CreatesFile(marker)
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    meta = json.loads(arrays["__dlcore_metadata__"].tobytes())
+    meta["tensors"]["weights/layers.0.bias"] = {"shape": [1], "dtype": "object", "sha256": "0" * 64}
+    arrays["weights/layers.0.bias"] = evil
+    arrays["__dlcore_metadata__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez(tmp_path / "evil.npz", **arrays)
+    with pytest.raises(CheckpointError, match=r"evil.npz: holds pickled objects, which dlcore never loads \(they "
+                                              r"could run code\); only a checkpoint of plain arrays can be read"):
+        TrainingCheckpoint.load(tmp_path / "evil.npz")
+    assert not marker.exists(), "loading a checkpoint unpickled an object array and ran its code"
+
+
+def test_a_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path):
+    """Every file dlcore writes goes through atomic_path: an error midway keeps the old file
+    byte for byte and leaves nothing else behind."""
+    from dlcore import TrainingCheckpoint
+    from dlcore.io.files import atomic_path
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    before = path.read_bytes()
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(b"half a checkpoint")
+            raise RuntimeError("disk full")
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
+def test_files_are_written_with_the_permissions_the_umask_gives(tmp_path):
+    """A checkpoint is as readable as any file the user makes (mkstemp alone gives 0600)."""
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    old = os.umask(0o027)
+    try:
+        path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+        os.umask(0o022)
+        other = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "n.npz")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640 and other.stat().st_mode & 0o777 == 0o644
+
+
+def _checkpoint_with(tmp_path, name, change_meta=None, arrays=None):
+    """A checkpoint of a small MLP saved by dlcore, its metadata and arrays then changed."""
+    from dlcore import TrainingCheckpoint
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "source.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        stored = {k: npz[k] for k in npz.files}
+    meta = json.loads(stored.pop("__dlcore_metadata__").tobytes())
+    for key, array in (arrays or {}).items():
+        stored[key] = array
+        meta["tensors"][key] = {"shape": list(array.shape), "dtype": str(array.dtype),
+                                "sha256": __import__("hashlib").sha256(array.tobytes()).hexdigest()}
+    if change_meta:
+        change_meta(meta)
+    np.savez(tmp_path / name, __dlcore_metadata__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **stored)
+    return tmp_path / name
+
+
+def test_checkpoint_metadata_records_versions_shapes_and_dtypes(tmp_path):
+    from dlcore import TrainingCheckpoint, __version__
+
+    spec = MLP(4, (3,), 2)
+    path = TrainingCheckpoint(spec.initial_weights(0), spec).save(tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(npz["__dlcore_metadata__"].tobytes())
+    assert meta["format"] == "dlcore.checkpoint/1" and meta["dlcore_version"] == __version__
+    assert meta["tensors"]["weights/layers.0.weight"]["shape"] == [3, 4]
+    assert meta["tensors"]["weights/layers.0.weight"]["dtype"] == "float32"
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda m: m.update(format="dlcore.checkpoint/99"), r"unsupported format 'dlcore.checkpoint/99'"),
+    (lambda m: m["tensors"]["weights/layers.0.bias"].update(shape=[4]),
+     r"tensor 'weights/layers.0.bias' is float32 \[3\], its metadata says float32 \[4\]"),
+    (lambda m: m["tensors"]["weights/layers.0.bias"].update(dtype="float64"),
+     r"tensor 'weights/layers.0.bias' is float32 \[3\], its metadata says float64 \[3\]"),
+])
+def test_checkpoint_metadata_that_does_not_fit_its_arrays_is_refused(tmp_path, change, message):
+    from dlcore import TrainingCheckpoint
+
+    with pytest.raises(CheckpointError, match="changed.npz: .*" + message):
+        TrainingCheckpoint.load(_checkpoint_with(tmp_path, "changed.npz", change))
+
+
+def test_checkpoint_with_a_tensor_outside_its_sections_is_refused(tmp_path):
+    from dlcore import TrainingCheckpoint
+
+    path = _checkpoint_with(tmp_path, "odd.npz", arrays={"junk/x": np.zeros(2, np.float32)})
+    with pytest.raises(CheckpointError, match=r"odd.npz: unexpected tensor 'junk/x'"):
+        TrainingCheckpoint.load(path)
+
+
+def test_checkpoint_without_a_spec_and_with_slashes_in_names_round_trips(tmp_path):
+    """Weights of a native model (Keras names them by path) and no architecture."""
+    from dlcore import TrainingCheckpoint
+
+    weights = {"sequential/dense/kernel": np.ones((2, 3), np.float32), "sequential/dense/bias": np.zeros(3, np.float32)}
+    loaded = TrainingCheckpoint.load(TrainingCheckpoint(weights, optimizer={"0/m": np.ones(2)}).save(tmp_path / "n.npz"))
+    assert loaded.spec is None and loaded.weights.keys() == weights.keys() and list(loaded.optimizer) == ["0/m"]
+    assert all(np.array_equal(loaded.weights[k], w) for k, w in weights.items())
+
+
+def test_missing_and_unreadable_checkpoints_name_the_file(tmp_path):
+    import zipfile
+
+    from dlcore import TrainingCheckpoint
+
+    with pytest.raises(CheckpointError, match=r"nothing.npz: no such checkpoint file"):
+        TrainingCheckpoint.load(tmp_path / "nothing.npz")
+    with zipfile.ZipFile(tmp_path / "garbage.npz", "w") as archive:
+        archive.writestr("weights/w.npy", b"\x93NUMPY\x01\x00\x10\x00 not a header ")
+    with pytest.raises(CheckpointError, match=r"garbage.npz: not a readable dlcore checkpoint \("):
+        TrainingCheckpoint.load(tmp_path / "garbage.npz")
+
+
+# -------------------------------------------------------------- across backends
 
 
 @pytest.mark.skipif(not BOTH, reason="needs both backends")
@@ -76,16 +301,6 @@ def test_torch_state_dict_export_reads_with_weights_only_and_imports_anywhere(ba
         np.testing.assert_allclose(o.predict(restored, x), t.predict(spec, x), atol=1e-5)
     with pytest.raises(CheckpointError, match="holds no model architecture"):
         t.load(path)
-
-
-class CreatesFile:
-    """Unpickling this creates ``path``: proof that a loader ran code from the file."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, "w"))
 
 
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")

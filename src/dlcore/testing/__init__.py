@@ -8,12 +8,43 @@ third-party backend runs it against itself by subclassing it in its tests (pytes
     class TestMyBackend(BackendTests):
         backend = "mybackend"
 
+The suite is made of sections, one per concern, each usable alone: a backend that offers only
+some subclasses those (pytest collects each section's tests once)::
+
+    from dlcore.testing import CheckpointTests, ModelTests, TrainingTests
+
+    class TestMyBackend(ModelTests, TrainingTests, CheckpointTests):
+        backend = "mybackend"
+
+The sections: :class:`ModelTests`, :class:`TrainingTests`, :class:`OptimizerTests`,
+:class:`PrecisionTests`, :class:`ReproducibilityTests`, :class:`EvaluationTests`,
+:class:`CheckpointTests`, :class:`CallbackTests`, :class:`StreamingTests`, :class:`LayerTests`,
+:class:`TextTests`, :class:`BadInputTests` and :class:`RegressionTests`, each a subclass of
+:class:`BackendTestBase` (the ``device`` fixture and ``trainer()``). A strategy (a group of
+processes) has its own: :class:`dlcore.testing.distributed.StrategyTests`.
+
 :mod:`dlcore.testing.reference` computes in float64 numpy what a backend must compute for an
 MLP; :mod:`dlcore.testing.data` makes small learnable problems. Importing this module needs
 pytest.
 """
 
 from . import data, reference
+from .contract.bad_input import BadInputTests
+from .contract.base import BackendTestBase
+from .contract.callbacks import CallbackTests
+from .contract.checkpoints import CheckpointTests
+from .contract.evaluation import EvaluationTests
+from .contract.layers import LayerTests
+from .contract.models import ModelTests
+from .contract.optimizers import OptimizerTests
+from .contract.precision import PrecisionTests
+from .contract.reproducibility import ReproducibilityTests
+from .contract.streaming import StreamingTests
+from .contract.text import TextTests
+from .contract.training import TrainingTests
+from .regression import RegressionTests
 from .suite import BackendTests
 
-__all__ = ["BackendTests", "data", "reference"]
+__all__ = ["BackendTestBase", "BackendTests", "BadInputTests", "CallbackTests", "CheckpointTests", "EvaluationTests",
+           "LayerTests", "ModelTests", "OptimizerTests", "PrecisionTests", "RegressionTests", "ReproducibilityTests",
+           "StreamingTests", "TextTests", "TrainingTests", "data", "reference"]

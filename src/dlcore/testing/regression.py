@@ -1,7 +1,7 @@
 """Contract tests of regression: dlcore's regression losses (``mse``, ``mae``, ``huber``) and
 metrics (``mae``, ``rmse``, ``r2``) on a backend, through the Trainer, against the float64
 reference (:mod:`dlcore.testing.reference`) and scikit-learn. A mixin of the same conventions
-as :class:`dlcore.testing.BackendTests`; alone::
+as the other sections of :class:`dlcore.testing.BackendTests`; alone::
 
     from dlcore.testing.regression import RegressionTests
 
@@ -13,16 +13,12 @@ Tests of a loss or metric the backend has no kernel for are skipped.
 
 from __future__ import annotations
 
-import os
-from typing import Any
-
 import numpy as np
 import pytest
 
-from .. import ConfigError, DeviceError, Trainer, models
-from ..plugins.backends import get_backend
-from ..plugins.manager import registry
+from .. import models
 from . import reference
+from .contract.base import BackendTestBase
 
 REGRESSION_LOSSES = reference.REGRESSION_LOSSES
 REGRESSION_METRICS = ("mae", "rmse", "r2")
@@ -38,37 +34,16 @@ def linear_problem(n: int = 512, features: int = 8, outputs: int = 1, seed: int 
     return x, (y[:, 0] if outputs == 1 else y).astype(np.float32)
 
 
-class RegressionTests:
-    """Subclass (or mix into a :class:`BackendTests` subclass) with ``backend = "name"``."""
+class RegressionTests(BackendTestBase):
+    """Subclass (or mix into a :class:`BackendTests` subclass) with ``backend = "name"``.
 
-    backend: str = ""
-    optimizers: tuple[str, ...] = ("sgd", "adam")
+    Example::
 
-    @pytest.fixture
-    def device(self) -> str:
-        """The device the tests run on: $DLCORE_TEST_DEVICE ("gpu" in tox's gpu factor: the
-        backend's first GPU, the test skipped where it has none), else the CPU."""
-        wanted = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
-        if wanted == "cpu":
-            return "cpu"
-        try:
-            return str(get_backend(self.backend).device(wanted).name)
-        except DeviceError:
-            pytest.skip(f"backend {self.backend!r} has no {wanted} device here")
+        from dlcore.testing import RegressionTests
 
-    def trainer(self, device: str, **settings: Any) -> Trainer:
-        """A trainer of this backend: 5 epochs of Adam (lr 1e-2), batch 32, seed 0, no progress bar."""
-        optimizer = "adam" if "adam" in self.optimizers else self.optimizers[0]
-        defaults = dict(epochs=5, batch_size=32, optimizer=optimizer, lr=1e-2, seed=0, device=device, progress=False)
-        return Trainer(backend=self.backend, **{**defaults, **settings})
-
-    def needs_kernels(self, kind: str, *names: str) -> None:
-        """Skip the test unless this backend has a kernel for each ``kind`` (loss, metric) named."""
-        for name in names:
-            try:
-                registry().kernel(kind, name, self.backend)
-            except ConfigError:
-                pytest.skip(f"{self.backend} does not implement the {kind} {name}")
+        class TestMyBackendRegression(RegressionTests):
+            backend = "mybackend"
+    """
 
     @pytest.mark.parametrize("outputs", [1, 2])
     @pytest.mark.parametrize("loss", REGRESSION_LOSSES)
