@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcore import DataError, datasets, embeddings
+from dlcore.data.fashion_mnist import locate_fashion_mnist
 
 
 # ---------------------------------------------------------------------------- data
@@ -62,7 +63,7 @@ def imdb_data(samples: int | None):
 def torchvision_root() -> Path:
     """A folder in torchvision's layout (FashionMNIST/raw, uncompressed) for the tutorial pipeline,
     made once per run and removed when the benchmark exits."""
-    paths = datasets.locate_fashion_mnist(download=False)
+    paths = locate_fashion_mnist(download=False)
     root = Path(tempfile.mkdtemp(prefix="dlcore-bench-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)
     raw = root / "FashionMNIST" / "raw"

@@ -32,14 +32,14 @@ phases = {}
 def phase(name):
     global start
     now = time.perf_counter(); phases[name] = now - start; start = now
-from dlcore import Callback, Trainer, datasets, get_backend
+from dlcore import Callback, Trainer, datasets, get_backend, models
 phase("import dlcore")
 backend, workload = sys.argv[1], sys.argv[2]
 get_backend(backend)
 phase("import the framework")
 train, _ = datasets.load(workload, download=False)
 phase("read the data")
-spec = datasets.model_for(workload, train)
+spec = models.model_for(workload, train)
 phase("build the model spec")
 class FirstStep(Callback):
     def on_train_batch_end(self, trainer, model, batch, logs):

@@ -49,10 +49,10 @@ TARGET = 1.3  # streamed epoch / preloaded epoch
 
 def fashion_uint8(split: str) -> tuple[np.ndarray, np.ndarray]:
     """The raw Fashion-MNIST images (N, 28, 28) uint8 and labels of ``split``, from the IDX files."""
-    from dlcore import datasets
+    from dlcore.data.fashion_mnist import locate_fashion_mnist
     from dlcore.data.idx import read_idx
 
-    paths, prefix = datasets.locate_fashion_mnist(download=False), "train" if split == "train" else "t10k"
+    paths, prefix = locate_fashion_mnist(download=False), "train" if split == "train" else "t10k"
     return read_idx(paths[f"{prefix}-images-idx3-ubyte"]), read_idx(paths[f"{prefix}-labels-idx1-ubyte"])
 
 

@@ -64,7 +64,7 @@ def test_loads_scaled_images_labels_and_class_names(fashion_dir):
 
 
 def test_features_converted_for_training_are_aligned_and_others_are_not_copied():
-    from dlcore.data import standard_dtypes
+    from dlcore.data.arrays import standard_dtypes
 
     images = np.arange(4 * 9, dtype=np.uint8).reshape(4, 9)
     features, labels = standard_dtypes(images[:, 1:], np.arange(4, dtype=np.int32))

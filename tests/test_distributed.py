@@ -9,7 +9,7 @@ import pytest
 from conftest import BACKENDS, TEST_DEVICE
 from dlcore import ConfigError, Trainer
 from dlcore.contract import Strategy
-from dlcore.parallel import shard_order, sharded_count
+from dlcore.parallel.sharding import shard_order, sharded_count
 from dlcore.plugins import registry
 from dlcore.testing.distributed import StrategyTests
 

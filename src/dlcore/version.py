@@ -22,6 +22,3 @@ def installed_version(distribution: str) -> str | None:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
         return None
-
-
-__all__ = ["DISTRIBUTION", "__version__", "installed_version", "pip_install"]

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dlcore.data.imdb import clean_text, reviews_dataset
-from dlcore.errors import DataError
+from dlcore.contract import DataError
 
 from .framework import import_tensorflow
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcore.errors import CheckpointError
+from dlcore.contract import CheckpointError
 from dlcore.io.files import atomic_path
-from dlcore.models import MLP, ModelSpec, Sequential, TextClassifier, check_weights
+from dlcore.contract import ModelSpec, check_weights
+from dlcore.models import MLP, Sequential, TextClassifier
 
 from .models import (
     KerasMLP, KerasSequential, build_mlp, build_sequential, build_text_classifier, canonical, canonical_shape, keras,

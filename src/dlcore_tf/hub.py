@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcore.embeddings import TextEmbedding
-from dlcore.errors import DataError
+from dlcore.contract import DataError
 
 from .framework import import_tensorflow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcore.errors import CheckpointError
+from dlcore.contract import CheckpointError
 from dlcore.io.files import atomic_path
 
 from .framework import import_torch

@@ -13,7 +13,7 @@ import importlib.util
 import sys
 import warnings
 
-from dlcore.errors import BackendError
+from dlcore.contract import BackendError
 
 
 def tensorflow_came_first() -> bool:

@@ -21,7 +21,6 @@ from ..data.datasets import registered
 from ..parallel.launcher import worker_of
 from ..version import __version__
 from . import system, train, use
-from .system import environment
 
 USAGE_ERRORS = (ConfigError, DeviceError, BackendError, PluginError)  # exit status 2; any other: 1
 # Where a framework's message turns into its logs: gRPC's details, C++ frames (shown with --debug).
@@ -111,5 +110,3 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-__all__ = ["environment", "main"]

@@ -18,7 +18,7 @@ from .records import (
     Loss, Metric, ModelKind, Optimizer, StrategyInfo, WeightFormat, standard_kernels,
 )
 from .specs import ModelSpec, check_weights
-from .strategy import Strategy, broadcast_weights
+from .strategy import Strategy
 
 __all__ = [
     "Backend", "BackendError", "BackendInfo", "CheckpointError", "ConfigError", "DEVICE_KINDS", "DataError",
@@ -27,5 +27,5 @@ __all__ = [
     "DownloadError", "EmbeddingSource", "KERNEL_KINDS", "Kernel", "LayerKind", "LoggerInfo", "Loss", "Metric", "Model", "ModelKind", "ModelSpec",
     "Optimizer", "PluginError", "Prepared", "STANDARD", "Span", "StepConfig", "StepResults", "Strategy", "StrategyInfo",
     "TrainingError",
-    "WeightFormat", "accumulation", "batch_slice", "broadcast_weights", "check_weights", "parse_device", "resolve_device", "standard_kernels",
+    "WeightFormat", "accumulation", "batch_slice", "check_weights", "parse_device", "resolve_device", "standard_kernels",
 ]

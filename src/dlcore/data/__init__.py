@@ -8,17 +8,7 @@ ahead by worker processes or threads (``prefetch``), from image files (``images`
 memory maps (``npy``), Parquet (``parquet``) and Hugging Face datasets (``huggingface``), with
 per-sample ``transforms``. Imports the contract, the plugin layer and ``dlcore.io`` (files,
 progress bars); nothing of models or training.
+
+Its modules are dlcore's own and may change; the public names are those of :mod:`dlcore` and its
+public modules.
 """
-
-from .arrays import ArrayDataset, Dataset, as_dataset, standard_dtypes, standard_labels
-from .datasets import info, load, registered, sources
-from .embeddings import load as load_embedding
-from .images import ImageCSVDataset, ImageFolderDataset, image_csv, image_folder
-from .streaming import StreamingDataset
-from .text import TextEmbedding
-
-# The readers of Fashion-MNIST and IMDB are the modules ``fashion_mnist`` and ``imdb`` here; their
-# functions of the same names are in the public face, ``dlcore.datasets``.
-__all__ = ["ArrayDataset", "Dataset", "ImageCSVDataset", "ImageFolderDataset", "StreamingDataset", "TextEmbedding",
-           "as_dataset", "image_csv", "image_folder", "info", "load", "load_embedding", "registered", "sources",
-           "standard_dtypes", "standard_labels"]

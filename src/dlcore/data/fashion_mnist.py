@@ -65,8 +65,7 @@ def _find_all(directory: Path) -> dict[str, Path] | None:
 def fashion_mnist_search_path() -> list[Path]:
     """Directories searched for Fashion-MNIST when no root is given, in order.
 
-    >>> from dlcore import datasets
-    >>> [str(path) for path in datasets.fashion_mnist_search_path()][-2:]
+    >>> [str(path) for path in fashion_mnist_search_path()][-2:]
     ['data', '/usr/share/datasets/fashion-mnist']
     """
     return data_dirs() + [TORCHVISION_ROOT, DEBIAN_DIR]
@@ -99,7 +98,7 @@ def locate_fashion_mnist(
 
     Example::
 
-        paths = datasets.locate_fashion_mnist(download=False)  # DataError if not found
+        paths = locate_fashion_mnist(download=False)  # DataError if not found
         paths["train-images-idx3-ubyte"]  # e.g. ~/.cache/dlcore/fashion-mnist/train-images-idx3-ubyte.gz
     """
     if root is not None:

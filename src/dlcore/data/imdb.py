@@ -138,8 +138,7 @@ def _extract(archive: Path, target: Path) -> Path:
 def imdb_search_path() -> list[Path]:
     """Directories searched for IMDB when no path is given, in order.
 
-    >>> from dlcore import datasets
-    >>> [str(path) for path in datasets.imdb_search_path()][-2:]
+    >>> [str(path) for path in imdb_search_path()][-2:]
     ['data', '.']
     """
     return data_dirs() + [Path("data"), Path(".")]

@@ -5,12 +5,7 @@ weight files by suffix (``formats``, through the ``dlcore_weight_formats`` hook)
 writes and the cache directory (``files``), and the progress bar and verbose log
 (``progress``). Imports the contract and the plugin layer (specs read back from checkpoints
 by their registered kind); ``dlcore.data`` and everything above import it.
+
+Its modules are dlcore's own and may change; the public names are those of :mod:`dlcore` and its
+public modules.
 """
-
-from .checkpoint import FORMAT, Checkpoint, TrainingCheckpoint
-from .files import atomic_path, cache_dir, data_dirs
-from .formats import read_weights, weight_format, write_weights
-from .progress import Reporter, progress_bar
-
-__all__ = ["FORMAT", "Checkpoint", "Reporter", "TrainingCheckpoint", "atomic_path", "cache_dir", "data_dirs",
-           "progress_bar", "read_weights", "weight_format", "write_weights"]

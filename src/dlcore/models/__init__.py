@@ -4,18 +4,21 @@ Owns: the MLP and the text classifier (``specs``), the portable layers and the s
 spec and CNN built from them (``layers``; every backend builds them all with the same
 parameter names and layouts), rebuilding a spec from a checkpoint by its registered kind, and
 the recipes' models (``recipes``). The base :class:`ModelSpec`, the :class:`Model` a backend
-builds and :func:`check_weights` are the contract's, handed on here. Imports the contract,
+builds and :func:`check_weights` are the contract's (:mod:`dlcore.contract`). Imports the contract,
 the plugin layer and ``dlcore.data`` (text embeddings).
 """
 
-from ..contract.backend import Model
-from ..contract.records import ModelKind
-from ..contract.specs import ModelSpec, check_weights
+from typing import Any
+
+from .. import deprecation
 from .layers import Layer, Sequential, cnn, sequential
 from .recipes import default_model, mlp_for, model_for, text_classifier_for
 from .specs import MLP, TextClassifier, mlp, spec_from_dict, text_classifier
-from .specs import __getattr__ as __getattr__  # dlcore.models.SPECS, deprecated
 
-__all__ = ["MLP", "Layer", "Model", "ModelKind", "ModelSpec", "Sequential", "TextClassifier", "check_weights", "cnn",
-           "default_model", "mlp", "mlp_for", "model_for", "sequential", "spec_from_dict", "text_classifier",
-           "text_classifier_for"]
+
+def __getattr__(name: str) -> Any:
+    return deprecation.attribute(__name__, name)
+
+
+__all__ = ["MLP", "Layer", "Sequential", "TextClassifier", "cnn", "default_model", "mlp", "mlp_for", "model_for",
+           "sequential", "spec_from_dict", "text_classifier", "text_classifier_for"]

@@ -18,7 +18,6 @@ import numpy as np
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from ..data.text import TextEmbedding
-from ..deprecation import deprecated
 from ..plugins.manager import registry
 
 
@@ -166,13 +165,6 @@ def mlp(in_features: int = 784, hidden: Sequence[int] = (512, 512), out_features
     (10, 512)
     """
     return MLP(in_features, tuple(hidden), out_features, activation)
-
-
-def __getattr__(name: str) -> Any:
-    if name == "SPECS":  # the closed table of spec kinds before model kinds were a hook
-        deprecated("dlcore.models.SPECS", "the dlcore_model_kinds hook (dlcore.plugins.registry().model_kinds)")
-        return {kind: registry().spec_class(str(kind)) for kind in registry().model_kinds.keys()}
-    raise AttributeError(f"module 'dlcore.models' has no attribute {name!r}")
 
 
 def spec_from_dict(data: dict[str, Any]) -> ModelSpec:

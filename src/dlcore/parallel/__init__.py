@@ -7,9 +7,7 @@ starts a group on one machine and ends all of it when one process fails
 ``dlcore-ml[ray]``). A strategy itself (:class:`dlcore.contract.Strategy`) belongs to its
 backend's plugin. Imports the contract and the plugin layer (the Ray launcher imports Ray
 only when it runs); training and the command line import it.
+
+Its modules are dlcore's own and may change; the public names are those of :mod:`dlcore` and its
+public modules.
 """
-
-from .launcher import ENV_WORKER, free_ports, launch, worker_of
-from .sharding import all_gather, shard_order, sharded_count
-
-__all__ = ["ENV_WORKER", "all_gather", "free_ports", "launch", "shard_order", "sharded_count", "worker_of"]

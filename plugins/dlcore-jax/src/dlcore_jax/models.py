@@ -10,7 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from dlcore.models import MLP, ModelSpec, Sequential, TextClassifier
+from dlcore.contract import ModelSpec
+from dlcore.models import MLP, Sequential, TextClassifier
 from dlcore.models.layers import Conv2d
 
 from .layers import ACTIVATIONS, JaxLayer
