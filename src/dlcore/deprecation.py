@@ -3,12 +3,17 @@
 A public name of a release that is renamed or removed keeps working for one minor version
 with a ``DeprecationWarning`` that names what replaces it, then goes (CHANGELOG.md). The tables:
 
-- :data:`MOVED`: module paths of dlcore 0.1 and the module each now forwards to (installed as
-  an import hook by ``dlcore/__init__``);
+- :data:`MOVED`: module paths of dlcore 0.1, the module each now forwards to and the public
+  API the warning names (installed as an import hook by ``dlcore/__init__``);
 - :data:`NAMES`: names of dlcore 0.1 and where their value now comes from; the module of each
   serves them from its ``__getattr__``, which calls :func:`attribute`;
 - :data:`REMOVED`: names whose deprecation ended, and names that no release had, which fail
   with an error saying what to use instead.
+
+Two deprecated ways of calling are checked where the call is made, as no table can:
+``Model("backend name", ...)`` (in :mod:`dlcore.contract.backend`, which imports nothing else of
+dlcore) and ``registry("dlcore_losses")`` (:func:`dlcore.plugins.registry`, through
+:func:`deprecated`).
 
 Nothing here imports the rest of dlcore when it is loaded: a value is imported when it is asked for.
 """
@@ -63,22 +68,23 @@ def _framework(backend: str, module: str) -> Callable[[], Callable[[], ModuleTyp
 
 
 MOVED = {
-    "dlcore.backend": "dlcore.plugins.backends",
-    "dlcore.checkpoint": "dlcore.io.checkpoint",
-    "dlcore.devices": "dlcore.contract",
-    "dlcore.download": "dlcore.data.download",
-    "dlcore.errors": "dlcore.contract",
-    "dlcore.files": "dlcore.io.files",
-    "dlcore.frameworks": "dlcore.plugins.backends",
-    "dlcore.history": "dlcore.training.history",
-    "dlcore.idx": "dlcore.data.idx",
-    "dlcore.images": "dlcore.data.images",
-    "dlcore.imdb": "dlcore.data.imdb",
-    "dlcore.interop": "dlcore.io.formats",
-    "dlcore.progress": "dlcore.io.progress",
-    "dlcore.trainer": "dlcore.training.trainer",
+    "dlcore.backend": ("dlcore.plugins.backends", "dlcore.get_backend and dlcore.backend_infos"),
+    "dlcore.checkpoint": ("dlcore.io.checkpoint", "dlcore.Checkpoint and dlcore.TrainingCheckpoint"),
+    "dlcore.devices": ("dlcore.contract", "dlcore.contract (Device, DeviceRegistry) and dlcore.all_devices"),
+    "dlcore.download": ("dlcore.data.download", "dlcore.datasets.fashion_mnist() and imdb(), which download"),
+    "dlcore.errors": ("dlcore.contract", "dlcore (its errors: DlcoreError, ConfigError, ...)"),
+    "dlcore.files": ("dlcore.io.files", "Trainer.save, which writes atomically"),
+    "dlcore.frameworks": ("dlcore.plugins.backends", "dlcore.get_backend"),
+    "dlcore.history": ("dlcore.training.history", "dlcore.History"),
+    "dlcore.idx": ("dlcore.data.idx", "dlcore.datasets.fashion_mnist(path), which reads IDX files"),
+    "dlcore.images": ("dlcore.data.images", "dlcore.datasets.image_folder and image_csv"),
+    "dlcore.imdb": ("dlcore.data.imdb", "dlcore.datasets.imdb"),
+    "dlcore.interop": ("dlcore.io.formats", "Trainer.load and Trainer.export, which read and write weight files by suffix"),
+    "dlcore.progress": ("dlcore.io.progress", "Trainer(progress=...)"),
+    "dlcore.trainer": ("dlcore.training.trainer", "dlcore.Trainer"),
 }
-"""dlcore 0.1's module paths, each a module that forwards to the one named, with a warning on import."""
+"""dlcore 0.1's module paths: the module each forwards to (dlcore's own), and the public API to use
+instead, which the warning on import names."""
 
 NAMES = {
     "dlcore.Checkpointing": Deprecated("dlcore.ModelCheckpoint (the same arguments)",
@@ -169,12 +175,12 @@ class MovedModule(ModuleType):
 class _Alias(importlib.abc.Loader):
     """Loads a moved module as a :class:`MovedModule` of its new place, with a warning."""
 
-    def __init__(self, new: str) -> None:
-        self.new = new
+    def __init__(self, new: str, use: str) -> None:
+        self.new, self.use = new, use
         self.spec: importlib.machinery.ModuleSpec | None = None
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
-        deprecated(spec.name, self.new, stacklevel=2)  # the frames of importlib are skipped
+        deprecated(spec.name, self.use, stacklevel=2)  # the frames of importlib are skipped
         module = importlib.import_module(self.new)
         self.spec = module.__spec__
         return MovedModule(spec.name, module)
@@ -192,8 +198,8 @@ class MovedModules(importlib.abc.MetaPathFinder):
                   target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if fullname in REMOVED:
             raise ImportError(removed(fullname), name=fullname)
-        new = MOVED.get(fullname)
-        return None if new is None else importlib.util.spec_from_loader(fullname, _Alias(new))
+        moved = MOVED.get(fullname)
+        return None if moved is None else importlib.util.spec_from_loader(fullname, _Alias(*moved))
 
 
 def install() -> None:

@@ -314,8 +314,8 @@ class Backend(ABC):
     name: ClassVar[str]
     steps_per_call: ClassVar[int] = 1  # batches per train_steps / evaluate_steps call
     # Optional features this backend implements: "learning_rates" (every training span carries each
-    # batch's rate in Span.learning_rates; without it the core calls set_learning_rate when the rate
-    # changes, and a per-step schedule runs one batch per call), "clip", "accumulate" (StepConfig),
+    # batch's rate in Span.learning_rates; without it the core calls set_learning_rate at the start
+    # of each epoch, and with a per-step schedule runs one batch per call, each after its rate), "clip", "accumulate" (StepConfig),
     # "sample_weight" (put's weights=), and the precisions besides "32" it offers ("bf16-mixed",
     # "16-mixed").
     supports: ClassVar[frozenset[str]] = frozenset()
@@ -440,9 +440,10 @@ class Backend(ABC):
     # ------------------------------------------------------------- optimizer
 
     def set_learning_rate(self, model: Model, lr: float) -> None:
-        """Make ``model.optimizer`` use ``lr`` from its next step on: what the core calls when the
-        rate changes, on a backend that does not support "learning_rates" (one that does is told
-        each batch's rate with the span, and needs no such method)."""
+        """Make ``model.optimizer`` use ``lr`` from its next step on: what the core calls at the
+        start of each epoch (before each batch with a per-step schedule) on a backend that does
+        not support "learning_rates" (one that does is told each batch's rate with the span, and
+        needs no such method)."""
         raise ConfigError(f"backend {self.name!r} takes no learning rate: implement set_learning_rate, or support "
                           "\"learning_rates\" and read each batch's rate from Span.learning_rates")
 

@@ -112,15 +112,16 @@ class DistributedError(TrainingError):
 
 
 class PluginError(DlcoreError):
-    """A plugin does not fit dlcore's hooks, fails to import, or registers a name another
-    plugin registers too.
+    """A plugin does not fit dlcore's hooks, or a record of it names a module or attribute that
+    cannot be loaded. (A plugin that fails to import is left out with a warning; a name two
+    plugins register is a warning too, the other reachable as ``"plugin:name"``.)
 
     Example::
 
         try:
-            registry = dlcore.plugins.registry()
+            loss = dlcore.plugins.registry().loss("focal")
         except dlcore.PluginError as error:
-            print(error)  # e.g. two plugins register the loss 'focal': 'one' and 'other'; ...
+            print(error)  # plugin 'extras' registers the loss 'focal' with ... which cannot be loaded
     """
 
 

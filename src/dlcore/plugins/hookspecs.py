@@ -13,9 +13,9 @@ dlcore finds through their entry points exactly as it finds a third party's.
 Every hook takes no arguments and returns a list of records (:mod:`dlcore.contract.records`,
 which also says what each kind of kernel must be); dlcore calls all implementations (all
 results, no first-result hooks) once, when the registry is built
-(:func:`dlcore.plugins.registry`), and keeps every record under its name. Two plugins giving one name
-(one backend name, one file suffix, one kernel for the same name and backend, ...) are an
-error that names both plugins. Hooks must be cheap: import no framework; name what is
+(:func:`dlcore.plugins.registry`), and keeps every record under its name. When two plugins give one name
+(one backend name, one file suffix, one kernel for the same name and backend, ...) the first
+loaded keeps it, the other is reachable as ``"plugin:name"``, and one warning names both. Hooks must be cheap: import no framework; name what is
 expensive as ``"module:attribute"`` strings (or callables that import it), which dlcore
 imports only when the record is used.
 

@@ -1,7 +1,7 @@
 """The plugin manager and the one registry it fills.
 
 :func:`load_plugins` registers dlcore's own plugin (:mod:`dlcore.plugins.builtin`), then every
-entry point of the ``dlcore`` group, by entry-point name, except those named in
+entry point of the ``dlcore`` group (dlcore-ml's own first, then by entry-point name), except those named in
 ``$DLCORE_DISABLED_PLUGINS``. A
 plugin that fails to import, or implements a hook dlcore does not specify, is left out with a
 warning naming its entry point (the others keep working), and the registry remembers why.
@@ -13,7 +13,7 @@ built the first time :func:`registry` is asked, and :func:`use_registry` replace
 give their own plugins this way, and ``use_registry(None)`` reloads).
 
 A name two plugins register stops nothing: the first loaded keeps it (dlcore's own, then the
-installed plugins by entry-point name, then those :func:`registry_of` adds, in order), each
+installed plugins by entry-point name, dlcore-ml's torch and tensorflow first, then those :func:`registry_of` adds, in order), each
 record is also reachable as ``"plugin:name"`` (``Trainer(loss="extras:huber")``), and one
 warning per process says so.
 """
@@ -84,7 +84,7 @@ class Records(Generic[T]):
     remembered with the plugin (entry-point name) that gave it.
 
     Two plugins may register the same key: the first loaded (dlcore's own, then the installed
-    plugins by entry-point name, then those added in-process) keeps it, and every record is
+    plugins by entry-point name, dlcore-ml's own first, then those added in-process) keeps it, and every record is
     also reachable under its plugin's qualified key, ``"plugin:name"`` (a tuple key qualifies
     its second place, the name: ``("loss", "extras:huber", "numpy")``).
 
@@ -175,6 +175,8 @@ class Records(Generic[T]):
         return (entries[0][0] for entries in self._items.values())
 
     def __len__(self) -> int:
+        """The number of keys held, as :meth:`__iter__` gives their records (:meth:`keys` also lists
+        the qualified keys of shadowed records)."""
         return len(self._items)
 
 
@@ -443,7 +445,8 @@ def _load_entry_points(pm: pluggy.PluginManager, broken: dict[str, str]) -> None
     """Register each entry point of the ``dlcore`` group not disabled; note those left out."""
     disabled = disabled_plugins()
     seen: set[str] = set()
-    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):  # a fixed order
+    # A fixed order: dlcore-ml's own (torch, tensorflow) first, so they keep their names, then the others by name.
+    for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (_distribution(ep) != DISTRIBUTION, ep.name)):
         if ep.name in disabled or ep.name in seen:
             continue
         seen.add(ep.name)

@@ -24,7 +24,6 @@ The ``device`` fixture gives the device to test on ("cpu"); override it to test 
 from __future__ import annotations
 
 from .contract.bad_input import BadInputTests
-from .contract.base import LONG_EPOCH
 from .contract.callbacks import CallbackTests
 from .contract.checkpoints import CheckpointTests
 from .contract.evaluation import EvaluationTests
@@ -57,4 +56,4 @@ class BackendTests(ModelTests, TrainingTests, OptimizerTests, PrecisionTests, Re
     """
 
 
-__all__ = ["BackendTests", "LONG_EPOCH"]
+__all__ = ["BackendTests"]

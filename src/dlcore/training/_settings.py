@@ -22,6 +22,7 @@ from .optimizers import DEFAULT_LR, OptimizerConfig, as_config
 from .schedules import Schedule
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
+DEFAULT_METRICS = ("accuracy",)  # when metrics= is not given (mae with a regression loss: see Trainer.metrics_of)
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -118,7 +119,7 @@ def check_on_backend(settings: Settings, backend: Backend, plugins: Registry) ->
     if settings.loss is not None:
         plugins.loss(settings.loss)
         plugins.kernel("loss", settings.loss, name)
-    for metric in settings.metrics if settings.metrics is not None else ("accuracy",):
+    for metric in settings.metrics if settings.metrics is not None else DEFAULT_METRICS:
         plugins.metric(metric)
         plugins.kernel("metric", metric, name)
     optimizer = settings.optimizer

@@ -1,6 +1,7 @@
-"""Callbacks (their base, :class:`Callback`, is defined beside the Trainer that calls it):
-code of yours that ``Trainer.fit`` calls at the start and end of training, of each
-epoch, of each training batch, and after validation, with the Keras set of methods.
+"""Callbacks: code of yours that ``Trainer.fit`` calls at the start and end of training, of
+each epoch, of each training batch, and after validation, with the Keras set of methods (their
+base, :class:`Callback`, is in ``_callback``; History and the epoch line are callbacks too, in
+``_progress``, which every fit installs before yours).
 
 Set ``trainer.stop_training = True`` in any of them to end training after the current batch
 (batch hooks) or epoch. A callback that does not override the batch methods costs nothing per
@@ -26,7 +27,8 @@ import numpy as np
 from ..contract.backend import Model
 from ..contract.errors import ConfigError
 from .history import History
-from .trainer import Callback, Trainer, wants_batches
+from ._callback import Callback, wants_batches
+from .trainer import Trainer
 
 
 def _mode(monitor: str | None, mode: str) -> str:

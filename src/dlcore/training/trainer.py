@@ -36,7 +36,7 @@ from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
 from ._loop import LearningRate, Loop, resolve
 from ._progress import HistoryRecorder, ProgressLine
-from ._settings import PRECISIONS, Settings, check_on_backend
+from ._settings import DEFAULT_METRICS, PRECISIONS, Settings, check_on_backend
 from .history import History
 from .optimizers import OptimizerConfig
 from .schedules import Schedule
@@ -173,7 +173,7 @@ class Trainer:
         self.optimizer, self.hyper = self.optimizer_config.name, dict(self.optimizer_config.hyper)
         self.clip_value, self.clip_norm, self.accumulate = settings.clip_value, settings.clip_norm, settings.accumulate
         self.precision, self.loss = settings.precision, settings.loss
-        self.metrics = settings.metrics if settings.metrics is not None else ("accuracy",)
+        self.metrics = settings.metrics if settings.metrics is not None else DEFAULT_METRICS
         self._metrics_given = settings.metrics is not None
         self.shuffle, self.progress, self.verbose = settings.shuffle, settings.progress, settings.verbose
         self.memory_budget = memory_budget_of(settings.memory_budget)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ... import ConfigError, DataError, DeviceError, Trainer, TrainingError, models
-from ...training.optimizers import SGD, Adam
+from ...optimizers import SGD, Adam
 from ..data import blobs
 from .base import BackendTestBase
 

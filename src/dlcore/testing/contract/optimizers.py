@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ... import LambdaCallback, callbacks, models, schedules
-from ...training.optimizers import SGD, Adam, AdamW, RMSprop
+from ...optimizers import SGD, Adam, AdamW, RMSprop
 from .. import reference
 from ..data import blobs
 from .base import LONG_EPOCH, BackendTestBase
