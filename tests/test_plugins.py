@@ -122,6 +122,28 @@ def test_two_plugins_registering_one_backend_name_both_load_the_first_keeps_it(s
     assert [line.split()[0] for line in cli.stdout.splitlines()].count("numpy") == 1, cli.stdout
 
 
+
+def test_a_plugin_loaded_first_by_name_leaves_dlcore_mls_own_backends_their_names(site, tmp_path):
+    """An entry point named 'aaa' sorts before dlcore-ml's 'tensorflow' and 'torch', yet a backend
+    'torch' it registers is 'aaa:torch': dlcore-ml's own plugins load first."""
+    plugin = tmp_path / "aaa"
+    plugin.mkdir()
+    (plugin / "dlcore_aaa.py").write_text(textwrap.dedent("""
+        from dlcore import hookimpl
+        from dlcore.contract import BackendInfo
+
+        @hookimpl
+        def dlcore_backends():
+            return [BackendInfo("torch", "dlcore_numpy:NumpyBackend", requires=("numpy",))]
+    """))
+    entry_point(plugin, "aaa", "dlcore_aaa")
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), str(plugin), os.environ.get("PYTHONPATH")]))}
+    code = "from dlcore.plugins import registry; b = registry().backends; print(b.plugin_of('torch'), b.plugin_of('aaa:torch'))"
+    out = run(site, "-c", code, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["torch", "aaa"]
+    assert "'torch' stays with dlcore-ml" in out.stderr and "use 'aaa:torch'" in out.stderr, out.stderr
+
 EXTRAS = '''
 """A plugin adding one thing to each extension point but backends: a regression loss and an
 optimizer among them, written from the contract's documented kernel signatures alone."""
