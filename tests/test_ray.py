@@ -62,7 +62,10 @@ def test_a_ray_run_with_a_dead_worker_resumes_and_ends_as_one_process(tmp_path):
 
     script = tmp_path / "ray_fit.py"
     script.write_text(SCRIPT)
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # Ray runs its workers at niceness 15: beside busy processes they would wait for minutes at a
+    # time (over 9 minutes for one epoch with two CPU-bound processes on 2 cores, 99 s for the
+    # whole run at niceness 0)
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
     run = subprocess.run([sys.executable, str(script), str(tmp_path)], capture_output=True, text=True, timeout=420,
                          env=env)
     assert run.returncode == 0, run.stderr[-3000:]
