@@ -11,9 +11,9 @@ with a ``DeprecationWarning`` that names what replaces it, then goes (CHANGELOG.
   with an error saying what to use instead.
 
 Two deprecated ways of calling are checked where the call is made, as no table can:
-``Model("backend name", ...)`` (in :mod:`dlcore.contract.backend`, which imports nothing else of
-dlcore) and ``registry("dlcore_losses")`` (:func:`dlcore.plugins.registry`, through
-:func:`deprecated`).
+``Model("backend name", ...)`` (in :mod:`dlcore.contract.backend`) and
+``registry("dlcore_losses")`` (:func:`dlcore.plugins.registry`); both warn in this module's words
+without importing it, since this module reads the plugin registry.
 
 Nothing here imports the rest of dlcore when it is loaded: a value is imported when it is asked for.
 """

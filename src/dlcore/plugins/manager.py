@@ -37,7 +37,6 @@ from ..contract.records import (
     BackendInfo, DatasetInfo, DatasetSource, DeviceKind, EmbeddingSource, Kernel, LayerKind, LoggerInfo, Loss, Metric,
     ModelKind, Optimizer, StrategyInfo, WeightFormat,
 )
-from ..deprecation import deprecated
 from ..version import DISTRIBUTION
 from . import builtin, hookspecs
 
@@ -500,7 +499,8 @@ def registry(hook: str | None = None) -> Registry | Records[Any]:
     if hook is None:
         return found
     point = hook.removeprefix("dlcore_")
-    deprecated(f"dlcore.plugins.registry({hook!r})", f"dlcore.plugins.registry().{point}")
+    warnings.warn(f"dlcore.plugins.registry({hook!r}) is deprecated since dlcore 0.2 and will be removed in 0.3; "
+                  f"use dlcore.plugins.registry().{point}", DeprecationWarning, stacklevel=2)
     records: Records[Any] = getattr(found, point)
     return records
 
