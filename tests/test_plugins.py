@@ -166,19 +166,7 @@ from dlcore.contract import Kernel, Loss, Metric, ModelKind, Optimizer
 from dlcore.models import Layer
 from dlcore.contract import LayerKind
 from dlcore.testing.data import blobs, reviews
-from dlcore_numpy import SGD, optimizer
-
-
-class SignSGD(SGD):
-    """w -= lr * sign(g), its state the number of updates alone."""
-
-    def step(self, weights, grads):
-        self.t += 1
-        for name, grad in grads.items():
-            weights[name] -= np.float32(self.lr) * np.sign(grad)
-
-    def load(self, arrays, meta):
-        self.t = int(meta.get("step", 0))
+from dlcore_numpy import SignSGD, optimizer
 
 
 def squared_error(logits, labels):
@@ -490,17 +478,7 @@ import numpy as np
 from dlcore import ArrayDataset, hookimpl
 from dlcore.contract import DatasetInfo, Kernel, Loss, Metric, Optimizer
 from dlcore.testing.data import blobs
-from dlcore_numpy import SGD, mae, optimizer
-
-
-class SignSGD(SGD):
-    def step(self, weights, grads):
-        self.t += 1
-        for name, grad in grads.items():
-            weights[name] -= np.float32(self.lr) * np.sign(grad)
-
-    def load(self, arrays, meta):
-        self.t = int(meta.get("step", 0))
+from dlcore_numpy import SignSGD, mae, optimizer
 
 
 def triple_mae(logits, labels):

@@ -107,6 +107,20 @@ class SGD:
         self.t = int(meta.get("step", 0))
 
 
+
+class SignSGD(SGD):
+    """w -= lr * sign(g), its state the number of updates alone (for the tests' plugins, which
+    register it as their own optimizer)."""
+
+    def step(self, weights, grads):
+        self.t += 1
+        for name, grad in grads.items():
+            weights[name] -= np.float32(self.lr) * np.sign(grad)
+
+    def load(self, arrays, meta):
+        self.t = int(meta.get("step", 0))
+
+
 class Adam(SGD):
     def __init__(self, lr, beta1, beta2, eps):
         self.lr, self.b1, self.b2, self.eps, self.t, self.m, self.v = lr, beta1, beta2, eps, 0, {}, {}
