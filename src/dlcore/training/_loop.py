@@ -24,7 +24,7 @@ from ..parallel.sharding import all_gather, shard_order
 from ..plugins.manager import Registry
 from ._callback import Callback, TrainerRef, wants_batches
 from ._group import group_error
-from .history import History, format_metrics
+from .history import format_metrics
 from .inputs import error_gist
 from .schedules import Schedule
 
@@ -97,8 +97,7 @@ class Loop:
     # ------------------------------------------------------------------ fit
 
     def fit(self, model: Model, train: Any, data: Prepared, validation: Prepared | None, train_step: Resolved,
-            val_step: Resolved | None, callbacks: Sequence[Callback], history: History, first_epoch: int,
-            total: int) -> None:
+            val_step: Resolved | None, callbacks: Sequence[Callback], first_epoch: int, total: int) -> None:
         """Epochs ``first_epoch`` to ``epochs`` (or until a callback stops training) over ``data``
         (``total`` samples over every process), each validated on ``validation``."""
         trainer = self.trainer

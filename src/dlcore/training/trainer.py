@@ -328,8 +328,7 @@ class Trainer:
         val_step = None if val_data is None else resolve(self, plugins, built, val_data.batch_size, False, metrics)
         installed = [ProgressLine(), HistoryRecorder(history), *callbacks]  # as Keras installs History and its logger
         try:
-            Loop(self).fit(built, train, train_data, val_data, train_step, val_step, installed, history, first_epoch,
-                           total)
+            Loop(self).fit(built, train, train_data, val_data, train_step, val_step, installed, first_epoch, total)
         finally:
             feed.close(train_data, val_data)
         for callback in installed:
