@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -58,6 +59,24 @@ def entry_point(folder: Path, name: str, module: str) -> None:
     dist.mkdir()
     (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module.replace('_', '-')}\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text(f"[dlcore]\n{name} = {module}\n")
+
+
+def _names_other_backends(item) -> bool:
+    """Whether a test's own code reaches the other installed backends (a checkpoint read by each)."""
+    return any(name in inspect.getsource(item.function) for name in ("BACKENDS", "OTHERS", "BOTH"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under DLCORE_TEST_ACROSS_ONLY=1 (tox's `all` env) keep the tests that need no backend or
+    several in one process: a test run on one backend at a time (the ``backend`` parameter) ran
+    in that backend's own env already."""
+    if os.environ.get("DLCORE_TEST_ACROSS_ONLY") != "1":
+        return
+    alone = [item for item in items if "backend" in getattr(getattr(item, "callspec", None), "params", {})
+             and not _names_other_backends(item)]
+    if alone:
+        config.hook.pytest_deselected(items=alone)
+        items[:] = [item for item in items if item not in set(alone)]
 
 
 @pytest.fixture(autouse=True)
