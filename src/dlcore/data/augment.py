@@ -81,7 +81,8 @@ def _warp(images: np.ndarray, inverse: np.ndarray, shift: np.ndarray, fill: floa
     inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
     taken = images[np.arange(n)[:, None], np.clip(rows, 0, h - 1), np.clip(cols, 0, w - 1)]  # (N, H*W, C)
     taken[~inside] = fill
-    return taken.reshape(images.shape)
+    warped: np.ndarray = taken.reshape(images.shape)
+    return warped
 
 
 class RandomTransform:
@@ -117,7 +118,7 @@ class RandomHorizontalFlip(RandomTransform):
         _probability(self.p)
 
     def _apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        flipped = images.copy()
+        flipped: np.ndarray = images.copy()
         chosen = rng.random(len(images)) < self.p
         flipped[chosen] = images[chosen, :, ::-1]
         return flipped
@@ -139,7 +140,7 @@ class RandomVerticalFlip(RandomTransform):
         _probability(self.p)
 
     def _apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        flipped = images.copy()
+        flipped: np.ndarray = images.copy()
         chosen = rng.random(len(images)) < self.p
         flipped[chosen] = images[chosen, ::-1]
         return flipped
@@ -272,8 +273,8 @@ class RandomErasing(RandomTransform):
         rows, cols = np.arange(h), np.arange(w)
         inside = (((rows >= top[:, None]) & (rows < (top + eh)[:, None]))[:, :, None]
                   & ((cols >= left[:, None]) & (cols < (left + ew)[:, None]))[:, None, :])
-        inside &= (rng.random(n) < self.p)[:, None, None]
-        erased = images.copy()
+        inside &= np.asarray(rng.random(n) < self.p)[:, None, None]
+        erased: np.ndarray = images.copy()
         erased[inside] = self.value
         return erased
 
