@@ -139,12 +139,13 @@ def test_random_erasing_blanks_a_rectangle_of_the_given_area():
     assert (RandomErasing(p=0.0).augment(np.ones((5, 9, 9)), RNG(0)) == 1).all()
 
 
-def test_a_seed_gives_the_same_draws_and_a_single_image_is_augmented_too():
+def test_a_seed_gives_the_same_draws_and_a_single_image_is_augmented_with_a_warning_to_use_fit():
     images = RNG(0).integers(0, 255, (16, 28, 28), dtype=np.uint8)
     augment = Compose([RandomCrop(28, padding=4), RandomHorizontalFlip(), RandomRotation(10)])
     first = dlcore.data.augment.augment_batch(augment, images, RNG(3), None)
     assert (first == dlcore.data.augment.augment_batch(augment, images, RNG(3), None)).all()
-    assert augment(images[0]).shape == (28, 28)
+    with pytest.warns(UserWarning, match=r"without the trainer's seed.*fit\(model, train, augment=\.\.\.\)"):
+        assert augment(images[0]).shape == (28, 28)  # as a dataset's transform would call it
 
 
 def test_bad_arguments_are_config_errors():

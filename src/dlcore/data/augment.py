@@ -16,6 +16,7 @@ the dataset's ``channels`` says where the channel axis is (None: guessed from th
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -87,7 +88,9 @@ def _warp(images: np.ndarray, inverse: np.ndarray, shift: np.ndarray, fill: floa
 
 class RandomTransform:
     """Base of the random transforms: ``augment(images, rng, channels)`` gives a new batch,
-    each image with its own draw from ``rng``; calling one with a single image draws afresh."""
+    each image with its own draw from ``rng``; calling one with a single image draws afresh,
+    unseeded, with a warning: a random transform belongs in ``fit(..., augment=...)``, not in a
+    dataset's ``transform``."""
 
     def augment(self, images: np.ndarray, rng: np.random.Generator, channels: str | None = None) -> np.ndarray:
         hwc = channels_last(np.asarray(images), channels)
@@ -97,6 +100,10 @@ class RandomTransform:
         raise NotImplementedError
 
     def __call__(self, image: Any) -> np.ndarray:
+        """One image, drawn afresh without a seed (a warning says to pass the transform to ``fit``)."""
+        warnings.warn(f"{type(self).__name__} called on one image draws without the trainer's seed, and as a "
+                      "dataset's transform it changes validation data too (or, preloaded, only once); pass it to "
+                      "fit(model, train, augment=...) instead", UserWarning, stacklevel=2)
         result: np.ndarray = self.augment(np.asarray(image)[None], np.random.default_rng())[0]
         return result
 

@@ -408,7 +408,7 @@ def channels_last_hint(shape: tuple[int, ...]) -> str:
 
     >>> from dlcore.models.layers import channels_last_hint
     >>> channels_last_hint((28, 28, 1))[:60]
-    'input_shape (28, 28, 1) looks channels-last (height, width, c'
+    'input_shape (28, 28, 1) looks channels-last (height, width, '
     >>> channels_last_hint((1, 28, 28))
     ''
     """
