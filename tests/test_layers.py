@@ -111,7 +111,7 @@ def test_a_cnn_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(
 
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_the_summary_counts_running_statistics_and_seeds_as_untrained():
-    text = Trainer(BACKENDS[0]).summary(models.cnn(), print_fn=None)
+    text = Trainer(BACKENDS[0]).summary(models.cnn(), print_fn=None, weights=True)
     assert "total 421,934 parameters (421,738 trainable)" in text  # 2 x (32 + 64) statistics, 2 x 2 seeds
 
 

@@ -335,6 +335,9 @@ class Sequential(ModelSpec):
             raise ConfigError("sequential takes a non-empty list of layers (dlcore.models.layers.dense(...), ...)")
         if not self.input_shape or min(self.input_shape) < 1:
             raise ConfigError(f"input_shape must be positive sizes, got {self.input_shape}")
+        looks_last = channels_last_hint(self.input_shape)
+        if looks_last and any(layer.kind in SPATIAL for layer in self.layers):
+            raise ConfigError(looks_last)
         if len(self.shapes[-1]) != 1:
             raise ConfigError(f"the last layer gives outputs of shape {self.shapes[-1]}; a model gives a vector of "
                               "logits per sample: add layers.flatten() and layers.dense(classes)")
@@ -347,7 +350,8 @@ class Sequential(ModelSpec):
             try:
                 shapes.append(tuple(int(n) for n in layer.output_shape(shapes[-1])))
             except ConfigError as err:
-                raise ConfigError(f"layer {i} ({layer.kind}): {err}") from None
+                hint = channels_last_hint(self.input_shape)
+                raise ConfigError(f"layer {i} ({layer.kind}): {err}" + (f"; {hint}" if hint else "")) from None
         return shapes
 
     @property
@@ -393,6 +397,28 @@ class Sequential(ModelSpec):
     def __repr__(self) -> str:
         inner = ", ".join(f"{layer.kind}" for layer in self.layers)
         return f"Sequential(input_shape={self.input_shape}, [{inner}])"
+
+
+SPATIAL = {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d"}  # (C, H, W) inputs
+
+
+def channels_last_hint(shape: tuple[int, ...]) -> str:
+    """What to do about an image ``shape`` that looks channels-last, (H, W, 1) or (H, W, 3) as
+    Keras writes it, where a spec takes (C, H, W); "" for any other shape.
+
+    >>> from dlcore.models.layers import channels_last_hint
+    >>> channels_last_hint((28, 28, 1))[:60]
+    'input_shape (28, 28, 1) looks channels-last (height, width, '
+    >>> channels_last_hint((1, 28, 28))
+    ''
+    """
+    if len(shape) != 3 or shape[-1] not in (1, 3) or shape[0] <= 4:
+        return ""
+    first = (shape[2], shape[0], shape[1])
+    return (f"input_shape {shape} looks channels-last (height, width, channels, as Keras writes it); dlcore's "
+            f"specs take images channels first (C, H, W), as torch: pass input_shape={first}. Images of shape "
+            f"(N, {shape[0]}, {shape[1]}, {shape[2]}) can stay as they are: dlcore moves their channels first "
+            "(or load them with channels=\"first\", or transforms.ToTensor())")
 
 
 def sequential(layers: Sequence[Layer], input_shape: Sequence[int]) -> Sequential:

@@ -22,6 +22,7 @@ from ..contract.devices import Device
 from ..contract.errors import ConfigError, DataError
 from ..contract.records import Loss
 from ..data.arrays import Dataset, as_dataset, standard_dtypes, standard_labels
+from ..data.augment import Augmentation
 from ..data.frames import from_dataframe, is_dataframe
 from ..data.huggingface import from_huggingface, is_huggingface
 from ..data.prefetch import Chunk, Prefetcher, read_chunk
@@ -220,12 +221,16 @@ class DataFeed:
         putter = Putter(self.backend, self.device, model, None, name, None, self.memory)
         return putter.native_outputs(probe, features) == 1
 
-    def prepare(self, model: Model, data: Any, training: bool, labels: bool = True, weights: Any = None) -> Prepared:
+    def prepare(self, model: Model, data: Any, training: bool, labels: bool = True, weights: Any = None,
+                augment: Any = None) -> Prepared:
         """``data`` as the backend's data: a dlcore Dataset checked and put on the device (or
-        read while training: :meth:`streamed`), or the backend's own pipeline."""
+        read while training: :meth:`streamed`), or the backend's own pipeline. Training data
+        with ``augment`` (random transforms) is read batch by batch each epoch, augmented on
+        the host (:meth:`augmentation`)."""
         batch_size = self.batch_size if training else self.eval_batch_size
-        if isinstance(data, Dataset) and self.streamed(data):
-            return self._prepare_stream(model, data, batch_size, training, labels, weights)
+        augmentation = self.augmentation(model, data, augment) if training else None
+        if isinstance(data, Dataset) and (augmentation is not None or self.streamed(data)):
+            return self._prepare_stream(model, data, batch_size, training, labels, weights, augmentation)
         weighted = {} if weights is None else {"weights": weights}  # only for a backend that weights samples
         if isinstance(data, Dataset):
             features, targets = data.arrays()
@@ -239,6 +244,20 @@ class DataFeed:
                               f"{self.backend.native_data_names()}")
         return native
 
+    def augmentation(self, model: Model, data: Any, augment: Any) -> Augmentation | None:
+        """``augment`` of training ``data`` (a dlcore Dataset), drawing from the trainer's seed (a
+        fresh one when it has none), the epoch and the batch's number; None without ``augment``."""
+        if augment is None:
+            return None
+        if not isinstance(data, Dataset):
+            raise ConfigError(f"augment needs a dlcore Dataset or (features, labels) arrays, not a "
+                              f"{type(data).__name__}; augment inside your own pipeline instead")
+        if not callable(augment):
+            raise ConfigError(f"augment must be a transform such as dlcore.transforms.RandomCrop(28, padding=4) "
+                              f"or a Compose of them, not a {type(augment).__name__}")
+        seed = self.seed if self.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
+        return Augmentation(augment, seed, getattr(data, "channels", None))
+
     def streamed(self, data: Dataset) -> bool:
         """Whether ``data`` is read while training: ``stream``, else when it is not in memory
         and larger than the memory budget."""
@@ -251,7 +270,7 @@ class DataFeed:
                       getattr(data, "channels", None), self.memory)
 
     def _prepare_stream(self, model: Model, data: Dataset, batch_size: int, training: bool, labels: bool,
-                        weights: Weights | None) -> Prepared:
+                        weights: Weights | None, augmentation: Augmentation | None = None) -> Prepared:
         """``data`` to be read while training: chunks of whole batches, within the memory budget,
         each put on the device by a :class:`ChunkPutter` made now."""
         if len(data) == 0:
@@ -260,7 +279,8 @@ class DataFeed:
         batches = chunk_batches(batch_bytes(data, batch_size), max(1, self.backend.steps_per_call),
                                 self.accumulate if training else 1, self.memory_budget, prefetcher.depth)
         put = ChunkPutter(self._putter(model, data, labels), weights)
-        return Prepared(None, len(data), batch_size, stream=Stream(data, batches, prefetcher, put))
+        stream = Stream(data, batches, prefetcher, put, augmentation, getattr(model, "epoch", 0) or 0)
+        return Prepared(None, len(data), batch_size, stream=stream)
 
     @staticmethod
     def close(*data: Prepared | None) -> None:

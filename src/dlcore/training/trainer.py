@@ -31,7 +31,7 @@ from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
 from ..plugins.backends import get_backend
 from ..plugins.manager import registry
-from . import _group, _state
+from . import _group, _state, _summary
 from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
 from ._loop import LearningRate, Loop, resolve
@@ -265,7 +265,7 @@ class Trainer:
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
             resume_from: Any = None, *, target: str | Sequence[str] | None = None,
             features: Sequence[str] | None = None, categorical: str = "error", sample_weight: Any = None,
-            class_weight: dict[int, float] | None = None) -> History:
+            class_weight: dict[int, float] | None = None, augment: Any = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, pandas
@@ -282,12 +282,16 @@ class Trainer:
         ``sample_weight`` (one per training sample) and ``class_weight`` (``{class: weight}``,
         others 1) weight each sample's training loss, as Keras does: a batch's loss is the mean
         of loss times weight; metrics and validation are not weighted.
+
+        ``augment`` (a random transform such as ``transforms.RandomCrop(28, padding=4)``, or a
+        ``transforms.Compose`` of them) changes each training batch anew every epoch, on the host,
+        never the validation data; a seeded trainer draws the same changes every run.
         """
         plugins = registry()
         if self.launcher is not None:
             return _group.fit_launched(self, model, train, validation, callbacks, resume_from,
                                        dict(target=target, features=features, categorical=categorical,
-                                            sample_weight=sample_weight, class_weight=class_weight))
+                                            sample_weight=sample_weight, class_weight=class_weight, augment=augment))
         built = self.build(model)
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         if resume_from is not None:
@@ -314,7 +318,7 @@ class Trainer:
             weights = weights if weights is None or callable(weights) else weights[:len(train)]
         validation = feed.as_dataset(built, validation, "validation", table)
         self._choose_loss(feed, built, train, validation)
-        train_data = feed.prepare(built, train, training=True, weights=weights)
+        train_data = feed.prepare(built, train, training=True, weights=weights, augment=augment)
         total = train_data.num_samples or 0  # samples of an epoch over all processes
         if self.strategy is not None:
             train_data = _group.join_fit(self, built, train_data)
@@ -449,29 +453,50 @@ class Trainer:
             return self.metrics
         return ("mae",) if plugins.kernels.get(("metric", "mae", self.backend_name)) else ()
 
-    def summary(self, model: Any, print_fn: Callable[[str], None] | None = print) -> str:
-        """A table of the model's parameters (names, shapes, counts) and the totals (how many
-        train, for a spec); printed with ``print_fn``, and returned."""
+    def summary(self, model: Any, print_fn: Callable[[str], None] | None = print, weights: bool = False) -> str:
+        """The model's layers as Keras' ``model.summary()`` shows them: a row per layer (name and
+        kind, output shape with the batch as None, parameter count), then the total, trainable
+        and non-trainable parameters; printed with ``print_fn``, and returned. A spec's layers know
+        their output shapes; a user's own torch module shows "?" for them. ``weights=True``: a
+        row per parameter (name, shape, count) instead.
+
+        >>> from dlcore import Trainer, models
+        >>> text = Trainer("torch").summary(models.mlp(784, [512], 10), print_fn=None)  # doctest: +SKIP
+        >>> print(text)  # doctest: +SKIP
+        MLP(784 -> 512 -> 10) on torch (cpu)
+        ...
+        layers.0 (Dense)  (None, 512)  401,920
+        """
         built = self.build(model)
-        weights = built.get_weights()
+        values = built.get_weights()
         described = built.spec if built.spec is not None else type(built.native).__name__
-        rows = [("parameter", "shape", "count")]
-        rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in weights.items()]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = [f"{described} on {self.backend_name} ({self.device.name})"]
-        lines += [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
-        lines.insert(2, "-" * (sum(widths) + 4))
-        total = sum(int(w.size) for w in weights.values())
-        frozen = built.spec.untrained() if built.spec is not None else set()
-        trainable = total - sum(int(weights[name].size) for name in frozen)
-        trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
-        lines += ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, "
-                  f"{sum(w.nbytes for w in weights.values()) / 2 ** 20:.2f} MiB"]
+        title = f"{described} on {self.backend_name} ({self.device.name})"
+        total = sum(int(w.size) for w in values.values())
+        size = sum(w.nbytes for w in values.values()) / 2 ** 20
+        if weights:
+            lines = self._weights_table(title, values, built, total, size)
+        else:
+            rows = _summary.spec_rows(built.spec, values) if built.spec is not None else \
+                _summary.native_rows(built.native, values)
+            lines = [_summary.layer_table(title, rows, total, _summary.trainable(built, values), size)]
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)
         return text
 
+
+    @staticmethod
+    def _weights_table(title: str, values: dict[str, np.ndarray], built: Model, total: int, size: float) -> list[str]:
+        """``summary(weights=True)``: a row per parameter, then the totals."""
+        rows = [("parameter", "shape", "count")]
+        rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in values.items()]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [title] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        lines.insert(2, "-" * (sum(widths) + 4))
+        frozen = built.spec.untrained() if built.spec is not None else set()
+        trainable = total - sum(int(values[name].size) for name in frozen)
+        trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
+        return lines + ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, {size:.2f} MiB"]
 
     # ------------------------------------------------------------- the parts
 
