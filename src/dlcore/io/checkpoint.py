@@ -365,7 +365,7 @@ def saved_table(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         return None
     try:
         with zipfile.ZipFile(path) as archive:
-            table = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["state"].get("table")
+            table: Any = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["state"].get("table")
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
         raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
     if table is None:
@@ -375,7 +375,8 @@ def saved_table(path: str | os.PathLike[str]) -> dict[str, Any] | None:
             and all(isinstance(v, list) for v in table["categories"].values()))
     if not fine:
         raise CheckpointError(f"{path}: its DataFrame encoding (state.table) is damaged: {_shown.repr(table)}")
-    return table
+    found: dict[str, Any] = table
+    return found
 
 
 __all__ = ["FORMAT", "Checkpoint", "TrainingCheckpoint", "is_checkpoint"]
