@@ -160,8 +160,8 @@ def _predict(args: argparse.Namespace) -> int:
         if not args.json:
             print(f"{name}: {shown}")
     if failed:
-        print(f"dlcore: {len(failed)} inputs could not be read (each named above); {len(results)} were predicted",
-              file=sys.stderr)
+        print(f"dlcore: {len(failed)} input{'s' * (len(failed) > 1)} could not be read (named above); "
+              f"{len(results)} predicted", file=sys.stderr)
     if args.json:
         print(json.dumps(results + errors))
     return 1 if failed else 0
