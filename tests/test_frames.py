@@ -91,3 +91,40 @@ def test_multi_column_targets_are_n_by_k_regression_targets():
     frame = houses(10)
     data = from_dataframe(frame, ["price", "area"], ["rooms"])
     assert data.labels.shape == (10, 2) and data.labels.dtype == np.float32 and data.target == ["price", "area"]
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_a_loaded_dataframe_model_predicts_and_evaluates_raw_dataframes_with_its_stored_encoding(tmp_path):
+    frame = houses(400)
+    trainer = Trainer(BACKENDS[0], epochs=40, batch_size=32, optimizer="adam", lr=1e-2, loss="mse",
+                      metrics=("r2",), seed=0, progress=False)
+    spec = models.mlp(5, [32], 1)
+    trainer.fit(spec, frame[:300], target="price", categorical="one_hot")
+    trainer.save(spec, tmp_path / "houses.npz")
+    fresh = Trainer(BACKENDS[0], loss="mse", metrics=("r2",), progress=False)
+    loaded = fresh.load(tmp_path / "houses.npz")
+    new = frame[300:].drop(columns="price")[["city", "area", "rooms"]]  # raw, columns in another order
+    np.testing.assert_allclose(fresh.predict(loaded, new), trainer.predict(spec, new), rtol=1e-5, atol=1e-5)
+    assert fresh.evaluate(loaded, frame[300:])["r2"] > 0.95  # the target fit used, from the checkpoint
+
+
+@pytest.mark.skipif(not BACKENDS, reason="no backend installed")
+def test_a_category_unseen_in_training_is_an_error_naming_it_or_all_zeros_with_a_warning():
+    frame = houses(200)
+    trainer = Trainer(BACKENDS[0], epochs=1, loss="mse", seed=0, progress=False)
+    spec = models.mlp(4, [8], 1)
+    trainer.fit(spec, frame[frame.city != "east"], target="price", categorical="one_hot")
+    unseen = frame[:20].drop(columns="price").assign(city=["east", "west"] * 10)
+    with pytest.raises(DataError, match=r"predict input: column 'city' has 'east', 'west', categories not seen in "
+                                        r"training \(it knows 'north', 'south'\).*handle_unknown='ignore'"):
+        trainer.predict(spec, unseen)
+    with pytest.raises(DataError, match="evaluation data: column 'city' has 'east'"):
+        trainer.evaluate(spec, frame)
+    lenient = models.mlp(4, [8], 1)
+    trainer.fit(lenient, frame[frame.city != "east"], target="price", categorical="one_hot", handle_unknown="ignore")
+    with pytest.warns(UserWarning, match="column 'city' has 'east', 'west'.*encoded as all zeros"):
+        trainer.predict(lenient, unseen)
+    with pytest.warns(UserWarning, match="table: column 'city' has 'east', 'west'"):
+        zeros = from_dataframe(unseen, None, ["rooms", "area", "city"], "one_hot", {"city": ["north", "south"]},
+                               handle_unknown="ignore")
+    assert zeros.features[:, 2:].sum() == 0.0

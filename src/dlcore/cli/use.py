@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..contract.errors import CheckpointError, ConfigError
+from ..contract.errors import CheckpointError, ConfigError, DataError
 from ..data.datasets import registered
 from ..io.checkpoint import TrainingCheckpoint, is_checkpoint
 from ..runs import build, config, report
@@ -58,9 +58,17 @@ def add_parsers(command: Callable[[str, str, str], argparse.ArgumentParser]) -> 
     plot.set_defaults(run=_plot)
 
 
+def _exists(where: str) -> None:
+    """Refuse a run folder or checkpoint ``where`` that is not there, saying so first."""
+    if not Path(where).expanduser().exists():
+        raise ConfigError(f"{where}: no such file or folder; give a run folder (runs/NAME, as dlcore train printed "
+                          "it) or a checkpoint file")
+
+
 def _open(where: str) -> tuple[Path, dict[str, Any], RunFolder | None]:
     """(checkpoint, the run's configuration or {}, the run) of a run folder or a checkpoint."""
-    if RunFolder.is_run(where) or Path(where).name == "config.toml":
+    _exists(where)
+    if RunFolder.is_run(where) or Path(where).name == "config.toml" or Path(where).expanduser().is_dir():
         run = RunFolder.open(Path(where).parent if Path(where).name == "config.toml" else where)
         return run.last_checkpoint, config.read(run.config_path), run
     path = Path(where).expanduser()
@@ -124,15 +132,25 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise ConfigError(f"--top takes a number >= 1, got {args.top}")
-    path, _, _ = _open(args.model)
+    path, values, _ = _open(args.model)
     described = input_of(*_metadata(path))
-    names, features = read_inputs(args.inputs, described)
+    images = values.get("data.images") if values.get("data.dataset") == "image-csv" else None
+    names, features, failed = read_inputs(args.inputs, described, Path(images).expanduser() if images else None)
+    for reason in failed:  # each bad input on its line; the others are predicted
+        print(f"dlcore: error: {reason}", file=sys.stderr, flush=True)
+    errors = [{"error": reason} for reason in failed]  # in --json's list, after the predictions
+    if features is None:
+        if args.json:
+            print(json.dumps(errors))
+        if not failed:
+            raise DataError("no inputs to predict; give image files, folders of images or a CSV listing them")
+        return 1
     trainer = _trainer(args)
     with contextlib.redirect_stdout(sys.stderr):
         model = trainer.load(path)
         probs = probabilities(trainer.predict(model, features))
     classes = described.class_names or tuple(str(i) for i in range(probs.shape[1]))
-    results = []
+    results: list[dict[str, Any]] = []
     for name, row in zip(names, probs):
         best = np.argsort(-row, kind="stable")[:args.top]
         results.append({"input": name, "class": classes[best[0]], "label": int(best[0]),
@@ -141,12 +159,16 @@ def _predict(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{classes[i]} ({row[i]:.1%})" for i in best)
         if not args.json:
             print(f"{name}: {shown}")
+    if failed:
+        print(f"dlcore: {len(failed)} input{'s' * (len(failed) > 1)} could not be read (named above); "
+              f"{len(results)} predicted", file=sys.stderr)
     if args.json:
-        print(json.dumps(results))
-    return 0
+        print(json.dumps(results + errors))
+    return 1 if failed else 0
 
 
 def _plot(args: argparse.Namespace) -> int:
+    _exists(args.run_folder)
     run = RunFolder.open(args.run_folder)
     values = _data_values(config.read(run.config_path), _metadata(run.last_checkpoint)[0], args)
     trainer = _trainer(args)

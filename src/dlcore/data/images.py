@@ -37,9 +37,43 @@ def read_image(path: Path, where: str) -> np.ndarray:
         with Image.open(path) as image:
             return np.asarray(image.convert("L") if image.mode in ("1", "P", "I;16") else image)
     except FileNotFoundError:
-        raise DataError(f"{where}: image {path} does not exist") from None
+        raise DataError(f"{where}: image {path} does not exist" if where != str(path) else
+                        f"{path}: no such image") from None
     except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DataError(f"{where}: cannot read image {path} ({err})") from None
+        raise DataError(f"{where}: cannot read image {path} ({err})" if where != str(path) else
+                        f"{path}: cannot read the image ({err})") from None
+
+
+def listed_images(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLike[str] | None = None
+                  ) -> list[tuple[str, Path, int | None]]:
+    """(where it is listed, path, label or None) of each image a CSV listing names, in the
+    format :class:`ImageCSVDataset` trains on: rows ``file name, label`` (the label may be
+    left out), a first row that is not one (a header) skipped, file names relative to
+    ``img_dir`` (default: the CSV's folder). What ``dlcore predict RUN listing.csv`` reads.
+
+    Example::
+
+        # labels.csv: "file,label", then "shirt_001.png,0"
+        listed_images("labels.csv")  # [("labels.csv, row 2", Path("shirt_001.png"), 0)]
+    """
+    path = Path(annotations_file)
+    folder = Path(img_dir) if img_dir is not None else path.parent
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            lines = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err})") from None
+    rows: list[tuple[str, Path, int | None]] = []
+    for number, fields in enumerate(lines, 1):
+        fields = [field.strip() for field in fields]
+        if not fields or not fields[0]:
+            continue
+        label = fields[1] if len(fields) > 1 else ""
+        labelled = label.lstrip("-").isdigit()
+        if not rows and not labelled and Path(fields[0]).suffix.lower() not in IMAGE_SUFFIXES:
+            continue  # a header
+        rows.append((f"{path}, row {number}", folder / fields[0], int(label) if labelled else None))
+    return rows
 
 
 class ImageFiles(StreamingDataset):
@@ -228,4 +262,4 @@ def image_folder(root: str | os.PathLike[str], transform: Callable[[np.ndarray],
 
 
 __all__ = ["IMAGE_SUFFIXES", "ImageCSVDataset", "ImageFiles", "ImageFolderDataset", "image_csv", "image_folder",
-           "read_image"]
+           "listed_images", "read_image"]

@@ -356,4 +356,27 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
+def saved_table(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """How the model of the checkpoint at ``path`` read its DataFrame (target, feature columns,
+    categories: ``state["table"]``), reading the metadata alone; None for a model not fitted on
+    a DataFrame, or a file that is not a dlcore checkpoint."""
+    path = Path(path)
+    if not is_checkpoint(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            table: Any = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["state"].get("table")
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
+    if table is None:
+        return None
+    fine = (isinstance(table, dict) and isinstance(table.get("features"), list)
+            and isinstance(table.get("categories"), dict) and table.get("categorical") in ("error", "one_hot")
+            and all(isinstance(v, list) for v in table["categories"].values()))
+    if not fine:
+        raise CheckpointError(f"{path}: its DataFrame encoding (state.table) is damaged: {_shown.repr(table)}")
+    found: dict[str, Any] = table
+    return found
+
+
 __all__ = ["FORMAT", "Checkpoint", "TrainingCheckpoint", "is_checkpoint"]

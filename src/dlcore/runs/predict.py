@@ -10,7 +10,6 @@ resized to the model's height and width, scaled to [0, 1].
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ import numpy as np
 
 from ..contract.errors import ConfigError, DataError
 from ..contract.specs import ModelSpec
-from ..data.images import IMAGE_SUFFIXES, read_image
+from ..data.images import IMAGE_SUFFIXES, listed_images, read_image
 
 
 @dataclass(frozen=True)
@@ -99,30 +98,31 @@ def _texts_of(item: str) -> list[tuple[str, str]]:
     return [(item if len(item) <= 40 else item[:37] + "...", item)]
 
 
-def _image_files(item: str) -> list[Path]:
-    """The image files of ``item``: the file, a folder's images (recursively, sorted), or the
-    files a CSV lists in its first column (relative to the CSV's folder; a header is skipped)."""
+def _image_files(item: str, images: Path | None) -> list[tuple[str, Path]]:
+    """(where, file) of each image of ``item``: the file, a folder's images (recursively,
+    sorted), or the files a CSV lists as training read it (:func:`listed_images`: relative to
+    the CSV's folder, else to ``images``, the run's folder of images, where they are there)."""
     path = Path(item).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
         if not files:
             raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
-        return files
+        return [(str(f), f) for f in files]
     if path.suffix.lower() == ".csv" and path.is_file():
-        with open(path, newline="") as f:
-            rows = [row for row in csv.reader(f) if row and row[0].strip()]
-        files = [path.parent / row[0].strip() for row in rows]
-        if files and files[0].suffix.lower() not in IMAGE_SUFFIXES and not files[0].is_file():
-            files = files[1:]  # a header
-        return files
+        rows = listed_images(path)
+        if not rows:
+            raise DataError(f"{path}: lists no images (rows: file name, label)")
+        if images is not None and not any(file.is_file() for _, file, _ in rows):
+            rows = listed_images(path, images)  # the run's data.images, as training read them
+        return [(where, file) for where, file, _ in rows]
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.suffix.lower() not in IMAGE_SUFFIXES:
         raise DataError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}), a folder of them or a CSV listing them")
-    return [path]
+    return [(str(path), path)]
 
 
-def _image_features(path: Path, model: ModelInput) -> np.ndarray:
+def _image_features(path: Path, model: ModelInput, where: str) -> np.ndarray:
     """One image file as the model's features: gray or color as it takes, resized, in [0, 1]."""
     from PIL import Image
 
@@ -140,7 +140,7 @@ def _image_features(path: Path, model: ModelInput) -> np.ndarray:
         depth = 1
     else:
         raise ConfigError(f"cannot make images into features of shape {shape}")
-    pixels = read_image(path, str(path))
+    pixels = read_image(path, where)
     image = Image.fromarray(pixels).convert("L" if depth == 1 else "RGB")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
@@ -150,18 +150,37 @@ def _image_features(path: Path, model: ModelInput) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(array, -1, 0)) if channels == "first" else array
 
 
-def read_inputs(items: Sequence[str], model: ModelInput) -> tuple[list[str], np.ndarray]:
-    """(names, features) of every input in ``items``, for the model described by ``model``."""
+def read_inputs(items: Sequence[str], model: ModelInput, images: Path | None = None
+                ) -> tuple[list[str], np.ndarray | None, list[str]]:
+    """(names, features) of every input in ``items`` that could be read, for the model described
+    by ``model`` (features None when none could), and why each of the others could not (one
+    line each, naming the input); ``images``: the run's folder of images for CSV listings."""
+    failed: list[str] = []
     if model.texts:
-        pairs = [pair for item in items for pair in _texts_of(item)]
+        pairs = []
+        for item in items:
+            try:
+                pairs += _texts_of(item)
+            except DataError as err:
+                failed.append(str(err))
         texts = np.empty(len(pairs), dtype=object)
         texts[:] = [text for _, text in pairs]
-        return [name for name, _ in pairs], texts
-    files = [f for item in items for f in _image_files(item)]
-    if not files:
-        raise DataError("no inputs to predict; give image files, folders of images or a CSV listing them")
-    features: np.ndarray = np.stack([_image_features(f, model) for f in files])
-    return [str(f) for f in files], features
+        return [name for name, _ in pairs], texts if pairs else None, failed
+    names, arrays = [], []
+    for item in items:
+        try:
+            files = _image_files(item, images)
+        except DataError as err:
+            failed.append(str(err))
+            continue
+        for where, file in files:
+            try:
+                arrays.append(_image_features(file, model, where))
+            except DataError as err:
+                failed.append(str(err))
+                continue
+            names.append(str(file))
+    return names, np.stack(arrays) if arrays else None, failed
 
 
 def probabilities(logits: np.ndarray) -> np.ndarray:

@@ -178,10 +178,11 @@ class DataFeed:
         if known is None:
             frame = from_dataframe(data, target, table.get("features"), table.get("categorical", "error"), name=name)
             model.table = {"target": frame.target, "features": list(frame.columns),
-                           "categorical": table.get("categorical", "error"), "categories": frame.categories}
+                           "categorical": table.get("categorical", "error"), "categories": frame.categories,
+                           "handle_unknown": table.get("handle_unknown", "error")}
             return frame
         return from_dataframe(data, None if table.get("predict") else target, known["features"], known["categorical"],
-                              known["categories"], name)
+                              known["categories"], name, known.get("handle_unknown", "error"))
 
     def sample_weights(self, model: Model, train: Any, sample_weight: Any, class_weight: Any) -> np.ndarray | Weights:
         """One float32 weight per training sample (:func:`.inputs.sample_weights`); for a dataset

@@ -26,6 +26,7 @@ from ..contract.specs import ModelSpec
 from ..contract.strategy import Strategy
 from ..data.arrays import ArrayDataset, Dataset
 from ..data.streaming import memory_budget as memory_budget_of
+from ..io.checkpoint import saved_table
 from ..io.formats import other_format, read_weights, write_weights
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
@@ -265,13 +266,16 @@ class Trainer:
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
             resume_from: Any = None, *, target: str | Sequence[str] | None = None,
             features: Sequence[str] | None = None, categorical: str = "error", sample_weight: Any = None,
-            class_weight: dict[int, float] | None = None, augment: Any = None) -> History:
+            class_weight: dict[int, float] | None = None, handle_unknown: str = "error",
+            augment: Any = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, pandas
         DataFrames (``target``: the label column or columns; ``features``: the feature columns,
-        default all others; ``categorical="one_hot"`` encodes columns that are not numbers; see
-        :func:`dlcore.datasets.from_dataframe`), or the backend's native data; ``validation``
+        default all others; ``categorical="one_hot"`` encodes columns that are not numbers, and
+        later tables' categories that training did not see are an error, or all zeros with a
+        warning with ``handle_unknown="ignore"``; the encoding is kept in the model and its
+        checkpoints; see :func:`dlcore.datasets.from_dataframe`), or the backend's native data; ``validation``
         may also be a fraction of ``train`` to hold out (the last samples, as Keras'
         validation_split). ``resume_from`` is a checkpoint
         saved by any backend with the same optimizer: its weights, optimizer state (canonical
@@ -291,7 +295,8 @@ class Trainer:
         if self.launcher is not None:
             return _group.fit_launched(self, model, train, validation, callbacks, resume_from,
                                        dict(target=target, features=features, categorical=categorical,
-                                            sample_weight=sample_weight, class_weight=class_weight, augment=augment))
+                                            sample_weight=sample_weight, class_weight=class_weight,
+                                            handle_unknown=handle_unknown, augment=augment))
         built = self.build(model)
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         if resume_from is not None:
@@ -305,7 +310,7 @@ class Trainer:
             history, first_epoch = History(), 1
             built.epoch, built.history_records = 0, ()
         feed = self._feed()
-        table = {"target": target, "features": features, "categorical": categorical}
+        table = {"target": target, "features": features, "categorical": categorical, "handle_unknown": handle_unknown}
         train = feed.as_dataset(built, train, "train", table)
         weights = None
         if sample_weight is not None or class_weight is not None:
@@ -406,13 +411,16 @@ class Trainer:
         format (torch state_dict .pt/.pth, read with weights_only=True; Keras .keras, safe
         mode). A state_dict holds no architecture: pass ``spec``. Your own model's weights go
         by name and shape (a Keras model's by the order of its weights, so the same code builds
-        a model that loads them in another process); any that do not fit are all named.
+        a model that loads them in another process); any that do not fit are all named. A
+        checkpoint of a model fitted on a DataFrame gives it the table's encoding (target,
+        columns, categories), so it predicts on and evaluates raw DataFrames.
         """
         if model is not None:
             if spec is not None:
                 raise ConfigError("pass spec= (a dlcore spec) or model= (a model), not both")
             built = self.build(model)
             built.set_weights(read_weights(path, built.spec)[0])
+            built.table = saved_table(path) or built.table
             return built
         if spec is not None and not isinstance(spec, ModelSpec):
             raise ConfigError(f"spec= takes a dlcore spec, not a {type(spec).__name__}; "
@@ -424,6 +432,7 @@ class Trainer:
                                   "model=your_model for the weights of your own model")
         built = self._build_spec(spec)
         built.set_weights(weights)
+        built.table = saved_table(path)
         self._models[id(spec)] = (spec, built)
         self.backend.place(built, self.device)
         built.device = self.device
