@@ -18,7 +18,7 @@ from dlcore.io.files import atomic_path
 from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
-from .models import canonical, canonical_shape, native
+from .models import canonical, canonical_shape, native, warn_final_activation
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -207,6 +207,8 @@ class TFBackend(Backend):
 
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
         if isinstance(native, (keras.Model, tf.keras.Model)) or (isinstance(native, tf.Module) and callable(native)):
+            if spec is None:
+                warn_final_activation(native, loss)
             return Model(self, native, spec, loss)
         return None
 
