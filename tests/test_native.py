@@ -208,3 +208,32 @@ def test_a_native_model_ending_in_softmax_or_sigmoid_is_warned_once_naming_the_l
     named = "nn.Sigmoid" if backend == "torch" else "activation sigmoid"
     with pytest.warns(UserWarning, match=f"{named}.*binary_cross_entropy loss takes logits"):
         trainer(backend, "cpu", epochs=1, loss="binary_cross_entropy").fit(squashed_net(backend, 1), (x, y == 0))
+
+
+@pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
+def test_several_tensorflow_trainers_in_one_process_trigger_no_retracing_warning():
+    """TensorFlow counts the traces of functions with the same code together: each trainer's
+    model traced its own steps, and the sixth printed "5 out of the last 5 calls to <function>
+    triggered tf.function retracing"."""
+    import io
+    import logging
+
+    from dlcore import models
+
+    get_backend("tensorflow")
+    import tensorflow as tf
+
+    x, y = blobs(200)
+    logged = io.StringIO()
+    handler = logging.StreamHandler(logged)
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(6):
+            t = trainer("tensorflow", "cpu")
+            history = t.fit(models.mlp(20, [8], 4), (x[:160], y[:160]), validation=(x[160:], y[160:]))
+            t.evaluate(t.build(models.mlp(20, [8], 4)), (x, y))
+            t.fit(native_net("tensorflow"), (x, y))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert "retracing" not in logged.getvalue(), logged.getvalue()[:500]
+    assert history["val_accuracy"][-1] >= 0.9

@@ -149,7 +149,12 @@ class _Compiled:
 
         # A model built from a dlcore spec is traced as written: rewriting its Python with autograph
         # took about 1 s of the first step. A native Keras model may branch on tensors: autograph.
-        function = functools.partial(tf.function, reduce_retracing=True, autograph=model.spec is None)
+        # TensorFlow counts the traces of all functions with the same code together, so each
+        # model's first traces (the same closures here) added up to its retracing warning after a
+        # few trainers in one process; a partial has no code: its traces count on their own.
+        def function(fn: Any) -> Any:
+            return tf.function(functools.partial(fn), reduce_retracing=True, autograph=model.spec is None)
+
         self.train_batch = function(replicated(train_batch))
         self.eval_batch = function(eval_batch)
         self.train_steps = function(lambda *a: steps(replicated(train_batch), *a))
