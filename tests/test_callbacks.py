@@ -66,7 +66,7 @@ def _fit_numpy(callbacks, **settings):
     from dlcore.testing.data import blobs
 
     with numpy_backend():
-        trainer = dlcore.Trainer("numpy", epochs=3, lr=0.1, seed=0, progress=False, **settings)
+        trainer = dlcore.Trainer("numpy", **{**dict(epochs=3, lr=0.1, seed=0, progress=False), **settings})
         x, y = blobs(200)
         model = trainer.build(dlcore.models.mlp(20, [8], 4))
         history = trainer.fit(model, (x[:160], y[:160]), validation=(x[160:], y[160:]), callbacks=callbacks)
@@ -93,3 +93,61 @@ def test_a_callback_changes_the_runs_learning_rate_and_the_trainers_setting_stay
     saved = TrainingCheckpoint.load(tmp_path / "last.npz").state
     assert [record["lr"] for record in saved["history"]] == history["lr"]  # saved with the epoch it ends
     assert (tmp_path / "best.npz").is_file()
+
+
+def _fit_values(values, callbacks, mode="min"):
+    """A numpy fit whose epochs report ``values`` as "score" (a LambdaCallback sets it before the others run)."""
+    score = LambdaCallback(on_epoch_end=lambda trainer, model, epoch, logs: logs.update(score=values[epoch - 1]))
+    return _fit_numpy([score, *callbacks], epochs=len(values))
+
+
+def test_model_checkpoint_save_top_k_keeps_the_k_best_epochs_and_deletes_the_worse(tmp_path):
+    from dlcore.io.checkpoint import TrainingCheckpoint
+
+    keeper = ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=2)
+    _fit_values([0.5, 0.3, 0.4, 0.6, 0.2], [keeper])
+    kept = sorted(p.name for p in tmp_path.glob("epoch=*.npz"))
+    assert kept == ["epoch=2-score=0.3000.npz", "epoch=5-score=0.2000.npz"]
+    assert {p.name: v for p, v in keeper.best_k_models.items()} == {"epoch=2-score=0.3000.npz": 0.3,
+                                                                      "epoch=5-score=0.2000.npz": 0.2}
+    assert TrainingCheckpoint.load(keeper.best_path).metadata["epoch"] == 5 and keeper.last_path.is_file()
+    assert TrainingCheckpoint.load(tmp_path / "epoch=2-score=0.3000.npz").state["epoch"] == 2
+
+
+def test_model_checkpoint_save_top_k_minus_one_keeps_all_and_zero_none(tmp_path):
+    every = ModelCheckpoint(tmp_path / "all", monitor="score", mode="max", save_top_k=-1)
+    none = ModelCheckpoint(tmp_path / "none", monitor="score", mode="max", save_top_k=0)
+    default = ModelCheckpoint(tmp_path / "default", monitor="score", mode="max")
+    _fit_values([0.5, 0.3, 0.4], [every, none, default])
+    assert len(list((tmp_path / "all").glob("epoch=*.npz"))) == 3 and every.best == 0.5
+    assert sorted(p.name for p in (tmp_path / "none").iterdir()) == ["last.npz"]
+    assert sorted(p.name for p in (tmp_path / "default").iterdir()) == ["best.npz", "last.npz"]
+    with pytest.raises(ConfigError, match="save_top_k must be -1"):
+        ModelCheckpoint(tmp_path, save_top_k=-2)
+
+
+def test_early_stopping_says_when_and_why_it_stopped_and_restores_the_best_weights(capsys):
+    stopper = dlcore.EarlyStopping(monitor="score", mode="min", patience=2, restore_best_weights=True)
+    keep = {}
+    remember = LambdaCallback(on_epoch_end=lambda trainer, model, epoch, logs: keep.update({epoch: model.get_weights()}))
+    _, model, history = _fit_values([0.5, 0.41, 0.45, 0.47, 0.3, 0.2], [remember, stopper])
+    assert history["epoch"] == [1, 2, 3, 4]
+    assert (stopper.stopped_epoch, stopper.best_epoch, stopper.best) == (4, 2, 0.41)
+    err = capsys.readouterr().err
+    assert "early stopping at epoch 4: score did not improve for 2 epochs (best 0.41 at epoch 2); " \
+           "restored the weights of epoch 2" in err
+    assert all((model.get_weights()[k] == v).all() for k, v in keep[2].items())
+
+
+def test_learning_rate_monitor_keeps_each_steps_rate_of_a_per_step_schedule():
+    from dlcore.schedules import CosineDecay
+
+    steps, epochs = dlcore.LearningRateMonitor("step"), dlcore.LearningRateMonitor()
+    _, model, history = _fit_numpy([steps, epochs], schedule=CosineDecay(warmup=3), batch_size=32)
+    assert [s for s, _ in steps.rates] == list(range(1, model.step + 1)) and model.step == 15  # 160 samples / 32
+    rates = [r for _, r in steps.rates]
+    assert rates[0] < rates[1] < rates[2] and rates[3] > rates[-1]  # the warm-up, then the decay within epochs
+    assert epochs.rates == list(zip(history["epoch"], history["lr"]))
+    assert [rates[4], rates[9], rates[14]] == pytest.approx(history["lr"])  # each epoch's last step is its "lr"
+    with pytest.raises(ConfigError, match="logging_interval must be 'epoch' or 'step'"):
+        dlcore.LearningRateMonitor("batch")

@@ -173,3 +173,67 @@ def test_a_native_models_mistakes_are_dlcore_errors_naming_the_fix(backend):
     assert history["accuracy"][-1] >= 0.95  # one output and 0/1 labels: binary cross-entropy
     with pytest.raises(DataError, match="loss='mse'"):
         t.fit(native_net(backend, outputs=1), (x, x[:, 0] * 3.5))
+
+
+def squashed_net(backend: str, outputs: int = 4):
+    """native_net with a final softmax (sigmoid for one output), as Keras tutorials write it."""
+    get_backend(backend)
+    if backend == "torch":
+        import torch
+
+        return torch.nn.Sequential(torch.nn.Linear(20, 16), torch.nn.ReLU(), torch.nn.Linear(16, outputs),
+                                   torch.nn.Softmax(dim=1) if outputs > 1 else torch.nn.Sigmoid())
+    import keras
+
+    return keras.Sequential([keras.Input((20,)), keras.layers.Dense(16, activation="relu"),
+                             keras.layers.Dense(outputs, activation="softmax" if outputs > 1 else "sigmoid",
+                                                name="probabilities")])
+
+
+@pytest.mark.parametrize("backend", NATIVE)
+def test_a_native_model_ending_in_softmax_or_sigmoid_is_warned_once_naming_the_layer_and_the_fix(backend, recwarn):
+    import warnings
+
+    x, y = blobs(64)
+    t = trainer(backend, "cpu", epochs=1)
+    named = r"nn.Softmax \(module .3.\)" if backend == "torch" else "'probabilities' of your Sequential has activation softmax"
+    net = squashed_net(backend)
+    with pytest.warns(UserWarning, match=f"{named}.*takes logits.*applied twice.*remove"):
+        t.fit(net, (x, y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t.fit(net, (x, y))  # once per model
+        t.fit(native_net(backend), (x, y))  # logits: nothing to say
+        trainer(backend, "cpu", epochs=1, loss="mse").fit(squashed_net(backend, 1), (x, x[:, :1]))
+    named = "nn.Sigmoid" if backend == "torch" else "activation sigmoid"
+    with pytest.warns(UserWarning, match=f"{named}.*binary_cross_entropy loss takes logits"):
+        trainer(backend, "cpu", epochs=1, loss="binary_cross_entropy").fit(squashed_net(backend, 1), (x, y == 0))
+
+
+@pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
+def test_several_tensorflow_trainers_in_one_process_trigger_no_retracing_warning():
+    """TensorFlow counts the traces of functions with the same code together: each trainer's
+    model traced its own steps, and the sixth printed "5 out of the last 5 calls to <function>
+    triggered tf.function retracing"."""
+    import io
+    import logging
+
+    from dlcore import models
+
+    get_backend("tensorflow")
+    import tensorflow as tf
+
+    x, y = blobs(200)
+    logged = io.StringIO()
+    handler = logging.StreamHandler(logged)
+    tf.get_logger().addHandler(handler)
+    try:
+        for _ in range(6):
+            t = trainer("tensorflow", "cpu")
+            history = t.fit(models.mlp(20, [8], 4), (x[:160], y[:160]), validation=(x[160:], y[160:]))
+            t.evaluate(t.build(models.mlp(20, [8], 4)), (x, y))
+            t.fit(native_net("tensorflow"), (x, y))
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert "retracing" not in logged.getvalue(), logged.getvalue()[:500]
+    assert history["val_accuracy"][-1] >= 0.9

@@ -29,7 +29,8 @@ from .contract import (  # noqa: E402
     DlcoreError, DownloadError, Model, ModelSpec, PluginError, Prepared, TrainingError,
 )
 from .callbacks import (  # noqa: E402
-    Callback, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, TensorBoard,
+    Callback, CSVLogger, EarlyStopping, LambdaCallback, LearningRateMonitor, ModelCheckpoint, ReduceLROnPlateau,
+    TensorBoard,
 )
 from .data.arrays import ArrayDataset, Dataset  # noqa: E402
 from .io.checkpoint import Checkpoint, TrainingCheckpoint  # noqa: E402
@@ -46,7 +47,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ArrayDataset", "Backend", "BackendError", "BackendInfo", "CSVLogger", "Callback", "Checkpoint", "CheckpointError",
     "ConfigError", "DataError", "Dataset", "Device", "DeviceError", "DeviceRegistry", "DlcoreError", "DownloadError",
-    "EarlyStopping", "History", "LambdaCallback", "Model", "ModelCheckpoint", "ModelSpec", "PluginError", "Prepared",
+    "EarlyStopping", "History", "LambdaCallback", "LearningRateMonitor", "Model", "ModelCheckpoint", "ModelSpec", "PluginError", "Prepared",
     "ReduceLROnPlateau", "TensorBoard", "Trainer", "TrainingCheckpoint", "TrainingError", "__version__", "all_devices",
     "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "models",
     "optimizers", "plugins", "schedules", "select_backend_name", "transforms",

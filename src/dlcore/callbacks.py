@@ -1,9 +1,10 @@
 """Callbacks for ``Trainer.fit`` (defined in :mod:`dlcore.training.callbacks`)."""
 
 from .training.callbacks import (
-    Callback, CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ReduceLROnPlateau, TensorBoard,
+    Callback, CSVLogger, EarlyStopping, LambdaCallback, LearningRateMonitor, ModelCheckpoint, ReduceLROnPlateau,
+    TensorBoard,
 )
 
 
-__all__ = ["CSVLogger", "Callback", "EarlyStopping", "LambdaCallback", "ModelCheckpoint", "ReduceLROnPlateau",
-           "TensorBoard"]
+__all__ = ["CSVLogger", "Callback", "EarlyStopping", "LambdaCallback", "LearningRateMonitor", "ModelCheckpoint",
+           "ReduceLROnPlateau", "TensorBoard"]

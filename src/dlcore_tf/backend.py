@@ -18,7 +18,7 @@ from dlcore.io.files import atomic_path
 from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
-from .models import canonical, canonical_shape, native
+from .models import canonical, canonical_shape, native, warn_final_activation
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -149,7 +149,12 @@ class _Compiled:
 
         # A model built from a dlcore spec is traced as written: rewriting its Python with autograph
         # took about 1 s of the first step. A native Keras model may branch on tensors: autograph.
-        function = functools.partial(tf.function, reduce_retracing=True, autograph=model.spec is None)
+        # TensorFlow counts the traces of all functions with the same code together, so each
+        # model's first traces (the same closures here) added up to its retracing warning after a
+        # few trainers in one process; a partial has no code: its traces count on their own.
+        def function(fn: Any) -> Any:
+            return tf.function(functools.partial(fn), reduce_retracing=True, autograph=model.spec is None)
+
         self.train_batch = function(replicated(train_batch))
         self.eval_batch = function(eval_batch)
         self.train_steps = function(lambda *a: steps(replicated(train_batch), *a))
@@ -207,6 +212,8 @@ class TFBackend(Backend):
 
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
         if isinstance(native, (keras.Model, tf.keras.Model)) or (isinstance(native, tf.Module) and callable(native)):
+            if spec is None:
+                warn_final_activation(native, loss)
             return Model(self, native, spec, loss)
         return None
 

@@ -8,6 +8,8 @@ canonical array (:func:`canonical`).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from dlcore.models import MLP, Sequential, TextClassifier, spec_from_dict
@@ -155,3 +157,28 @@ def native(value: np.ndarray, layout) -> np.ndarray:
 
 def canonical_shape(shape, layout) -> tuple[int, ...]:
     return tuple(canonical(np.empty(tuple(shape), np.int8), layout).shape)
+
+
+LOGIT_LOSSES = (None, "cross_entropy", "binary_cross_entropy")  # None: one of the two, chosen by the labels
+SQUASHING = ("softmax", "sigmoid")
+
+
+def warn_final_activation(native, loss: str | None) -> None:
+    """Warn (as Keras does) when the user's Sequential or functional model ends in a softmax or
+    sigmoid (a layer's ``activation``, or a Softmax layer) and is trained with a cross-entropy,
+    which takes logits: the probabilities would be squashed twice and training stalls."""
+    layers = getattr(native, "layers", None) if isinstance(native, (keras.Sequential, keras.Model)) else None
+    if not layers or loss not in LOGIT_LOSSES:
+        return
+    last = layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", None)
+    if isinstance(last, keras.layers.Softmax):
+        activation = "softmax"
+    if activation not in SQUASHING:
+        return
+    warnings.warn(f"the last layer {last.name!r} of your {type(native).__name__} has activation {activation}, but "
+                  f"dlcore's {loss or 'cross-entropy'} loss takes logits (the raw outputs) and applies the "
+                  f"{activation} itself, so it would be applied twice and training stalls: remove the activation "
+                  f"(Dense(units) instead of Dense(units, activation={activation!r}); as Keras' "
+                  "from_logits=True); trainer.predict gives logits, dlcore.runs.probabilities turns them into "
+                  "probabilities", UserWarning, stacklevel=5)

@@ -20,6 +20,7 @@ from dlcore.optimizers import check_state
 from .denormals import flushing_denormals
 from .framework import import_torch
 from .linear import onednn_linear
+from .models import warn_final_activation
 from .threads import fitted_threads
 
 torch = import_torch()
@@ -122,7 +123,11 @@ class TorchBackend(Backend):
     # -- models
 
     def wrap(self, native: Any, spec: ModelSpec | None = None, loss: str | None = None) -> Model | None:
-        return Model(self, native, spec, loss) if isinstance(native, torch.nn.Module) else None
+        if not isinstance(native, torch.nn.Module):
+            return None
+        if spec is None:
+            warn_final_activation(native, loss)
+        return Model(self, native, spec, loss)
 
     def native_model_names(self) -> str:
         return "a torch.nn.Module"

@@ -8,16 +8,18 @@ Set ``trainer.stop_training = True`` in any of them to end training after the cu
 batch: the trainer runs its batches in multi-step spans unless some callback asks for batches.
 
 Built in: :class:`ModelCheckpoint`, :class:`EarlyStopping`,
-:class:`ReduceLROnPlateau`, :class:`CSVLogger`, :class:`TensorBoard`,
+:class:`ReduceLROnPlateau`, :class:`LearningRateMonitor`, :class:`CSVLogger`, :class:`TensorBoard`,
 :class:`LambdaCallback`.
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
 import os
 import socket
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -50,21 +52,35 @@ class ModelCheckpoint(Callback):
     "min" for losses). A failed epoch (e.g. a NaN loss) saves nothing, so both files keep
     the last good state. ``metadata``: JSON of your own, saved in both.
 
+    ``save_top_k`` (Lightning's name) also keeps the ``k`` best epochs, each in a file named
+    by its epoch and value (``epoch=7-val_loss=0.4123.npz``): a worse one is deleted only after
+    the new one is written. ``-1`` keeps every epoch's, ``0`` no monitored checkpoint at all
+    (not even best.npz). ``best_k_models`` maps each kept file to its value; ``best_path`` is
+    the best.
+
     Example::
 
         trainer.fit(model, train, validation=test, callbacks=[ModelCheckpoint("checkpoints")])
+        keeper = ModelCheckpoint("checkpoints", save_top_k=3)   # best.npz and the 3 best epochs
     """
 
     def __init__(self, directory: str | Path, every: int = 1, monitor: str | None = "val_loss",
-                 mode: str = "auto", metadata: dict[str, Any] | None = None) -> None:
+                 mode: str = "auto", metadata: dict[str, Any] | None = None, save_top_k: int | None = None) -> None:
         if every < 1:
             raise ConfigError(f"every must be >= 1, got {every}")
+        if save_top_k is not None and save_top_k < -1:
+            raise ConfigError(f"save_top_k must be -1 (keep all), 0 (none) or a count k >= 1, got {save_top_k}")
+        if save_top_k not in (None, 0) and monitor is None:
+            raise ConfigError(f"save_top_k={save_top_k} keeps the best checkpoints by a monitored value: "
+                              "give monitor= (e.g. 'val_loss')")
         self.directory = Path(directory)
         self.metadata = dict(metadata or {})
         self.every = every
         self.monitor = monitor
         self.mode = _mode(monitor, mode)
+        self.save_top_k = save_top_k
         self.best: float | None = None
+        self.best_k_models: dict[Path, float] = {}
 
     @property
     def last_path(self) -> Path:
@@ -74,25 +90,51 @@ class ModelCheckpoint(Callback):
     def best_path(self) -> Path:
         return self.directory / "best.npz"
 
+    def _better(self, value: float, than: float) -> bool:
+        return value < than if self.mode == "min" else value > than
+
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if epoch % self.every == 0:
             trainer.save(model, self.last_path, self.metadata)
-        if self.monitor is None:
+        if self.monitor is None or self.save_top_k == 0:
             return
         value = _monitored("ModelCheckpoint", self.monitor, logs)
-        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+        saved = {**self.metadata, "monitor": self.monitor, "value": value, "epoch": epoch}
+        if self.best is None or self._better(value, self.best):
             self.best = value
-            trainer.save(model, self.best_path, {**self.metadata, "monitor": self.monitor, "value": value, "epoch": epoch})
+            trainer.save(model, self.best_path, saved)
+        if self.save_top_k is not None:
+            self._keep_top_k(trainer, model, epoch, value, saved)
+
+    def _keep_top_k(self, trainer: Trainer, model: Model, epoch: int, value: float, saved: dict[str, Any]) -> None:
+        k = self.save_top_k
+        assert k is not None and self.monitor is not None
+        ranked = sorted(self.best_k_models.values(), reverse=self.mode == "max")
+        if k != -1 and len(ranked) >= k and not self._better(value, ranked[k - 1]):
+            return  # not among the k best
+        path = self.directory / f"epoch={epoch}-{self.monitor}={value:.4f}.npz"
+        trainer.save(model, path, saved)  # atomically, before a worse one goes
+        self.best_k_models[path] = value
+        if k != -1:
+            ordered = sorted(self.best_k_models, key=self.best_k_models.__getitem__, reverse=self.mode == "max")
+            for worse in ordered[k:]:
+                del self.best_k_models[worse]
+                worse.unlink(missing_ok=True)
 
 
 class EarlyStopping(Callback):
     """Stop training when ``monitor`` has not improved by more than ``min_delta`` for
     ``patience`` epochs, as Keras' EarlyStopping; with ``restore_best_weights`` the model ends
-    with the weights of its best epoch.
+    with the weights of its best epoch. When it stops it says so, with the progress line's
+    output (stdout with ``verbose``, else stderr), e.g. "early stopping at epoch 7: val_loss did
+    not improve for 3 epochs (best 0.4100 at epoch 4)"; the line is kept as ``message``, and
+    ``stopped_epoch`` (0: it never stopped), ``best_epoch`` and ``best`` say the same.
 
     Example::
 
-        trainer.fit(model, train, validation=test, callbacks=[EarlyStopping(patience=3, restore_best_weights=True)])
+        stopper = EarlyStopping(patience=3, restore_best_weights=True)
+        trainer.fit(model, train, validation=test, callbacks=[stopper])
+        print(stopper.stopped_epoch, stopper.best_epoch, stopper.best)
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 0, mode: str = "auto", min_delta: float = 0.0,
@@ -106,6 +148,7 @@ class EarlyStopping(Callback):
         self.best_epoch = 0
         self.stopped_epoch = 0
         self.wait = 0
+        self.message = ""
         self._best_weights: dict[str, np.ndarray] | None = None
 
     def _improved(self, value: float) -> bool:
@@ -115,6 +158,7 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, trainer: Trainer, model: Model) -> None:
         self.best, self.best_epoch, self.stopped_epoch, self.wait, self._best_weights = None, 0, 0, 0, None
+        self.message = ""
 
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         value = _monitored("EarlyStopping", self.monitor, logs)
@@ -127,10 +171,17 @@ class EarlyStopping(Callback):
         if self.wait >= max(self.patience, 1):  # patience 0 and 1 both stop at the first epoch without gain
             self.stopped_epoch = epoch
             trainer.stop_training = True
+            epochs = "epoch" if self.wait == 1 else f"{self.wait} epochs"
+            self.message = (f"early stopping at epoch {epoch}: {self.monitor} did not improve for {epochs} "
+                            f"(best {self.best:.4g} at epoch {self.best_epoch})")
 
     def on_train_end(self, trainer: Trainer, model: Model, history: History) -> None:
         if self.restore_best_weights and self._best_weights is not None and self.best_epoch != model.epoch:
             model.set_weights(self._best_weights)
+            if self.message:
+                self.message += f"; restored the weights of epoch {self.best_epoch}"
+        if self.message and trainer.is_chief:
+            print(self.message, file=sys.stdout if trainer.verbose else sys.stderr, flush=True)
 
 
 class ReduceLROnPlateau(Callback):
@@ -172,6 +223,47 @@ class ReduceLROnPlateau(Callback):
         if not self.cooling and self.wait >= self.patience and trainer.run_lr > self.min_lr:
             trainer.run_lr = max(trainer.run_lr * self.factor, self.min_lr)
             self.cooling, self.wait = self.cooldown, 0
+
+
+class LearningRateMonitor(Callback):
+    """The learning rate of each step or epoch, as Lightning's LearningRateMonitor. Every fit
+    already records each epoch's rate in its History as ``lr`` (the rate of the epoch's last
+    batch, after ReduceLROnPlateau and the schedule), so CSVLogger, TensorBoard and
+    ``plots.learning_curves`` carry it without this callback. The monitor keeps ``rates``:
+    ``(epoch, rate)`` pairs with ``logging_interval="epoch"``, or ``(step, rate)`` for every
+    batch with ``"step"`` (the warm-up and decay of a per-step schedule within each epoch;
+    steps count batches from 1 over the fit). It asks for no batch hooks, so it costs nothing
+    per batch.
+
+    Example::
+
+        monitor = LearningRateMonitor(logging_interval="step")
+        trainer = Trainer(epochs=3, schedule=CosineDecay(warmup=100))
+        trainer.fit(model, train, callbacks=[monitor])
+        steps, rates = zip(*monitor.rates)
+    """
+
+    def __init__(self, logging_interval: str = "epoch") -> None:
+        if logging_interval not in ("epoch", "step"):
+            raise ConfigError(f"logging_interval must be 'epoch' or 'step', got {logging_interval!r}")
+        self.logging_interval = logging_interval
+        self.rates: list[tuple[int, float]] = []
+        self._start: tuple[int, Any] = (0, None)
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.rates = []
+
+    def on_epoch_begin(self, trainer: Trainer, model: Model, epoch: int) -> None:
+        self._start = (model.step, copy.copy(trainer._learning_rate))  # the rate this epoch runs at
+
+    def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
+        if self.logging_interval == "epoch":
+            self.rates.append((epoch, float(logs["lr"])))
+            return
+        first, learning_rate = self._start
+        batches = model.step - first
+        rates = np.broadcast_to(learning_rate.of_epoch(epoch, batches), (batches,))
+        self.rates += [(first + i + 1, float(rate)) for i, rate in enumerate(rates)]
 
 
 class CSVLogger(Callback):
@@ -289,6 +381,6 @@ def run_tensorboard(run_dir: Path) -> TensorBoard:
     return TensorBoard(Path(run_dir) / "tensorboard")
 
 
-__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "ModelCheckpoint",
+__all__ = ["Callback", "CSVLogger", "EarlyStopping", "LambdaCallback", "LearningRateMonitor", "ModelCheckpoint",
            "ReduceLROnPlateau", "TensorBoard", "run_csv_logger",
            "run_tensorboard", "wants_batches"]
