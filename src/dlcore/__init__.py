@@ -36,6 +36,7 @@ from .data.arrays import ArrayDataset, Dataset  # noqa: E402
 from .io.checkpoint import Checkpoint, TrainingCheckpoint  # noqa: E402
 from .plugins import all_devices, backend_infos, get_backend, hookimpl, select_backend_name  # noqa: E402
 from .training.history import History  # noqa: E402
+from .training.lr_finder import LRFinder  # noqa: E402
 from .training.trainer import Trainer  # noqa: E402
 from .version import __version__  # noqa: E402
 
@@ -47,7 +48,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ArrayDataset", "Backend", "BackendError", "BackendInfo", "CSVLogger", "Callback", "Checkpoint", "CheckpointError",
     "ConfigError", "DataError", "Dataset", "Device", "DeviceError", "DeviceRegistry", "DlcoreError", "DownloadError",
-    "EarlyStopping", "History", "LambdaCallback", "LearningRateMonitor", "Model", "ModelCheckpoint", "ModelSpec", "PluginError", "Prepared",
+    "EarlyStopping", "History", "LRFinder", "LambdaCallback", "LearningRateMonitor", "Model", "ModelCheckpoint", "ModelSpec", "PluginError", "Prepared",
     "ReduceLROnPlateau", "TensorBoard", "Trainer", "TrainingCheckpoint", "TrainingError", "__version__", "all_devices",
     "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "models",
     "optimizers", "plugins", "schedules", "select_backend_name", "transforms",

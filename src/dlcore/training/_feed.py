@@ -140,6 +140,33 @@ class ChunkPutter:
         return prepared
 
 
+def balanced_class_weight(labels: np.ndarray, name: str = "train") -> dict[int, float]:
+    """``{class: n_samples / (n_classes * count)}`` over ``labels`` (class indices, 0/1 labels or
+    one-hot rows), as scikit-learn's and Keras users' ``class_weight="balanced"``; labels that
+    are not one class per sample, or of one class only, are a DataError.
+
+    >>> balanced_class_weight(np.array([0, 0, 0, 1]))
+    {0: 0.6666666666666666, 1: 2.0}
+    """
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim == 2:
+        if not (np.isin(labels, (0, 1)).all() and (labels.sum(1) == 1).all()):
+            raise DataError(f"{name}: class_weight='balanced' needs one class per sample, and the labels are "
+                            "soft targets (rows that are not one-hot); pass a dict {class index: weight}")
+        labels = labels.argmax(1)
+    if labels.ndim != 1 or len(labels) == 0 or not np.issubdtype(labels.dtype, np.number) \
+            or not np.all(np.isfinite(labels)) or (labels != np.round(labels)).any() or (labels < 0).any():
+        raise DataError(f"{name}: class_weight='balanced' counts class indices (integers >= 0, one per sample), "
+                        f"and these labels ({labels.dtype}, shape {labels.shape}) are not that")
+    classes, counts = np.unique(labels.astype(np.int64), return_counts=True)
+    if len(classes) < 2:
+        raise DataError(f"{name}: all {len(labels)} labels are class {int(classes[0])}, so there is nothing to "
+                        "balance; class_weight='balanced' needs samples of two classes or more")
+    return {int(c): len(labels) / (len(classes) * int(k)) for c, k in zip(classes, counts)}
+
+
 def _name(data: Any) -> str:
     return getattr(data, "name", "") or type(data).__name__
 
@@ -194,12 +221,29 @@ class DataFeed:
             raise ConfigError(f"backend {self.backend.name!r} does not weight samples; remove sample_weight and "
                               "class_weight")
         regression = self.loss_of(model).regression
+        if isinstance(class_weight, str):
+            class_weight = self.balanced(train, class_weight, regression)
         if not self.streamed(train):
             return sample_weights(train.arrays()[1], sample_weight, class_weight, regression)
         given = sample_weights(np.zeros(len(train), np.int64), sample_weight, None, regression)
         if class_weight is not None:
             sample_weights(np.zeros(1, np.int64), None, class_weight, regression)  # checked now, applied per chunk
         return lambda labels, indices: sample_weights(labels, given[indices], class_weight, regression)
+
+    def balanced(self, train: Dataset, how: str, regression: bool) -> dict[int, float]:
+        """``class_weight="balanced"``: each class's weight ``n_samples / (n_classes * count)``
+        over the training labels (:func:`balanced_class_weight`)."""
+        if how != "balanced":
+            raise ConfigError(f"class_weight is a dict {{class index: weight}} or 'balanced', got {how!r}")
+        if regression:
+            raise ConfigError("class_weight='balanced' weights classes, and a regression has none; weight its "
+                              "samples with sample_weight")
+        if self.streamed(train):
+            labels = np.concatenate([read_chunk(train, part).labels for part in
+                                     np.array_split(np.arange(len(train)), max(1, len(train) // 4096))])
+        else:
+            labels = train.arrays()[1]
+        return balanced_class_weight(labels, _name(train))
 
     def binary_classifier(self, model: Model, data: Any) -> bool:
         """Whether ``data`` trains the user's own model as a binary classifier: the model gives

@@ -25,6 +25,7 @@ from ..contract.errors import CheckpointError, ConfigError, DataError
 from ..contract.specs import ModelSpec
 from ..contract.strategy import Strategy
 from ..data.arrays import ArrayDataset, Dataset
+from ..data.frames import is_dataframe
 from ..data.streaming import memory_budget as memory_budget_of
 from ..io.checkpoint import saved_table
 from ..io.formats import other_format, read_weights, write_weights
@@ -37,8 +38,9 @@ from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
 from ._loop import LearningRate, Loop, resolve
 from ._progress import HistoryRecorder, ProgressLine
-from ._settings import DEFAULT_METRICS, PRECISIONS, Settings, check_on_backend
+from ._settings import DEFAULT_METRICS, PRECISIONS, Settings, check_on_backend, check_positive_int
 from .history import History
+from .lr_finder import LRFinder, check_search, find_lr, search_rates
 from .optimizers import OptimizerConfig
 from .schedules import Schedule
 
@@ -198,6 +200,7 @@ class Trainer:
         self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         self._models: dict[int, tuple[Any, Model]] = {}  # by spec or native model
+        self._untrained: set[int] = set()  # ids of Models built from a spec and never fitted here
         self._memory = FeedMemory()  # token ids and warnings, kept from one run to the next
         if self.seed is not None:
             self.backend.seed(self.seed)
@@ -247,6 +250,7 @@ class Trainer:
                 built = self._build_spec(model)
                 built.set_weights(model.initial_weights(self.seed))
                 self._models[id(model)] = (model, built)
+                self._untrained.add(id(built))
         else:  # the user's own model: wrapped once, so its optimizer state and progress stay with it
             known = self._models.get(id(model))
             if known is not None and known[0] is model:
@@ -264,40 +268,69 @@ class Trainer:
         return built
 
     def fit(self, model: Any, train: Any, validation: Any = None, callbacks: Sequence[Callback] = (),
-            resume_from: Any = None, *, target: str | Sequence[str] | None = None,
+            resume_from: Any = None, *, epochs: int | None = None, validation_data: Any = None,
+            validation_split: float | None = None, target: str | Sequence[str] | None = None,
             features: Sequence[str] | None = None, categorical: str = "error", sample_weight: Any = None,
-            class_weight: dict[int, float] | None = None, handle_unknown: str = "error",
+            class_weight: dict[int, float] | str | None = None, handle_unknown: str = "error",
             augment: Any = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
         ``train`` and ``validation`` are dlcore Datasets, ``(features, labels)`` tuples, pandas
         DataFrames (``target``: the label column or columns; ``features``: the feature columns,
-        default all others; ``categorical="one_hot"`` encodes columns that are not numbers, and
-        later tables' categories that training did not see are an error, or all zeros with a
-        warning with ``handle_unknown="ignore"``; the encoding is kept in the model and its
-        checkpoints; see :func:`dlcore.datasets.from_dataframe`), or the backend's native data; ``validation``
-        may also be a fraction of ``train`` to hold out (the last samples, as Keras'
-        validation_split). ``resume_from`` is a checkpoint
-        saved by any backend with the same optimizer: its weights, optimizer state (canonical
-        layout), shuffling RNG and history are restored and training continues after its last
-        epoch, up to ``epochs``, with this trainer's learning rate. A model fitted before keeps
-        its optimizer state when the optimizer is the same, with this trainer's learning rate.
+        default all others; ``categorical="one_hot"`` encodes columns that are not numbers; see
+        :func:`dlcore.datasets.from_dataframe`), or the backend's native data. As in Keras,
+        ``fit(model, x, y)`` takes the features and the labels as two arrays of the same length
+        (then ``validation_data=`` gives the validation data), and ``validation_split=0.1`` (or
+        ``validation=0.1``) holds out the last tenth of the training samples. ``epochs`` trains
+        this many epochs in this call instead of the trainer's ``epochs``. ``resume_from`` is a
+        checkpoint saved by any backend with the same optimizer: its weights, optimizer state
+        (canonical layout), shuffling RNG and history are restored and training continues after
+        its last epoch, up to ``epochs`` (the number of the last epoch, as Keras counts them),
+        with this trainer's learning rate. A model fitted before keeps its optimizer state when
+        the optimizer is the same, with this trainer's learning rate.
 
         ``sample_weight`` (one per training sample) and ``class_weight`` (``{class: weight}``,
-        others 1) weight each sample's training loss, as Keras does: a batch's loss is the mean
-        of loss times weight; metrics and validation are not weighted.
+        others 1; or ``"balanced"``: ``n_samples / (n_classes * samples of the class)``, as
+        scikit-learn computes it) weight each sample's training loss, as Keras does: a batch's
+        loss is the mean of loss times weight; metrics and validation are not weighted.
+
+        ``handle_unknown="ignore"``: categories of later tables that training did not see are all
+        zeros with a warning instead of an error; the encoding is kept in the model and its
+        checkpoints.
 
         ``augment`` (a random transform such as ``transforms.RandomCrop(28, padding=4)``, or a
         ``transforms.Compose`` of them) changes each training batch anew every epoch, on the host,
         never the validation data; a seeded trainer draws the same changes every run.
+
+        Example::
+
+            x, y = np.random.rand(100, 4).astype("float32"), np.arange(100) % 2
+            trainer.fit(models.mlp(4, [8], 2), x, y, epochs=2, validation_split=0.2)
         """
+        train, validation = _fit_data(train, validation, validation_data, validation_split)
+        given_epochs = self.epochs
+        if epochs is not None:
+            self.epochs = check_positive_int("epochs", epochs)
+        try:
+            if self.launcher is not None:
+                history = _group.fit_launched(self, model, train, validation, callbacks, resume_from,
+                                              dict(target=target, features=features, categorical=categorical,
+                                                   sample_weight=sample_weight, class_weight=class_weight,
+                                                   handle_unknown=handle_unknown, augment=augment, epochs=self.epochs))
+                self._untrained.discard(id(self.build(model)))
+                return history
+            return self._fit(model, train, validation, callbacks, resume_from, target, features, categorical,
+                             sample_weight, class_weight, handle_unknown, augment)
+        finally:
+            self.epochs = given_epochs
+
+    def _fit(self, model: Any, train: Any, validation: Any, callbacks: Sequence[Callback], resume_from: Any,
+             target: Any, features: Any, categorical: str, sample_weight: Any, class_weight: Any,
+             handle_unknown: str, augment: Any) -> History:
+        """fit in this process, for ``self.epochs`` epochs."""
         plugins = registry()
-        if self.launcher is not None:
-            return _group.fit_launched(self, model, train, validation, callbacks, resume_from,
-                                       dict(target=target, features=features, categorical=categorical,
-                                            sample_weight=sample_weight, class_weight=class_weight,
-                                            handle_unknown=handle_unknown, augment=augment))
         built = self.build(model)
+        self._untrained.discard(id(built))
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         if resume_from is not None:
             history, first_epoch = _state.resume(self, plugins, built, resume_from)
@@ -344,14 +377,29 @@ class Trainer:
             callback.on_train_end(self, built, history)
         return history
 
-    def evaluate(self, model: Any, data: Any, confusion_matrix: bool = False, *,
-                 target: str | Sequence[str] | None = None) -> dict[str, Any]:
+    def evaluate(self, model: Any, data: Any, y: Any = None, confusion_matrix: bool = False, *,
+                 target: str | Sequence[str] | None = None, allow_random: bool = False) -> dict[str, Any]:
         """Mean loss per sample and the trainer's metrics over ``data``, tracking no gradients;
         with ``confusion_matrix``, also the counts of true class (rows) against predicted class
-        (columns) as an int64 array. A DataFrame is read as the one ``fit`` took (``target``:
-        its label column(s), default fit's)."""
+        (columns) as an int64 array. ``data`` is as ``fit`` takes it (``evaluate(model, x, y)``:
+        features and labels as two arrays); a DataFrame is read as the one ``fit`` took
+        (``target``: its label column(s), default fit's).
+
+        A spec this trainer never fitted nor loaded has random weights: it is refused with a
+        ConfigError, unless ``allow_random=True`` (then a warning).
+
+        Example::
+
+            trainer.fit(model, x, y)
+            trainer.evaluate(model, x_test, y_test)   # {"loss": ..., "accuracy": ...}
+        """
+        if isinstance(y, bool):  # evaluate(model, data, True): the confusion matrix, as before
+            confusion_matrix, y = y, None
+        if y is not None:
+            data = _features_and_labels(data, y, "evaluate")
         plugins = registry()
         built = self.build(model)
+        self._refuse_untrained(model, built, allow_random, "evaluate")
         feed = self._feed()
         data = feed.as_dataset(built, data, "evaluation data", {"target": target})
         self._choose_loss(feed, built, data)
@@ -364,14 +412,24 @@ class Trainer:
             feed.close(prepared)
         return {"loss": loss, **metrics}
 
-    def predict(self, model: Any, data: Any) -> np.ndarray:
-        """Logits for each sample of ``data`` (a Dataset, an array of features, texts, or
-        native data)."""
+    def predict(self, model: Any, data: Any, *, allow_random: bool = False) -> np.ndarray:
+        """Logits for each sample of ``data`` (a Dataset, an array or list of features, texts,
+        or native data). A spec this trainer never fitted nor loaded has random weights: it is
+        refused with a ConfigError, unless ``allow_random=True`` (then a warning).
+
+        Example::
+
+            trainer.fit(model, x, y)
+            classes = trainer.predict(model, x_new).argmax(1)
+        """
         built = self.build(model)
+        self._refuse_untrained(model, built, allow_random, "predict")
         if isinstance(data, (list, tuple)) and data and all(isinstance(t, str) for t in data):
             texts = np.empty(len(data), dtype=object)
             texts[:] = list(data)
             data = texts
+        elif isinstance(data, list):  # rows of numbers, as Keras takes them
+            data = np.asarray(data)
         if isinstance(data, np.ndarray):
             data = ArrayDataset(data, np.zeros(len(data), np.int64), name="predict input")
         feed = self._feed()
@@ -421,6 +479,7 @@ class Trainer:
             built = self.build(model)
             built.set_weights(read_weights(path, built.spec)[0])
             built.table = saved_table(path) or built.table
+            self._untrained.discard(id(built))
             return built
         if spec is not None and not isinstance(spec, ModelSpec):
             raise ConfigError(f"spec= takes a dlcore spec, not a {type(spec).__name__}; "
@@ -507,7 +566,56 @@ class Trainer:
         trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
         return lines + ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, {size:.2f} MiB"]
 
+    def lr_find(self, model: Any, train: Any, y: Any = None, *, min_lr: float = 1e-7, max_lr: float = 1.0,
+                num_training: int = 100, mode: str = "exponential", early_stop_threshold: float | None = 4.0,
+                target: str | Sequence[str] | None = None) -> LRFinder:
+        """Search a learning rate, as Lightning's ``lr_find``: train ``num_training`` batches of
+        ``train`` (or ``x, y``) with the rate growing from ``min_lr`` to ``max_lr`` (``mode``
+        "exponential" or "linear"), stopping early once the smoothed loss passes
+        ``early_stop_threshold`` times its best (None: never). The model's weights and
+        optimizer state are left exactly as they were, and the shuffling order of later fits
+        too. Returns an :class:`LRFinder` with the rates, the smoothed losses, a
+        ``suggestion()`` and a ``plot()``.
+
+        Example::
+
+            finder = trainer.lr_find(model, x, y)
+            finder.plot("lr_find.png")
+            Trainer(lr=finder.suggestion(), epochs=5).fit(model, x, y)
+        """
+        rates = search_rates(min_lr, max_lr, num_training, mode)
+        check_search(early_stop_threshold)
+        if self.strategy is not None or self.launcher is not None:
+            raise ConfigError("lr_find runs in one process: use a trainer without strategy= or launcher=, then "
+                              "train the group with the rate it suggests")
+        if y is not None:
+            train = _features_and_labels(train, y, "lr_find")
+        plugins = registry()
+        built = self.build(model)
+        feed = self._feed()
+        train = feed.as_dataset(built, train, "train", {"target": target})
+        self._choose_loss(feed, built, train)
+        prepared = feed.prepare(built, train, training=True)
+        try:
+            return find_lr(self, plugins, built, prepared, rates, early_stop_threshold, mode)
+        finally:
+            feed.close(prepared)
+
     # ------------------------------------------------------------- the parts
+
+    def _refuse_untrained(self, given: Any, built: Model, allow_random: bool, what: str) -> None:
+        """Refuse (or with ``allow_random``, warn about) a spec given whose Model this trainer
+        never fitted nor loaded (a Model given is the user's to have set)."""
+        if not isinstance(given, ModelSpec) or id(built) not in self._untrained:
+            return
+        message = (f"{what} on a model spec that this trainer never fitted nor loaded: its weights are the "
+                   f"random initial ones, so its results mean nothing")
+        if not allow_random:
+            raise ConfigError(f"{message}; fit it first (trainer.fit(model, ...) with this trainer), load trained "
+                              f"weights (model = trainer.load('model.npz')), or pass allow_random=True to {what} "
+                              "with random weights anyway")
+        warnings.warn(message + " (allow_random=True)", UserWarning, stacklevel=3)
+
 
     def _feed(self) -> DataFeed:
         """The data feed of a run, with the data settings as they are now."""
@@ -538,6 +646,38 @@ class Trainer:
         if isinstance(model.backend, str):
             model.backend = self.backend
         return model
+
+
+def _features_and_labels(x: Any, y: Any, call: str) -> ArrayDataset:
+    """``x`` and ``y`` of ``call(model, x, y)`` as one dataset; they must hold as many samples."""
+    if isinstance(x, (Dataset, tuple)) or is_dataframe(x):
+        raise ConfigError(f"{call}(model, x, y) takes features and labels as two arrays; a "
+                          f"{type(x).__name__} holds its labels already: pass it alone")
+    if len(x) != len(y):
+        raise DataError(f"{call}(model, x, y): x holds {len(x)} samples and y {len(y)} labels; give one label "
+                        "per sample")
+    return ArrayDataset(x if isinstance(x, np.ndarray) else np.asarray(x), np.asarray(y), name="train"
+                        if call != "evaluate" else "evaluation data")
+
+
+def _fit_data(train: Any, validation: Any, validation_data: Any, validation_split: Any) -> tuple[Any, Any]:
+    """fit's training and validation data: ``fit(model, x, y)`` as Keras takes it (x an array
+    or a list, y an array of the same length), ``validation_data`` and ``validation_split``."""
+    if isinstance(validation, np.ndarray) and isinstance(train, (np.ndarray, list)):
+        train, validation = _features_and_labels(train, validation, "fit"), None
+    if validation_split is not None:
+        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
+            raise ConfigError(f"validation_split is the fraction of the training samples to hold out "
+                              f"(0.1: the last tenth), got {validation_split!r}")
+        if validation is not None or validation_data is not None:
+            raise ConfigError("give validation data or validation_split (a fraction to hold out), not both")
+        validation = float(validation_split) or None  # 0: no validation, as in Keras
+    if validation_data is not None:
+        if validation is not None:
+            raise ConfigError("validation data given twice: pass validation_data= (or the third argument of "
+                              "fit(model, train, validation)) once")
+        validation = validation_data
+    return train, validation
 
 
 __all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]

@@ -1,0 +1,206 @@
+"""The conveniences of a Keras or Lightning user's first hour (issue 33): ``fit(model, x, y)``
+with ``validation_data``, ``validation_split`` and ``epochs`` per call; ``evaluate`` and
+``predict`` on arrays; ``class_weight="balanced"``; untrained specs refused by ``evaluate``
+and ``predict``; and ``Trainer.lr_find``, Lightning's learning-rate finder."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+from conftest import BACKENDS, device_on, numpy_backend
+from dlcore import ArrayDataset, ConfigError, DataError, Trainer, models
+from dlcore.testing.data import blobs
+
+ALL = [*BACKENDS, *(["numpy"] if "numpy" not in BACKENDS else [])]  # the numpy test backend, registered here
+WEIGHTING = [name for name in ("torch", "tensorflow") if name in BACKENDS]  # backends that weight samples
+
+
+@pytest.fixture(params=ALL)
+def backend(request) -> Iterator[str]:
+    """Each installed backend and the numpy test backend."""
+    with numpy_backend() if request.param == "numpy" else contextlib.nullcontext():
+        device_on(request.param)
+        yield request.param
+
+
+@pytest.fixture
+def numpy() -> Iterator[str]:
+    """The numpy test backend alone: for what the core does the same on every backend."""
+    with numpy_backend():
+        yield "numpy"
+
+
+def trainer(backend: str, **settings) -> Trainer:
+    given = dict(epochs=3, batch_size=32, optimizer="sgd", lr=0.1, seed=0, progress=False, device="cpu")
+    return Trainer(backend, **{**given, **settings})
+
+
+def losses(history) -> list[float]:
+    return [(record["loss"], record.get("val_loss")) for record in history.records]
+
+
+# ------------------------------------------------------------------ fit(model, x, y), Keras style
+
+
+def test_fit_takes_features_and_labels_and_holds_out_the_last_fraction_as_keras(numpy):
+    x, y = blobs(400, 8, 3, seed=1, spread=0.4)
+    history = trainer(numpy).fit(models.mlp(8, [16], 3), x, y, validation_split=0.25)
+    assert history.records[-1]["val_accuracy"] >= 0.9
+    same = trainer(numpy).fit(models.mlp(8, [16], 3), (x[:300], y[:300]), (x[300:], y[300:]))
+    assert losses(history) == losses(same)  # the last quarter held out, as Keras' validation_split
+    with_data = trainer(numpy).fit(models.mlp(8, [16], 3), x[:300], y[:300], validation_data=(x[300:], y[300:]))
+    assert losses(with_data) == losses(same)
+    as_list = trainer(numpy).fit(models.mlp(8, [16], 3), x[:300].tolist(), y[:300], validation_data=(x[300:], y[300:]))
+    assert losses(as_list) == losses(same)
+    datasets = trainer(numpy).fit(models.mlp(8, [16], 3), ArrayDataset(x[:300], y[:300]), ArrayDataset(x[300:], y[300:]))
+    assert losses(datasets) == losses(same)  # fit(model, train, validation) as before
+
+
+def test_fit_x_y_mistakes_name_the_fix(numpy):
+    x, y = blobs(100, 8, 3)
+    spec = models.mlp(8, [16], 3)
+    with pytest.raises(DataError, match="x holds 100 samples and y 99 labels"):
+        trainer(numpy).fit(spec, x, y[:99])
+    with pytest.raises(ConfigError, match="not both"):
+        trainer(numpy).fit(spec, x, y, validation_data=(x, y), validation_split=0.2)
+    with pytest.raises(ConfigError, match="validation data given twice"):
+        trainer(numpy).fit(spec, (x, y), (x, y), validation_data=(x, y))
+    with pytest.raises(ConfigError, match="validation_split is the fraction"):
+        trainer(numpy).fit(spec, x, y, validation_split="0.2")
+
+
+def test_epochs_per_call_override_the_trainers_and_count_to_the_last_epoch_on_resume(numpy, tmp_path):
+    x, y = blobs(200, 8, 3)
+    spec, fitter = models.mlp(8, [16], 3), trainer(numpy, epochs=5)
+    history = fitter.fit(spec, x, y, epochs=2)
+    assert [r["epoch"] for r in history.records] == [1, 2]
+    assert fitter.epochs == 5  # the trainer's setting is left as it was
+    path = fitter.save(spec, tmp_path / "two.npz")
+    resumed = trainer(numpy, epochs=5).fit(models.mlp(8, [16], 3), x, y, resume_from=path, epochs=3)
+    assert [r["epoch"] for r in resumed.records] == [1, 2, 3]  # epoch 3 trained: up to epochs, as Keras counts
+    straight = trainer(numpy, epochs=3).fit(models.mlp(8, [16], 3), x, y)
+    assert losses(resumed) == losses(straight)
+    with pytest.raises(ConfigError, match="epochs must be an integer >= 1"):
+        fitter.fit(spec, x, y, epochs=0)
+
+
+def test_evaluate_and_predict_take_arrays(numpy):
+    x, y = blobs(200, 8, 3)
+    spec, fitter = models.mlp(8, [16], 3), trainer(numpy)
+    fitter.fit(spec, x, y)
+    assert fitter.evaluate(spec, x, y) == fitter.evaluate(spec, (x, y))
+    assert fitter.evaluate(spec, x, y)["accuracy"] >= 0.9
+    np.testing.assert_array_equal(fitter.predict(spec, x[:5].tolist()), fitter.predict(spec, x[:5]))
+    with pytest.raises(DataError, match="x holds 200 samples and y 3 labels"):
+        fitter.evaluate(spec, x, y[:3])
+
+
+# ------------------------------------------------------------------ class_weight="balanced"
+
+
+@pytest.mark.parametrize("name", WEIGHTING)
+def test_balanced_class_weight_is_n_samples_over_classes_times_count(name):
+    x, y = blobs(300, 8, 3, seed=2)
+    keep = (y != 0) | (np.arange(300) % 5 == 0)  # unbalanced: a fifth of class 0 kept
+    x, y = x[keep], y[keep]
+    counts = np.bincount(y)
+    expected = {c: len(y) / (3 * counts[c]) for c in range(3)}
+    balanced = trainer(name, epochs=2).fit(models.mlp(8, [16], 3), x, y, class_weight="balanced")
+    given = trainer(name, epochs=2).fit(models.mlp(8, [16], 3), x, y, class_weight=expected)
+    plain = trainer(name, epochs=2).fit(models.mlp(8, [16], 3), x, y)
+    loss = [record["loss"] for record in balanced.records]
+    assert loss == pytest.approx([record["loss"] for record in given.records], rel=1e-6)
+    assert loss != pytest.approx([record["loss"] for record in plain.records], rel=1e-3)
+
+
+@pytest.mark.parametrize("labels, message", [
+    (np.zeros(60, np.int64), "all 60 labels are class 0"),
+    (np.full((60, 3), 1 / 3, np.float32), "soft targets"),
+])
+def test_balanced_class_weight_refuses_labels_it_cannot_balance(labels, message):
+    name = WEIGHTING[0] if WEIGHTING else pytest.skip("no backend here weights samples")
+    x = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+    with pytest.raises(DataError, match=message):
+        trainer(name).fit(models.mlp(8, [16], 3), x, labels, class_weight="balanced")
+
+
+def test_balanced_class_weight_refuses_a_regression_and_other_words():
+    name = WEIGHTING[0] if WEIGHTING else pytest.skip("no backend here weights samples")
+    x = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)
+    with pytest.raises(ConfigError, match="a regression has none"):
+        trainer(name, loss="mse").fit(models.mlp(8, [16], 1), x, x[:, 0], class_weight="balanced")
+    with pytest.raises(ConfigError, match="or 'balanced', got 'auto'"):
+        trainer(name).fit(models.mlp(8, [16], 3), x, np.arange(60) % 3, class_weight="auto")
+
+
+# ------------------------------------------------------------------ untrained specs
+
+
+def test_evaluate_and_predict_refuse_a_spec_never_fitted_nor_loaded(numpy, tmp_path):
+    x, y = blobs(200, 8, 3)
+    spec, fitter = models.mlp(8, [16], 3), trainer(numpy)
+    for call in (lambda: fitter.evaluate(spec, x, y), lambda: fitter.predict(spec, x)):
+        with pytest.raises(ConfigError, match=r"random.*trainer.load.*allow_random=True"):
+            call()
+    with pytest.warns(UserWarning, match="random initial"):
+        assert fitter.predict(spec, x, allow_random=True).shape == (200, 3)
+    fitter.fit(spec, x, y)
+    path = fitter.save(spec, tmp_path / "model.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert fitter.evaluate(spec, x, y)["accuracy"] >= 0.9
+        loaded = trainer(numpy).load(path)
+        assert trainer(numpy).evaluate(loaded, x, y)["accuracy"] >= 0.9
+    other = trainer(numpy)  # the weights live in the trainer that fitted the spec
+    with pytest.raises(ConfigError, match="never fitted nor loaded"):
+        other.evaluate(spec, x, y)
+
+
+def test_the_users_own_model_is_not_refused():
+    torch = pytest.importorskip("torch")
+    x, y = blobs(50, 8, 3)
+    own = torch.nn.Linear(8, 3)  # may be pretrained: dlcore cannot tell
+    assert trainer("torch").predict(own, x).shape == (50, 3)
+
+
+# ------------------------------------------------------------------ lr_find
+
+
+def test_lr_find_leaves_the_model_as_it_was_and_suggests_a_rate_that_trains(backend, tmp_path):
+    x, y = blobs(640, 8, 3, seed=3, spread=0.8)
+    spec, searcher = models.mlp(8, [16], 3), trainer(backend, epochs=1, optimizer="adam", lr=1e-3)
+    searcher.fit(spec, x, y)  # optimizer state to keep
+    before = {name: w.copy() for name, w in searcher.build(spec).get_weights().items()}
+    finder = searcher.lr_find(spec, x, y, num_training=60)
+    after = searcher.build(spec).get_weights()
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    assert len(finder.lrs) == len(finder.losses) <= 60 and finder.lrs[0] == pytest.approx(1e-7)
+    # the next fit goes on as if there had been no search: same weights, optimizer state and order
+    alone_spec, alone = models.mlp(8, [16], 3), trainer(backend, epochs=1, optimizer="adam", lr=1e-3)
+    alone.fit(alone_spec, x, y)
+    assert losses(searcher.fit(spec, x, y, epochs=2)) == losses(alone.fit(alone_spec, x, y, epochs=2))
+    # the suggestion trains a new model well
+    suggested = finder.suggestion()
+    assert suggested is not None and 1e-7 < suggested < 1
+    fresh = models.mlp(8, [16], 3)
+    history = trainer(backend, epochs=3, optimizer="adam", lr=suggested).fit(fresh, x, y)
+    assert history.records[-1]["accuracy"] >= 0.9
+    assert finder.plot(tmp_path / "lr.png") is not None and (tmp_path / "lr.png").stat().st_size > 1000
+
+
+def test_lr_find_stops_where_the_loss_diverges_as_lightning(numpy):
+    x, y = blobs(640, 8, 3)
+    finder = trainer(numpy).lr_find(models.mlp(8, [16], 3), x, y, min_lr=1e-4, max_lr=1e4, num_training=80)
+    assert 10 < len(finder.losses) < 80
+    finite = [loss for loss in finder.losses if np.isfinite(loss)]
+    assert not np.isfinite(finder.losses[-1]) or finder.losses[-1] > 4 * min(finite)
+    linear = trainer(numpy).lr_find(models.mlp(8, [16], 3), x, y, min_lr=0.01, max_lr=0.5, num_training=20,
+                                    mode="linear")
+    assert linear.lrs == pytest.approx(np.linspace(0.01, 0.5, 20).tolist())
+    with pytest.raises(ConfigError, match="min_lr must be below max_lr"):
+        trainer(numpy).lr_find(models.mlp(8, [16], 3), x, y, min_lr=1, max_lr=0.1)
