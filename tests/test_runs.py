@@ -351,7 +351,7 @@ def test_print_config_carries_the_workloads_keys_only_fully_resolved(tmp_path):
     ("[trainer]\nschedule = \"exponential\"\n", "--schedule exponential needs --gamma G"),
     ("[trainer]\ngamma = 0.5\n", "--gamma ([trainer] gamma) is a setting of --schedule step or exponential"),
     ("[trainer]\nschedule = \"cosine\"\nmin_factor = 2\n", "[trainer] min_factor must be in [0, 1], got 2.0"),
-    ("[data]\nvalidation = 1.0\n", "[data] validation must be in [0, 1), got 1.0"),
+    ("[data]\nvalidation = 1.0\n", "[data] validation must be between 0 and 1 (0: none; 1 excluded), got 1.0"),
     ("[data]\non_bad_sample = \"ignore\"\n", "[data] on_bad_sample is 'ignore'; allowed: error, skip"),
     ("[data]\non_bad_sample = \"skip\"\n", "--on-bad-sample ([data] on_bad_sample) is for the datasets image-folder"),
     ("[callbacks]\nsave_top_k = -2\n", "[callbacks] save_top_k must be -1 (all), 0 (none) or a count >= 1"),

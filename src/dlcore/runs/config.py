@@ -52,6 +52,7 @@ LIMITS: dict[str, tuple[Callable[[float], bool], str]] = {  # what a number may 
     "(0,1)": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "[0,1]": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "fraction": (lambda v: 0 <= v < 1, "between 0 and 1 (0: none; 1 excluded)"),
     "(0,1]": (lambda v: 0 < v <= 1, "in (0, 1]"),
     ">=-1": (lambda v: v >= -1, "-1 (all), 0 (none) or a count >= 1"),
 }
@@ -107,7 +108,7 @@ KEYS = (
     Key("data", "classes", "strs", None, "image-csv: the class names, in label order"),
     Key("data", "resize", "ints", None, "image sources: resize every image to HEIGHT WIDTH", limits=">=1"),
     Key("data", "validation", "float", None, "fraction of the training data held out for val_loss: its last part, "
-        f"as Keras' validation_split (default: the recipe's, else {VALIDATION}; 0: none)", limits="[0,1)"),
+        f"as Keras' validation_split (default: the recipe's, else {VALIDATION}; 0: none)", limits="fraction"),
     Key("data", "on_bad_sample", "str", "error", "image sources: at an unreadable image or a bad row, stop "
         "(error) or leave it out and count it (skip)", ("error", "skip")),
     Key("data", "download", "bool", True, "download missing data (--no-download: fail instead)"),
