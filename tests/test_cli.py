@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,13 +15,13 @@ from conftest import BACKENDS, BOTH, entry_point
 from dlcore.testing.distributed import written
 
 
-def dlcore(*args, env=None, timeout=300, plots=False):
-    """Run the dlcore command (python -m dlcore) as a user would; ``dlcore train`` without its
-    plots unless asked (tests/test_runs.py checks them)."""
+def dlcore(*args, env=None, timeout=300, plots=False, cwd=None):
+    """Run the dlcore command (python -m dlcore) as a user would, in ``cwd``; ``dlcore train``
+    without its plots unless asked (tests/test_runs.py checks them)."""
     if args[:1] == ("train",) and not plots:
         args = (*args, "--no-plots")
     return subprocess.run([sys.executable, "-m", "dlcore", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout)
+                          env={**os.environ, **(env or {})}, timeout=timeout, cwd=cwd)
 
 
 def test_help_lists_the_commands():
@@ -320,6 +321,7 @@ def test_workers_train_as_one_process_and_only_rank_0_speaks_and_writes(backend,
     assert group.returncode == 0, group.stderr
     lines, logs = group.stdout.strip().splitlines(), group.stderr.splitlines()
     assert logs[0].startswith("run folder: ") and logs[1].startswith("dlcore: starting 2 workers")
+    assert sum(line.startswith("run folder: ") for line in logs) == 1, group.stderr  # issue 33: once
     assert [l.split(":")[0] for l in logs if l.startswith("epoch ")] == ["epoch 1/2", "epoch 2/2"]
     assert sum(l.startswith("test accuracy:") for l in lines) == 1, group.stdout
     mine, theirs = json.loads(lines[-1]), json.loads(alone.stdout.strip().splitlines()[-1])
@@ -368,3 +370,141 @@ def test_launch_runs_a_script_as_a_group(tmp_path):
     assert failed.returncode == 3 and "worker 1 of 2 exited with code 3; stopping the others" in failed.stderr
     with pytest.raises(ProcessLookupError):  # the launcher killed the worker that went on
         os.kill(int((tmp_path / "pid").read_text()), 0)
+
+
+needs_torch = pytest.mark.skipif("torch" not in BACKENDS, reason="torch is not installed")
+
+
+def test_a_usage_mistake_is_one_line_naming_the_option_and_exits_2():
+    """Issue 33: ``dlcore train --epochs x`` is one line (not the whole usage), exit status 2."""
+    out = dlcore("train", "fashion-mnist", "--epochs", "x")
+    assert_one_error_line(out, "argument --epochs: invalid int value: 'x' (dlcore train --help lists the options)")
+
+
+@needs_torch
+@pytest.mark.parametrize("args, message, status", [
+    (["--epochs", "0"], "epochs must be an integer >= 1, got 0", 2),
+    (["--device", "cuda:9"], "'cuda:9' does not exist", 2),
+    (["--data-dir", "missing"], "Fashion-MNIST files not found", 1),
+])
+def test_a_failed_start_prints_no_run_folder_and_leaves_none(args, message, status, fashion_dir, tmp_path):
+    """Issue 33: every check comes before the run folder is made."""
+    out = dlcore("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(fashion_dir), "--no-download",
+                 *args, cwd=tmp_path)
+    assert_one_error_line(out, message, status)
+    assert "run folder" not in out.stderr and not (tmp_path / "runs").exists()
+
+
+@needs_torch
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_the_cli_holds_out_a_validation_fraction_unless_told_not_to(fashion_dir, tmp_path):
+    """Issue 33: the last 10% of the training data (Keras' validation_split) gives val_loss, which
+    best.npz follows; --validation 0 trains on all of it and follows the training loss."""
+    from dlcore import TrainingCheckpoint
+    from dlcore.runs import RunFolder
+
+    common = ("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(fashion_dir), "--epochs", "2",
+              "--run-dir", str(tmp_path / "runs"), "--json")
+    held = dlcore(*common)
+    assert held.returncode == 0, held.stderr
+    assert "validation: the last 10% of the training data" in held.stderr
+    run = RunFolder(json.loads(held.stdout.splitlines()[-1])["run"])
+    assert "val_loss" in run.history()[-1]
+    assert TrainingCheckpoint.load(run.checkpoints / "best.npz").metadata["monitor"] == "val_loss"
+    whole = dlcore(*common, "--validation", "0")
+    assert whole.returncode == 0, whole.stderr
+    run = RunFolder(json.loads(whole.stdout.splitlines()[-1])["run"])
+    assert "val_loss" not in run.history()[-1] and "no validation data" in whole.stderr
+    assert TrainingCheckpoint.load(run.checkpoints / "best.npz").metadata["monitor"] == "loss"
+
+
+def write_noisy_fashion_mnist(directory: Path) -> Path:
+    """Tiny learnable Fashion-MNIST files with 40% of the training labels random: the
+    validation loss rises once the model learns the noise."""
+    import gzip
+
+    import numpy as np
+
+    from dlcore.testing.data import idx_bytes, learnable_images
+
+    directory.mkdir(parents=True)
+    for prefix, n, seed in (("train", 600, 0), ("t10k", 200, 1)):
+        images, labels = learnable_images(n, seed)
+        if prefix == "train":
+            noise = np.random.default_rng(0).random(n) < 0.4
+            labels = np.where(noise, np.random.default_rng(1).integers(0, 10, n), labels).astype(labels.dtype)
+        for kind, array in (("images-idx3", images), ("labels-idx1", labels)):
+            (directory / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(idx_bytes(array)))
+    return directory
+
+
+@needs_torch
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_early_stopping_says_why_and_reports_the_best_checkpoint(tmp_path):
+    """Issue 33: early stopping prints when and why it stopped, and the test metrics are those
+    of best.npz, saying so (not of the last epoch's model)."""
+    from dlcore import TrainingCheckpoint
+    from dlcore.runs import RunFolder
+
+    data = write_noisy_fashion_mnist(tmp_path / "noisy")
+    out = dlcore("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(data), "--epochs", "30",
+                 "--optimizer", "adam", "--early-stopping", "2", "--run-dir", str(tmp_path / "runs"), "--json")
+    assert out.returncode == 0, out.stderr
+    stopped = [line for line in out.stderr.splitlines() if line.startswith("early stopping: ")]
+    assert len(stopped) == 1 and "val_loss did not improve for 2 epochs; stopped after epoch " in stopped[0], out.stderr
+    result = json.loads(out.stdout.splitlines()[-1])
+    run = RunFolder(result["run"])
+    best = TrainingCheckpoint.load(run.checkpoints / "best.npz").metadata["epoch"]
+    assert best < len(run.history()) < 30 and f"test metrics of best.npz (epoch {best}, val_loss " in out.stderr
+    assert result["checkpoint"] == run.metrics()["checkpoint"] == "best.npz" and result["accuracy"] >= 0.9
+
+    def evaluated(checkpoint: str) -> float:
+        out = dlcore("evaluate", str(run.checkpoints / checkpoint), "--data", "fashion-mnist", "--data-dir",
+                     str(data), "--backend", "torch", "--json")
+        return float(json.loads(out.stdout.splitlines()[-1])["loss"])
+
+    assert evaluated("best.npz") == pytest.approx(result["loss"], rel=1e-5) != evaluated("last.npz")
+
+
+@needs_torch
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_on_bad_sample_skip_from_the_command_line_trains_past_an_unreadable_image(tmp_path):
+    """Issue 33: [data] on_bad_sample (--on-bad-sample skip) reaches the image datasets."""
+    from PIL import Image
+
+    from dlcore.testing.data import learnable_images
+
+    for split, n, seed in (("train", 200, 0), ("test", 50, 1)):
+        images, labels = learnable_images(n, seed)
+        folder = tmp_path / split
+        folder.mkdir()
+        for i, (image, label) in enumerate(zip(images, labels)):
+            Image.fromarray(image).save(folder / f"{i}.png")
+        (folder / "5.png").write_bytes(b"not a png")  # (a bad first image stops probe(), skip or not)
+        (tmp_path / f"{split}.csv").write_text("".join(f"{i}.png,{y}\n" for i, y in enumerate(labels)))
+    common = ("train", "image-csv", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
+              "--images", str(tmp_path / "train"), "--backend", "torch", "--epochs", "1", "--run-dir",
+              str(tmp_path / "runs"))
+    failed = dlcore(*common)
+    assert failed.returncode == 1 and "5.png" in failed.stderr and not (tmp_path / "runs").exists()
+    skipped = dlcore(*common, "--on-bad-sample", "skip")
+    assert skipped.returncode == 0, skipped.stderr
+    assert "on_bad_sample='skip'" in skipped.stderr
+
+
+@needs_torch
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_save_top_k_keeps_the_k_best_checkpoints(fashion_dir, tmp_path):
+    """Issue 33: --save-top-k K is ModelCheckpoint(save_top_k=K) (Lightning's)."""
+    import inspect
+
+    from dlcore.callbacks import ModelCheckpoint
+
+    out = dlcore("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(fashion_dir), "--epochs", "3",
+                 "--save-top-k", "2", "--run-dir", str(tmp_path / "runs"), "--json")
+    if "save_top_k" not in inspect.signature(ModelCheckpoint).parameters:
+        assert_one_error_line(out, "--save-top-k ([callbacks] save_top_k) needs a dlcore whose ModelCheckpoint")
+        return
+    assert out.returncode == 0, out.stderr
+    checkpoints = Path(json.loads(out.stdout.splitlines()[-1])["run"]) / "checkpoints"
+    assert len([p for p in checkpoints.glob("*.npz") if p.name not in ("last.npz", "best.npz")]) == 2

@@ -129,14 +129,17 @@ def test_print_config_resolves_the_file_and_the_flags(tmp_path):
     assert printed["trainer"]["epochs"] == 3 and printed["trainer"]["optimizer"] == "adam"  # a flag wins
     assert printed["model"]["hidden"] == [64, 32] and printed["trainer"]["batch_size"] == 64  # the recipe's
     assert printed["data"]["dataset"] == "fashion-mnist" and printed["run"]["name"] == "fashion-mnist"
-    assert printed["callbacks"] == {"early_stopping": 3, "reduce_lr": 2, "loggers": []}
-    assert printed["trainer"]["metrics"] == ["accuracy", "f1"]
+    assert printed["callbacks"] == {"early_stopping": 3, "reduce_lr": 2, "monitor": "val_loss", "loggers": []}
+    assert printed["trainer"]["metrics"] == ["accuracy", "f1"] and printed["data"]["validation"] == 0.1
     from dlcore.runs import RunFolder, build
 
-    made = build.callbacks({f"{k}.{n}": v for k, table in printed.items() for n, v in table.items()},
-                           RunFolder.create(tmp_path / "runs", "x"), validation=False)
+    values = {f"{k}.{n}": v for k, table in printed.items() for n, v in table.items()}
+    made = build.callbacks(values, RunFolder.create(tmp_path / "runs", "x"), validation=True)
     assert [type(c).__name__ for c in made] == ["ModelCheckpoint", "CSVLogger", "EarlyStopping", "ReduceLROnPlateau"]
-    assert made[2].monitor == made[3].monitor == "loss"  # no validation data
+    assert made[2].monitor == made[3].monitor == "val_loss"  # the last 10% of the training data held out
+    del values["callbacks.monitor"]
+    made = build.callbacks(values, RunFolder.create(tmp_path / "runs", "x"), validation=False)
+    assert made[2].monitor == made[3].monitor == "loss"  # --validation 0: none
 
 
 @pytest.mark.parametrize("text, message", [
@@ -287,3 +290,109 @@ def test_a_plugin_logger_records_the_run(tmp_path):
         assert seen == [run.path] and any(isinstance(c, Logger) for c in made)
         with pytest.raises(__import__("dlcore").ConfigError, match="unknown logger 'nope'; choose one of csv, "):
             build.callbacks({"callbacks.loggers": ["nope"]}, run, validation=False)
+
+
+def printed_config(*args: str, cwd: Path | None = None) -> dict:
+    out = dlcore("train", *args, "--print-config", cwd=cwd)
+    assert out.returncode == 0, out.stderr
+    import tomllib
+
+    return tomllib.loads(out.stdout)
+
+
+@on_the_default_backend
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_a_run_config_stores_absolute_paths_and_repeats_the_run_from_any_directory(tmp_path):
+    """Issue 33: relative paths (--data-dir fm, the runs folder) are stored resolved, so that
+    dlcore train --config runs/.../config.toml repeats the run from another directory."""
+    from dlcore.testing.data import write_fashion_mnist
+
+    here, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    write_fashion_mnist(here / "fm", n_train=200, n_test=50)
+    elsewhere.mkdir()
+    first = dlcore("train", "fashion-mnist", "--data-dir", "fm", "--run-dir", "runs", "--epochs", "1", "--json", cwd=here)
+    assert first.returncode == 0, first.stderr
+    run = Path(json.loads(first.stdout.splitlines()[-1])["run"])
+    import tomllib
+
+    stored = tomllib.loads((run / "config.toml").read_text())
+    assert stored["data"]["path"] == str(here / "fm") and stored["run"]["dir"] == str(here / "runs")
+    again = dlcore("train", "--config", str(run / "config.toml"), "--json", cwd=elsewhere)
+    assert again.returncode == 0, again.stderr
+    assert Path(json.loads(again.stdout.splitlines()[-1])["run"]) == here / "runs" / "fashion-mnist" / "version_1"
+    assert not list(elsewhere.iterdir())
+
+
+@on_the_default_backend
+def test_print_config_carries_the_workloads_keys_only_fully_resolved(tmp_path):
+    """Issue 33: no imdb keys (embedding) in a Fashion-MNIST config, and backend, lr, metrics,
+    the validation fraction and the monitored value written out, not commented."""
+    fashion = printed_config("fashion-mnist", "--data-dir", "fm", "--run-dir", "runs", cwd=tmp_path)
+    assert "embedding" not in fashion["data"] and "frozen" not in fashion["data"]
+    assert fashion["data"]["path"] == str(tmp_path / "fm") and fashion["run"]["dir"] == str(tmp_path / "runs")
+    trainer = fashion["trainer"]
+    assert (trainer["backend"], trainer["lr"], trainer["metrics"], trainer["momentum"]) == \
+        (BACKENDS[0], 0.001, ["accuracy"], 0.0)
+    assert fashion["data"]["validation"] == 0.1 and fashion["callbacks"]["monitor"] == "val_loss"
+    assert "hidden" not in fashion["model"] and "activation" not in fashion["model"]  # the recipe's own model
+    imdb = printed_config("imdb", "--optimizer", "adam")
+    assert imdb["data"]["embedding"] == "glove-6b-50d" and "momentum" not in imdb["trainer"]  # adam has none
+    off = printed_config("fashion-mnist", "--validation", "0")
+    assert off["data"]["validation"] == 0.0 and off["callbacks"]["monitor"] == "loss"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[trainer]\nlr = -1\n", "[trainer] lr must be a positive number, got -1.0"),
+    ("[trainer]\nepochs = 0\n", "[trainer] epochs must be an integer >= 1, got 0"),
+    ("[trainer]\nbatch_size = 0\n", "[trainer] batch_size must be an integer >= 1, got 0"),
+    ("[trainer]\nschedule = \"linear\"\n", "[trainer] schedule is 'linear'; allowed: step, exponential, cosine, "
+                                           "onecycle"),
+    ("[trainer]\nschedule = \"step\"\n", "--schedule step needs --step-size N"),
+    ("[trainer]\nschedule = \"exponential\"\n", "--schedule exponential needs --gamma G"),
+    ("[trainer]\ngamma = 0.5\n", "--gamma ([trainer] gamma) is a setting of --schedule step or exponential"),
+    ("[trainer]\nschedule = \"cosine\"\nmin_factor = 2\n", "[trainer] min_factor must be in [0, 1], got 2.0"),
+    ("[data]\nvalidation = 1.0\n", "[data] validation must be between 0 and 1 (0: none; 1 excluded), got 1.0"),
+    ("[data]\non_bad_sample = \"ignore\"\n", "[data] on_bad_sample is 'ignore'; allowed: error, skip"),
+    ("[data]\non_bad_sample = \"skip\"\n", "--on-bad-sample ([data] on_bad_sample) is for the datasets image-folder"),
+    ("[callbacks]\nsave_top_k = -2\n", "[callbacks] save_top_k must be -1 (all), 0 (none) or a count >= 1"),
+])
+def test_config_values_are_checked_when_read(text, message, tmp_path):
+    """Issue 33: a wrong value fails at --print-config, one line naming the key and the rule."""
+    config = tmp_path / "run.toml"
+    config.write_text(text)
+    assert_one_error_line(dlcore("train", "fashion-mnist", "--config", str(config), "--print-config"), message)
+
+
+@pytest.mark.parametrize("flags, made", [
+    (["--schedule", "step", "--step-size", "2"], "StepDecay(unit='epoch', total=None, step_size=2, gamma=0.1)"),
+    (["--schedule", "exponential", "--gamma", "0.9"], "ExponentialDecay(unit='epoch', total=None, gamma=0.9)"),
+    (["--schedule", "cosine", "--warmup", "2", "--min-factor", "0.1"],
+     "CosineDecay(unit='step', total=None, warmup=2, min_factor=0.1)"),
+    (["--schedule", "onecycle", "--pct-start", "0.2"],
+     "OneCycle(unit='step', total=None, pct_start=0.2, div_factor=25.0, final_div_factor=10000.0)"),
+])
+def test_every_schedule_is_reachable_from_the_command_line_and_the_config(flags, made, tmp_path):
+    """Issue 33: dlcore.schedules' step, exponential, cosine and one-cycle with their settings."""
+    from dlcore.cli import _parser
+    from dlcore.cli.train import resolve
+    from dlcore.runs import build
+
+    printed = printed_config("fashion-mnist", *flags)
+    assert printed["trainer"]["schedule"] == flags[1]
+    assert repr(build.schedule(resolve(_parser().parse_args(["train", "fashion-mnist", *flags])))) == made
+    config = tmp_path / "run.toml"
+    config.write_text("[trainer]\n" + "".join(f"{flag[2:].replace('-', '_')} = {json.dumps(value)}\n" for flag, value in
+                                              zip(flags[::2], [printed["trainer"][f[2:].replace("-", "_")]
+                                                               for f in flags[::2]])))
+    from_file = resolve(_parser().parse_args(["train", "fashion-mnist", "--config", str(config)]))
+    assert repr(build.schedule(from_file)) == made
+
+
+@on_the_default_backend
+@pytest.mark.slow  # one backend's: the torch env runs it
+def test_a_step_schedule_from_the_command_line_sets_each_epochs_rate(fashion_dir):
+    result = train_json("fashion-mnist", "--data-dir", str(fashion_dir), "--epochs", "3", "--lr", "0.1",
+                        "--schedule", "step", "--step-size", "1", "--gamma", "0.5")
+    from dlcore.runs import RunFolder
+
+    assert [row["lr"] for row in RunFolder(result["run"]).history()] == pytest.approx([0.1, 0.05, 0.025])

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..contract.backend import Model
 from ..contract.errors import ConfigError
@@ -27,7 +27,7 @@ from ..plugins.manager import registry
 from ..runs import build, config, report
 from ..runs.folder import RunFolder
 from ..runs.predict import describe
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, EarlyStopping
 from ..training.history import format_metrics
 from ..training.trainer import Trainer
 from ..version import __version__
@@ -127,9 +127,11 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("no dataset: name one (dlcore train fashion-mnist) or give --config with [data] dataset")
     values = build.recipe(values)
     config.check_used(values)
-    build.optimizer(values, getattr(args, "saved_settings", None))  # its settings, before any folder
+    build.schedule(values)  # its settings, before any folder
+    build.check_callbacks(values)
+    values = build.settle(values, getattr(args, "saved_settings", None))
     values["run.name"] = values.get("run.name") or values["data.dataset"]
-    return values
+    return config.absolute(values)
 
 
 def check_options(args: argparse.Namespace) -> None:
@@ -254,18 +256,18 @@ def interrupted_note() -> str:
             f"(dlcore train --config {run.config_path} --resume {run.path}{group} goes on)")
 
 
-def _discard_unfinished(folder: RunFolder) -> None:
-    """Remove a run folder where no epoch finished, and the folder of the run's versions if that
-    leaves it empty."""
-    if folder.last_checkpoint.is_file():
-        return
-    shutil.rmtree(folder.path, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        folder.path.parent.rmdir()  # only where empty
+@contextlib.contextmanager
+def _logs(quiet: bool) -> Iterator[None]:
+    """The frameworks' and the data's prints (stdout) to stderr, or nowhere when ``quiet``:
+    stdout holds the results only."""
+    with open(os.devnull, "w") if quiet else contextlib.nullcontext(sys.stderr) as target, \
+            contextlib.redirect_stdout(target):
+        yield
 
 
 def run(args: argparse.Namespace, argv: list[str]) -> int:
-    """``dlcore train``."""
+    """``dlcore train``: everything is checked (options, values, backend, device, data, model)
+    before the run folder is made, so that a failed start leaves nothing."""
     check_options(args)
     values = resolve(args)
     if args.print_config:
@@ -281,84 +283,101 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"  # the workers' C++ logs of a group's end (gRPC's): with --debug
         folder = RunFolder.create(values["run.dir"], values["run.name"])
         _INTERRUPTED.update(run=folder, workers=args.workers)
-        say(f"run folder: {folder.path}")
+        say(f"run folder: {folder.path}")  # the workers' chief writes it and says nothing of it
         try:
             code = _group(args, [sys.executable, "-m", "dlcore", *argv, "--run-folder", str(folder.path)], say,
                           values.get("trainer.backend"), interrupted_note)
         except BaseException:
-            _discard_unfinished(folder)
+            folder.discard_unfinished()
             raise
         if code != 0:
-            _discard_unfinished(folder)
+            folder.discard_unfinished()
         _INTERRUPTED.clear()
         return code
-    # The chief (the process that writes the run folder) is known before the framework is imported,
-    # except for a --strategy run in processes dlcore did not start: the folder's line comes first.
     installed_backend(values.get("trainer.backend"))  # a missing framework: one line, no folder
-    trainer = _trainer(values, args) if args.strategy and worker_of() is None else None
-    chief = trainer.is_chief if trainer is not None else rank == 0
+    trainer = _trainer(values, args)  # the device, the group
+    chief = trainer.is_chief if args.strategy and worker_of() is None else rank == 0
     if not chief:
         say = lambda line: None  # noqa: E731
-    folder = (RunFolder(args.run_folder) if args.run_folder else RunFolder.create(values["run.dir"], values["run.name"])) \
-        if chief else RunFolder(tempfile.mkdtemp(prefix="dlcore-worker-"))
+    with _logs(args.quiet or not chief):
+        train, test = build.load_data(values, progress=False if args.no_progress or args.quiet or not chief else None)
+        model = build.make_model(values, train)
+    values = _settle(values, trainer)
+    if not chief:
+        folder = RunFolder(tempfile.mkdtemp(prefix="dlcore-worker-"))
+    elif args.run_folder:  # a worker of --workers: the parent made it and named it
+        folder = RunFolder(args.run_folder)
+    else:
+        folder = RunFolder.create(values["run.dir"], values["run.name"])
+        say(f"run folder: {folder.path}")
     (folder.path / "checkpoints").mkdir(parents=True, exist_ok=True)
     _INTERRUPTED["run"] = folder if chief else None
-    say(f"run folder: {folder.path}")
     try:
-        trainer = trainer or _trainer(values, args)
-        values = _settle(values, trainer)
         if chief:
             folder.write_text("config.toml", config.dump(values, [
                 f"dlcore {__version__}: dlcore train --config {folder.config_path} repeats this run"]))
             folder.write_json("environment.json", report.environment(trainer))
-        return _train(args, values, trainer, folder, say)
+        return _train(args, values, trainer, (train, test, model), folder, say)
     except BaseException:
         if chief and not args.run_folder:  # nothing worth keeping where no epoch finished
-            _discard_unfinished(folder)
+            folder.discard_unfinished()
         raise
     finally:
         if not chief:
             shutil.rmtree(folder.path, ignore_errors=True)
 
 
-def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, folder: RunFolder,
-           say: Callable[..., None]) -> int:
+def _early_stopping(stopper: EarlyStopping | None, trainer: Trainer, say: Callable[..., None]) -> str:
+    """What early stopping did, said on stderr; the checkpoint the test metrics come from
+    (``best.npz``: its weights are restored, as Keras' restore_best_weights)."""
+    if stopper is None:
+        return "last.npz"
+    stopped, best_epoch = getattr(stopper, "stopped_epoch", 0), getattr(stopper, "best_epoch", 0)
+    best = getattr(stopper, "best", None)
+    value = f" {stopper.monitor} {best:.4g}" if isinstance(best, (int, float)) else ""
+    if stopped:
+        waited = stopped - best_epoch
+        say(f"early stopping: {stopper.monitor} did not improve for {waited} epoch{'s' if waited != 1 else ''}; "
+            f"stopped after epoch {stopped} of {trainer.epochs}")
+    return f"best.npz (epoch {best_epoch}{',' + value if value else ''})" if best_epoch else "last.npz"
+
+
+def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, data: tuple[Any, Any, Any],
+           folder: RunFolder, say: Callable[..., None]) -> int:
+    train, test, model = data
     quiet = args.quiet or not trainer.is_chief
-    with contextlib.redirect_stdout(open(os.devnull, "w") if quiet else sys.stderr) as logs:  # logs, not results
-        try:
-            train, test = build.load_data(values, progress=False if args.no_progress or quiet else None)
-            model = build.make_model(values, train)
-            group = "" if trainer.strategy is None else \
-                f", {trainer.strategy.world_size} workers ({trainer.strategy.name})"
-            if trainer.launcher is not None:
-                group = f", {trainer.launcher.workers} workers on Ray"
-            say(f"training {values['data.dataset']} {model.kind} on {trainer.backend_name} ({trainer.device.name}"
-                f"{group}): {trainer.epochs} epochs, {trainer.optimizer} lr {trainer.lr:g}, batch {trainer.batch_size}, "
-                f"seed {trainer.seed}")
-            resume = str(checkpoint_of(args.resume)) if args.resume else None
-            if resume:
-                say(f"resuming from {resume}")
-            validation = values.get("data.validation")
-            metadata = {"workload": values["data.dataset"], **describe(train, model).metadata()}
-            callbacks = build.callbacks(values, folder, validation is not None, metadata)
-            if not (quiet or args.verbose or trainer.progress is None):
-                callbacks.append(_PrintEpochs())
-            start = time.perf_counter()
-            history = trainer.fit(model, train, validation=validation, callbacks=callbacks, resume_from=resume)
-            seconds = time.perf_counter() - start
-            saved = trainer.save(model, args.save, metadata) if args.save else None
-            trainer.close()
-            if not trainer.is_chief:  # rank 0 reports
-                return 0
-            metrics = report.finish(folder, trainer, model, test, history)
-            drawn = report.draw(folder, trainer, model, train, test, say) if values["run.plots"] else []
-        finally:
-            if quiet:
-                logs.close()
+    with _logs(quiet):
+        group = "" if trainer.strategy is None else \
+            f", {trainer.strategy.world_size} workers ({trainer.strategy.name})"
+        if trainer.launcher is not None:
+            group = f", {trainer.launcher.workers} workers on Ray"
+        fraction = values.get("data.validation") or None
+        held = f", validation: the last {fraction:.0%} of the training data" if fraction else ", no validation data"
+        say(f"training {values['data.dataset']} {model.kind} on {trainer.backend_name} ({trainer.device.name}"
+            f"{group}): {trainer.epochs} epochs, {trainer.optimizer} lr {trainer.lr:g}, batch {trainer.batch_size}, "
+            f"seed {trainer.seed}{held}")
+        resume = str(checkpoint_of(args.resume)) if args.resume else None
+        if resume:
+            say(f"resuming from {resume}")
+        metadata = {"workload": values["data.dataset"], **describe(train, model).metadata()}
+        callbacks = build.callbacks(values, folder, fraction is not None, metadata)
+        if not (quiet or args.verbose or trainer.progress is None):
+            callbacks.append(_PrintEpochs())
+        start = time.perf_counter()
+        history = trainer.fit(model, train, validation=fraction, callbacks=callbacks, resume_from=resume)
+        seconds = time.perf_counter() - start
+        source = _early_stopping(next((c for c in callbacks if isinstance(c, EarlyStopping)), None), trainer, say)
+        saved = trainer.save(model, args.save, metadata) if args.save else None
+        trainer.close()
+        if not trainer.is_chief:  # rank 0 reports
+            return 0
+        metrics = report.finish(folder, trainer, model, test, history, source.split(" ")[0])
+        drawn = report.draw(folder, trainer, model, train, test, say) if values["run.plots"] else []
     _INTERRUPTED.clear()
     shown = {k: v for k, v in metrics.items() if k != "confusion_matrix"}
-    say(f"run folder: {folder.path} (config.toml, history.csv, metrics.json, checkpoints/, "
-        f"{len(drawn)} plots)")
+    say(f"saved in {folder.path}: config.toml, history.csv, metrics.json, checkpoints/, {len(drawn)} plots")
+    if source != "last.npz":
+        say(f"test metrics of {source}")
     accuracy = f"test accuracy: {shown['accuracy']:.2%}, " if "accuracy" in shown else ""
     print(f"{accuracy}test loss: {shown['loss']:.4f} ({seconds:.1f} s training)")
     if saved is not None:
@@ -368,6 +387,7 @@ def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, f
                           "workload": values["data.dataset"], "epochs": trainer.epochs, "optimizer": trainer.optimizer,
                           "lr": trainer.lr, "batch_size": trainer.batch_size, "seed": trainer.seed,
                           "train_seconds": round(seconds, 3), "run": str(folder.path),
+                          "checkpoint": source.split(" ")[0],
                           **({"embedding": values["data.embedding"]} if model.kind == "text_classifier" else {}),
                           **shown}))
     return 0

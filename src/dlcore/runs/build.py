@@ -4,12 +4,13 @@ run folder."""
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..contract.errors import ConfigError
+from ..contract.errors import BackendError, ConfigError
 from ..contract.specs import ModelSpec
 from ..data.datasets import load as load_dataset
 from ..data.images import image_csv, image_folder
@@ -18,17 +19,24 @@ from ..data.transforms import Compose, Resize, ToTensor
 from ..models.layers import cnn
 from ..models.recipes import model_for
 from ..models.specs import mlp
+from ..plugins.backends import select_backend_name
 from ..plugins.builtin import RECIPE
 from ..plugins.manager import registry
+from ..training._settings import DEFAULT_METRICS
 from ..training.callbacks import Callback, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau
-from ..training.optimizers import OptimizerConfig
-from ..training.schedules import CosineDecay, OneCycle, Schedule
-from .config import IMAGE_SOURCES
+from ..training.optimizers import DEFAULT_LR, OptimizerConfig
+from ..training.schedules import CosineDecay, ExponentialDecay, OneCycle, Schedule, StepDecay
+from .config import IMAGE_SOURCES, VALIDATION
 from .folder import RunFolder
 
 
+SCHEDULE_DEFAULTS = {"step": {"gamma": 0.1}, "cosine": {"min_factor": 0.0}, "onecycle": {"pct_start": 0.3}}
+
+
 def recipe(values: dict[str, Any]) -> dict[str, Any]:
-    """The dataset's recipe (epochs, batch size, optimizer, validation) for the keys not set."""
+    """The dataset's recipe (epochs, batch size, optimizer, validation) for the keys not set;
+    a validation fraction of 0.1 where the recipe names none (``validation = 0``: none), and
+    the schedule's defaults."""
     dataset = values.get("data.dataset")
     defaults = dict(RECIPE)
     if dataset and dataset not in IMAGE_SOURCES:
@@ -38,7 +46,34 @@ def recipe(values: dict[str, Any]) -> dict[str, Any]:
         section = "data" if name == "validation" else "trainer"
         if filled.get(f"{section}.{name}") is None and value is not None:
             filled[f"{section}.{name}"] = value
+    if filled.get("data.validation") is None:
+        filled["data.validation"] = VALIDATION
+    for name, value in SCHEDULE_DEFAULTS.get(str(filled.get("trainer.schedule")), {}).items():
+        if filled.get(f"trainer.{name}") is None:
+            filled[f"trainer.{name}"] = value
     return filled
+
+
+def settle(values: dict[str, Any], saved: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` with what the trainer would choose written out: the backend (where one is
+    installed), the learning rate, the metrics, the optimizer's settings and what best.npz
+    watches; for ``--print-config`` and a run's config.toml."""
+    settled = dict(values)
+    try:
+        settled["trainer.backend"] = select_backend_name(values.get("trainer.backend"))
+    except BackendError:
+        if values.get("trainer.backend"):
+            raise  # a name that is no backend; none installed: the run says so when it starts
+    made = optimizer(values, saved)
+    if settled.get("trainer.lr") is None:
+        settled["trainer.lr"] = made.lr or DEFAULT_LR
+    for name in ("momentum", "weight_decay"):
+        if settled.get(f"trainer.{name}") is None and name in made.hyper:
+            settled[f"trainer.{name}"] = made.hyper[name]
+    if settled.get("trainer.metrics") is None:
+        settled["trainer.metrics"] = list(DEFAULT_METRICS)
+    settled["callbacks.monitor"] = monitor(values, bool(values.get("data.validation")))
+    return settled
 
 
 def load_data(values: dict[str, Any], progress: bool | None = None) -> tuple[Any, Any]:
@@ -58,11 +93,12 @@ def load_data(values: dict[str, Any], progress: bool | None = None) -> tuple[Any
                              else "CSV files of rows 'file name, label'"))
     steps: list[Any] = [Resize(tuple(values["data.resize"]))] if values.get("data.resize") else []
     transform = Compose([*steps, ToTensor()])
+    bad = values.get("data.on_bad_sample") or "error"
     if dataset == "image-folder":
-        return image_folder(train, transform), image_folder(test, transform)
+        return image_folder(train, transform, on_bad_sample=bad), image_folder(test, transform, on_bad_sample=bad)
     images = values.get("data.images")
     names = values.get("data.classes")
-    return tuple(image_csv(csv, images or Path(csv).parent, transform, class_names=names)
+    return tuple(image_csv(csv, images or Path(csv).parent, transform, class_names=names, on_bad_sample=bad)
                  for csv in (train, test))  # type: ignore[return-value]
 
 
@@ -114,10 +150,19 @@ def optimizer(values: dict[str, Any], saved: dict[str, Any] | None = None) -> Op
 
 
 def schedule(values: dict[str, Any]) -> Schedule | None:
+    """The configured learning-rate schedule (:mod:`dlcore.schedules`) with its settings, or None."""
     name = values.get("trainer.schedule")
+    gamma = values.get("trainer.gamma")
+    if name == "step":
+        return StepDecay(int(values["trainer.step_size"]), 0.1 if gamma is None else gamma)
+    if name == "exponential":
+        return ExponentialDecay(float(values["trainer.gamma"]))  # check_used: given
     if name == "cosine":
-        return CosineDecay(warmup=values.get("trainer.warmup") or 0)
-    return OneCycle() if name == "onecycle" else None
+        return CosineDecay(warmup=values.get("trainer.warmup") or 0, min_factor=values.get("trainer.min_factor") or 0.0)
+    if name == "onecycle":
+        pct = values.get("trainer.pct_start")
+        return OneCycle(pct_start=0.3 if pct is None else pct)
+    return None
 
 
 def monitor(values: dict[str, Any], validation: bool) -> str:
@@ -129,18 +174,32 @@ def monitor(values: dict[str, Any], validation: bool) -> str:
 def callbacks(values: dict[str, Any], run: RunFolder, validation: bool,
               metadata: dict[str, Any] | None = None) -> list[Callback]:
     """What fills the run folder while training: checkpoints (last.npz every epoch, best.npz,
-    both with ``metadata``), history.csv and the configured loggers; and early stopping and
-    the learning rate's reduction on a plateau, where configured."""
+    both with ``metadata``; the ``save_top_k`` best), history.csv and the configured loggers;
+    and early stopping (ending with the weights of best.npz) and the learning rate's reduction
+    on a plateau, where configured."""
     plugins = registry()
     watched = monitor(values, validation)
-    made: list[Callback] = [ModelCheckpoint(run.checkpoints, monitor=watched, metadata=metadata)]
+    top_k = values.get("callbacks.save_top_k")
+    made: list[Callback] = [ModelCheckpoint(run.checkpoints, monitor=watched, metadata=metadata,
+                                            **({} if top_k is None else {"save_top_k": top_k}))]
     for name in dict.fromkeys(["csv", *(values.get("callbacks.loggers") or [])]):
         made.append(plugins.loggers.load(plugins.loggers.find(name), "load")(run.path))
     if values.get("callbacks.early_stopping") is not None:
-        made.append(EarlyStopping(watched, patience=int(values["callbacks.early_stopping"])))
+        made.append(EarlyStopping(watched, patience=int(values["callbacks.early_stopping"]),
+                                  restore_best_weights=True))  # the model of best.npz, for the test metrics
     if values.get("callbacks.reduce_lr") is not None:
         made.append(ReduceLROnPlateau(watched, patience=int(values["callbacks.reduce_lr"])))
     return made
 
 
-__all__ = ["callbacks", "load_data", "make_model", "monitor", "optimizer", "recipe", "schedule"]
+def check_callbacks(values: dict[str, Any]) -> None:
+    """A ConfigError for a callback setting this dlcore cannot honour (``save_top_k`` needs a
+    ModelCheckpoint that takes it), before any folder is made."""
+    if values.get("callbacks.save_top_k") is not None and \
+            "save_top_k" not in inspect.signature(ModelCheckpoint).parameters:
+        raise ConfigError("--save-top-k ([callbacks] save_top_k) needs a dlcore whose ModelCheckpoint takes "
+                          "save_top_k; upgrade dlcore or leave it out")
+
+
+__all__ = ["callbacks", "check_callbacks", "load_data", "make_model", "monitor", "optimizer", "recipe", "schedule",
+           "settle"]

@@ -51,7 +51,13 @@ LIMITS: dict[str, tuple[Callable[[float], bool], str]] = {  # what a number may 
     ">0": (lambda v: v > 0, "a positive number"),
     "(0,1)": (lambda v: 0 < v < 1, "between 0 and 1 (exclusive)"),
     "[0,1)": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "[0,1]": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "fraction": (lambda v: 0 <= v < 1, "between 0 and 1 (0: none; 1 excluded)"),
+    "(0,1]": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    ">=-1": (lambda v: v >= -1, "-1 (all), 0 (none) or a count >= 1"),
 }
+SCHEDULES = ("step", "exponential", "cosine", "onecycle")  # dlcore.schedules' StepDecay, ExponentialDecay, ...
+VALIDATION = 0.1  # the fraction ``dlcore train`` holds out where the recipe names none
 
 
 @dataclass(frozen=True)
@@ -101,8 +107,10 @@ KEYS = (
     Key("data", "images", "str", None, "image-csv: the folder of the images (default: the CSV's folder)"),
     Key("data", "classes", "strs", None, "image-csv: the class names, in label order"),
     Key("data", "resize", "ints", None, "image sources: resize every image to HEIGHT WIDTH", limits=">=1"),
-    Key("data", "validation", "float", None, "fraction of the training data held out (default: the recipe's)",
-        limits="(0,1)"),
+    Key("data", "validation", "float", None, "fraction of the training data held out for val_loss: its last part, "
+        f"as Keras' validation_split (default: the recipe's, else {VALIDATION}; 0: none)", limits="fraction"),
+    Key("data", "on_bad_sample", "str", "error", "image sources: at an unreadable image or a bad row, stop "
+        "(error) or leave it out and count it (skip)", ("error", "skip")),
     Key("data", "download", "bool", True, "download missing data (--no-download: fail instead)"),
     Key("data", "embedding", "str", "glove-6b-50d", "imdb: glove-6b-50d, a GloVe .txt file, a TF-Hub handle "
         "or SavedModel folder"),
@@ -126,9 +134,16 @@ KEYS = (
     Key("trainer", "momentum", "float", None, "sgd, rmsprop: momentum (default: 0)", limits=">=0"),
     Key("trainer", "weight_decay", "float", None, "L2 weight decay (adamw: decoupled; default 0, adamw 0.01)",
         limits=">=0"),
-    Key("trainer", "schedule", "str", None, "per-update learning-rate schedule: cosine or onecycle",
-        ("cosine", "onecycle")),
+    Key("trainer", "schedule", "str", None, "learning-rate schedule: step (per epoch: times gamma every step_size "
+        "epochs), exponential (per epoch: times gamma), cosine or onecycle (per update)", SCHEDULES),
+    Key("trainer", "step_size", "int", None, "step: epochs between two reductions", limits=">=1"),
+    Key("trainer", "gamma", "float", None, "step: the factor of each reduction (default 0.1); exponential: the "
+        "factor per epoch", limits=">0"),
     Key("trainer", "warmup", "int", 0, "cosine: updates of linear warmup", limits=">=0"),
+    Key("trainer", "min_factor", "float", None, "cosine: the learning rate's factor at the end (default 0)",
+        limits="[0,1]"),
+    Key("trainer", "pct_start", "float", None, "onecycle: the fraction of the updates rising to lr "
+        "(default 0.3)", limits="(0,1]"),
     Key("trainer", "clip_norm", "float", None, "clip the gradients' global L2 norm to this", limits=">0"),
     Key("trainer", "accumulate", "int", 1, "update once per this many batches", limits=">=1"),
     Key("trainer", "precision", "str", "32", "32, bf16-mixed or 16-mixed", ("32", "bf16-mixed", "16-mixed")),
@@ -139,6 +154,8 @@ KEYS = (
         "value (the patience)", limits=">=0"),
     Key("callbacks", "reduce_lr", "int", None, "multiply the learning rate by 0.1 after this many epochs without "
         "a better monitored value (the patience)", limits=">=0"),
+    Key("callbacks", "save_top_k", "int", None, "also keep the k best epochs' checkpoints (Lightning's "
+        "save_top_k; -1: every epoch's)", limits=">=-1"),
     Key("callbacks", "monitor", "str", None, "what best.npz and early stopping watch (default: val_loss with "
         "validation data, else loss)"),
     Key("callbacks", "loggers", "strs", [], "loggers besides history.csv: tensorboard, or a plugin's",
@@ -196,20 +213,54 @@ def check(k: Key, value: Any, where: str = "") -> Any:
     return list(value) if isinstance(value, list) else value
 
 
-# Keys only some runs use: the model kinds, or the datasets, that read each.
+# Keys only some runs use: the model kinds, the datasets or the schedules that read each.
 MODEL_OPTIONS = {"model.hidden": ("mlp", "cnn"), "model.activation": ("mlp",), "model.filters": ("cnn",),
                  "model.dropout": ("cnn",)}
 SOURCE_OPTIONS = {"data.train": IMAGE_SOURCES, "data.test": IMAGE_SOURCES, "data.resize": IMAGE_SOURCES,
-                  "data.images": ("image-csv",), "data.classes": ("image-csv",)}
+                  "data.on_bad_sample": IMAGE_SOURCES, "data.images": ("image-csv",), "data.classes": ("image-csv",)}
+SCHEDULE_OPTIONS = {"trainer.step_size": ("step",), "trainer.gamma": ("step", "exponential"),
+                    "trainer.warmup": ("cosine",), "trainer.min_factor": ("cosine",), "trainer.pct_start": ("onecycle",)}
+RECIPE_OPTIONS = ("data.embedding", "data.frozen")  # read by a registered dataset's own model (imdb's)
+PATHS = ("run.dir", "data.path", "data.train", "data.test", "data.images")  # stored absolute
+
+
+def _model_kind(values: dict[str, Any]) -> str:
+    kind = str(values.get("model.kind") or "recipe")
+    return "mlp" if kind == "recipe" and values.get("data.dataset") in IMAGE_SOURCES else kind
+
+
+def _reads_options(dataset: Any) -> bool:
+    """Whether the registered ``dataset``'s own model reads the recipe options (an embedding)."""
+    if not dataset or dataset in IMAGE_SOURCES:
+        return False
+    found = registry().datasets.get(str(dataset))
+    made = None if found is None else found.model
+    return made is not None and made != "dlcore.models.recipes:mlp_for"
+
+
+def used(dest: str, values: dict[str, Any]) -> bool:
+    """Whether the run of ``values`` reads the key ``dest`` (``model.filters`` only for a cnn,
+    ``data.embedding`` only for a dataset whose model has one, ...)."""
+    if dest in MODEL_OPTIONS:
+        return _model_kind(values) in MODEL_OPTIONS[dest]
+    if dest in SOURCE_OPTIONS:
+        return values.get("data.dataset") in SOURCE_OPTIONS[dest]
+    if dest in SCHEDULE_OPTIONS:
+        return values.get("trainer.schedule") in SCHEDULE_OPTIONS[dest]
+    if dest in RECIPE_OPTIONS:
+        return _model_kind(values) == "recipe" and _reads_options(values.get("data.dataset"))
+    if dest in ("trainer.momentum", "trainer.weight_decay") and values.get("trainer.optimizer"):
+        found = registry().optimizers.get(str(values["trainer.optimizer"]).lower())
+        return found is None or dest.split(".")[1] in {**found.defaults, **found.options}
+    return True
 
 
 def check_used(values: dict[str, Any]) -> None:
     """A ConfigError for a key the run would ignore (a model setting of another kind of model,
-    an image source's setting with a registered dataset), naming it and what to do."""
+    an image source's setting with a registered dataset, a schedule's setting with another
+    schedule), naming it and what to do."""
     dataset = values.get("data.dataset")
-    kind = values.get("model.kind") or "recipe"
-    if kind == "recipe" and dataset in IMAGE_SOURCES:
-        kind = "mlp"  # the recipe of your own images
+    kind = _model_kind(values)
     for dest, kinds in MODEL_OPTIONS.items():
         k = key(dest)
         if values.get(dest) not in (None, k.default) and kind not in kinds:
@@ -219,12 +270,35 @@ def check_used(values: dict[str, Any]) -> None:
                               f"--model {kinds[0]} or leave {k.option} out")
     for dest, sources in SOURCE_OPTIONS.items():
         k = key(dest)
-        if values.get(dest) is not None and dataset not in sources:
+        if values.get(dest) not in (None, k.default) and dataset not in sources:
             raise ConfigError(f"{k.option} ([data] {k.name}) is for the datasets {' and '.join(sources)}, and "
                               f"{dataset} does not use it; leave it out")
+    for dest, schedules in SCHEDULE_OPTIONS.items():
+        k = key(dest)
+        if values.get(dest) not in (None, k.default) and values.get("trainer.schedule") not in schedules:
+            raise ConfigError(f"{k.option} ([trainer] {k.name}) is a setting of --schedule "
+                              f"{' or '.join(schedules)}; add --schedule {schedules[0]} or leave {k.option} out")
+    if values.get("trainer.schedule") in ("step", "exponential") and values.get(
+            "trainer.step_size" if values["trainer.schedule"] == "step" else "trainer.gamma") is None:
+        needed = "--step-size N ([trainer] step_size: epochs between two reductions)" \
+            if values["trainer.schedule"] == "step" else "--gamma G ([trainer] gamma: the factor per epoch, e.g. 0.9)"
+        raise ConfigError(f"--schedule {values['trainer.schedule']} needs {needed}")
     hidden = values.get("model.hidden")
     if kind == "cnn" and hidden is not None and len(hidden) != 1:
         raise ConfigError(f"--hidden ([model] hidden) of a cnn is one size (its dense layer), got {hidden}")
+
+
+def absolute(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with their paths (data folders and files, the runs' folder, an embedding
+    file) absolute, so that a config file of them repeats the run from any directory."""
+    resolved = dict(values)
+    for dest in PATHS:
+        if isinstance(resolved.get(dest), str):
+            resolved[dest] = str(Path(resolved[dest]).expanduser().resolve())
+    embedding = resolved.get("data.embedding")
+    if isinstance(embedding, str) and "://" not in embedding and Path(embedding).expanduser().exists():
+        resolved["data.embedding"] = str(Path(embedding).expanduser().resolve())
+    return resolved
 
 
 def read(path: str | Path) -> dict[str, Any]:
@@ -272,12 +346,13 @@ def _toml(value: Any) -> str:
 
 
 def dump(values: dict[str, Any], header: Iterable[str] = ()) -> str:
-    """``values`` as TOML, every key in table order; unset keys as comments with their help."""
+    """``values`` as TOML in table order: the keys the run reads (:func:`used`), a key left
+    unset (a setting that is off: no schedule, no clipping) as a comment with its help."""
     lines = [f"# {line}" for line in header] or [f"# dlcore {__version__} run configuration"]
     for section in SECTIONS:
         lines += ["", f"[{section}]"]
         for k in KEYS:
-            if k.section != section:
+            if k.section != section or not used(k.dest, values):
                 continue
             value = values.get(k.dest)
             if value is None:
@@ -287,5 +362,5 @@ def dump(values: dict[str, Any], header: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["IMAGE_SOURCES", "KEYS", "Key", "MODEL_KINDS", "SECTIONS", "allowed", "check", "check_used", "defaults",
-           "dump", "key", "read"]
+__all__ = ["IMAGE_SOURCES", "KEYS", "Key", "MODEL_KINDS", "SCHEDULES", "SECTIONS", "VALIDATION", "absolute",
+           "allowed", "check", "check_used", "defaults", "dump", "key", "read", "used"]

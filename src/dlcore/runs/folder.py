@@ -16,9 +16,11 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ class RunFolder:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.made: tuple[Path, ...] = ()  # the folders above it that create() made, innermost first
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r})"
@@ -53,6 +56,7 @@ class RunFolder:
         if not name or "/" in name or name in (".", ".."):
             raise ConfigError(f"a run name is one folder name, got {name!r}")
         parent = Path(root).expanduser() / name
+        made = tuple(p for p in (parent, parent.parent) if not p.exists())
         parent.mkdir(parents=True, exist_ok=True)
         while True:
             numbers = [int(m.group(1)) for p in parent.iterdir() if (m := VERSION.match(p.name))]
@@ -65,7 +69,9 @@ class RunFolder:
                 parent.mkdir(parents=True, exist_ok=True)
                 continue
             (path / "checkpoints").mkdir()
-            return cls(path)
+            run = cls(path)
+            run.made = made
+            return run
 
     @classmethod
     def open(cls, where: str | Path) -> RunFolder:
@@ -110,6 +116,18 @@ class RunFolder:
         """``checkpoints/best.npz`` where training wrote it, else ``checkpoints/last.npz``."""
         best = self.checkpoints / "best.npz"
         return best if is_checkpoint(best) else self.checkpoints / "last.npz"
+
+    def discard_unfinished(self) -> bool:
+        """Remove the run folder where no epoch finished (no ``checkpoints/last.npz``), and the
+        folders above it that :meth:`create` made where that leaves them empty, so that a run
+        that failed at its start leaves nothing behind; whether it was removed."""
+        if self.last_checkpoint.is_file():
+            return False
+        shutil.rmtree(self.path, ignore_errors=True)
+        for parent in (self.path.parent, *self.made):
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only where empty
+        return True
 
     def write_text(self, name: str, text: str) -> Path:
         """Write ``name`` in the run folder atomically."""

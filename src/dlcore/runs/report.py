@@ -33,9 +33,11 @@ def environment(trainer: Any) -> dict[str, Any]:
             "repeatability": repeatability(bool(getattr(trainer, "deterministic", False))), "command": sys.argv}
 
 
-def finish(run: RunFolder, trainer: Any, model: Any, test: Any, history: Any) -> dict[str, Any]:
+def finish(run: RunFolder, trainer: Any, model: Any, test: Any, history: Any,
+           checkpoint: str = "last.npz") -> dict[str, Any]:
     """Evaluate ``model`` on ``test`` (with the confusion matrix for classifiers), write
-    ``metrics.json`` and ``history.csv``; return the metrics."""
+    ``metrics.json`` (saying which ``checkpoint`` of the run the model holds: last.npz, or
+    best.npz after early stopping) and ``history.csv``; return the metrics."""
     run.write_history(list(history.records))
     try:
         metrics = trainer.evaluate(model, test, confusion_matrix=True)
@@ -43,7 +45,7 @@ def finish(run: RunFolder, trainer: Any, model: Any, test: Any, history: Any) ->
         metrics = trainer.evaluate(model, test)
     metrics = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in metrics.items()}
     run.write_json("metrics.json", {**metrics, "test_samples": len(test), "class_names": class_names(test),
-                                    "epochs": len(history)})
+                                    "epochs": len(history), "checkpoint": checkpoint})
     return metrics
 
 
