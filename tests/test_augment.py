@@ -33,8 +33,9 @@ def _fit_numpy(augment, seed=0, epochs=2):
     with numpy_backend():
         trainer = Trainer("numpy", epochs=epochs, batch_size=16, lr=0.1, seed=seed, progress=False)
         x, y = blobs(100)
-        history = trainer.fit(models.mlp(20, [8], 4), (x[:80], y[:80]), validation=(x[80:], y[80:]), augment=augment)
-        trainer.evaluate(models.mlp(20, [8], 4), (x[80:], y[80:]))
+        spec = models.mlp(20, [8], 4)
+        history = trainer.fit(spec, (x[:80], y[:80]), validation=(x[80:], y[80:]), augment=augment)
+        trainer.evaluate(spec, (x[80:], y[80:]))
     return history
 
 
