@@ -480,13 +480,13 @@ def test_on_bad_sample_skip_from_the_command_line_trains_past_an_unreadable_imag
         folder.mkdir()
         for i, (image, label) in enumerate(zip(images, labels)):
             Image.fromarray(image).save(folder / f"{i}.png")
-        (folder / "5.png").write_bytes(b"not a png")  # (a bad first image stops probe(), skip or not)
+        (folder / "0.png").write_bytes(b"not a png")  # the first: also what dlcore probes the data with
         (tmp_path / f"{split}.csv").write_text("".join(f"{i}.png,{y}\n" for i, y in enumerate(labels)))
     common = ("train", "image-csv", "--train", str(tmp_path / "train.csv"), "--test", str(tmp_path / "test.csv"),
               "--images", str(tmp_path / "train"), "--backend", "torch", "--epochs", "1", "--run-dir",
               str(tmp_path / "runs"))
     failed = dlcore(*common)
-    assert failed.returncode == 1 and "5.png" in failed.stderr and not (tmp_path / "runs").exists()
+    assert failed.returncode == 1 and "0.png" in failed.stderr and not (tmp_path / "runs").exists()
     skipped = dlcore(*common, "--on-bad-sample", "skip")
     assert skipped.returncode == 0, skipped.stderr
     assert "on_bad_sample='skip'" in skipped.stderr

@@ -127,3 +127,17 @@ def test_a_native_cnn_gets_images_with_the_channel_axis_it_asks_for(backend, fas
         flat, _ = datasets.fashion_mnist(fashion_dir, download=False)  # (N, 28, 28): no channel axis
         with pytest.raises(DataError, match=r"samples of shape \(28, 28\).*channels='first' \(N, 1, H, W; torch\)"):
             Trainer(backend, epochs=1).fit(net, flat)
+
+
+def test_a_bad_first_image_is_skipped_when_dlcore_probes_the_data_with_on_bad_sample_skip(tmp_path):
+    """dlcore reads one sample to learn the data's shape: with ``on_bad_sample="skip"`` a broken
+    first image is passed over there too, and with "error" it is named."""
+    images, labels = learnable_images(4, 0)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / f"{i}.png")
+    (tmp_path / "0.png").write_bytes(b"not a png")
+    (tmp_path / "list.csv").write_text("".join(f"{i}.png,{y}\n" for i, y in enumerate(labels)))
+    features, _ = datasets.image_csv(tmp_path / "list.csv", tmp_path, on_bad_sample="skip").probe()
+    assert features.shape[0] == 1 and features.shape[-2:] == images.shape[-2:]
+    with pytest.raises(DataError, match="0.png"):
+        datasets.image_csv(tmp_path / "list.csv", tmp_path).probe()

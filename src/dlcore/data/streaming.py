@@ -106,12 +106,22 @@ class StreamingDataset(Dataset):
         return Subset(self, np.arange(len(self))[index])
 
     def probe(self) -> tuple[np.ndarray, np.ndarray]:
-        """The first sample, as a batch of one (read once)."""
+        """The first sample, as a batch of one (read once); with ``on_bad_sample="skip"``, the
+        first that reads."""
         if self._first is None:
             if len(self) == 0:
                 raise DataError(f"{self.name} is empty; it needs at least one sample")
-            self._first = self.read(np.asarray([0]))
+            self._first = self._first_readable()
         return self._first
+
+    def _first_readable(self) -> tuple[np.ndarray, np.ndarray]:
+        last = len(self) - 1 if self.on_bad_sample == "skip" else 0
+        for index in range(last):
+            try:
+                return self.read(np.asarray([index]))
+            except DataError:
+                continue
+        return self.read(np.asarray([last]))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Every sample, read in parallel into memory (once)."""
