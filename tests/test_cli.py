@@ -458,12 +458,14 @@ def test_early_stopping_says_why_and_reports_the_best_checkpoint(tmp_path):
     assert best < len(run.history()) < 30 and f"test metrics of best.npz (epoch {best}, val_loss " in out.stderr
     assert result["checkpoint"] == run.metrics()["checkpoint"] == "best.npz" and result["accuracy"] >= 0.9
 
-    def evaluated(checkpoint: str) -> float:
-        out = dlcore("evaluate", str(run.checkpoints / checkpoint), "--data", "fashion-mnist", "--data-dir",
-                     str(data), "--backend", "torch", "--json")
+    def evaluated(where: Path) -> float:
+        out = dlcore("evaluate", str(where), "--data", "fashion-mnist", "--data-dir", str(data), "--backend", "torch",
+                     "--json")
         return float(json.loads(out.stdout.splitlines()[-1])["loss"])
 
-    assert evaluated("best.npz") == pytest.approx(result["loss"], rel=1e-5) != evaluated("last.npz")
+    best_loss = evaluated(run.checkpoints / "best.npz")
+    assert best_loss == pytest.approx(result["loss"], rel=1e-5) != evaluated(run.checkpoints / "last.npz")
+    assert evaluated(run.path) == best_loss  # the run folder: the checkpoint its metrics.json reports
 
 
 @needs_torch

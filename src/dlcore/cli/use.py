@@ -70,7 +70,7 @@ def _open(where: str) -> tuple[Path, dict[str, Any], RunFolder | None]:
     _exists(where)
     if RunFolder.is_run(where) or Path(where).name == "config.toml" or Path(where).expanduser().is_dir():
         run = RunFolder.open(Path(where).parent if Path(where).name == "config.toml" else where)
-        return run.last_checkpoint, config.read(run.config_path), run
+        return run.reported_checkpoint, config.read(run.config_path), run
     path = Path(where).expanduser()
     if path.parent.name == "checkpoints" and (path.parent.parent / "config.toml").is_file():
         run = RunFolder(path.parent.parent)

@@ -107,9 +107,16 @@ class RunFolder:
 
     @property
     def last_checkpoint(self) -> Path:
-        """``checkpoints/last.npz``: the model as training left it (what metrics.json describes,
-        and what ``dlcore evaluate``, ``predict`` and ``plot`` use for a run folder)."""
+        """``checkpoints/last.npz``: the model as training left it."""
         return self.checkpoints / "last.npz"
+
+    @property
+    def reported_checkpoint(self) -> Path:
+        """The checkpoint whose test metrics metrics.json holds (its ``"checkpoint"``: best.npz
+        after early stopping, else last.npz), which ``dlcore evaluate``, ``predict`` and ``plot``
+        use for a run folder."""
+        name = self.metrics().get("checkpoint", "last.npz") if (self.path / "metrics.json").is_file() else "last.npz"
+        return self.checkpoints / Path(str(name)).name
 
     @property
     def best_checkpoint(self) -> Path:
