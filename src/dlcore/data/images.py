@@ -44,6 +44,15 @@ def read_image(path: Path, where: str) -> np.ndarray:
                         f"{path}: cannot read the image ({err})") from None
 
 
+def csv_rows(path: Path) -> list[list[str]]:
+    """The rows of the CSV file ``path``; a file that cannot be read is a DataError naming it."""
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot read ({err})") from None
+
+
 def listed_images(annotations_file: str | os.PathLike[str], img_dir: str | os.PathLike[str] | None = None
                   ) -> list[tuple[str, Path, int | None]]:
     """(where it is listed, path, label or None) of each image a CSV listing names, in the
@@ -58,13 +67,8 @@ def listed_images(annotations_file: str | os.PathLike[str], img_dir: str | os.Pa
     """
     path = Path(annotations_file)
     folder = Path(img_dir) if img_dir is not None else path.parent
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            lines = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err})") from None
     rows: list[tuple[str, Path, int | None]] = []
-    for number, fields in enumerate(lines, 1):
+    for number, fields in enumerate(csv_rows(path), 1):
         fields = [field.strip() for field in fields]
         if not fields or not fields[0]:
             continue
@@ -163,13 +167,8 @@ class ImageCSVDataset(ImageFiles):
         self.items = self._read_rows()
 
     def _read_rows(self) -> list[tuple[str, Path, int]]:
-        try:
-            with open(self.annotations_file, newline="", encoding="utf-8") as f:
-                lines = list(csv.reader(f))
-        except (OSError, UnicodeDecodeError) as err:
-            raise DataError(f"{self.annotations_file}: cannot read ({err})") from None
         rows, bad = [], []
-        for number, fields in enumerate(lines, 1):
+        for number, fields in enumerate(csv_rows(self.annotations_file), 1):
             if not fields or all(not f.strip() for f in fields):
                 continue
             where = f"{self.annotations_file}, row {number}"
