@@ -172,6 +172,16 @@ def test_early_stopping_says_when_and_why_it_stopped_and_restores_the_best_weigh
     assert all((model.get_weights()[k] == v).all() for k, v in keep[2].items())
 
 
+def test_early_stopping_without_restoring_says_the_model_keeps_the_last_epochs_weights(capsys):
+    stopper = dlcore.EarlyStopping(monitor="score", mode="min", patience=2)
+    _, model, history = _fit_values([0.5, 0.41, 0.45, 0.47, 0.3], [stopper])
+    assert history["epoch"] == [1, 2, 3, 4] and model.epoch == 4
+    assert stopper.message == ("early stopping at epoch 4: score did not improve for 2 epochs (best 0.41 at epoch 2); "
+                               "the model keeps epoch 4's weights (the last); restore_best_weights=True ends with "
+                               "epoch 2's")
+    assert stopper.message in capsys.readouterr().err
+
+
 def test_learning_rate_monitor_keeps_each_steps_rate_of_a_per_step_schedule():
     from dlcore.schedules import CosineDecay
 

@@ -169,7 +169,8 @@ class EarlyStopping(Callback):
     ``patience`` epochs, as Keras' EarlyStopping; with ``restore_best_weights`` the model ends
     with the weights of its best epoch. When it stops it says so, with the progress line's
     output (stdout with ``verbose``, else stderr), e.g. "early stopping at epoch 7: val_loss did
-    not improve for 3 epochs (best 0.4100 at epoch 4)"; the line is kept as ``message``, and
+    not improve for 3 epochs (best 0.4100 at epoch 4); the model keeps epoch 7's weights (the
+    last); restore_best_weights=True ends with epoch 4's"; the line is kept as ``message``, and
     ``stopped_epoch`` (0: it never stopped), ``best_epoch`` and ``best`` say the same.
 
     Example::
@@ -222,6 +223,9 @@ class EarlyStopping(Callback):
             model.set_weights(self._best_weights)
             if self.message:
                 self.message += f"; restored the weights of epoch {self.best_epoch}"
+        elif self.message and not self.restore_best_weights:
+            self.message += (f"; the model keeps epoch {model.epoch}'s weights (the last); "
+                             f"restore_best_weights=True ends with epoch {self.best_epoch}'s")
         if self.message and trainer.is_chief:
             print(self.message, file=sys.stdout if trainer.verbose else sys.stderr, flush=True)
 
