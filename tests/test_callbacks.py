@@ -194,3 +194,13 @@ def test_learning_rate_monitor_keeps_each_steps_rate_of_a_per_step_schedule():
     assert [rates[4], rates[9], rates[14]] == pytest.approx(history["lr"])  # each epoch's last step is its "lr"
     with pytest.raises(ConfigError, match="logging_interval must be 'epoch' or 'step'"):
         dlcore.LearningRateMonitor("batch")
+
+
+def test_learning_rate_monitor_counts_steps_as_the_epochs_count_in_a_second_fit_and_a_resumed_one(tmp_path):
+    _, model, _ = _fit_numpy([ModelCheckpoint(tmp_path, monitor=None)], epochs=2)  # 3 steps an epoch
+    again, epochs = dlcore.LearningRateMonitor("step"), dlcore.LearningRateMonitor()
+    _fit_numpy([again, epochs], model=model, epochs=2)  # a second fit: epochs 1 and 2 again
+    assert [e for e, _ in epochs.rates] == [1, 2] and [s for s, _ in again.rates] == [1, 2, 3, 4, 5, 6]
+    resumed = dlcore.LearningRateMonitor("step")
+    _fit_numpy([resumed], resume_from=tmp_path / "last.npz", epochs=3)  # epoch 3 after the saved 2
+    assert [s for s, _ in resumed.rates] == [7, 8, 9]

@@ -278,8 +278,9 @@ class LearningRateMonitor(Callback):
     ``plots.learning_curves`` carry it without this callback. The monitor keeps ``rates``:
     ``(epoch, rate)`` pairs with ``logging_interval="epoch"``, or ``(step, rate)`` for every
     batch with ``"step"`` (the warm-up and decay of a per-step schedule within each epoch;
-    steps count batches from 1 over the fit). It asks for no batch hooks, so it costs nothing
-    per batch.
+    steps count batches as the epochs count: from 1 in a fit whose epochs start at 1, a second
+    fit of the same model included; on from the saved step in a resumed fit). It asks for no
+    batch hooks, so it costs nothing per batch.
 
     Example::
 
@@ -295,19 +296,22 @@ class LearningRateMonitor(Callback):
         self.logging_interval = logging_interval
         self.rates: list[tuple[int, float]] = []
         self._start: tuple[int, Any] = (0, None)
+        self._base: int | None = None  # model.step before this count's step 1
 
     def on_train_begin(self, trainer: Trainer, model: Model) -> None:
-        self.rates = []
+        self.rates, self._base = [], None
 
     def on_epoch_begin(self, trainer: Trainer, model: Model, epoch: int) -> None:
-        self._start = (model.step, copy.copy(trainer._learning_rate))  # the rate this epoch runs at
+        if self._base is None:  # epoch 1 counts from step 1 again; a resumed fit's epoch goes on
+            self._base = model.step if epoch == 1 else 0
+        self._start = (model.step - self._base, copy.copy(trainer._learning_rate))  # the rate this epoch runs at
 
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if self.logging_interval == "epoch":
             self.rates.append((epoch, float(logs["lr"])))
             return
         first, learning_rate = self._start
-        batches = model.step - first
+        batches = model.step - (self._base or 0) - first
         rates = np.broadcast_to(learning_rate.of_epoch(epoch, batches), (batches,))
         self.rates += [(first + i + 1, float(rate)) for i, rate in enumerate(rates)]
 
