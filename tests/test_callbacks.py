@@ -61,15 +61,16 @@ def test_tensorboard_without_its_package_is_refused_when_made_naming_the_extra(m
         TensorBoard("logs")
 
 
-def _fit_numpy(callbacks, **settings):
+def _fit_numpy(callbacks, resume_from=None, model=None, **settings):
     from conftest import numpy_backend
     from dlcore.testing.data import blobs
 
     with numpy_backend():
         trainer = dlcore.Trainer("numpy", **{**dict(epochs=3, lr=0.1, seed=0, progress=False), **settings})
         x, y = blobs(200)
-        model = trainer.build(dlcore.models.mlp(20, [8], 4))
-        history = trainer.fit(model, (x[:160], y[:160]), validation=(x[160:], y[160:]), callbacks=callbacks)
+        model = model or trainer.build(dlcore.models.mlp(20, [8], 4))
+        history = trainer.fit(model, (x[:160], y[:160]), validation=(x[160:], y[160:]), callbacks=callbacks,
+                              resume_from=resume_from)
     return trainer, model, history
 
 
@@ -95,10 +96,10 @@ def test_a_callback_changes_the_runs_learning_rate_and_the_trainers_setting_stay
     assert (tmp_path / "best.npz").is_file()
 
 
-def _fit_values(values, callbacks, mode="min"):
+def _fit_values(values, callbacks, mode="min", **settings):
     """A numpy fit whose epochs report ``values`` as "score" (a LambdaCallback sets it before the others run)."""
     score = LambdaCallback(on_epoch_end=lambda trainer, model, epoch, logs: logs.update(score=values[epoch - 1]))
-    return _fit_numpy([score, *callbacks], epochs=len(values))
+    return _fit_numpy([score, *callbacks], epochs=len(values), **settings)
 
 
 def test_model_checkpoint_save_top_k_keeps_the_k_best_epochs_and_deletes_the_worse(tmp_path):
@@ -107,11 +108,43 @@ def test_model_checkpoint_save_top_k_keeps_the_k_best_epochs_and_deletes_the_wor
     keeper = ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=2)
     _fit_values([0.5, 0.3, 0.4, 0.6, 0.2], [keeper])
     kept = sorted(p.name for p in tmp_path.glob("epoch=*.npz"))
-    assert kept == ["epoch=2-score=0.3000.npz", "epoch=5-score=0.2000.npz"]
-    assert {p.name: v for p, v in keeper.best_k_models.items()} == {"epoch=2-score=0.3000.npz": 0.3,
-                                                                      "epoch=5-score=0.2000.npz": 0.2}
+    assert kept == ["epoch=2-step=6-score=0.3000.npz", "epoch=5-step=15-score=0.2000.npz"]
+    assert {p.name: v for p, v in keeper.best_k_models.items()} == {"epoch=2-step=6-score=0.3000.npz": 0.3,
+                                                                      "epoch=5-step=15-score=0.2000.npz": 0.2}
     assert TrainingCheckpoint.load(keeper.best_path).metadata["epoch"] == 5 and keeper.last_path.is_file()
-    assert TrainingCheckpoint.load(tmp_path / "epoch=2-score=0.3000.npz").state["epoch"] == 2
+    assert TrainingCheckpoint.load(tmp_path / "epoch=2-step=6-score=0.3000.npz").state["epoch"] == 2
+
+
+def test_model_checkpoint_resumed_in_a_new_process_keeps_the_best_and_the_top_k_of_the_run_before(tmp_path):
+    from dlcore.io.checkpoint import TrainingCheckpoint
+
+    values = [0.5, 0.3, 0.4, 0.45, 0.35]
+    _fit_values(values[:3], [ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=2)])
+    keeper = ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=2)  # as a new process makes it
+    _, _, history = _fit_values(values, [keeper], resume_from=tmp_path / "last.npz")
+    assert history["epoch"] == [1, 2, 3, 4, 5]
+    kept = sorted(p.name for p in tmp_path.glob("epoch=*.npz"))
+    assert kept == ["epoch=2-step=6-score=0.3000.npz", "epoch=5-step=15-score=0.3500.npz"]
+    assert sorted(keeper.best_k_models.values()) == [0.3, 0.35] and keeper.best == 0.3
+    assert TrainingCheckpoint.load(keeper.best_path).metadata["epoch"] == 2  # not epoch 4's worse 0.45
+
+
+def test_model_checkpoint_keeps_the_files_of_another_run_in_its_directory_and_warns(tmp_path):
+    every = ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=-1)
+    _fit_values([0.5, 0.3], [every])
+    with pytest.warns(UserWarning, match=r"already holds checkpoints of score \(best 0.3\).*its own directory"):
+        _fit_values([0.5, 0.3], [ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=-1)])
+    assert sorted(p.name for p in tmp_path.glob("epoch=*.npz")) == [
+        "epoch=1-step=3-score=0.5000-v1.npz", "epoch=1-step=3-score=0.5000.npz",
+        "epoch=2-step=6-score=0.3000-v1.npz", "epoch=2-step=6-score=0.3000.npz"]
+
+
+def test_model_checkpoint_deletes_worse_files_on_rank_0_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(dlcore.Trainer, "is_chief", property(lambda self: False))  # another rank (which writes too here)
+    keeper = ModelCheckpoint(tmp_path, monitor="score", mode="min", save_top_k=1)
+    _fit_values([0.5, 0.3], [keeper])
+    assert [p.name for p in keeper.best_k_models] == ["epoch=2-step=6-score=0.3000.npz"]
+    assert len(list(tmp_path.glob("epoch=*.npz"))) == 2  # rank 0 deletes epoch 1's
 
 
 def test_model_checkpoint_save_top_k_minus_one_keeps_all_and_zero_none(tmp_path):
@@ -139,6 +172,16 @@ def test_early_stopping_says_when_and_why_it_stopped_and_restores_the_best_weigh
     assert all((model.get_weights()[k] == v).all() for k, v in keep[2].items())
 
 
+def test_early_stopping_without_restoring_says_the_model_keeps_the_last_epochs_weights(capsys):
+    stopper = dlcore.EarlyStopping(monitor="score", mode="min", patience=2)
+    _, model, history = _fit_values([0.5, 0.41, 0.45, 0.47, 0.3], [stopper])
+    assert history["epoch"] == [1, 2, 3, 4] and model.epoch == 4
+    assert stopper.message == ("early stopping at epoch 4: score did not improve for 2 epochs (best 0.41 at epoch 2); "
+                               "the model keeps epoch 4's weights (the last); restore_best_weights=True ends with "
+                               "epoch 2's")
+    assert stopper.message in capsys.readouterr().err
+
+
 def test_learning_rate_monitor_keeps_each_steps_rate_of_a_per_step_schedule():
     from dlcore.schedules import CosineDecay
 
@@ -151,3 +194,13 @@ def test_learning_rate_monitor_keeps_each_steps_rate_of_a_per_step_schedule():
     assert [rates[4], rates[9], rates[14]] == pytest.approx(history["lr"])  # each epoch's last step is its "lr"
     with pytest.raises(ConfigError, match="logging_interval must be 'epoch' or 'step'"):
         dlcore.LearningRateMonitor("batch")
+
+
+def test_learning_rate_monitor_counts_steps_as_the_epochs_count_in_a_second_fit_and_a_resumed_one(tmp_path):
+    _, model, _ = _fit_numpy([ModelCheckpoint(tmp_path, monitor=None)], epochs=2)  # 3 steps an epoch
+    again, epochs = dlcore.LearningRateMonitor("step"), dlcore.LearningRateMonitor()
+    _fit_numpy([again, epochs], model=model, epochs=2)  # a second fit: epochs 1 and 2 again
+    assert [e for e, _ in epochs.rates] == [1, 2] and [s for s, _ in again.rates] == [1, 2, 3, 4, 5, 6]
+    resumed = dlcore.LearningRateMonitor("step")
+    _fit_numpy([resumed], resume_from=tmp_path / "last.npz", epochs=3)  # epoch 3 after the saved 2
+    assert [s for s, _ in resumed.rates] == [7, 8, 9]

@@ -211,6 +211,35 @@ def test_a_native_model_ending_in_softmax_or_sigmoid_is_warned_once_naming_the_l
 
 
 @pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
+def test_the_softmax_warning_reads_a_keras_models_output_layer_not_its_last_attribute():
+    """A subclassed model's ``layers[-1]`` is the layer assigned last, not its output: no warning
+    for one whose logits come from another layer; a functional model's output layer is checked."""
+    import warnings
+
+    get_backend("tensorflow")
+    import keras
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.logits = keras.layers.Dense(4)
+            self.gate = keras.layers.Dense(16, activation="sigmoid")  # inside the model, assigned last
+
+        def call(self, x):
+            return self.logits(x * self.gate(x)[:, :1])
+
+    x, y = blobs(64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        trainer("tensorflow", "cpu", epochs=1).fit(Net(), (x, y))
+    inputs = keras.Input((20,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    functional = keras.Model(inputs, keras.layers.Dense(4, activation="softmax", name="probs")(hidden))
+    with pytest.warns(UserWarning, match="'probs' of your Functional has activation softmax.*applied twice"):
+        trainer("tensorflow", "cpu", epochs=1).fit(functional, (x, y))
+
+
+@pytest.mark.skipif("tensorflow" not in BACKENDS, reason="tensorflow is not installed")
 def test_several_tensorflow_trainers_in_one_process_trigger_no_retracing_warning():
     """TensorFlow counts the traces of functions with the same code together: each trainer's
     model traced its own steps, and the sixth printed "5 out of the last 5 calls to <function>

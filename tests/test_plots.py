@@ -79,6 +79,17 @@ def test_top_losses_labels_say_whose_probability_each_is():
     assert titles[2].startswith(f"pred = true Trouser {p[1, 1]:.2f}")
 
 
+def test_top_losses_of_a_binary_model_with_one_logit_and_labels_of_shape_n_by_1():
+    logits = np.array([[2.0], [-1.0], [0.5]])  # sigmoid: 0.88, 0.27, 0.62 for "positive"
+    data = ArrayDataset(np.random.default_rng(0).random((3, 784), np.float32), np.array([[0.0], [1.0], [1.0]]),
+                        class_names=["negative", "positive"])
+    figure = plots.top_losses(_Fixed(np.exp(logits)), None, data, k=3)
+    titles = [axes.get_title() for axes in figure.axes if axes.get_title()]
+    assert titles == ["pred positive 0.88 / true negative 0.12\nloss 2.13",
+                      "pred negative 0.73 / true positive 0.27\nloss 1.31",
+                      "pred = true positive 0.62\nloss 0.47"]
+
+
 def test_top_losses_of_texts_wraps_each_review_over_several_readable_lines():
     review = " ".join(["a long and winding review of a film that went on and on"] * 12)
     texts = np.array([review, "short and sweet", review + " indeed"], dtype=object)

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from dlcore.contract.logits import LOGIT_LOSSES, squashed_twice
 from dlcore.models import MLP, Sequential, TextClassifier, spec_from_dict
 from dlcore.plugins import registry
 
@@ -159,26 +160,34 @@ def canonical_shape(shape, layout) -> tuple[int, ...]:
     return tuple(canonical(np.empty(tuple(shape), np.int8), layout).shape)
 
 
-LOGIT_LOSSES = (None, "cross_entropy", "binary_cross_entropy")  # None: one of the two, chosen by the labels
 SQUASHING = ("softmax", "sigmoid")
+
+
+def _output_layer(native):
+    """The layer that gives a Sequential or functional model its (one) output; None for a
+    subclassed model, whose last layer attribute need not be its output layer."""
+    if isinstance(native, keras.Sequential):
+        return native.layers[-1] if native.layers else None
+    outputs = getattr(native, "outputs", None) if isinstance(native, keras.Model) else None
+    if not outputs or len(outputs) != 1:
+        return None
+    history = getattr(outputs[0], "_keras_history", None)
+    return getattr(history, "operation", None)
 
 
 def warn_final_activation(native, loss: str | None) -> None:
     """Warn (as Keras does) when the user's Sequential or functional model ends in a softmax or
     sigmoid (a layer's ``activation``, or a Softmax layer) and is trained with a cross-entropy,
     which takes logits: the probabilities would be squashed twice and training stalls."""
-    layers = getattr(native, "layers", None) if isinstance(native, (keras.Sequential, keras.Model)) else None
-    if not layers or loss not in LOGIT_LOSSES:
+    last = _output_layer(native) if loss in LOGIT_LOSSES else None
+    if last is None:
         return
-    last = layers[-1]
     activation = getattr(getattr(last, "activation", None), "__name__", None)
     if isinstance(last, keras.layers.Softmax):
         activation = "softmax"
     if activation not in SQUASHING:
         return
-    warnings.warn(f"the last layer {last.name!r} of your {type(native).__name__} has activation {activation}, but "
-                  f"dlcore's {loss or 'cross-entropy'} loss takes logits (the raw outputs) and applies the "
-                  f"{activation} itself, so it would be applied twice and training stalls: remove the activation "
-                  f"(Dense(units) instead of Dense(units, activation={activation!r}); as Keras' "
-                  "from_logits=True); trainer.predict gives logits, dlcore.runs.probabilities turns them into "
-                  "probabilities", UserWarning, stacklevel=5)
+    warnings.warn(squashed_twice(f"the last layer {last.name!r} of your {type(native).__name__} has activation "
+                                 f"{activation}", activation, loss,
+                                 f"remove the activation (Dense(units) instead of Dense(units, activation="
+                                 f"{activation!r}); as Keras' from_logits=True)"), UserWarning, stacklevel=5)

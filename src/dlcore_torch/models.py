@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+from dlcore.contract.logits import LOGIT_LOSSES, squashed_twice
 from dlcore.models import MLP, Sequential, TextClassifier
 
 from .framework import import_torch
@@ -77,9 +78,6 @@ class SequentialModule(nn.Module):
         return self.layers(x.reshape(len(x), *self.input_shape))
 
 
-LOGIT_LOSSES = (None, "cross_entropy", "binary_cross_entropy")  # None: one of the two, chosen by the labels
-
-
 def warn_final_activation(native: nn.Module, loss: str | None) -> None:
     """Warn (as Keras does) when the user's nn.Sequential ends in Softmax or Sigmoid and is
     trained with a cross-entropy, which takes logits: the probabilities would be squashed twice
@@ -92,7 +90,5 @@ def warn_final_activation(native: nn.Module, loss: str | None) -> None:
     if last is native or loss not in LOGIT_LOSSES or not isinstance(last, (nn.Softmax, nn.Sigmoid)):
         return
     name = type(last).__name__
-    warnings.warn(f"your {type(native).__name__} ends in nn.{name} (module {'.'.join(path)!r}), but dlcore's {loss or 'cross-entropy'} loss "
-                  f"takes logits (the raw outputs) and applies the {name.lower()} itself, so it would be applied "
-                  f"twice and training stalls: remove the final nn.{name} (trainer.predict gives logits; "
-                  "dlcore.runs.probabilities turns them into probabilities)", UserWarning, stacklevel=5)
+    warnings.warn(squashed_twice(f"your {type(native).__name__} ends in nn.{name} (module {'.'.join(path)!r})",
+                                 name.lower(), loss, f"remove the final nn.{name}"), UserWarning, stacklevel=5)

@@ -356,6 +356,21 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
+def saved_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The user metadata of the checkpoint at ``path`` (what ``trainer.save(..., metadata)``
+    wrote), reading the metadata alone, not the arrays; None for a file that is not a dlcore
+    checkpoint."""
+    path = Path(path)
+    if not is_checkpoint(path):
+        return None
+    try:
+        with zipfile.ZipFile(path) as archive:
+            found: dict[str, Any] = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["metadata"]
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
+        raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
+    return found
+
+
 def saved_table(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """How the model of the checkpoint at ``path`` read its DataFrame (target, feature columns,
     categories: ``state["table"]``), reading the metadata alone; None for a model not fitted on

@@ -192,7 +192,8 @@ def confusion_matrix(matrix: Any, names: Sequence[str] | None = None, path: str 
 def _loss_label(names: Sequence[str] | None, probs: np.ndarray, label: Any, loss: float) -> str:
     """Whose probability is whose: "pred Shirt 0.71 / true Coat 0.16" and the loss."""
     predicted = int(np.argmax(probs))
-    true = int(np.argmax(label)) if np.ndim(label) else int(label)
+    label = np.asarray(label).reshape(-1)
+    true = int(np.argmax(label)) if label.size > 1 else int(round(float(label[0])))  # one-hot, else the class (0/1)
     p_true = probs[true] if 0 <= true < len(probs) else math.nan
     if predicted == true:
         return f"pred = true {_title(names, true)} {p_true:.2f}\nloss {loss:.2f}"

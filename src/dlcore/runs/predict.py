@@ -205,7 +205,8 @@ def per_sample_loss(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Cross-entropy of each sample (class indices or one-hot labels; one logit: binary)."""
     probs = probabilities(logits)
     labels = np.asarray(labels)
-    index = labels.argmax(axis=1) if labels.ndim == 2 else labels.reshape(-1).astype(np.int64)
+    one_hot = labels.ndim == 2 and labels.shape[1] > 1  # (N, 1): binary labels, 0 or 1
+    index = labels.argmax(axis=1) if one_hot else np.rint(labels.reshape(-1)).astype(np.int64)
     chosen = probs[np.arange(len(probs)), np.clip(index, 0, probs.shape[1] - 1)]
     result: np.ndarray = -np.log(np.maximum(chosen, 1e-12))
     return result

@@ -21,13 +21,15 @@ import os
 import socket
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
 from ..contract.backend import Model
-from ..contract.errors import ConfigError
+from ..contract.errors import CheckpointError, ConfigError
+from ..io.checkpoint import saved_metadata
 from .history import History
 from ._callback import Callback, wants_batches
 from .trainer import Trainer
@@ -53,10 +55,16 @@ class ModelCheckpoint(Callback):
     the last good state. ``metadata``: JSON of your own, saved in both.
 
     ``save_top_k`` (Lightning's name) also keeps the ``k`` best epochs, each in a file named
-    by its epoch and value (``epoch=7-val_loss=0.4123.npz``): a worse one is deleted only after
-    the new one is written. ``-1`` keeps every epoch's, ``0`` no monitored checkpoint at all
-    (not even best.npz). ``best_k_models`` maps each kept file to its value; ``best_path`` is
-    the best.
+    by its epoch, step and value (``epoch=7-step=700-val_loss=0.4123.npz``, with ``-v1`` where
+    another run's file has that name): a worse one is
+    deleted (by rank 0 of a group) only after the new one is written. ``-1`` keeps every
+    epoch's, ``0`` no monitored checkpoint at all (not even best.npz). ``best_k_models`` maps
+    each kept file to its value; ``best_path`` is the best.
+
+    Each fit starts from the checkpoints already in ``directory`` (their values read from their
+    metadata): a fit resumed in a new process keeps the best and the top k of the run before,
+    and never overwrites best.npz with a worse epoch. A new model's fit into a directory that
+    holds such checkpoints warns: they compete with its own; give a new run its own directory.
 
     Example::
 
@@ -93,6 +101,35 @@ class ModelCheckpoint(Callback):
     def _better(self, value: float, than: float) -> bool:
         return value < than if self.mode == "min" else value > than
 
+    def _saved_value(self, path: Path) -> float | None:
+        """The monitored value saved in the checkpoint at ``path`` (its metadata alone), or None
+        for a file of another monitor or not a dlcore checkpoint."""
+        try:
+            meta = saved_metadata(path)
+        except CheckpointError:
+            return None
+        value = None if meta is None or meta.get("monitor") != self.monitor else meta.get("value")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    def on_train_begin(self, trainer: Trainer, model: Model) -> None:
+        self.best, self.best_k_models = None, {}
+        if self.monitor is None or self.save_top_k == 0 or not self.directory.is_dir():
+            return
+        if self.best_path.is_file():
+            self.best = self._saved_value(self.best_path)
+        if self.save_top_k is not None:
+            for path in sorted(self.directory.glob("epoch=*.npz")):
+                value = self._saved_value(path)
+                if value is not None:
+                    self.best_k_models[path] = value
+        if model.step == 0 and (self.best is not None or self.best_k_models):
+            best = self.best if self.best is not None else \
+                (min if self.mode == "min" else max)(self.best_k_models.values())
+            warnings.warn(f"ModelCheckpoint: {self.directory} already holds checkpoints of {self.monitor} (best "
+                          f"{best:.4g}); they "
+                          "compete with this new model's: best.npz and the top k keep the best of both; give a new "
+                          "run its own directory", UserWarning, stacklevel=2)
+
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if epoch % self.every == 0:
             trainer.save(model, self.last_path, self.metadata)
@@ -112,14 +149,19 @@ class ModelCheckpoint(Callback):
         ranked = sorted(self.best_k_models.values(), reverse=self.mode == "max")
         if k != -1 and len(ranked) >= k and not self._better(value, ranked[k - 1]):
             return  # not among the k best
-        path = self.directory / f"epoch={epoch}-{self.monitor}={value:.4f}.npz"
+        name = f"epoch={epoch}-step={model.step}-{self.monitor}={value:.4f}"
+        path, version = self.directory / f"{name}.npz", 0
+        while path in self.best_k_models:  # another run's file in this directory: keep it
+            version += 1
+            path = self.directory / f"{name}-v{version}.npz"
         trainer.save(model, path, saved)  # atomically, before a worse one goes
         self.best_k_models[path] = value
         if k != -1:
             ordered = sorted(self.best_k_models, key=self.best_k_models.__getitem__, reverse=self.mode == "max")
             for worse in ordered[k:]:
                 del self.best_k_models[worse]
-                worse.unlink(missing_ok=True)
+                if trainer.is_chief:  # the one that writes them
+                    worse.unlink(missing_ok=True)
 
 
 class EarlyStopping(Callback):
@@ -127,7 +169,8 @@ class EarlyStopping(Callback):
     ``patience`` epochs, as Keras' EarlyStopping; with ``restore_best_weights`` the model ends
     with the weights of its best epoch. When it stops it says so, with the progress line's
     output (stdout with ``verbose``, else stderr), e.g. "early stopping at epoch 7: val_loss did
-    not improve for 3 epochs (best 0.4100 at epoch 4)"; the line is kept as ``message``, and
+    not improve for 3 epochs (best 0.4100 at epoch 4); the model keeps epoch 7's weights (the
+    last); restore_best_weights=True ends with epoch 4's"; the line is kept as ``message``, and
     ``stopped_epoch`` (0: it never stopped), ``best_epoch`` and ``best`` say the same.
 
     Example::
@@ -180,6 +223,9 @@ class EarlyStopping(Callback):
             model.set_weights(self._best_weights)
             if self.message:
                 self.message += f"; restored the weights of epoch {self.best_epoch}"
+        elif self.message and not self.restore_best_weights:
+            self.message += (f"; the model keeps epoch {model.epoch}'s weights (the last); "
+                             f"restore_best_weights=True ends with epoch {self.best_epoch}'s")
         if self.message and trainer.is_chief:
             print(self.message, file=sys.stdout if trainer.verbose else sys.stderr, flush=True)
 
@@ -232,8 +278,9 @@ class LearningRateMonitor(Callback):
     ``plots.learning_curves`` carry it without this callback. The monitor keeps ``rates``:
     ``(epoch, rate)`` pairs with ``logging_interval="epoch"``, or ``(step, rate)`` for every
     batch with ``"step"`` (the warm-up and decay of a per-step schedule within each epoch;
-    steps count batches from 1 over the fit). It asks for no batch hooks, so it costs nothing
-    per batch.
+    steps count batches as the epochs count: from 1 in a fit whose epochs start at 1, a second
+    fit of the same model included; on from the saved step in a resumed fit). It asks for no
+    batch hooks, so it costs nothing per batch.
 
     Example::
 
@@ -249,19 +296,22 @@ class LearningRateMonitor(Callback):
         self.logging_interval = logging_interval
         self.rates: list[tuple[int, float]] = []
         self._start: tuple[int, Any] = (0, None)
+        self._base: int | None = None  # model.step before this count's step 1
 
     def on_train_begin(self, trainer: Trainer, model: Model) -> None:
-        self.rates = []
+        self.rates, self._base = [], None
 
     def on_epoch_begin(self, trainer: Trainer, model: Model, epoch: int) -> None:
-        self._start = (model.step, copy.copy(trainer._learning_rate))  # the rate this epoch runs at
+        if self._base is None:  # epoch 1 counts from step 1 again; a resumed fit's epoch goes on
+            self._base = model.step if epoch == 1 else 0
+        self._start = (model.step - self._base, copy.copy(trainer._learning_rate))  # the rate this epoch runs at
 
     def on_epoch_end(self, trainer: Trainer, model: Model, epoch: int, logs: dict[str, Any]) -> None:
         if self.logging_interval == "epoch":
             self.rates.append((epoch, float(logs["lr"])))
             return
         first, learning_rate = self._start
-        batches = model.step - first
+        batches = model.step - (self._base or 0) - first
         rates = np.broadcast_to(learning_rate.of_epoch(epoch, batches), (batches,))
         self.rates += [(first + i + 1, float(rate)) for i, rate in enumerate(rates)]
 

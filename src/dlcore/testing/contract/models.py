@@ -1,8 +1,10 @@
 """The contract suite's models: a spec builds on the backend with dlcore's canonical parameter
 names and seeded initial weights, weights of another shape are refused, a Model owns its
-weights, and ``summary`` lists them."""
+weights, and ``summary`` lists its layers (``weights=True``: its parameters)."""
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
@@ -59,9 +61,15 @@ class ModelTests(BackendTestBase):
         assert np.array_equal(fresh.get_weights()["layers.0.weight"],
                               models.mlp(20, [8], 4).initial_weights(3)["layers.0.weight"])
 
-    def test_summary_lists_parameters_shapes_and_counts(self, device):
-        text = self.trainer(device).summary(models.mlp(20, [8], 4), print_fn=None)
-        assert "layers.0.weight  8x20" in text and "total 204 parameters (204 trainable)" in text
+    def test_summary_lists_layers_and_with_weights_true_each_parameter(self, device):
+        trainer, spec = self.trainer(device), models.mlp(20, [8], 4)
+        text = trainer.summary(spec, print_fn=None)
+        assert re.search(r"layers\.0 \(Dense\)\s+\(None, 8\)\s+168\n", text), text
+        assert re.search(r"layers\.1 \(Dense\)\s+\(None, 4\)\s+36\n", text), text
+        assert "Total params: 204" in text and "Trainable params: 204" in text and "Non-trainable params: 0" in text
+        table = trainer.summary(spec, print_fn=None, weights=True)
+        assert re.search(r"layers\.0\.weight\s+8x20\s+160\n", table), table
+        assert "total 204 parameters (204 trainable)" in table
 
 
 __all__ = ["ModelTests"]
