@@ -63,7 +63,7 @@ def test_train_prints_progress_and_json_metrics(backend, fashion_dir, tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     logs = out.stderr.splitlines()  # progress and logs on stderr, results on stdout
-    assert logs[0].startswith("run folder: ")
+    assert logs[0].startswith(f"preparing fashion-mnist on {backend}: ") and logs[1].startswith("run folder: ")
     assert [l.split(":")[0] for l in logs if l.startswith("epoch ")] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert not any(l.startswith("epoch ") for l in lines)
     assert lines[0].startswith("test accuracy:")
@@ -84,8 +84,8 @@ def test_environment_variable_picks_the_backend(fashion_dir):
 
 def assert_one_error_line(out, message, status=2):
     """Exit ``status`` (2: a usage mistake; 1: a failure while running) and one line on stderr,
-    ``dlcore: error: ...``, holding ``message``, after the run folder's line if any."""
-    lines = [line for line in out.stderr.splitlines() if line.strip() and not line.startswith("run folder: ")]
+    ``dlcore: error: ...``, holding ``message``, after the first line (what it prepares) if any."""
+    lines = [line for line in out.stderr.splitlines() if line.strip() and not line.startswith("preparing ")]
     assert out.returncode == status, f"exit status {out.returncode}, stderr: {out.stderr[-2000:]}"
     assert len(lines) == 1 and lines[0].startswith("dlcore: error: "), f"not one error line: {out.stderr[-2000:]}"
     assert message in lines[0]
