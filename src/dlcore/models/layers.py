@@ -62,6 +62,7 @@ class Layer:
 
     kind: ClassVar[str] = ""
     state: ClassVar[tuple[str, ...]] = ()  # parameters that change in training without gradients
+    seeds: ClassVar[tuple[str, ...]] = ()  # state that is random-number state: no parameter in a summary
 
     def output_shape(self, shape: Shape) -> Shape:
         """The shape of one sample's output, given its input's (canonical, no batch axis)."""
@@ -252,6 +253,7 @@ class Dropout(Layer):
     rate: float = 0.5
     kind: ClassVar[str] = "dropout"
     state: ClassVar[tuple[str, ...]] = ("rng",)
+    seeds: ClassVar[tuple[str, ...]] = ("rng",)
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.rate) < 1.0:
