@@ -35,16 +35,22 @@ def test_mlp_spec_shapes_and_torch_style_initialisation():
 CONV = [layers.conv2d(16, 3, padding="same", activation="relu"), layers.max_pool2d(2), layers.flatten(), layers.dense(10)]
 
 
-@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
-def test_a_keras_style_channels_last_input_shape_is_named_when_the_spec_is_built(shape):
-    with pytest.raises(ConfigError, match=r"looks channels-last .*channels first \(C, H, W\).*"
+@pytest.mark.parametrize("shape, conv", [((28, 28, 1), CONV), ((32, 32, 3), [layers.conv2d(8, 5), layers.flatten(),
+                                                                               layers.dense(10)])])
+def test_a_keras_style_channels_last_input_shape_is_named_where_a_layer_does_not_fit_it(shape, conv):
+    with pytest.raises(ConfigError, match=r"does not fit.*looks channels-last .*channels first \(C, H, W\).*"
                                           rf"input_shape=\({shape[2]}, {shape[0]}, {shape[1]}\)"):
-        models.sequential(CONV, shape)
+        models.sequential(conv, shape)
 
 
 def test_channels_first_and_dense_only_input_shapes_still_build():
     assert models.sequential(CONV, (1, 28, 28)).out_features == 10
     assert models.sequential([layers.flatten(), layers.dense(10)], (28, 28, 1)).shapes[1] == (784,)
+
+
+def test_a_channels_first_shape_of_many_channels_and_a_height_of_3_builds():
+    spec = models.sequential(CONV, (32, 32, 3))  # 32 channels of 32x3: the layers fit it
+    assert spec.shapes[2] == (16, 16, 1) and spec.out_features == 10
 
 
 # ---------------------------------------------------------------- summary
