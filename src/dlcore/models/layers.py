@@ -399,7 +399,6 @@ class Sequential(ModelSpec):
 
 
 
-
 def channels_last_hint(shape: tuple[int, ...]) -> str:
     """What to do about an image ``shape`` that looks channels-last, (H, W, 1) or (H, W, 3) as
     Keras writes it, where a spec takes (C, H, W); "" for any other shape. A hint added to the
