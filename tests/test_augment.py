@@ -9,8 +9,8 @@ import dlcore
 from dlcore import ArrayDataset, Trainer, models
 from dlcore.contract.errors import ConfigError
 from dlcore.testing.data import blobs, learnable_images
-from dlcore.transforms import (Compose, PadSequences, RandomAffine, RandomCrop, RandomErasing, RandomHorizontalFlip,
-                               RandomRotation, RandomTranslation, RandomVerticalFlip)
+from dlcore.transforms import (Compose, Normalize, PadSequences, RandomAffine, RandomCrop, RandomErasing,
+                               RandomHorizontalFlip, RandomRotation, RandomTranslation, RandomVerticalFlip, ToTensor)
 
 from conftest import BACKENDS, numpy_backend
 
@@ -162,3 +162,60 @@ def test_pad_sequences_cuts_and_pads_as_keras():
     assert PadSequences(3, padding="post", truncating="post", value=9)(sequences).tolist() == \
         [[1, 2, 3], [6, 9, 9], [9, 9, 9]]
     assert PadSequences()(sequences).shape == (3, 5)
+
+
+def test_pad_sequences_pads_one_sequence_so_it_is_a_dataset_transform_on_every_split():
+    assert PadSequences(4)([5, 6]).tolist() == [0, 0, 5, 6]
+    assert PadSequences(2)(np.array([1, 2, 3])).tolist() == [2, 3]
+    texts = [[3, 1], [2], [1, 2, 3, 4, 5]]
+    assert np.stack([PadSequences(4)(t) for t in texts]).tolist() == PadSequences(4)(texts).tolist()
+
+
+def test_affine_translate_is_horizontal_then_vertical_as_torchvision_and_translation_height_then_width():
+    image = np.zeros((1, 4, 16), np.uint8)  # wide: 4 rows, 16 columns
+    image[0, 1, 8] = 1
+    images = np.repeat(image, 100, 0)
+
+    def moves(transform):
+        spots = np.argwhere(transform.augment(images, RNG(0)))
+        return set(spots[:, 1]) - {1}, set(spots[:, 2]) - {8}  # rows, columns it moved to
+
+    rows, columns = moves(RandomAffine(translate=(0.25, 0.0)))  # a: up to a quarter of the width
+    assert not rows and columns and max(abs(c - 8) for c in columns) <= 4
+    rows, columns = moves(RandomTranslation(height_factor=0.0, width_factor=0.25))
+    assert not rows and columns
+    rows, columns = moves(RandomTranslation(height_factor=0.5, width_factor=0.0))
+    assert rows and not columns
+
+
+def test_each_process_of_a_group_draws_its_own_augmentation_keyed_on_the_samples():
+    recorder = Recorder()
+    augmentation = dlcore.data.augment.Augmentation(recorder, seed=0)
+    features = np.zeros((8, 4), np.float32)
+    augmentation(features, 1, 0, 8, np.arange(0, 8))  # rank 0's first batch of epoch 1
+    augmentation(features, 1, 0, 8, np.arange(8, 16))  # rank 1's, the same seed, epoch and batch number
+    augmentation(features, 1, 3, 8, np.arange(0, 8))  # the same samples as the batch of another number
+    draws = [draw for _, draw in recorder.batches]
+    assert draws[0] != draws[1] and draws[0] == draws[2]
+
+
+def test_augment_refuses_a_deterministic_dlcore_transform_and_says_to_put_it_on_the_dataset():
+    with numpy_backend():
+        trainer = Trainer("numpy", epochs=1, progress=False)
+        x, y = blobs(40)
+        for augment in (Normalize([0.5], [0.5]), Compose([RandomHorizontalFlip(), ToTensor()]), PadSequences(5)):
+            with pytest.raises(ConfigError, match=r"not random.*training batches only.*dataset"):
+                trainer.fit(models.mlp(20, [8], 4), (x, y), augment=augment)
+
+
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_augmentation_with_class_weight_on_arrays_in_memory_trains(backend, device):
+    if backend == "numpy":
+        pytest.skip("the numpy backend does not weight samples")
+    images, labels = learnable_images(400, 1)
+    trainer = Trainer(backend, epochs=6, batch_size=20, optimizer="adam", lr=3e-3, seed=0, device=device,
+                      progress=False)
+    spec = models.mlp(784, [32], 10)
+    trainer.fit(spec, images[:300] / np.float32(255), labels[:300], augment=RandomHorizontalFlip(),
+                class_weight="balanced")
+    assert trainer.evaluate(spec, images[300:] / np.float32(255), labels[300:])["accuracy"] >= 0.9

@@ -35,16 +35,22 @@ def test_mlp_spec_shapes_and_torch_style_initialisation():
 CONV = [layers.conv2d(16, 3, padding="same", activation="relu"), layers.max_pool2d(2), layers.flatten(), layers.dense(10)]
 
 
-@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
-def test_a_keras_style_channels_last_input_shape_is_named_when_the_spec_is_built(shape):
-    with pytest.raises(ConfigError, match=r"looks channels-last .*channels first \(C, H, W\).*"
+@pytest.mark.parametrize("shape, conv", [((28, 28, 1), CONV), ((32, 32, 3), [layers.conv2d(8, 5), layers.flatten(),
+                                                                               layers.dense(10)])])
+def test_a_keras_style_channels_last_input_shape_is_named_where_a_layer_does_not_fit_it(shape, conv):
+    with pytest.raises(ConfigError, match=r"does not fit.*looks channels-last .*channels first \(C, H, W\).*"
                                           rf"input_shape=\({shape[2]}, {shape[0]}, {shape[1]}\)"):
-        models.sequential(CONV, shape)
+        models.sequential(conv, shape)
 
 
 def test_channels_first_and_dense_only_input_shapes_still_build():
     assert models.sequential(CONV, (1, 28, 28)).out_features == 10
     assert models.sequential([layers.flatten(), layers.dense(10)], (28, 28, 1)).shapes[1] == (784,)
+
+
+def test_a_channels_first_shape_of_many_channels_and_a_height_of_3_builds():
+    spec = models.sequential(CONV, (32, 32, 3))  # 32 channels of 32x3: the layers fit it
+    assert spec.shapes[2] == (16, 16, 1) and spec.out_features == 10
 
 
 # ---------------------------------------------------------------- summary
@@ -64,10 +70,31 @@ def test_the_summary_shows_each_layer_with_its_output_shape_and_parameters_then_
     assert "layers.0 (Conv2d)      (None, 32, 28, 28)      288" in text
     assert "layers.8 (Flatten)     (None, 3136)              0" in text
     assert "layers.12 (Dense)      (None, 10)            1,290" in text
-    assert text.splitlines()[-3:] == ["Total params: 421,934 (1.61 MiB)", "Trainable params: 421,738",
-                                      "Non-trainable params: 196"]  # batch norm statistics, dropout seeds
+    assert "layers.9 (Dropout)     (None, 3136)              0" in text  # its seeds are no parameters, as Keras
+    assert text.splitlines()[-3:] == ["Total params: 421,930 (1.61 MiB)", "Trainable params: 421,738",
+                                      "Non-trainable params: 192"]  # batch norm statistics
     mlp_text = Trainer(BACKENDS[0]).summary(mlp(784, [512], 10), print_fn=None)
     assert "layers.0 (Dense)  (None, 512)   401,920" in mlp_text
+
+
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
+def test_the_summary_with_weights_still_lists_dropout_seeds():
+    spec = models.sequential([layers.flatten(), layers.dropout(0.5), layers.dense(2)], (4,))
+    text = Trainer(BACKENDS[0]).summary(spec, print_fn=None, weights=True)
+    assert "layers.1.rng" in text
+
+
+def test_the_summary_of_another_spec_names_no_layer_kind_it_cannot_know():
+    from dlcore.training._summary import spec_rows
+
+    class Attention:  # a spec of a plugin, with its own parameter groups
+        pass
+
+    weights = {"query.weight": np.zeros((8, 8)), "query.bias": np.zeros(8), "norm.scale": np.zeros(8)}
+    assert [row.layer for row in spec_rows(Attention(), weights)] == ["query (?)", "norm (?)"]
+    mlp_rows = spec_rows(mlp(4, [3], 2), mlp(4, [3], 2).initial_weights(0))
+    assert [(row.layer, row.shape) for row in mlp_rows] == [("layers.0 (Dense)", "(None, 3)"),
+                                                            ("layers.1 (Dense)", "(None, 2)")]
 
 
 @pytest.mark.skipif(not BACKENDS, reason="needs a backend")

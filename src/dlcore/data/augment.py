@@ -1,16 +1,20 @@
-"""Random data augmentation of training images, and padding of token ids, on numpy batches.
+"""Random data augmentation of training images, on numpy batches.
 
 The random transforms take torchvision's names and arguments and run on the host, vectorized
 over a whole batch of images (each image its own draw), whatever the backend. A trainer
 applies them to training batches only, each epoch anew: ``fit(model, train, augment=...)``.
-A batch's draws come from the trainer's seed, the epoch and the batch's number, so a seeded
-run gives the same augmented batches, and the same trained numbers, every time::
+A batch's draws come from the trainer's seed, the epoch and its samples' indices in the dataset,
+so a seeded run gives the same augmented batches, and the same trained numbers, every time
+(and each process of a group its own draws)::
 
     augment = transforms.Compose([transforms.RandomCrop(28, padding=4), transforms.RandomHorizontalFlip()])
     trainer.fit(model, train, validation=test, augment=augment)
 
 Images are (N, H, W), (N, H, W, C) or (N, C, H, W) arrays, of any dtype (uint8 stays uint8);
 the dataset's ``channels`` says where the channel axis is (None: guessed from the shape).
+``augment`` is for random transforms only: a deterministic one (``ToTensor``, ``Normalize``...)
+belongs to the dataset, so that validation and predict data get it too (a ConfigError says so);
+a plain callable of your own is applied to each training image and must be random augmentation.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..contract.errors import ConfigError, DataError
+from .transforms import Normalize, OneHot, PadSequences, Resize, ToTensor
+
+DETERMINISTIC = (Normalize, OneHot, PadSequences, Resize, ToTensor)
 
 
 def _range(value: float | Sequence[float], what: str, low: float | None = None) -> tuple[float, float]:
@@ -186,9 +193,9 @@ class RandomCrop(RandomTransform):
 
 @dataclass(frozen=True)
 class RandomAffine(RandomTransform):
-    """Each image rotated by up to ``degrees``, shifted by up to ``translate`` (fractions of its
-    height and width) and scaled within ``scale``, as torchvision's (nearest pixel; pixels
-    from outside the image are ``fill``).
+    """Each image rotated by up to ``degrees``, shifted by up to ``translate = (a, b)`` (``a`` of
+    its width horizontally, ``b`` of its height vertically) and scaled within ``scale``, as
+    torchvision's (nearest pixel; pixels from outside the image are ``fill``).
 
     >>> import numpy as np
     >>> from dlcore.transforms import RandomAffine
@@ -206,7 +213,7 @@ class RandomAffine(RandomTransform):
         low, high = _range(self.degrees, "degrees")
         angle = np.radians(rng.uniform(low, high, n))
         zoom = rng.uniform(*self.scale, n) if self.scale is not None else np.ones(n)
-        dy, dx = (0.0, 0.0) if self.translate is None else self.translate
+        dx, dy = (0.0, 0.0) if self.translate is None else self.translate  # torchvision: (horizontal, vertical)
         shift = np.stack([np.rint(rng.uniform(-dy, dy, n) * h), np.rint(rng.uniform(-dx, dx, n) * w)], 1)
         cos, sin = np.cos(angle) / zoom, np.sin(angle) / zoom
         inverse = np.stack([np.stack([cos, -sin], 1), np.stack([sin, cos], 1)], 1)  # (N, 2, 2): output -> input
@@ -247,7 +254,7 @@ class RandomTranslation(RandomTransform):
     fill: float = 0
 
     def _apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        return RandomAffine(0, (self.height_factor, self.width_factor), fill=self.fill)._apply(images, rng)
+        return RandomAffine(0, (self.width_factor, self.height_factor), fill=self.fill)._apply(images, rng)
 
 
 @dataclass(frozen=True)
@@ -316,63 +323,40 @@ def augment_batch(transform: Any, images: np.ndarray, rng: np.random.Generator, 
 @dataclass
 class Augmentation:
     """``transform`` applied to each training batch of an epoch, with draws from ``seed``, the
-    epoch and the batch's number (the same for a seeded run; new for each epoch and batch)."""
+    epoch and the dataset indices of the batch's samples: the same for a seeded run, new for each
+    epoch and batch, and different on each process of a group (each reads other samples)."""
 
     transform: Any
     seed: int
     channels: str | None = None
 
-    def __call__(self, features: np.ndarray, epoch: int, first_batch: int, batch_size: int) -> np.ndarray:
-        """The ``features`` of whole batches from batch ``first_batch`` of ``epoch`` on, augmented."""
+    def __call__(self, features: np.ndarray, epoch: int, first_batch: int, batch_size: int,
+                 indices: np.ndarray | None = None) -> np.ndarray:
+        """The ``features`` of whole batches from batch ``first_batch`` of ``epoch`` on, augmented;
+        ``indices``: the samples' indices in the dataset (None: draws keyed on the batch's number)."""
         parts = []
         for k, start in enumerate(range(0, len(features), batch_size)):
-            rng = np.random.default_rng([self.seed, epoch, first_batch + k])
+            key = [first_batch + k] if indices is None else indices[start:start + batch_size]
+            rng = np.random.default_rng([self.seed, epoch, *(int(i) for i in key)])
             parts.append(augment_batch(self.transform, features[start:start + batch_size], rng, self.channels))
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-@dataclass(frozen=True)
-class PadSequences:
-    """Sequences of token ids cut or padded to ``maxlen`` (None: the longest), as Keras'
-    ``pad_sequences``: ``padding`` and ``truncating`` "pre" (at the start, Keras' default) or
-    "post" (at the end), padded with ``value``; gives an (N, maxlen) int64 array.
-
-    >>> from dlcore.transforms import PadSequences
-    >>> PadSequences(3)([[1, 2], [1, 2, 3, 4]]).tolist()
-    [[0, 1, 2], [2, 3, 4]]
-    >>> PadSequences(3, padding="post", truncating="post")([[1, 2], [1, 2, 3, 4]]).tolist()
-    [[1, 2, 0], [1, 2, 3]]
-    """
-
-    maxlen: int | None = None
-    padding: str = "pre"
-    truncating: str = "pre"
-    value: int = 0
-
-    def __post_init__(self) -> None:
-        for what, where in (("padding", self.padding), ("truncating", self.truncating)):
-            if where not in ("pre", "post"):
-                raise ConfigError(f"{what} must be 'pre' or 'post', got {where!r}")
-        if self.maxlen is not None and self.maxlen < 1:
-            raise ConfigError(f"maxlen must be positive, got {self.maxlen}")
-
-    def __call__(self, sequences: Any) -> np.ndarray:
-        return self.batch(sequences)
-
-    def batch(self, sequences: Any) -> np.ndarray:
-        """All ``sequences`` (a list of lists, or an (N, L) array) at once."""
-        rows = [np.asarray(s, np.int64).reshape(-1) for s in sequences]
-        maxlen = self.maxlen if self.maxlen is not None else max((len(r) for r in rows), default=0)
-        padded = np.full((len(rows), maxlen), self.value, np.int64)
-        for i, row in enumerate(rows):
-            row = row[len(row) - maxlen:] if self.truncating == "pre" and len(row) > maxlen else row[:maxlen]
-            if self.padding == "pre":
-                padded[i, maxlen - len(row):] = row
-            else:
-                padded[i, :len(row)] = row
-        return padded
+def check_augment(transform: Any) -> None:
+    """A ConfigError where ``augment`` is (or composes) a deterministic dlcore transform, such as
+    ``ToTensor`` or ``Normalize``: in ``augment`` it would change training batches only."""
+    parts = getattr(transform, "transforms", None)
+    if parts is not None:
+        for part in parts:
+            check_augment(part)
+        return
+    if isinstance(transform, DETERMINISTIC):
+        raise ConfigError(f"augment takes random transforms (RandomCrop, RandomHorizontalFlip...), and "
+                          f"{type(transform).__name__} is not random: in augment it would change the training "
+                          "batches only; apply it to the dataset (transform=...) so that training, validation "
+                          "and predict data get it alike")
 
 
-__all__ = ["Augmentation", "PadSequences", "RandomAffine", "RandomCrop", "RandomErasing", "RandomHorizontalFlip",
+__all__ = ["Augmentation", "RandomAffine", "RandomCrop", "RandomErasing", "RandomHorizontalFlip",
            "RandomRotation", "RandomTransform", "RandomTranslation", "RandomVerticalFlip", "augment_batch",
-           "channels_last", "is_random", "restore"]
+           "channels_last", "check_augment", "is_random", "restore"]

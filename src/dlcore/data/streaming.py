@@ -237,13 +237,14 @@ class Stream:
     order, read ahead by ``prefetcher``, whose workers last until :meth:`close`. ``put(chunk,
     batch_size)``, given when the stream is made, turns a chunk into the backend's data (the
     training feed's checks and the backend, never the trainer itself). ``augment(features, epoch,
-    first_batch, batch_size)``, when given, augments each chunk's features as it is read (training
+    first_batch, batch_size, indices)``, when given, augments each chunk's features as it is read (training
     data: :class:`dlcore.data.augment.Augmentation`); each call of :meth:`chunks` is the next
     epoch after ``epoch``."""
 
     def __init__(self, dataset: Dataset, batches: int, prefetcher: Prefetcher,
                  put: Callable[[Chunk, int], Any] | None = None,
-                 augment: Callable[[np.ndarray, int, int, int], np.ndarray] | None = None, epoch: int = 0) -> None:
+                 augment: Callable[[np.ndarray, int, int, int, np.ndarray], np.ndarray] | None = None,
+                 epoch: int = 0) -> None:
         self.dataset = dataset
         self.batches = batches
         self.prefetcher = prefetcher
@@ -259,7 +260,8 @@ class Stream:
         for number, chunk in enumerate(self.prefetcher.map(parts)):
             self.skipped += chunk.skipped
             if self.augment is not None and len(chunk.features):
-                chunk.features = self.augment(chunk.features, self.epoch, number * self.batches, batch_size)
+                chunk.features = self.augment(chunk.features, self.epoch, number * self.batches, batch_size,
+                                              chunk.indices)
             yield number * self.batches, chunk
 
     def take_skipped(self) -> list[str]:

@@ -8,8 +8,9 @@ here, and run in the reading workers whatever the backend::
 
 Each transform is a small picklable object, so a dataset that uses them can be sent to
 other processes; any callable works as a transform in this process and its forked readers.
-A transform with a ``batch`` method (these, but ``Resize``; a ``Compose`` of such) is applied
-once to the stacked batch instead of to each sample: the same values, a fraction of the time.
+A transform with a ``batch`` method (these, but ``Resize`` and ``PadSequences``; a ``Compose``
+of such) is applied once to the stacked batch instead of to each sample: the same values, a
+fraction of the time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..contract.errors import DataError
+from ..contract.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,58 @@ class Normalize:
 
 
 @dataclass(frozen=True)
+class PadSequences:
+    """Token ids cut or padded to ``maxlen`` (None: the longest), as Keras' ``pad_sequences``:
+    ``padding`` and ``truncating`` "pre" (at the start, Keras' default) or "post" (at the end),
+    padded with ``value``. One sequence gives a (maxlen,) int64 array, so it is a dataset's
+    transform (every split alike); a list of sequences, or an (N, L) array, gives (N, maxlen).
+
+    >>> from dlcore.transforms import PadSequences
+    >>> PadSequences(4)([5, 6]).tolist()
+    [0, 0, 5, 6]
+    >>> PadSequences(3)([[1, 2], [1, 2, 3, 4]]).tolist()
+    [[0, 1, 2], [2, 3, 4]]
+    >>> PadSequences(3, padding="post", truncating="post")([[1, 2], [1, 2, 3, 4]]).tolist()
+    [[1, 2, 0], [1, 2, 3]]
+    """
+
+    maxlen: int | None = None
+    padding: str = "pre"
+    truncating: str = "pre"
+    value: int = 0
+
+    def __post_init__(self) -> None:
+        for what, where in (("padding", self.padding), ("truncating", self.truncating)):
+            if where not in ("pre", "post"):
+                raise ConfigError(f"{what} must be 'pre' or 'post', got {where!r}")
+        if self.maxlen is not None and self.maxlen < 1:
+            raise ConfigError(f"maxlen must be positive, got {self.maxlen}")
+
+    def __call__(self, sequences: Any) -> np.ndarray:
+        """One sequence (1-D) to (maxlen,); sequences (a list of them, or 2-D) to (N, maxlen)."""
+        if isinstance(sequences, np.ndarray) and sequences.dtype != object:
+            one = sequences.ndim == 1
+        else:
+            one = all(np.ndim(item) == 0 for item in sequences)
+        if one:
+            result: np.ndarray = self._pad([sequences])[0]
+            return result
+        return self._pad(sequences)
+
+    def _pad(self, sequences: Any) -> np.ndarray:
+        rows = [np.asarray(s, np.int64).reshape(-1) for s in sequences]
+        maxlen = self.maxlen if self.maxlen is not None else max((len(r) for r in rows), default=0)
+        padded = np.full((len(rows), maxlen), self.value, np.int64)
+        for i, row in enumerate(rows):
+            row = row[len(row) - maxlen:] if self.truncating == "pre" and len(row) > maxlen else row[:maxlen]
+            if self.padding == "pre":
+                padded[i, maxlen - len(row):] = row
+            else:
+                padded[i, :len(row)] = row
+        return padded
+
+
+@dataclass(frozen=True)
 class Compose:
     """The transforms one after another.
 
@@ -163,4 +216,4 @@ def on_batch(transform: Any, values: Any) -> Any:
     return getattr(transform, "batch")(values) if batched(transform) else values
 
 
-__all__ = ["Compose", "Normalize", "OneHot", "Resize", "ToTensor", "batched", "on_batch", "per_sample"]
+__all__ = ["Compose", "Normalize", "OneHot", "PadSequences", "Resize", "ToTensor", "batched", "on_batch", "per_sample"]

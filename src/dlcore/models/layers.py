@@ -62,6 +62,7 @@ class Layer:
 
     kind: ClassVar[str] = ""
     state: ClassVar[tuple[str, ...]] = ()  # parameters that change in training without gradients
+    seeds: ClassVar[tuple[str, ...]] = ()  # state that is random-number state: no parameter in a summary
 
     def output_shape(self, shape: Shape) -> Shape:
         """The shape of one sample's output, given its input's (canonical, no batch axis)."""
@@ -252,6 +253,7 @@ class Dropout(Layer):
     rate: float = 0.5
     kind: ClassVar[str] = "dropout"
     state: ClassVar[tuple[str, ...]] = ("rng",)
+    seeds: ClassVar[tuple[str, ...]] = ("rng",)
 
     def __post_init__(self) -> None:
         if not 0.0 <= float(self.rate) < 1.0:
@@ -335,9 +337,6 @@ class Sequential(ModelSpec):
             raise ConfigError("sequential takes a non-empty list of layers (dlcore.models.layers.dense(...), ...)")
         if not self.input_shape or min(self.input_shape) < 1:
             raise ConfigError(f"input_shape must be positive sizes, got {self.input_shape}")
-        looks_last = channels_last_hint(self.input_shape)
-        if looks_last and any(layer.kind in SPATIAL for layer in self.layers):
-            raise ConfigError(looks_last)
         if len(self.shapes[-1]) != 1:
             raise ConfigError(f"the last layer gives outputs of shape {self.shapes[-1]}; a model gives a vector of "
                               "logits per sample: add layers.flatten() and layers.dense(classes)")
@@ -399,12 +398,11 @@ class Sequential(ModelSpec):
         return f"Sequential(input_shape={self.input_shape}, [{inner}])"
 
 
-SPATIAL = {"conv2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "global_max_pool2d"}  # (C, H, W) inputs
-
 
 def channels_last_hint(shape: tuple[int, ...]) -> str:
     """What to do about an image ``shape`` that looks channels-last, (H, W, 1) or (H, W, 3) as
-    Keras writes it, where a spec takes (C, H, W); "" for any other shape.
+    Keras writes it, where a spec takes (C, H, W); "" for any other shape. A hint added to the
+    error of a layer that does not fit the shape: a (C, H, 1|3) shape that fits builds.
 
     >>> from dlcore.models.layers import channels_last_hint
     >>> channels_last_hint((28, 28, 1))[:60]

@@ -22,7 +22,7 @@ from ..contract.devices import Device
 from ..contract.errors import ConfigError, DataError
 from ..contract.records import Loss
 from ..data.arrays import Dataset, as_dataset, standard_dtypes, standard_labels
-from ..data.augment import Augmentation
+from ..data.augment import Augmentation, check_augment
 from ..data.frames import from_dataframe, is_dataframe
 from ..data.huggingface import from_huggingface, is_huggingface
 from ..data.prefetch import Chunk, Prefetcher, read_chunk
@@ -121,6 +121,17 @@ class Putter:
         assert self.loss is not None
         check_labels(self.loss, labels, outputs, self.name, regression_losses=self.regression_losses,
                      classification_losses=self.classification_losses)
+
+
+@dataclasses.dataclass(frozen=True)
+class Indexed:
+    """The :data:`Weights` of a chunk from one weight per sample of the dataset: those of its indices."""
+
+    weights: np.ndarray
+
+    def __call__(self, labels: np.ndarray, indices: np.ndarray) -> np.ndarray:
+        chosen: np.ndarray = self.weights[indices]
+        return chosen
 
 
 class ChunkPutter:
@@ -275,6 +286,8 @@ class DataFeed:
         batch_size = self.batch_size if training else self.eval_batch_size
         augmentation = self.augmentation(model, data, augment) if training else None
         if isinstance(data, Dataset) and (augmentation is not None or self.streamed(data)):
+            if isinstance(weights, np.ndarray):  # in-memory data read batch by batch to be augmented
+                weights = Indexed(weights)
             return self._prepare_stream(model, data, batch_size, training, labels, weights, augmentation)
         weighted = {} if weights is None else {"weights": weights}  # only for a backend that weights samples
         if isinstance(data, Dataset):
@@ -300,6 +313,7 @@ class DataFeed:
         if not callable(augment):
             raise ConfigError(f"augment must be a transform such as dlcore.transforms.RandomCrop(28, padding=4) "
                               f"or a Compose of them, not a {type(augment).__name__}")
+        check_augment(augment)
         seed = self.seed if self.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         return Augmentation(augment, seed, getattr(data, "channels", None))
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..contract.backend import Model
 from ..models.layers import Sequential
+from ..models.specs import MLP, TextClassifier
 
 
 class Row(NamedTuple):
@@ -31,22 +32,47 @@ def _prefix(name: str) -> str:
     return name.rsplit(".", 1)[0] if "." in name else ""
 
 
+def seeds(spec: Any) -> set[str]:
+    """Names of a spec's random-number state (dropout's seeds): kept in a checkpoint, but no
+    parameters, as Keras counts them."""
+    if not isinstance(spec, Sequential):
+        return set()
+    return {f"layers.{i}.{name}" for i, layer in enumerate(spec.layers) for name in layer.seeds}
+
+
 def spec_rows(spec: Any, weights: dict[str, np.ndarray]) -> list[Row]:
     """Rows of a spec's layers: a Sequential's with their output shapes; another spec's
-    parameter groups (``layers.0``, ``embedding``...), dense or embedding, by their weights."""
+    parameter groups (``layers.0``, ``embedding``...): an MLP's or a text classifier's dense
+    or embedding, another's of kind "?"."""
     if isinstance(spec, Sequential):
         return [Row(f"layers.{i} ({type(layer).__name__})", _shape(shape),
-                    sum(int(np.prod(s)) for s in layer.parameter_shapes(before).values()))
+                    sum(int(np.prod(s)) for name, s in layer.parameter_shapes(before).items()
+                        if name not in layer.seeds))
                 for i, (layer, before, shape) in enumerate(zip(spec.layers, spec.shapes, spec.shapes[1:]))]
+    known = isinstance(spec, (MLP, TextClassifier))
     rows = []
     for prefix in dict.fromkeys(_prefix(name) for name in weights):
         group = {name: w for name, w in weights.items() if _prefix(name) == prefix}
         weight = group.get(f"{prefix}.weight")
-        kind = "Embedding" if prefix.endswith("embedding") else "Dense"
-        out = None if weight is None or weight.ndim != 2 else weight.shape[1 if kind == "Embedding" else 0]
-        rows.append(Row(f"{prefix} ({kind})", "?" if out is None else _shape((out,)),
+        kind = ("Embedding" if prefix.endswith("embedding") else "Dense") if known else "?"
+        out = None if not known or weight is None or weight.ndim != 2 else weight.shape[int(kind == "Embedding")]
+        rows.append(Row(f"{prefix or type(spec).__name__} ({kind})", "?" if out is None else _shape((out,)),
                         sum(int(w.size) for w in group.values())))
     return rows
+
+
+def table(title: str, model: Model, weights: dict[str, np.ndarray]) -> str:
+    """``Trainer.summary``'s table of ``model`` (:func:`layer_table`), without its random-number
+    state (kept in ``summary(weights=True)``)."""
+    if model.spec is not None:
+        skipped = seeds(model.spec)
+        weights = {name: w for name, w in weights.items() if name not in skipped}
+        rows = spec_rows(model.spec, weights)
+    else:
+        rows = native_rows(model.native, weights)
+    total = sum(int(w.size) for w in weights.values())
+    size = sum(w.nbytes for w in weights.values()) / 2 ** 20
+    return layer_table(title, rows, total, trainable(model, weights), size)
 
 
 def native_rows(native: Any, weights: dict[str, np.ndarray]) -> list[Row]:

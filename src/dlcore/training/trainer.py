@@ -544,9 +544,7 @@ class Trainer:
         if weights:
             lines = self._weights_table(title, values, built, total, size)
         else:
-            rows = _summary.spec_rows(built.spec, values) if built.spec is not None else \
-                _summary.native_rows(built.native, values)
-            lines = [_summary.layer_table(title, rows, total, _summary.trainable(built, values), size)]
+            lines = [_summary.table(title, built, values)]
         text = "\n".join(lines)
         if print_fn is not None:
             print_fn(text)
