@@ -74,6 +74,35 @@ def test_fit_x_y_mistakes_name_the_fix(numpy):
         trainer(numpy).fit(spec, x, y, validation_split="0.2")
 
 
+def test_fit_takes_labels_as_a_list_or_a_series_and_joins_them_to_a_dataframe(numpy):
+    pd = pytest.importorskip("pandas")
+    x, y = blobs(400, 8, 3, seed=1, spread=0.4)
+    arrays = losses(trainer(numpy).fit(models.mlp(8, [16], 3), x, y, validation_split=0.2))
+    assert arrays[-1][1] is not None and arrays[-1][0] < arrays[0][0]
+    assert losses(trainer(numpy).fit(models.mlp(8, [16], 3), x, y.tolist(), validation_split=0.2)) == arrays
+    assert losses(trainer(numpy).fit(models.mlp(8, [16], 3), x, pd.Series(y), validation_split=0.2)) == arrays
+    table = pd.DataFrame(x, columns=list("abcdefgh"))
+    spec, fitter = models.mlp(8, [16], 3), trainer(numpy)
+    as_table = fitter.fit(spec, table, pd.Series(y, name="kind"), validation_split=0.2)
+    assert np.allclose(losses(as_table), arrays) and as_table.records[-1]["val_accuracy"] >= 0.9
+    assert fitter.build(spec).table["target"] == "kind"  # the Series' name: later tables give that column
+    assert fitter.evaluate(spec, table.assign(kind=y))["accuracy"] >= 0.9
+    with pytest.raises(ConfigError, match="has a column 'a' already"):
+        trainer(numpy).fit(models.mlp(8, [16], 3), table, pd.Series(y, name="a"))
+    with pytest.raises(ConfigError, match="labels are given twice"):
+        trainer(numpy).fit(models.mlp(8, [16], 3), table.assign(kind=y), y, target="kind")
+
+
+def test_evaluate_reads_a_numpy_bool_as_the_confusion_matrix_flag():
+    name = next((n for n in BACKENDS if n != "numpy"), None) or pytest.skip("no backend here has confusion_matrix")
+    device_on(name)
+    x, y = blobs(200, 8, 3)
+    spec, fitter = models.mlp(8, [16], 3), trainer(name)
+    fitter.fit(spec, x, y)
+    result = fitter.evaluate(spec, (x, y), np.True_)
+    assert result["confusion_matrix"].sum() == 200 and result["accuracy"] >= 0.9
+
+
 def test_epochs_per_call_override_the_trainers_and_count_to_the_last_epoch_on_resume(numpy, tmp_path):
     x, y = blobs(200, 8, 3)
     spec, fitter = models.mlp(8, [16], 3), trainer(numpy, epochs=5)
@@ -116,6 +145,20 @@ def test_balanced_class_weight_is_n_samples_over_classes_times_count(name):
     loss = [record["loss"] for record in balanced.records]
     assert loss == pytest.approx([record["loss"] for record in given.records], rel=1e-6)
     assert loss != pytest.approx([record["loss"] for record in plain.records], rel=1e-3)
+
+
+@pytest.mark.parametrize("name", WEIGHTING)
+def test_balanced_class_weight_counts_the_training_part_only(name):
+    x, y = blobs(600, 8, 3, seed=2)
+    rng = np.random.default_rng(0)
+    train = rng.permutation(np.concatenate([np.flatnonzero(y == c)[:80] for c in range(3)]))  # 80 a class
+    held_out = np.flatnonzero(y == 0)[80:140]  # 60 more of class 0, the last fifth: validation
+    x, y = x[np.concatenate([train, held_out])], y[np.concatenate([train, held_out])]
+    balanced = trainer(name, epochs=2).fit(models.mlp(8, [16], 3), x, y, validation_split=0.2,
+                                           class_weight="balanced")
+    plain = trainer(name, epochs=2).fit(models.mlp(8, [16], 3), x, y, validation_split=0.2)
+    # the training part is balanced already: every weight 1, as without weights
+    assert [r["loss"] for r in balanced.records] == pytest.approx([r["loss"] for r in plain.records], rel=1e-5)
 
 
 @pytest.mark.parametrize("labels, message", [
@@ -161,6 +204,37 @@ def test_evaluate_and_predict_refuse_a_spec_never_fitted_nor_loaded(numpy, tmp_p
         other.evaluate(spec, x, y)
 
 
+def test_the_untrained_mark_is_the_models_own_so_no_spec_is_refused_by_mistake(numpy, tmp_path):
+    x, y = blobs(100, 8, 3)
+    fitted = trainer(numpy)
+    first, second = models.mlp(8, [16], 3), models.mlp(8, [16], 3)
+    fitted.fit(first, x, y)
+    fitted.fit(second, x, y)
+    p, q = fitted.save(first, tmp_path / "p.npz"), fitted.save(second, tmp_path / "q.npz")
+    fitter = trainer(numpy)
+    for _ in range(30):  # Models made and dropped: their ids come back for new ones
+        spec, other = models.mlp(8, [16], 3), models.mlp(8, [16], 3)
+        with pytest.warns(UserWarning, match="random initial"):
+            fitter.predict(spec, x, allow_random=True)
+        fitter.load(p, spec=spec)
+        fitter.load(q, spec=other)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert fitter.evaluate(other, x, y)["accuracy"] >= 0.9
+    assert fitter.build(other).trained and not fitter.build(models.mlp(8, [16], 3)).trained
+
+
+def test_a_fit_that_trained_no_step_leaves_the_spec_refused(numpy):
+    x, y = blobs(100, 8, 3)
+    spec, fitter = models.mlp(8, [16], 3), trainer(numpy)
+    with pytest.raises(ConfigError):
+        fitter.fit(spec, x, y, class_weight="auto")  # refused before any step
+    with pytest.raises(ConfigError, match="never fitted nor loaded"):
+        fitter.predict(spec, x)
+    fitter.fit(spec, x, y)
+    assert fitter.predict(spec, x).argmax(1).tolist() == fitter.predict(fitter.build(spec), x).argmax(1).tolist()
+
+
 def test_the_users_own_model_is_not_refused():
     torch = pytest.importorskip("torch")
     x, y = blobs(50, 8, 3)
@@ -204,3 +278,35 @@ def test_lr_find_stops_where_the_loss_diverges_as_lightning(numpy):
     assert linear.lrs == pytest.approx(np.linspace(0.01, 0.5, 20).tolist())
     with pytest.raises(ConfigError, match="min_lr must be below max_lr"):
         trainer(numpy).lr_find(models.mlp(8, [16], 3), x, y, min_lr=1, max_lr=0.1)
+
+
+def test_lr_find_reads_a_table_as_fit_and_leaves_its_encoding_to_the_next_fit(numpy):
+    pd = pytest.importorskip("pandas")
+    x, y = blobs(400, 2, 2, seed=4, spread=0.4)
+    table = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "city": np.where(np.arange(400) % 2, "x", "y"), "kind": y})
+    spec, fitter = models.mlp(4, [16], 2), trainer(numpy)
+    finder = fitter.lr_find(spec, table, target="kind", categorical="one_hot", num_training=20)
+    assert len(finder.losses) == 20
+    assert fitter.build(spec).table is None  # as before the search
+    relabelled = table.rename(columns={"kind": "label"})
+    history = fitter.fit(spec, relabelled, target="label", categorical="one_hot")
+    assert history.records[-1]["accuracy"] >= 0.9
+
+
+def test_handle_unknown_is_checked_up_front_and_a_later_fit_applies_its_own(numpy):
+    pd = pytest.importorskip("pandas")
+    x, y = blobs(200, 2, 2, seed=4, spread=0.4)
+    with pytest.raises(ConfigError, match="handle_unknown must be 'error'.* or 'ignore'"):
+        trainer(numpy).fit(models.mlp(2, [8], 2), x, y, handle_unknown="drop")
+    with pytest.raises(ConfigError, match="handle_unknown must be"):
+        trainer(numpy).lr_find(models.mlp(2, [8], 2), x, y, handle_unknown="drop")
+    table = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "city": "x", "kind": y})
+    spec, fitter = models.mlp(3, [8], 2), trainer(numpy, epochs=1)
+    fitter.fit(spec, table, target="kind", categorical="one_hot")
+    new_city = table.assign(city="z")
+    with pytest.raises(DataError, match="not seen in training"):
+        fitter.fit(spec, new_city)
+    with pytest.warns(UserWarning, match="handle_unknown='ignore'"):
+        fitter.fit(spec, new_city, handle_unknown="ignore")
+    with pytest.warns(UserWarning, match="handle_unknown='ignore'"):
+        fitter.evaluate(spec, new_city)  # kept in the model

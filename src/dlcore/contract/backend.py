@@ -51,7 +51,9 @@ class Model:
     predict and save it, and the optimizer state and progress go with it. ``native`` is the
     framework's own model (an ``nn.Module``, a ``keras.Model``, ...); ``backend`` is the
     :class:`Backend` that built it, from the start. Weights come and go under the spec's
-    canonical names through that backend.
+    canonical names through that backend. ``trained`` is False while a Model built from a
+    spec holds its random initial weights (no fit step, no weights loaded or set): the trainer
+    then refuses to evaluate or predict with that spec.
 
     Example::
 
@@ -78,6 +80,9 @@ class Model:
         self.epoch = 0
         self.step = 0
         self.history_records: tuple[dict[str, Any], ...] = ()
+        # Whether the weights may be trained ones: False for a Model built from a spec's random
+        # initial weights until a fit trains a step or weights are set or loaded.
+        self.trained = True
         # How fit read a DataFrame (its target, feature columns and categories), for the next.
         self.table: dict[str, Any] | None = None
         # The backend's optimizer (made by the first fit) and what it was made for.
@@ -103,6 +108,7 @@ class Model:
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
         """Load parameters given under the canonical names; shapes must match exactly."""
         self.backend.set_weights(self, weights)
+        self.trained = True
 
     def num_parameters(self) -> int:
         """Number of scalar parameters."""

@@ -121,6 +121,14 @@ def search_rates(min_lr: float, max_lr: float, num_training: int, mode: str) -> 
 
 
 def check_search(early_stop_threshold: float | None) -> None:
+    """Refuse an ``early_stop_threshold`` that is not None nor a factor above 1 of the best
+    loss, with a ConfigError.
+
+    >>> check_search(4.0)
+    >>> check_search(0.5)
+    Traceback (most recent call last):
+    dlcore.contract.errors.ConfigError: early_stop_threshold is a factor above 1 of the best loss (or None), got 0.5
+    """
     if early_stop_threshold is not None and (isinstance(early_stop_threshold, bool) or not isinstance(
             early_stop_threshold, numbers.Real) or not early_stop_threshold > 1):
         raise ConfigError(f"early_stop_threshold is a factor above 1 of the best loss (or None), "
@@ -151,10 +159,17 @@ class _Recorder(Callback):
 def find_lr(trainer: TrainerRef, plugins: Registry, model: Model, data: Prepared, rates: np.ndarray,
             threshold: float | None, mode: str) -> LRFinder:
     """Train ``model`` on ``data`` one batch per rate of ``rates`` (epoch after epoch, in an order
-    of its own), then put back its weights, optimizer, epoch, step and history."""
+    of its own), then put back its weights, optimizer, epoch, step and history.
+    :meth:`dlcore.Trainer.lr_find` calls it with the data prepared and the rates checked.
+
+    Example::
+
+        rates = search_rates(1e-6, 1.0, 50, "exponential")
+        finder = find_lr(trainer, registry(), model, prepared, rates, 4.0, "exponential")
+    """
     weights = {name: np.array(w, copy=True) for name, w in model.get_weights().items()}
     kept = (model.optimizer, model.optimizer_name, model.optimizer_hyper, model.epoch, model.step,
-            model.history_records)
+            model.history_records, model.trained)
     rng = np.random.default_rng(trainer.seed)  # the trainer's RNG orders the next fit: left alone
     recorder = _Recorder(len(rates), threshold)
     try:
@@ -175,7 +190,7 @@ def find_lr(trainer: TrainerRef, plugins: Registry, model: Model, data: Prepared
         trainer.stop_training = False
         model.set_weights(weights)
         (model.optimizer, model.optimizer_name, model.optimizer_hyper, model.epoch, model.step,
-         model.history_records) = kept
+         model.history_records, model.trained) = kept
         model.cache.clear()
     return LRFinder(rates[:len(recorder.losses)].tolist(), recorder.losses, mode)
 

@@ -32,7 +32,7 @@ from ..io.formats import other_format, read_weights, write_weights
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
 from ..plugins.backends import get_backend
-from ..plugins.manager import registry
+from ..plugins.manager import Registry, registry
 from . import _group, _state, _summary
 from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
@@ -200,7 +200,6 @@ class Trainer:
         self.stop_training = False  # a callback sets it to end fit after the current batch or epoch
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         self._models: dict[int, tuple[Any, Model]] = {}  # by spec or native model
-        self._untrained: set[int] = set()  # ids of Models built from a spec and never fitted here
         self._memory = FeedMemory()  # token ids and warnings, kept from one run to the next
         if self.seed is not None:
             self.backend.seed(self.seed)
@@ -249,8 +248,8 @@ class Trainer:
             else:
                 built = self._build_spec(model)
                 built.set_weights(model.initial_weights(self.seed))
+                built.trained = False  # random initial weights: evaluate and predict refuse them
                 self._models[id(model)] = (model, built)
-                self._untrained.add(id(built))
         else:  # the user's own model: wrapped once, so its optimizer state and progress stay with it
             known = self._models.get(id(model))
             if known is not None and known[0] is model:
@@ -271,7 +270,7 @@ class Trainer:
             resume_from: Any = None, *, epochs: int | None = None, validation_data: Any = None,
             validation_split: float | None = None, target: str | Sequence[str] | None = None,
             features: Sequence[str] | None = None, categorical: str = "error", sample_weight: Any = None,
-            class_weight: dict[int, float] | str | None = None, handle_unknown: str = "error",
+            class_weight: dict[int, float] | str | None = None, handle_unknown: str | None = None,
             augment: Any = None) -> History:
         """Train for ``epochs`` epochs; return the History of per-epoch metrics.
 
@@ -280,7 +279,8 @@ class Trainer:
         default all others; ``categorical="one_hot"`` encodes columns that are not numbers; see
         :func:`dlcore.datasets.from_dataframe`), or the backend's native data. As in Keras,
         ``fit(model, x, y)`` takes the features and the labels as two arrays of the same length
-        (then ``validation_data=`` gives the validation data), and ``validation_split=0.1`` (or
+        (then ``validation_data=`` gives the validation data; y may be a list or a pandas Series,
+        and with a DataFrame x, y becomes its label column), and ``validation_split=0.1`` (or
         ``validation=0.1``) holds out the last tenth of the training samples. ``epochs`` trains
         this many epochs in this call instead of the trainer's ``epochs``. ``resume_from`` is a
         checkpoint saved by any backend with the same optimizer: its weights, optimizer state
@@ -295,8 +295,9 @@ class Trainer:
         loss is the mean of loss times weight; metrics and validation are not weighted.
 
         ``handle_unknown="ignore"``: categories of later tables that training did not see are all
-        zeros with a warning instead of an error; the encoding is kept in the model and its
-        checkpoints.
+        zeros with a warning instead of an error (``"error"``, the default, refuses them); the
+        encoding is kept in the model and its checkpoints, and a later fit that gives
+        ``handle_unknown`` changes it.
 
         ``augment`` (a random transform such as ``transforms.RandomCrop(28, padding=4)``, or a
         ``transforms.Compose`` of them) changes each training batch anew every epoch, on the host,
@@ -307,7 +308,8 @@ class Trainer:
             x, y = np.random.rand(100, 4).astype("float32"), np.arange(100) % 2
             trainer.fit(models.mlp(4, [8], 2), x, y, epochs=2, validation_split=0.2)
         """
-        train, validation = _fit_data(train, validation, validation_data, validation_split)
+        _check_handle_unknown(handle_unknown)
+        train, validation, target = _fit_data(train, validation, validation_data, validation_split, target)
         given_epochs = self.epochs
         if epochs is not None:
             self.epochs = check_positive_int("epochs", epochs)
@@ -317,7 +319,7 @@ class Trainer:
                                               dict(target=target, features=features, categorical=categorical,
                                                    sample_weight=sample_weight, class_weight=class_weight,
                                                    handle_unknown=handle_unknown, augment=augment, epochs=self.epochs))
-                self._untrained.discard(id(self.build(model)))
+                self.build(model).trained = True
                 return history
             return self._fit(model, train, validation, callbacks, resume_from, target, features, categorical,
                              sample_weight, class_weight, handle_unknown, augment)
@@ -326,11 +328,10 @@ class Trainer:
 
     def _fit(self, model: Any, train: Any, validation: Any, callbacks: Sequence[Callback], resume_from: Any,
              target: Any, features: Any, categorical: str, sample_weight: Any, class_weight: Any,
-             handle_unknown: str, augment: Any) -> History:
+             handle_unknown: str | None, augment: Any) -> History:
         """fit in this process, for ``self.epochs`` epochs."""
         plugins = registry()
         built = self.build(model)
-        self._untrained.discard(id(built))
         self._learning_rate = LearningRate(self.lr, self.schedule, self.epochs, self.accumulate)
         if resume_from is not None:
             history, first_epoch = _state.resume(self, plugins, built, resume_from)
@@ -342,18 +343,34 @@ class Trainer:
             _state.attach_optimizer(self, plugins, built)
             history, first_epoch = History(), 1
             built.epoch, built.history_records = 0, ()
+        if handle_unknown is not None and built.table is not None:  # this fit's choice, kept for the next
+            built.table = {**built.table, "handle_unknown": handle_unknown}
+        trained, steps = built.trained, built.step
+        try:
+            self._train(plugins, built, history, first_epoch, train, validation, callbacks, sample_weight,
+                        class_weight, augment, {"target": target, "features": features, "categorical": categorical,
+                                                "handle_unknown": handle_unknown or "error"})
+        finally:  # a fit that trained no step (its data refused, say) leaves random weights refused
+            built.trained = trained or built.step > steps
+        return history
+
+    def _train(self, plugins: Registry, built: Model, history: History, first_epoch: int, train: Any,
+               validation: Any, callbacks: Sequence[Callback], sample_weight: Any, class_weight: Any, augment: Any,
+               table: dict[str, Any]) -> None:
+        """The epochs of ``_fit`` on its data, read and checked here."""
         feed = self._feed()
-        table = {"target": target, "features": features, "categorical": categorical, "handle_unknown": handle_unknown}
-        train = feed.as_dataset(built, train, "train", table)
-        weights = None
-        if sample_weight is not None or class_weight is not None:
-            weights = feed.sample_weights(built, train, sample_weight, class_weight)
+        whole = train = feed.as_dataset(built, train, "train", table)
         if isinstance(validation, float):
             if not isinstance(train, Dataset):
                 raise ConfigError(f"a validation fraction needs a dlcore Dataset or arrays, not a "
                                   f"{type(train).__name__}; pass validation data instead")
             train, validation = train.split(validation)
-            weights = weights if weights is None or callable(weights) else weights[:len(train)]
+        if isinstance(class_weight, str) and isinstance(train, Dataset):  # "balanced": of the training part only
+            class_weight = feed.balanced(train, class_weight, feed.loss_of(built).regression)
+        weights = None
+        if sample_weight is not None or class_weight is not None:
+            weights = feed.sample_weights(built, whole, sample_weight, class_weight)
+            weights = weights if callable(weights) or whole is train else weights[:len(train)]
         validation = feed.as_dataset(built, validation, "validation", table)
         self._choose_loss(feed, built, train, validation)
         train_data = feed.prepare(built, train, training=True, weights=weights, augment=augment)
@@ -375,7 +392,6 @@ class Trainer:
             feed.close(train_data, val_data)
         for callback in installed:
             callback.on_train_end(self, built, history)
-        return history
 
     def evaluate(self, model: Any, data: Any, y: Any = None, confusion_matrix: bool = False, *,
                  target: str | Sequence[str] | None = None, allow_random: bool = False) -> dict[str, Any]:
@@ -393,8 +409,8 @@ class Trainer:
             trainer.fit(model, x, y)
             trainer.evaluate(model, x_test, y_test)   # {"loss": ..., "accuracy": ...}
         """
-        if isinstance(y, bool):  # evaluate(model, data, True): the confusion matrix, as before
-            confusion_matrix, y = y, None
+        if isinstance(y, (bool, np.bool_)):  # evaluate(model, data, True): the confusion matrix, as before
+            confusion_matrix, y = bool(y), None
         if y is not None:
             data = _features_and_labels(data, y, "evaluate")
         plugins = registry()
@@ -479,7 +495,6 @@ class Trainer:
             built = self.build(model)
             built.set_weights(read_weights(path, built.spec)[0])
             built.table = saved_table(path) or built.table
-            self._untrained.discard(id(built))
             return built
         if spec is not None and not isinstance(spec, ModelSpec):
             raise ConfigError(f"spec= takes a dlcore spec, not a {type(spec).__name__}; "
@@ -566,45 +581,58 @@ class Trainer:
 
     def lr_find(self, model: Any, train: Any, y: Any = None, *, min_lr: float = 1e-7, max_lr: float = 1.0,
                 num_training: int = 100, mode: str = "exponential", early_stop_threshold: float | None = 4.0,
-                target: str | Sequence[str] | None = None) -> LRFinder:
+                target: str | Sequence[str] | None = None, features: Sequence[str] | None = None,
+                categorical: str = "error", handle_unknown: str | None = None) -> LRFinder:
         """Search a learning rate, as Lightning's ``lr_find``: train ``num_training`` batches of
         ``train`` (or ``x, y``) with the rate growing from ``min_lr`` to ``max_lr`` (``mode``
         "exponential" or "linear"), stopping early once the smoothed loss passes
         ``early_stop_threshold`` times its best (None: never). The model's weights and
         optimizer state are left exactly as they were, and the shuffling order of later fits
-        too. Returns an :class:`LRFinder` with the rates, the smoothed losses, a
+        too (and a DataFrame's encoding: the next fit reads its table anew). ``target``,
+        ``features``, ``categorical`` and ``handle_unknown`` read a DataFrame as ``fit`` does. Returns an :class:`LRFinder` with the rates, the smoothed losses, a
         ``suggestion()`` and a ``plot()``.
 
         Example::
 
             finder = trainer.lr_find(model, x, y)
             finder.plot("lr_find.png")
-            Trainer(lr=finder.suggestion(), epochs=5).fit(model, x, y)
+            lr = finder.suggestion()  # None when the search stopped too early to tell
+            Trainer(lr=lr if lr is not None else 1e-3, epochs=5).fit(model, x, y)
         """
         rates = search_rates(min_lr, max_lr, num_training, mode)
         check_search(early_stop_threshold)
+        _check_handle_unknown(handle_unknown)
         if self.strategy is not None or self.launcher is not None:
             raise ConfigError("lr_find runs in one process: use a trainer without strategy= or launcher=, then "
                               "train the group with the rate it suggests")
         if y is not None:
-            train = _features_and_labels(train, y, "lr_find")
+            train, _, target = _fit_data(train, y, None, None, target, "lr_find")
         plugins = registry()
         built = self.build(model)
+        table, loss = built.table, built.loss  # what reading the data sets, put back after the search
         feed = self._feed()
-        train = feed.as_dataset(built, train, "train", {"target": target})
-        self._choose_loss(feed, built, train)
-        prepared = feed.prepare(built, train, training=True)
         try:
-            return find_lr(self, plugins, built, prepared, rates, early_stop_threshold, mode)
+            known = built.table if handle_unknown is None or built.table is None else \
+                {**built.table, "handle_unknown": handle_unknown}
+            built.table = known
+            train = feed.as_dataset(built, train, "train", {"target": target, "features": features,
+                                                            "categorical": categorical,
+                                                            "handle_unknown": handle_unknown or "error"})
+            self._choose_loss(feed, built, train)
+            prepared = feed.prepare(built, train, training=True)
+            try:
+                return find_lr(self, plugins, built, prepared, rates, early_stop_threshold, mode)
+            finally:
+                feed.close(prepared)
         finally:
-            feed.close(prepared)
+            built.table, built.loss = table, loss
 
     # ------------------------------------------------------------- the parts
 
     def _refuse_untrained(self, given: Any, built: Model, allow_random: bool, what: str) -> None:
         """Refuse (or with ``allow_random``, warn about) a spec given whose Model this trainer
         never fitted nor loaded (a Model given is the user's to have set)."""
-        if not isinstance(given, ModelSpec) or id(built) not in self._untrained:
+        if not isinstance(given, ModelSpec) or built.trained:
             return
         message = (f"{what} on a model spec that this trainer never fitted nor loaded: its weights are the "
                    f"random initial ones, so its results mean nothing")
@@ -646,6 +674,13 @@ class Trainer:
         return model
 
 
+def _check_handle_unknown(handle_unknown: Any) -> None:
+    """Refuse a ``handle_unknown`` that is not "error", "ignore" or None (keep the model's)."""
+    if handle_unknown not in (None, "error", "ignore"):
+        raise ConfigError(f"handle_unknown must be 'error' (refuse categories training did not see) or 'ignore' "
+                          f"(encode them as zeros), got {handle_unknown!r}")
+
+
 def _features_and_labels(x: Any, y: Any, call: str) -> ArrayDataset:
     """``x`` and ``y`` of ``call(model, x, y)`` as one dataset; they must hold as many samples."""
     if isinstance(x, (Dataset, tuple)) or is_dataframe(x):
@@ -654,15 +689,22 @@ def _features_and_labels(x: Any, y: Any, call: str) -> ArrayDataset:
     if len(x) != len(y):
         raise DataError(f"{call}(model, x, y): x holds {len(x)} samples and y {len(y)} labels; give one label "
                         "per sample")
-    return ArrayDataset(x if isinstance(x, np.ndarray) else np.asarray(x), np.asarray(y), name="train"
+    labels = y.to_numpy() if _is_series(y) else np.asarray(y)
+    return ArrayDataset(x if isinstance(x, np.ndarray) else np.asarray(x), labels, name="train"
                         if call != "evaluate" else "evaluation data")
 
 
-def _fit_data(train: Any, validation: Any, validation_data: Any, validation_split: Any) -> tuple[Any, Any]:
-    """fit's training and validation data: ``fit(model, x, y)`` as Keras takes it (x an array
-    or a list, y an array of the same length), ``validation_data`` and ``validation_split``."""
-    if isinstance(validation, np.ndarray) and isinstance(train, (np.ndarray, list)):
-        train, validation = _features_and_labels(train, validation, "fit"), None
+def _fit_data(train: Any, validation: Any, validation_data: Any, validation_split: Any, target: Any,
+              call: str = "fit") -> tuple[Any, Any, Any]:
+    """fit's training and validation data and target: ``fit(model, x, y)`` as Keras takes it (x an
+    array, a list or a DataFrame, y an array, a list or a pandas Series of the same length; with a
+    DataFrame, y joins it as the label column), ``validation_data`` and ``validation_split``."""
+    if _array_like(train, frames=True) and _array_like(validation, series=True):
+        if is_dataframe(train):
+            train, target = _joined(train, validation, target, call), _label_name(validation)
+        else:
+            train = _features_and_labels(train, validation, call)
+        validation = None
     if validation_split is not None:
         if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
             raise ConfigError(f"validation_split is the fraction of the training samples to hold out "
@@ -675,7 +717,43 @@ def _fit_data(train: Any, validation: Any, validation_data: Any, validation_spli
             raise ConfigError("validation data given twice: pass validation_data= (or the third argument of "
                               "fit(model, train, validation)) once")
         validation = validation_data
-    return train, validation
+    return train, validation, target
+
+
+def _array_like(data: Any, frames: bool = False, series: bool = False) -> bool:
+    """Whether ``data`` is an array or a list (or a DataFrame with ``frames``, a pandas Series
+    with ``series``): features or labels, not a dataset, a tuple or a fraction."""
+    return isinstance(data, (np.ndarray, list)) or (frames and is_dataframe(data)) or (series and _is_series(data))
+
+
+def _is_series(data: Any) -> bool:
+    """Whether ``data`` looks like a pandas Series (a column: values, no columns)."""
+    return hasattr(data, "to_numpy") and hasattr(data, "dtype") and not hasattr(data, "columns")
+
+
+def _label_name(y: Any) -> str:
+    """The column that the labels ``y`` become in ``frame``: a Series' name, else "label"."""
+    name = getattr(y, "name", None)
+    return "label" if name is None else str(name)
+
+
+def _joined(frame: Any, y: Any, target: Any, call: str) -> Any:
+    """The DataFrame ``frame`` with the labels ``y`` as one more column, by position."""
+    name = _label_name(y)
+    labels = y.to_numpy() if _is_series(y) else np.asarray(y)
+    if target is not None:
+        raise ConfigError(f"{call}(model, table, y, target=...): the labels are given twice; pass y, or the table "
+                          "with its label column and target=")
+    if labels.ndim != 1:
+        raise ConfigError(f"{call}(model, table, y): y of shape {labels.shape} is not one label per row; put the "
+                          f"label columns in the table and pass target=[...]")
+    if len(labels) != len(frame):
+        raise DataError(f"{call}(model, x, y): x holds {len(frame)} samples and y {len(labels)} labels; give one "
+                        "label per sample")
+    if name in [str(c) for c in frame.columns]:
+        raise ConfigError(f"{call}(model, table, y): the table has a column {name!r} already; name y otherwise "
+                          f"(y.rename('...')), or pass the table alone with target={name!r}")
+    return frame.assign(**{name: labels})
 
 
 __all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]
