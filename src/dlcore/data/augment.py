@@ -115,6 +115,14 @@ class RandomTransform:
         return result
 
 
+def _flip(images: np.ndarray, rng: np.random.Generator, p: float, axis: int) -> np.ndarray:
+    """``images`` (N, H, W[, C]), each reversed along ``axis`` (1: rows, 2: columns) with probability ``p``."""
+    flipped: np.ndarray = images.copy()
+    chosen = rng.random(len(images)) < p
+    flipped[chosen] = np.flip(images[chosen], axis=axis)
+    return flipped
+
+
 @dataclass(frozen=True)
 class RandomHorizontalFlip(RandomTransform):
     """Each image mirrored left to right with probability ``p``, as torchvision's.
@@ -132,10 +140,7 @@ class RandomHorizontalFlip(RandomTransform):
         _probability(self.p)
 
     def _apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        flipped: np.ndarray = images.copy()
-        chosen = rng.random(len(images)) < self.p
-        flipped[chosen] = images[chosen, :, ::-1]
-        return flipped
+        return _flip(images, rng, self.p, axis=2)
 
 
 @dataclass(frozen=True)
@@ -154,10 +159,7 @@ class RandomVerticalFlip(RandomTransform):
         _probability(self.p)
 
     def _apply(self, images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        flipped: np.ndarray = images.copy()
-        chosen = rng.random(len(images)) < self.p
-        flipped[chosen] = images[chosen, ::-1]
-        return flipped
+        return _flip(images, rng, self.p, axis=1)
 
 
 @dataclass(frozen=True)
