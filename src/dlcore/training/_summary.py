@@ -126,4 +126,17 @@ def layer_table(title: str, rows: list[Row], total: int, trained: int, size: flo
     return "\n".join(lines)
 
 
+def weights_table(title: str, values: dict[str, np.ndarray], built: Model, total: int, size: float) -> list[str]:
+    """``summary(weights=True)``: a row per parameter, then the totals."""
+    rows = [("parameter", "shape", "count")]
+    rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in values.items()]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [title] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+    lines.insert(2, "-" * (sum(widths) + 4))
+    frozen = built.spec.untrained() if built.spec is not None else set()
+    trainable = total - sum(int(values[name].size) for name in frozen)
+    trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
+    return lines + ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, {size:.2f} MiB"]
+
+
 __all__: list[str] = []

@@ -5,8 +5,10 @@ private modules, each owning one responsibility: ``_settings`` (the frozen, chec
 what the Trainer was given), ``_feed`` (the data of a run, checked and put on the device),
 ``_loop`` (epochs of spans of batches, and the one owner of a fit's learning rate),
 ``_state`` (optimizer, save, resume), ``_group`` (a group of processes), ``_progress`` (the
-History and the progress line, callbacks every fit installs) and ``_callback`` (the
-:class:`Callback` hooks; the built-in callbacks are in :mod:`dlcore.training.callbacks`). A
+History and the progress line, callbacks every fit installs), ``_callback`` (the
+:class:`Callback` hooks; the built-in callbacks are in :mod:`dlcore.training.callbacks`),
+``_xy`` (data given as Keras takes it: ``(model, x, y)``, ``validation_split``), ``_summary``
+(the tables of ``summary``) and ``lr_finder`` (``lr_find``'s search). A
 backend (:mod:`dlcore.contract`) supplies the steps over spans of batches.
 """
 
@@ -25,7 +27,6 @@ from ..contract.errors import CheckpointError, ConfigError, DataError
 from ..contract.specs import ModelSpec
 from ..contract.strategy import Strategy
 from ..data.arrays import ArrayDataset, Dataset
-from ..data.frames import is_dataframe
 from ..data.streaming import memory_budget as memory_budget_of
 from ..io.checkpoint import saved_table
 from ..io.formats import other_format, read_weights, write_weights
@@ -34,6 +35,7 @@ from ..parallel.ray import RayLauncher
 from ..plugins.backends import get_backend
 from ..plugins.manager import Registry, registry
 from . import _group, _state, _summary
+from ._xy import check_handle_unknown, features_and_labels, fit_data
 from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
 from ._loop import LearningRate, Loop, resolve
@@ -308,8 +310,8 @@ class Trainer:
             x, y = np.random.rand(100, 4).astype("float32"), np.arange(100) % 2
             trainer.fit(models.mlp(4, [8], 2), x, y, epochs=2, validation_split=0.2)
         """
-        _check_handle_unknown(handle_unknown)
-        train, validation, target = _fit_data(train, validation, validation_data, validation_split, target)
+        check_handle_unknown(handle_unknown)
+        train, validation, target = fit_data(train, validation, validation_data, validation_split, target)
         given_epochs = self.epochs
         if epochs is not None:
             self.epochs = check_positive_int("epochs", epochs)
@@ -412,7 +414,7 @@ class Trainer:
         if isinstance(y, (bool, np.bool_)):  # evaluate(model, data, True): the confusion matrix, as before
             confusion_matrix, y = bool(y), None
         if y is not None:
-            data = _features_and_labels(data, y, "evaluate")
+            data = features_and_labels(data, y, "evaluate")
         plugins = registry()
         built = self.build(model)
         self._refuse_untrained(model, built, allow_random, "evaluate")
@@ -557,7 +559,7 @@ class Trainer:
         total = sum(int(w.size) for w in values.values())
         size = sum(w.nbytes for w in values.values()) / 2 ** 20
         if weights:
-            lines = self._weights_table(title, values, built, total, size)
+            lines = _summary.weights_table(title, values, built, total, size)
         else:
             lines = [_summary.table(title, built, values)]
         text = "\n".join(lines)
@@ -566,18 +568,6 @@ class Trainer:
         return text
 
 
-    @staticmethod
-    def _weights_table(title: str, values: dict[str, np.ndarray], built: Model, total: int, size: float) -> list[str]:
-        """``summary(weights=True)``: a row per parameter, then the totals."""
-        rows = [("parameter", "shape", "count")]
-        rows += [(name, "x".join(map(str, w.shape)) or "scalar", f"{w.size:,}") for name, w in values.items()]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = [title] + [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
-        lines.insert(2, "-" * (sum(widths) + 4))
-        frozen = built.spec.untrained() if built.spec is not None else set()
-        trainable = total - sum(int(values[name].size) for name in frozen)
-        trained = f" ({trainable:,} trainable)" if built.spec is not None else ""
-        return lines + ["-" * (sum(widths) + 4), f"total {total:,} parameters{trained}, {size:.2f} MiB"]
 
     def lr_find(self, model: Any, train: Any, y: Any = None, *, min_lr: float = 1e-7, max_lr: float = 1.0,
                 num_training: int = 100, mode: str = "exponential", early_stop_threshold: float | None = 4.0,
@@ -601,12 +591,12 @@ class Trainer:
         """
         rates = search_rates(min_lr, max_lr, num_training, mode)
         check_search(early_stop_threshold)
-        _check_handle_unknown(handle_unknown)
+        check_handle_unknown(handle_unknown)
         if self.strategy is not None or self.launcher is not None:
             raise ConfigError("lr_find runs in one process: use a trainer without strategy= or launcher=, then "
                               "train the group with the rate it suggests")
         if y is not None:
-            train, _, target = _fit_data(train, y, None, None, target, "lr_find")
+            train, _, target = fit_data(train, y, None, None, target, "lr_find")
         plugins = registry()
         built = self.build(model)
         table, loss = built.table, built.loss  # what reading the data sets, put back after the search
@@ -672,88 +662,6 @@ class Trainer:
         if isinstance(model.backend, str):
             model.backend = self.backend
         return model
-
-
-def _check_handle_unknown(handle_unknown: Any) -> None:
-    """Refuse a ``handle_unknown`` that is not "error", "ignore" or None (keep the model's)."""
-    if handle_unknown not in (None, "error", "ignore"):
-        raise ConfigError(f"handle_unknown must be 'error' (refuse categories training did not see) or 'ignore' "
-                          f"(encode them as zeros), got {handle_unknown!r}")
-
-
-def _features_and_labels(x: Any, y: Any, call: str) -> ArrayDataset:
-    """``x`` and ``y`` of ``call(model, x, y)`` as one dataset; they must hold as many samples."""
-    if isinstance(x, (Dataset, tuple)) or is_dataframe(x):
-        raise ConfigError(f"{call}(model, x, y) takes features and labels as two arrays; a "
-                          f"{type(x).__name__} holds its labels already: pass it alone")
-    if len(x) != len(y):
-        raise DataError(f"{call}(model, x, y): x holds {len(x)} samples and y {len(y)} labels; give one label "
-                        "per sample")
-    labels = y.to_numpy() if _is_series(y) else np.asarray(y)
-    return ArrayDataset(x if isinstance(x, np.ndarray) else np.asarray(x), labels, name="train"
-                        if call != "evaluate" else "evaluation data")
-
-
-def _fit_data(train: Any, validation: Any, validation_data: Any, validation_split: Any, target: Any,
-              call: str = "fit") -> tuple[Any, Any, Any]:
-    """fit's training and validation data and target: ``fit(model, x, y)`` as Keras takes it (x an
-    array, a list or a DataFrame, y an array, a list or a pandas Series of the same length; with a
-    DataFrame, y joins it as the label column), ``validation_data`` and ``validation_split``."""
-    if _array_like(train, frames=True) and _array_like(validation, series=True):
-        if is_dataframe(train):
-            train, target = _joined(train, validation, target, call), _label_name(validation)
-        else:
-            train = _features_and_labels(train, validation, call)
-        validation = None
-    if validation_split is not None:
-        if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)):
-            raise ConfigError(f"validation_split is the fraction of the training samples to hold out "
-                              f"(0.1: the last tenth), got {validation_split!r}")
-        if validation is not None or validation_data is not None:
-            raise ConfigError("give validation data or validation_split (a fraction to hold out), not both")
-        validation = float(validation_split) or None  # 0: no validation, as in Keras
-    if validation_data is not None:
-        if validation is not None:
-            raise ConfigError("validation data given twice: pass validation_data= (or the third argument of "
-                              "fit(model, train, validation)) once")
-        validation = validation_data
-    return train, validation, target
-
-
-def _array_like(data: Any, frames: bool = False, series: bool = False) -> bool:
-    """Whether ``data`` is an array or a list (or a DataFrame with ``frames``, a pandas Series
-    with ``series``): features or labels, not a dataset, a tuple or a fraction."""
-    return isinstance(data, (np.ndarray, list)) or (frames and is_dataframe(data)) or (series and _is_series(data))
-
-
-def _is_series(data: Any) -> bool:
-    """Whether ``data`` looks like a pandas Series (a column: values, no columns)."""
-    return hasattr(data, "to_numpy") and hasattr(data, "dtype") and not hasattr(data, "columns")
-
-
-def _label_name(y: Any) -> str:
-    """The column that the labels ``y`` become in ``frame``: a Series' name, else "label"."""
-    name = getattr(y, "name", None)
-    return "label" if name is None else str(name)
-
-
-def _joined(frame: Any, y: Any, target: Any, call: str) -> Any:
-    """The DataFrame ``frame`` with the labels ``y`` as one more column, by position."""
-    name = _label_name(y)
-    labels = y.to_numpy() if _is_series(y) else np.asarray(y)
-    if target is not None:
-        raise ConfigError(f"{call}(model, table, y, target=...): the labels are given twice; pass y, or the table "
-                          "with its label column and target=")
-    if labels.ndim != 1:
-        raise ConfigError(f"{call}(model, table, y): y of shape {labels.shape} is not one label per row; put the "
-                          f"label columns in the table and pass target=[...]")
-    if len(labels) != len(frame):
-        raise DataError(f"{call}(model, x, y): x holds {len(frame)} samples and y {len(labels)} labels; give one "
-                        "label per sample")
-    if name in [str(c) for c in frame.columns]:
-        raise ConfigError(f"{call}(model, table, y): the table has a column {name!r} already; name y otherwise "
-                          f"(y.rename('...')), or pass the table alone with target={name!r}")
-    return frame.assign(**{name: labels})
 
 
 __all__ = ["PRECISIONS", "Callback", "Trainer", "wants_batches"]
