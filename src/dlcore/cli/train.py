@@ -128,7 +128,6 @@ def resolve(args: argparse.Namespace) -> dict[str, Any]:
     values = build.recipe(values)
     config.check_used(values)
     build.schedule(values)  # its settings, before any folder
-    build.check_callbacks(values)
     values = build.settle(values, getattr(args, "saved_settings", None))
     values["run.name"] = values.get("run.name") or values["data.dataset"]
     return config.absolute(values)

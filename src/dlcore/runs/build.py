@@ -4,7 +4,6 @@ run folder."""
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -192,14 +191,5 @@ def callbacks(values: dict[str, Any], run: RunFolder, validation: bool,
     return made
 
 
-def check_callbacks(values: dict[str, Any]) -> None:
-    """A ConfigError for a callback setting this dlcore cannot honour (``save_top_k`` needs a
-    ModelCheckpoint that takes it), before any folder is made."""
-    if values.get("callbacks.save_top_k") is not None and \
-            "save_top_k" not in inspect.signature(ModelCheckpoint).parameters:
-        raise ConfigError("--save-top-k ([callbacks] save_top_k) needs a dlcore whose ModelCheckpoint takes "
-                          "save_top_k; upgrade dlcore or leave it out")
-
-
-__all__ = ["callbacks", "check_callbacks", "load_data", "make_model", "monitor", "optimizer", "recipe", "schedule",
+__all__ = ["callbacks", "load_data", "make_model", "monitor", "optimizer", "recipe", "schedule",
            "settle"]
