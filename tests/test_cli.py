@@ -450,8 +450,9 @@ def test_early_stopping_says_why_and_reports_the_best_checkpoint(tmp_path):
     out = dlcore("train", "fashion-mnist", "--backend", "torch", "--data-dir", str(data), "--epochs", "30",
                  "--optimizer", "adam", "--early-stopping", "2", "--run-dir", str(tmp_path / "runs"), "--json")
     assert out.returncode == 0, out.stderr
-    stopped = [line for line in out.stderr.splitlines() if line.startswith("early stopping: ")]
-    assert len(stopped) == 1 and "val_loss did not improve for 2 epochs; stopped after epoch " in stopped[0], out.stderr
+    stopped = [line for line in out.stderr.splitlines() if line.startswith("early stopping")]
+    assert len(stopped) == 1 and "val_loss did not improve for 2 epochs (best " in stopped[0], out.stderr
+    assert "; restored the weights of epoch " in stopped[0]
     result = json.loads(out.stdout.splitlines()[-1])
     run = RunFolder(result["run"])
     best = TrainingCheckpoint.load(run.checkpoints / "best.npz").metadata["epoch"]

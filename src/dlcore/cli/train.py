@@ -329,19 +329,14 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             shutil.rmtree(folder.path, ignore_errors=True)
 
 
-def _early_stopping(stopper: EarlyStopping | None, trainer: Trainer, say: Callable[..., None]) -> str:
-    """What early stopping did, said on stderr; the checkpoint the test metrics come from
-    (``best.npz``: its weights are restored, as Keras' restore_best_weights)."""
-    if stopper is None:
+def _reported(stopper: EarlyStopping | None) -> str:
+    """The checkpoint the test metrics come from: ``best.npz`` where early stopping stopped (it
+    said when and why, and its weights are restored, as Keras' restore_best_weights), else
+    ``last.npz``."""
+    if stopper is None or not stopper.best_epoch:
         return "last.npz"
-    stopped, best_epoch = getattr(stopper, "stopped_epoch", 0), getattr(stopper, "best_epoch", 0)
-    best = getattr(stopper, "best", None)
-    value = f" {stopper.monitor} {best:.4g}" if isinstance(best, (int, float)) else ""
-    if stopped:
-        waited = stopped - best_epoch
-        say(f"early stopping: {stopper.monitor} did not improve for {waited} epoch{'s' if waited != 1 else ''}; "
-            f"stopped after epoch {stopped} of {trainer.epochs}")
-    return f"best.npz (epoch {best_epoch}{',' + value if value else ''})" if best_epoch else "last.npz"
+    value = f", {stopper.monitor} {stopper.best:.4g}" if isinstance(stopper.best, (int, float)) else ""
+    return f"best.npz (epoch {stopper.best_epoch}{value})"
 
 
 def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, data: tuple[Any, Any, Any],
@@ -368,7 +363,7 @@ def _train(args: argparse.Namespace, values: dict[str, Any], trainer: Trainer, d
         start = time.perf_counter()
         history = trainer.fit(model, train, validation=fraction, callbacks=callbacks, resume_from=resume)
         seconds = time.perf_counter() - start
-        source = _early_stopping(next((c for c in callbacks if isinstance(c, EarlyStopping)), None), trainer, say)
+        source = _reported(next((c for c in callbacks if isinstance(c, EarlyStopping)), None))
         saved = trainer.save(model, args.save, metadata) if args.save else None
         trainer.close()
         if not trainer.is_chief:  # rank 0 reports
