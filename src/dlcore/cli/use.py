@@ -170,11 +170,11 @@ def _predict(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     _exists(args.run_folder)
     run = RunFolder.open(args.run_folder)
-    values = _data_values(config.read(run.config_path), _metadata(run.last_checkpoint)[0], args)
+    values = _data_values(config.read(run.config_path), _metadata(run.reported_checkpoint)[0], args)
     trainer = _trainer(args)
     say = (lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     with contextlib.redirect_stdout(sys.stderr):
-        model = trainer.load(run.last_checkpoint)
+        model = trainer.load(run.reported_checkpoint)
         train, test = build.load_data(values, progress=False)
         drawn = report.draw(run, trainer, model, train, test, say)
     for path in drawn:

@@ -356,33 +356,33 @@ def is_checkpoint(path: Path) -> bool:
         return False
 
 
-def saved_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The user metadata of the checkpoint at ``path`` (what ``trainer.save(..., metadata)``
-    wrote), reading the metadata alone, not the arrays; None for a file that is not a dlcore
-    checkpoint."""
-    path = Path(path)
+def _saved(path: Path) -> dict[str, Any] | None:
+    """The metadata record of the checkpoint at ``path`` (read alone, not the arrays); None for
+    a file that is not a dlcore checkpoint."""
     if not is_checkpoint(path):
         return None
     try:
         with zipfile.ZipFile(path) as archive:
-            found: dict[str, Any] = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["metadata"]
+            found: dict[str, Any] = _metadata(path, archive, _members(path, archive)[_META_MEMBER])
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
         raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
     return found
+
+
+def saved_metadata(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The user metadata of the checkpoint at ``path`` (what ``trainer.save(..., metadata)``
+    wrote), reading the metadata alone, not the arrays; None for a file that is not a dlcore
+    checkpoint."""
+    saved = _saved(Path(path))
+    return None if saved is None else saved["metadata"]
 
 
 def saved_table(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """How the model of the checkpoint at ``path`` read its DataFrame (target, feature columns,
     categories: ``state["table"]``), reading the metadata alone; None for a model not fitted on
     a DataFrame, or a file that is not a dlcore checkpoint."""
-    path = Path(path)
-    if not is_checkpoint(path):
-        return None
-    try:
-        with zipfile.ZipFile(path) as archive:
-            table: Any = _metadata(path, archive, _members(path, archive)[_META_MEMBER])["state"].get("table")
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as err:
-        raise CheckpointError(f"{path}: not a readable dlcore checkpoint ({err})") from None
+    saved = _saved(Path(path))
+    table: Any = None if saved is None else saved["state"].get("table")
     if table is None:
         return None
     fine = (isinstance(table, dict) and isinstance(table.get("features"), list)
