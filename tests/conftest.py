@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -50,6 +51,13 @@ def numpy_backend() -> Iterator[None]:
             use_registry(old)
     finally:
         sys.path.remove(str(NUMPY_BACKEND))
+
+
+def takes_ctrl_c() -> None:
+    """A ``Popen(preexec_fn=...)``: the child takes Ctrl+C (SIGINT) as a terminal's foreground
+    process does, also where the tests themselves were started in the background by a script
+    (which starts them with SIGINT ignored, and a child inherits that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def entry_point(folder: Path, name: str, module: str) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, numpy_backend
+from conftest import BACKENDS, numpy_backend, takes_ctrl_c
 from dlcore import ArrayDataset, CheckpointError, ConfigError, Trainer, TrainingCheckpoint
 from dlcore.cli import main, train
 from dlcore.contract import DistributedError
@@ -641,7 +641,8 @@ def _start_group(backend: str, data: Path, tmp_path: Path) -> tuple[subprocess.P
         [sys.executable, "-m", "dlcore", "train", "fashion-mnist", "--backend", backend, "--data-dir", str(data),
          "--epochs", "500", "--batch-size", "20", "--no-progress", "--no-plots", "--workers", "2", "--run-dir",
          str(tmp_path / "runs")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")})
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "TMPDIR": str(tmp_path / "tmp")},
+        preexec_fn=takes_ctrl_c)
     lines: list[str] = []
     while not any(line.startswith("epoch 2/") for line in lines):
         line = process.stderr.readline()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BACKENDS
+from conftest import BACKENDS, takes_ctrl_c
 from test_cli import assert_one_error_line, dlcore
 
 needs_backend = pytest.mark.skipif(not BACKENDS, reason="needs a backend")
@@ -189,7 +189,8 @@ def test_your_own_images_in_csv_files_train_from_a_config_without_python(tmp_pat
 def test_ctrl_c_keeps_the_finished_epochs_and_exits_130(fashion_dir, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "dlcore", "train", "fashion-mnist", "--backend", BACKENDS[0],
                                 "--data-dir", str(fashion_dir), "--epochs", "500", "--no-progress"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+                               preexec_fn=takes_ctrl_c)
     lines = []
     while not any(line.startswith("epoch 2/") for line in lines):
         line = process.stderr.readline()
