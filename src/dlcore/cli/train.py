@@ -293,10 +293,10 @@ def run(args: argparse.Namespace, argv: list[str]) -> int:
             folder.discard_unfinished()
         _INTERRUPTED.clear()
         return code
-    if not args.run_folder:  # a first line before the framework loads; the folder's comes once all checks pass
-        say(f"preparing {values['data.dataset']} on {values.get('trainer.backend') or 'the default backend'}: "
-            "the backend, the device, the data and the model")
     installed_backend(values.get("trainer.backend"))  # a missing framework: one line, no folder
+    if not args.run_folder:  # a first line before the framework loads; the folder's comes once all checks pass
+        say(f"preparing {values['data.dataset']} on {values.get('trainer.backend')}: the backend, the device, the "
+            "data and the model")
     trainer = _trainer(values, args)  # the device, the group
     chief = trainer.is_chief if args.strategy and worker_of() is None else rank == 0
     if not chief:
