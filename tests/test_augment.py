@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import dlcore
-from dlcore import ArrayDataset, Trainer, models
+from dlcore import ArrayDataset, Trainer, get_backend, models
 from dlcore.contract.errors import ConfigError
 from dlcore.testing.data import blobs, learnable_images
 from dlcore.transforms import (Compose, Normalize, PadSequences, RandomAffine, RandomCrop, RandomErasing,
@@ -69,11 +69,14 @@ def test_training_with_augmentation_reaches_high_accuracy_and_repeats_with_a_see
     test = (images[500:] / np.float32(255), labels[500:])
     augment = Compose([RandomHorizontalFlip(), RandomTranslation(0.0, 0.1), RandomErasing(p=0.5, scale=(0.02, 0.05))])
     histories = []
-    for _ in range(2):
-        trainer = Trainer(backend, epochs=4, batch_size=32, optimizer="adam", lr=3e-3, seed=0, device=device,
-                          progress=False, deterministic=True)
-        spec = models.mlp(784, [32], 10)
-        histories.append(trainer.fit(spec, train, validation=test, augment=augment).history)
+    try:
+        for _ in range(2):
+            trainer = Trainer(backend, epochs=4, batch_size=32, optimizer="adam", lr=3e-3, seed=0, device=device,
+                              progress=False, deterministic=True)
+            spec = models.mlp(784, [32], 10)
+            histories.append(trainer.fit(spec, train, validation=test, augment=augment).history)
+    finally:
+        get_backend(backend).set_deterministic(False)  # deterministic=True is the whole process's
     assert trainer.evaluate(spec, test)["accuracy"] >= 0.9
     assert histories[0]["loss"] == histories[1]["loss"] and histories[0]["val_loss"] == histories[1]["val_loss"]
 
