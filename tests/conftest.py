@@ -19,6 +19,8 @@ from dlcore.testing.data import blobs, idx_bytes, learnable_images, write_fashio
 # Every installed backend: dlcore's own, and plugins' (such as plugins/dlcore-jax) when installed.
 BACKENDS = [info.name for info in __import__("dlcore").backend_infos() if info.available]
 BOTH = {"torch", "tensorflow"} <= set(BACKENDS)  # dlcore's two built-in backends, for parity tests
+if BOTH:  # in one process torch comes first (dlcore_torch.framework), whichever test imports a framework first
+    importlib.import_module("dlcore_torch.framework").import_torch()
 # DLCORE_TEST_DEVICE=gpu (tox's gpu factor) runs the suite on each backend's first GPU.
 TEST_DEVICE = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
 # Processes the tests start import the same dlcore as the tests (a checkout, or the scratch
