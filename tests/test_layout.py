@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-ORDER = ("contract", "plugins", "parallel", "io", "data", "models", "training", "runs")  # each may import only those before it
+ORDER = ("contract", "ops", "plugins", "parallel", "io", "data", "models", "training", "runs")  # each may import only those before it
 
 
 def _module(path: Path) -> str:

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LISTING = ROOT / "tests" / "data" / "public_api.txt"
 PUBLIC_MODULES = (
     "dlcore", "dlcore.callbacks", "dlcore.contract", "dlcore.datasets", "dlcore.embeddings", "dlcore.hookspecs",
-    "dlcore.models", "dlcore.optimizers", "dlcore.plots", "dlcore.plugins", "dlcore.runs", "dlcore.schedules",
+    "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.plots", "dlcore.plugins", "dlcore.runs", "dlcore.schedules",
     "dlcore.testing", "dlcore.transforms",
 )
 

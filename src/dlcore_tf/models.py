@@ -116,7 +116,7 @@ class KerasSequential(keras.Model):
         super().__init__(**kwargs)
         self.spec = spec if isinstance(spec, Sequential) else spec_from_dict(spec)
         if layer_kernels is None:  # read from a .keras file, or written to one: the registered kernels
-            layer_kernels = [registry().kernel("layer", layer.kind, "tensorflow") for layer in self.spec.layers]
+            layer_kernels = [registry().layer_kernel(layer, "tensorflow") for layer in self.spec.layers]
         self.spec_layers = [build(layer, shape) for build, layer, shape
                             in zip(layer_kernels, self.spec.layers, self.spec.shapes)]
 

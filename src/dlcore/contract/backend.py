@@ -328,6 +328,13 @@ class Backend(ABC):
 
     # ----------------------------------------------------------------- facts
 
+    @property
+    def ops(self) -> Any:
+        """This backend's table of :mod:`dlcore.ops` (a :class:`dlcore.ops.Table`), through which
+        layers, losses, metrics and optimizer rules written on ops run on it; None where the
+        backend has none (then only its own kernels run)."""
+        return None
+
     @abstractmethod
     def devices(self) -> list[Device]:
         """Every device this backend can run on, CPU included."""

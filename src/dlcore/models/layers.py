@@ -17,15 +17,18 @@ generator, so masks are reproducible on a backend, not equal across backends).
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from ..plugins.manager import registry
+from . import written
 
 Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softmax")
@@ -51,37 +54,160 @@ def _uniform(rng: np.random.Generator, fan_in: int, shape: Shape) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Layer:
-    """Base of portable layers. A subclass sets ``kind`` and, where it differs from the
-    identity, its output shape, parameters and initial values.
+    """Base of portable layers.
 
+    Write a layer of your own once, on :mod:`dlcore.ops`: subclass ``Layer``, make its weights
+    in ``build(input_shape)`` with ``add_weight`` and compute in ``call(x, training)``. It runs on
+    every backend, its weights under canonical names (``layers.{i}.{name}``), so checkpoints move
+    between backends. Shapes are canonical (images (N, channels, height, width)); ``input_shape``
+    has the batch axis first, as None. The class registers its ``kind`` (the class name in
+    snake_case unless it sets ``kind``) when it is defined: a checkpoint names the kind, and
+    loading it needs the class defined (imported) in the loading process; no code is read from
+    a checkpoint.
+
+    >>> from dlcore import ops
     >>> from dlcore.models import layers
-    >>> dense = layers.dense(10, "relu")  # a Layer
-    >>> dense.output_shape((20,)), dense.parameter_shapes((20,))
-    ((10,), {'weight': (10, 20), 'bias': (10,)})
+    >>> class Scale(layers.Layer):
+    ...     def build(self, input_shape):
+    ...         self.scale = self.add_weight("scale", input_shape[-1:], init="ones")
+    ...     def call(self, x, training=False):
+    ...         return x * self.scale
+    >>> Scale().output_shape((20,)), Scale().parameter_shapes((20,))
+    ((20,), {'scale': (20,)})
+
+    dlcore's own layers are frozen dataclasses that give their output shape, parameters and
+    initial values directly; each backend builds them with its native kernels.
     """
 
     kind: ClassVar[str] = ""
     state: ClassVar[tuple[str, ...]] = ()  # parameters that change in training without gradients
     seeds: ClassVar[tuple[str, ...]] = ()  # state that is random-number state: no parameter in a summary
+    input_dtype: ClassVar[str] = "float32"  # what a layer written on ops takes (its first call checks it)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        made = super().__new__(cls)
+        object.__setattr__(made, "_arguments", (args, kwargs))  # what to_dict saves of a layer written on ops
+        return made
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.call is not Layer.call:
+            define(cls, cls.__dict__.get("kind") or written.snake_case(cls.__name__))
+
+    @property
+    def written_on_ops(self) -> bool:
+        """Whether this layer is written on :mod:`dlcore.ops` (has ``call``), not a built-in kind."""
+        return type(self).call is not Layer.call
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        """Make the layer's weights with :meth:`add_weight`, for inputs of ``input_shape``."""
+
+    def call(self, x: Any, training: bool = False) -> Any:
+        """The layer's output for the batch ``x``, written on :mod:`dlcore.ops`."""
+        raise NotImplementedError
+
+    def add_weight(self, name: str, shape: Sequence[int], init: Any = "zeros", trainable: bool = True,
+                   dtype: str = "float32") -> Any:
+        """Declare a weight (in ``build`` only); keep what it returns in an attribute, through
+        which ``call`` sees the backend's variable. ``init``: "zeros", "ones", "uniform" (torch's
+        default, U(+-1/sqrt(fan_in))), "glorot_uniform", "normal" or ``f(shape, rng) -> array``;
+        initial values are drawn in numpy, the same on every backend."""
+        weight = written.Weight(name, written.check_weight(self, name, shape, init), init, bool(trainable), dtype)
+        self._declared[name] = weight
+        return weight
+
+    def assign(self, weight: Any, value: Any) -> None:
+        """In ``call``: give a non-trainable weight (``self.running_mean``) a new value, kept after
+        the training step (running statistics, a step counter); ``value`` has its shape and dtype."""
+        written.assign(self, weight, value)
 
     def output_shape(self, shape: Shape) -> Shape:
         """The shape of one sample's output, given its input's (canonical, no batch axis)."""
-        return shape
+        return self._plan(shape).output_shape if self.written_on_ops else shape
 
     def parameter_shapes(self, shape: Shape) -> dict[str, Shape]:
         """Canonical parameter (and state) names and shapes, given the input's shape."""
-        return {}
+        return {n: w.shape for n, w in self._plan(shape).weights.items()} if self.written_on_ops else {}
 
     def initial_weights(self, shape: Shape, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Initial values, drawn from ``rng`` (identical on every backend)."""
-        return {}
+        return self._plan(shape).initial_weights(rng) if self.written_on_ops else {}
+
+    def untrained(self, shape: Shape) -> tuple[str, ...]:
+        """The parameters that get no gradient: ``state``, or a written layer's non-trainable weights."""
+        return self._plan(shape).frozen if self.written_on_ops else self.state
+
+    def _plan(self, shape: Shape) -> written.Plan:
+        return written.plan(self, shape, self.input_dtype)
 
     def to_dict(self) -> dict[str, Any]:
+        if self.written_on_ops:
+            cls = type(self)
+            return {"kind": self.kind, **written.arguments(self), "defined_in": f"{cls.__module__}:{cls.__qualname__}"}
         return {"kind": self.kind, **asdict(self)}
+
+    def __eq__(self, other: object) -> bool:
+        if not self.written_on_ops:
+            return type(self) is type(other)  # no fields: dataclass subclasses compare their own
+        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self), json.dumps(self.to_dict(), sort_keys=True))) if self.written_on_ops else hash(type(self))
+
+    def __repr__(self) -> str:
+        if not self.written_on_ops:
+            return f"{type(self).__name__}()"
+        shown = ", ".join(f"{k}={v!r}" for k, v in written.arguments(self).items())
+        return f"{type(self).__name__}({shown})"
 
     def _needs_rank(self, shape: Shape, rank: int, hint: str) -> None:
         if len(shape) != rank:
             raise ConfigError(f"{self.kind} takes inputs of {rank} axes per sample, got shape {shape}; {hint}")
+
+
+_DEFINED: dict[str, type] = {}  # layer kinds defined in this process by classes written on ops
+
+
+def define(cls: type, kind: str) -> None:
+    """Register ``cls`` as the layer kind ``kind`` in this process (a class defined again under
+    the same module and name, as a notebook cell run twice, replaces the old one)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:-]*", kind):
+        raise ConfigError(f"layer kind {kind!r} of {cls.__qualname__}: use letters, digits and _ . : -")
+    old = _DEFINED.get(kind)
+    if kind in BUILT_IN or (old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__)):
+        where = "a built-in layer" if kind in BUILT_IN else f"{old.__module__}:{old.__qualname__}"  # type: ignore[union-attr]
+        raise ConfigError(f"layer kind {kind!r} of {cls.__module__}:{cls.__qualname__} is taken by {where}; give the "
+                          "class another name or set kind = \"mypackage.my_layer\"")
+    cls.kind = kind  # type: ignore[attr-defined]
+    _DEFINED[kind] = cls
+
+
+def register(kind: str) -> Callable[[type], type]:
+    """A class decorator naming a layer written on ops: ``@layers.register("mypackage.layer_norm")``
+    (a name that stays when the class is renamed; checkpoints keep it)."""
+    def decorate(cls: type) -> type:
+        if _DEFINED.get(getattr(cls, "kind", None)) is cls:
+            del _DEFINED[cls.kind]  # type: ignore[attr-defined]
+        define(cls, kind)
+        return cls
+
+    return decorate
+
+
+def layer_class(kind: str, defined_in: str | None = None) -> Any:
+    """The class of the layer kind ``kind``: a layer written on ops defined in this process, or a
+    kind registered through the hooks (built-in or a plugin's)."""
+    if kind in _DEFINED:
+        return _DEFINED[kind]
+    try:
+        return registry().layer_class(kind)
+    except ConfigError as err:
+        if defined_in is None:
+            raise
+        module = defined_in.partition(":")[0]
+        raise ConfigError(f"layer kind {kind!r} is not defined here: it was saved from {defined_in}; import {module} "
+                          f"(or install the package that provides it) before loading, so that the class registers "
+                          f"its kind, or register it with @layers.register({kind!r}) ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -364,7 +490,7 @@ class Sequential(ModelSpec):
     @property
     def input_dtype(self) -> str:
         """What the first layer takes: integer ids (an embedding) or float32 values."""
-        return "int64" if isinstance(self.layers[0], Embedding) else "float32"
+        return "int64" if isinstance(self.layers[0], Embedding) else self.layers[0].input_dtype
 
     def parameter_shapes(self) -> dict[str, Shape]:
         return {f"layers.{i}.{name}": tuple(s) for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
@@ -376,7 +502,8 @@ class Sequential(ModelSpec):
                 for name, value in layer.initial_weights(shape, rng).items()}
 
     def untrained(self) -> set[str]:
-        return {f"layers.{i}.{name}" for i, layer in enumerate(self.layers) for name in layer.state}
+        return {f"layers.{i}.{name}" for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
+                for name in layer.untrained(shape)}
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "input_shape": list(self.input_shape), "layers": [la.to_dict() for la in self.layers]}
@@ -386,9 +513,9 @@ class Sequential(ModelSpec):
         layers = []
         for described in data.get("layers", ()):
             described = dict(described)
-            layer_class = registry().layer_class(str(described.pop("kind", None)))
+            layer_class_ = layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
             try:
-                layers.append(layer_class(**described))
+                layers.append(layer_class_(**described))
             except TypeError as err:
                 raise ConfigError(f"invalid layer {described}: {err}") from None
         return cls(tuple(data.get("input_shape", ())), tuple(layers))
@@ -459,8 +586,10 @@ def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Se
 dense, conv2d, max_pool2d, avg_pool2d = Dense, Conv2d, MaxPool2d, AvgPool2d
 global_avg_pool2d, global_max_pool2d, batch_norm, dropout = GlobalAvgPool2d, GlobalMaxPool2d, BatchNorm, Dropout
 flatten, embedding, activation = Flatten, Embedding, Activation
+BUILT_IN = frozenset(cls.kind for cls in (Dense, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d,
+                                          BatchNorm, Dropout, Flatten, Embedding, Activation)) | {"ops"}
 
 __all__ = ["ACTIVATIONS", "Activation", "AvgPool2d", "BatchNorm", "Conv2d", "Dense", "Dropout", "Embedding", "Flatten",
            "GlobalAvgPool2d", "GlobalMaxPool2d", "Layer", "MaxPool2d", "Sequential", "activation", "avg_pool2d",
            "batch_norm", "cnn", "conv2d", "dense", "dropout", "embedding", "flatten", "global_avg_pool2d",
-           "global_max_pool2d", "max_pool2d", "sequential"]
+           "global_max_pool2d", "layer_class", "max_pool2d", "register", "sequential"]

@@ -322,6 +322,14 @@ class Registry:
                               + (f" (backends that have one: {', '.join(others)})" if others else ""))
         return self.kernels.load(self.kernels.find(key), "impl")
 
+    def layer_kernel(self, layer: Any, backend: str) -> Any:
+        """``backend``'s kernel for ``layer``: its kind's own (a built-in layer, or a native fast
+        path of a layer written on ops), else, for a layer written on :mod:`dlcore.ops`, the
+        backend's kernel ``"ops"``, which builds any such layer."""
+        if getattr(layer, "written_on_ops", False) and self._kernel_key("layer", layer.kind, backend) is None:
+            return self.kernel("layer", "ops", backend)
+        return self.kernel("layer", layer.kind, backend)
+
     def _of_kind(self, kind: str) -> Records[Any]:
         kinds: dict[str, Records[Any]] = {"loss": self.losses, "metric": self.metrics, "optimizer": self.optimizers,
                                           "layer": self.layer_kinds, "model": self.model_kinds}

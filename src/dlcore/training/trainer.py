@@ -653,7 +653,7 @@ class Trainer:
         plugins = registry()
         builder = plugins.kernel("model", spec.kind, self.backend_name)
         if isinstance(spec, Sequential):  # its layers, each by its kind's kernel
-            kernels = [plugins.kernel("layer", layer.kind, self.backend_name) for layer in spec.layers]
+            kernels = [plugins.layer_kernel(layer, self.backend_name) for layer in spec.layers]
             builder = functools.partial(builder, layer_kernels=kernels)
         return self._bound(self.backend.build(spec, self.device, builder))
 

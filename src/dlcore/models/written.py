@@ -1,0 +1,219 @@
+"""Layers written once on :mod:`dlcore.ops`: a user subclasses :class:`dlcore.models.layers.Layer`
+with ``build(input_shape)`` (weights made by ``add_weight``) and ``call(x, training)``.
+
+The spec holds the user's layer as it was made, never built: every build works on a copy. A
+layer's plan, for one input shape, is such a copy built (its weights declared: canonical
+names, shapes, initial values), its output shape (found by calling it once on zeros through
+numpy's table) and which attributes hold which weight. A backend makes its variables from the
+plan and calls ``plan.bind(values)`` to get the copy with those variables in its attributes.
+No code is read from a checkpoint: a layer is found by its kind, registered when its class is
+defined (or through the ``dlcore_layer_kinds`` hook).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .. import ops
+from ..contract.errors import ConfigError
+
+Layer = Any  # a dlcore.models.layers.Layer (which imports this module)
+
+Shape = tuple[int, ...]
+INITIALIZERS = ("zeros", "ones", "uniform", "glorot_uniform", "normal")
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A weight declared by ``add_weight``: what a backend makes a variable of. ``init`` is one
+    of :data:`INITIALIZERS` or a function ``(shape, rng) -> array``; a weight with
+    ``trainable=False`` gets no gradient and no update (a constant the checkpoint keeps)."""
+
+    name: str
+    shape: Shape
+    init: str | Callable[[Shape, np.random.Generator], Any] = "zeros"
+    trainable: bool = True
+    dtype: str = "float32"
+
+    def initial(self, rng: np.random.Generator) -> np.ndarray:
+        if callable(self.init):
+            value = np.asarray(self.init(self.shape, rng), self.dtype)
+        elif self.init in ("zeros", "ones"):
+            value = (np.zeros if self.init == "zeros" else np.ones)(self.shape, self.dtype)
+        elif self.init == "normal":
+            value = rng.standard_normal(self.shape).astype(self.dtype)
+        else:  # fan_in: the last axis of a (out, in) matrix, all but the first of a convolution's weight
+            fan_in = int(np.prod(self.shape[1:])) if len(self.shape) > 1 else self.shape[0]
+            fan_out = self.shape[0] * int(np.prod(self.shape[2:])) if len(self.shape) > 1 else self.shape[0]
+            bound = math.sqrt(6 / (fan_in + fan_out)) if self.init == "glorot_uniform" else 1 / math.sqrt(fan_in)
+            value = rng.uniform(-bound, bound, self.shape).astype(self.dtype)
+        if value.shape != self.shape:
+            raise ConfigError(f"the initializer of weight {self.name!r} gave shape {value.shape}, not {self.shape}")
+        return value
+
+
+def check_weight(layer: Layer, name: str, shape: Any, init: Any) -> Shape:
+    """``add_weight``'s arguments checked; the shape as a tuple of ints."""
+    what = f"layer {layer.kind}: add_weight({name!r}, ...)"
+    if not getattr(layer, "_building", False):
+        raise ConfigError(f"{what} was called outside build(); make every weight in build(self, input_shape), "
+                          "which dlcore calls once per input shape before call()")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ConfigError(f"{what}: a weight's name is an identifier (letters, digits, _), got {name!r}")
+    if name in layer._declared:
+        raise ConfigError(f"{what}: the layer already has a weight named {name!r}")
+    try:
+        dims = tuple(int(n) for n in ((shape,) if isinstance(shape, (int, np.integer)) else shape))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what}: the shape must be ints, got {shape!r}") from None
+    if any(n < 1 for n in dims):
+        raise ConfigError(f"{what}: the shape must be positive sizes, got {dims}")
+    if not (callable(init) or init in INITIALIZERS):
+        raise ConfigError(f"{what}: init must be one of {', '.join(INITIALIZERS)} or a function (shape, rng) -> "
+                          f"array, got {init!r}")
+    return dims
+
+
+@dataclass
+class Plan:
+    """One input shape's build of a layer written on ops."""
+
+    layer: Layer
+    weights: dict[str, Weight]
+    attributes: dict[str, str]  # attribute -> weight name
+    output_shape: Shape
+
+    def bind(self, values: Mapping[str, Any]) -> Layer:
+        """The built copy with ``values`` (weight name -> the backend's array) in its attributes."""
+        names = {}
+        for attribute, name in self.attributes.items():
+            object.__setattr__(self.layer, attribute, values[name])
+            names[id(values[name])] = name
+        object.__setattr__(self.layer, "_bound", names)
+        object.__setattr__(self.layer, "_updates", {})
+        return self.layer
+
+    def initial_weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return {name: weight.initial(rng) for name, weight in self.weights.items()}
+
+    @property
+    def frozen(self) -> tuple[str, ...]:
+        return tuple(name for name, weight in self.weights.items() if not weight.trainable)
+
+    def call(self, values: Mapping[str, Any], x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
+        """The layer applied to ``x`` with ``values`` as its weights, and the new values its call
+        assigned to non-trainable weights (``self.assign``), by name; errors name the layer."""
+        layer = self.bind(values)
+        try:
+            return layer.call(x, training=training), dict(layer._updates)
+        except ops.OpsError as err:
+            raise ops.OpsError(f"layer {layer.kind}: {err}") from err
+
+
+def assign(layer: Layer, weight: Any, value: Any) -> None:
+    """Record ``value`` as the new value of ``weight`` (one of the layer's non-trainable weights,
+    as ``call`` sees it); the backend stores it after the call (``Plan.call``'s updates)."""
+    name = getattr(layer, "_bound", {}).get(id(weight))
+    if name is None:
+        raise ConfigError(f"layer {layer.kind}: assign() takes one of the layer's own weights (self.w), inside call()")
+    if layer._declared[name].trainable:
+        raise ConfigError(f"layer {layer.kind}: assign() changes non-trainable weights only (add_weight(..., "
+                          f"trainable=False)); {name!r} trains by its gradient")
+    layer._updates[name] = value
+
+
+def plan(layer: Layer, shape: Shape, input_dtype: str = "float32") -> Plan:
+    """``layer`` built for inputs of ``shape`` (one sample, canonical), cached on the layer."""
+    plans = layer.__dict__.setdefault("_plans", {})
+    key = (tuple(shape), input_dtype)
+    if key not in plans:
+        plans[key] = _make_plan(layer, tuple(shape), input_dtype)
+    found: Plan = plans[key]
+    return found
+
+
+def _make_plan(layer: Layer, shape: Shape, input_dtype: str) -> Plan:
+    built = copy.copy(layer)
+    object.__setattr__(built, "_plans", {})
+    object.__setattr__(built, "_declared", {})
+    object.__setattr__(built, "_building", True)
+    try:
+        built.build((None, *shape))
+    except ConfigError:
+        raise
+    except Exception as err:
+        raise ConfigError(f"{layer.kind}.build({(None, *shape)}) failed: {type(err).__name__}: {err}") from err
+    finally:
+        object.__setattr__(built, "_building", False)
+    weights: dict[str, Weight] = dict(built._declared)
+    attributes = {attribute: value.name for attribute, value in vars(built).items() if isinstance(value, Weight)}
+    missing = set(weights) - set(attributes.values())
+    if missing:
+        raise ConfigError(f"layer {layer.kind}: keep each weight in an attribute (self.w = self.add_weight('w', ...)); "
+                          f"{', '.join(sorted(missing))} is in none")
+    found = Plan(built, weights, attributes, ())
+    values = found.initial_weights(np.random.default_rng(0))
+    numpy = ops.tables()["numpy"]
+    zeros = np.zeros((2, *shape), input_dtype)
+    with ops.using(numpy):
+        try:
+            out = found.bind(values).call(zeros, training=False)
+        except Exception as err:
+            what = "" if isinstance(err, ops.OpsError) else f"{type(err).__name__}: "
+            raise ConfigError(f"{layer.kind}.call() on an input of shape {(None, *shape)} failed: {what}{err}") from err
+    if not isinstance(out, np.ndarray) or out.ndim < 1 or out.shape[0] != 2:
+        raise ConfigError(f"{layer.kind}.call() must return one array with the batch axis first, got "
+                          f"{type(out).__name__} {getattr(out, 'shape', '')}")
+    found.output_shape = tuple(int(n) for n in out.shape[1:])
+    return found
+
+
+def arguments(layer: Layer) -> dict[str, Any]:
+    """The arguments ``layer`` was made with, by name (defaults included): what a checkpoint keeps."""
+    args, kwargs = layer.__dict__.get("_arguments", ((), {}))
+    signature = inspect.signature(type(layer).__init__)
+    try:
+        bound = signature.bind(layer, *args, **kwargs)
+    except TypeError:
+        bound = signature.bind_partial(layer)
+    bound.apply_defaults()
+    found: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = signature.parameters[name].kind
+        if kind == inspect.Parameter.VAR_KEYWORD:
+            found.update(value)
+        elif kind == inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                raise ConfigError(f"layer {layer.kind} takes *{name}; a checkpoint keeps named arguments only")
+        else:
+            found[name] = list(value) if isinstance(value, tuple) else value
+    try:
+        json.dumps(found, allow_nan=False)
+    except (TypeError, ValueError):
+        bad = {k: v for k, v in found.items() if not _plain(v)}
+        raise ConfigError(f"layer {layer.kind}: its arguments {bad} cannot be saved in a checkpoint; give numbers, "
+                          "strings, booleans, None or lists of them") from None
+    return found
+
+
+def _plain(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+__all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "plan"]
