@@ -156,7 +156,8 @@ def arange(start: int, stop: int | None = None, step: int = 1, dtype: str = "int
 
 
 def convert(value: Any, dtype: str | None = None, like: Any = None) -> Array:
-    """``value`` (a number, a list, a numpy array) as an array of the backend (of ``like``)."""
+    """``value`` (a number, a list, a numpy array) as an array of the backend (of ``like``):
+    numpy arrays keep their dtype, Python floats become float32 and ints int64."""
     return _run("convert", table_of(like=like), value, dtype)
 
 

@@ -34,7 +34,13 @@ class NumpyTable(Table):
     ones_like = staticmethod(lambda x, dtype=None: np.ones_like(x, dtype))
     arange = staticmethod(lambda start, stop, step, dtype: np.arange(start, stop, step, dtype=dtype)
                           if stop is not None else np.arange(start, dtype=dtype))
-    convert = staticmethod(lambda value, dtype=None: np.asarray(value, dtype))
+
+    def convert(self, value: Any, dtype: str | None = None) -> Any:
+        """Python numbers and lists: float32 and int64, as the frameworks make them."""
+        if dtype is None and not isinstance(value, (np.ndarray, np.generic)):
+            found = np.asarray(value)
+            dtype = {"f": "float32", "i": "int64"}.get(found.dtype.kind)
+        return np.asarray(value, dtype)
     cast = staticmethod(lambda x, dtype: np.asarray(x).astype(dtype))
     dtype = staticmethod(lambda x: str(np.asarray(x).dtype))
     shape = staticmethod(lambda x: tuple(np.shape(x)))
