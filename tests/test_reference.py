@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = (
-    "dlcore", "dlcore.datasets", "dlcore.models", "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks",
+    "dlcore", "dlcore.datasets", "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks",
     "dlcore.transforms", "dlcore.embeddings", "dlcore.contract", "dlcore.plugins", "dlcore.hookspecs",
     "dlcore.testing", "dlcore.plots", "dlcore.runs",
 )

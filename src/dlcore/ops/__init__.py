@@ -23,6 +23,12 @@ Rules, the same on every backend (numpy's table, in float64, is the reference):
   same seed gives the same values on a backend, not the same values across backends.
 
 An operation that fails raises :class:`OpsError` naming the operation and the backend.
+
+>>> import numpy as np
+>>> from dlcore import ops
+>>> x = np.array([[1.0, 2.0, 3.0]], np.float32)
+>>> ops.softmax(x - ops.max(x, axis=-1, keepdims=True)).round(3)
+array([[0.09 , 0.245, 0.665]], dtype=float32)
 """
 
 from __future__ import annotations
@@ -43,7 +49,12 @@ _CURRENT: contextvars.ContextVar[Table | None] = contextvars.ContextVar("dlcore_
 
 
 def register_table(table: Table) -> None:
-    """Make ``table`` the operations of the arrays it owns (a backend does this when it loads)."""
+    """Make ``table`` the operations of the arrays it owns (a backend does this when it loads).
+
+    Example::
+
+        register_table(TorchTable())  # dlcore_torch.ops, when the torch backend loads
+    """
     _TABLES[:] = [t for t in _TABLES if t.name != table.name] + [table]
     for kind, owner in list(_BY_TYPE.items()):
         if owner.name == table.name:
@@ -51,14 +62,23 @@ def register_table(table: Table) -> None:
 
 
 def tables() -> dict[str, Table]:
-    """The tables registered in this process, by backend name."""
+    """The tables registered in this process, by backend name.
+
+    >>> sorted(ops.tables())[:1]
+    ['numpy']
+    """
     return {table.name: table for table in _TABLES}
 
 
 @contextlib.contextmanager
 def using(table: Table) -> Iterator[Table]:
     """Run a block with ``table`` as the operations of functions given no array (a backend
-    calls a user's layer or loss inside it)."""
+    calls a user's layer or loss inside it).
+
+    >>> with ops.using(ops.tables()["numpy"]):
+    ...     ops.zeros((2,))
+    array([0., 0.], dtype=float32)
+    """
     token = _CURRENT.set(table)
     try:
         yield table
@@ -84,7 +104,11 @@ def _owner(value: Any) -> Table | None:
 
 def table_of(*values: Any, like: Any = None) -> Table:
     """The table of the first framework array among ``values`` (numpy arrays count last), else of
-    ``like``, else the current backend's, else numpy's."""
+    ``like``, else the current backend's, else numpy's.
+
+    >>> ops.table_of(np.zeros(2)).name
+    'numpy'
+    """
     numpy = None
     for value in values if like is None else (*values, like):
         table = _owner(value)
@@ -126,331 +150,591 @@ def _on(name: str, x: Array, *args: Any, **kwargs: Any) -> Any:
 # -- creation ----------------------------------------------------------------------------------
 
 def zeros(shape: Sequence[int], dtype: str = "float32", like: Any = None) -> Array:
-    """An array of zeros."""
+    """An array of zeros.
+
+    >>> ops.zeros((2, 3)).shape
+    (2, 3)
+    """
     return _run("zeros", table_of(like=like), tuple(shape), dtype)
 
 
 def ones(shape: Sequence[int], dtype: str = "float32", like: Any = None) -> Array:
-    """An array of ones."""
+    """An array of ones.
+
+    >>> ops.ones((2,))
+    array([1., 1.], dtype=float32)
+    """
     return _run("ones", table_of(like=like), tuple(shape), dtype)
 
 
 def full(shape: Sequence[int], value: float, dtype: str = "float32", like: Any = None) -> Array:
-    """An array of ``value``."""
+    """An array of ``value``.
+
+    >>> ops.full((2,), 0.5)
+    array([0.5, 0.5], dtype=float32)
+    """
     return _run("full", table_of(like=like), tuple(shape), value, dtype)
 
 
 def zeros_like(x: Array, dtype: str | None = None) -> Array:
-    """Zeros of ``x``'s shape (and dtype, unless given)."""
+    """Zeros of ``x``'s shape (and dtype, unless given).
+
+    >>> ops.zeros_like(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32))
+    array([[0., 0.],
+           [0., 0.]], dtype=float32)
+    """
     return _on("zeros_like", x, dtype)
 
 
 def ones_like(x: Array, dtype: str | None = None) -> Array:
-    """Ones of ``x``'s shape (and dtype, unless given)."""
+    """Ones of ``x``'s shape (and dtype, unless given).
+
+    >>> ops.ones_like(np.array([1, 2]))
+    array([1, 1])
+    """
     return _on("ones_like", x, dtype)
 
 
 def arange(start: int, stop: int | None = None, step: int = 1, dtype: str = "int64", like: Any = None) -> Array:
-    """``start, start + step, ...`` below ``stop`` (``arange(n)``: 0 to n - 1)."""
+    """``start, start + step, ...`` below ``stop`` (``arange(n)``: 0 to n - 1).
+
+    >>> ops.arange(1, 7, 2)
+    array([1, 3, 5])
+    """
     return _run("arange", table_of(like=like), start, stop, step, dtype)
 
 
 def convert(value: Any, dtype: str | None = None, like: Any = None) -> Array:
     """``value`` (a number, a list, a numpy array) as an array of the backend (of ``like``):
-    numpy arrays keep their dtype, Python floats become float32 and ints int64."""
+    numpy arrays keep their dtype, Python floats become float32 and ints int64.
+
+    >>> ops.convert([1.0, 2.0])
+    array([1., 2.], dtype=float32)
+    """
     return _run("convert", table_of(like=like), value, dtype)
 
 
 # -- dtypes and shapes -------------------------------------------------------------------------
 
 def cast(x: Array, dtype: str) -> Array:
-    """``x`` converted to ``dtype``."""
+    """``x`` converted to ``dtype``.
+
+    >>> ops.cast(np.array([1.7, -1.7]), 'int32')
+    array([ 1, -1], dtype=int32)
+    """
     return _on("cast", x, dtype)
 
 
 def dtype(x: Array) -> str:
-    """``x``'s dtype by name: "float32", "int64", ..."""
+    """``x``'s dtype by name: "float32", "int64", ...
+
+    >>> ops.dtype(np.zeros(2, np.float32))
+    'float32'
+    """
     return _on("dtype", x)  # type: ignore[no-any-return]
 
 
 def shape(x: Array) -> tuple[Any, ...]:
     """``x``'s shape; an axis whose size is known only when the step runs (TensorFlow's batch
-    axis while tracing) is a scalar tensor."""
+    axis while tracing) is a scalar tensor.
+
+    >>> ops.shape(np.zeros((4, 3)))
+    (4, 3)
+    """
     return _on("shape", x)  # type: ignore[no-any-return]
 
 
 def ndim(x: Array) -> int:
-    """The number of axes of ``x``."""
+    """The number of axes of ``x``.
+
+    >>> ops.ndim(np.zeros((4, 3)))
+    2
+    """
     return len(_on("shape", x))
 
 
 # -- elementwise -------------------------------------------------------------------------------
 
 def abs(x: Array) -> Array:  # noqa: A001
-    """|x|."""
+    """|x|.
+
+    >>> ops.abs(np.array([-1.5, 2.0]))
+    array([1.5, 2. ])
+    """
     return _on("abs", x)
 
 
 def exp(x: Array) -> Array:
-    """e ** x."""
+    """e ** x.
+
+    >>> ops.exp(np.array([0.0, 1.0]))
+    array([1.        , 2.71828183])
+    """
     return _on("exp", x)
 
 
 def log(x: Array) -> Array:
-    """The natural logarithm."""
+    """The natural logarithm.
+
+    >>> ops.log(np.array([1.0, np.e]))
+    array([0., 1.])
+    """
     return _on("log", x)
 
 
 def log1p(x: Array) -> Array:
-    """log(1 + x), exact for small x."""
+    """log(1 + x), exact for small x.
+
+    >>> ops.log1p(np.array([0.0, 1e-10]))
+    array([0.e+00, 1.e-10])
+    """
     return _on("log1p", x)
 
 
 def sqrt(x: Array) -> Array:
-    """The square root."""
+    """The square root.
+
+    >>> ops.sqrt(np.array([4.0, 9.0]))
+    array([2., 3.])
+    """
     return _on("sqrt", x)
 
 
 def rsqrt(x: Array) -> Array:
-    """1 / sqrt(x)."""
+    """1 / sqrt(x).
+
+    >>> ops.rsqrt(np.array([4.0, 0.25]))
+    array([0.5, 2. ])
+    """
     return _on("rsqrt", x)
 
 
 def square(x: Array) -> Array:
-    """x * x."""
+    """x * x.
+
+    >>> ops.square(np.array([-3.0, 2.0]))
+    array([9., 4.])
+    """
     return _on("square", x)
 
 
 def sign(x: Array) -> Array:
-    """-1, 0 or 1."""
+    """-1, 0 or 1.
+
+    >>> ops.sign(np.array([-3.0, 0.0, 2.0]))
+    array([-1.,  0.,  1.])
+    """
     return _on("sign", x)
 
 
 def floor(x: Array) -> Array:
-    """The largest integer <= x (same dtype)."""
+    """The largest integer <= x (same dtype).
+
+    >>> ops.floor(np.array([-1.5, 1.5]))
+    array([-2.,  1.])
+    """
     return _on("floor", x)
 
 
 def sin(x: Array) -> Array:
-    """The sine."""
+    """The sine.
+
+    >>> ops.sin(np.array([0.0, np.pi / 2]))
+    array([0., 1.])
+    """
     return _on("sin", x)
 
 
 def cos(x: Array) -> Array:
-    """The cosine."""
+    """The cosine.
+
+    >>> ops.cos(np.array([0.0, np.pi]))
+    array([ 1., -1.])
+    """
     return _on("cos", x)
 
 
 def tanh(x: Array) -> Array:
-    """The hyperbolic tangent."""
+    """The hyperbolic tangent.
+
+    >>> ops.tanh(np.array([0.0, 1.0]))
+    array([0.        , 0.76159416])
+    """
     return _on("tanh", x)
 
 
 def erf(x: Array) -> Array:
-    """The error function."""
+    """The error function.
+
+    >>> ops.erf(np.array([0.0, 1.0]))
+    array([0.        , 0.84270079])
+    """
     return _on("erf", x)
 
 
 def sigmoid(x: Array) -> Array:
-    """1 / (1 + e ** -x)."""
+    """1 / (1 + e ** -x).
+
+    >>> ops.sigmoid(np.array([0.0, 2.0]))
+    array([0.5       , 0.88079708])
+    """
     return _on("sigmoid", x)
 
 
 def relu(x: Array) -> Array:
-    """max(x, 0)."""
+    """max(x, 0).
+
+    >>> ops.relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
     return _on("relu", x)
 
 
 def gelu(x: Array, approximate: bool = False) -> Array:
-    """x * Phi(x) (``approximate``: the tanh formula)."""
+    """x * Phi(x) (``approximate``: the tanh formula).
+
+    >>> ops.gelu(np.array([-1.0, 1.0]))
+    array([-0.15865525,  0.84134475])
+    """
     return _on("gelu", x, approximate)
 
 
 def silu(x: Array) -> Array:
-    """x * sigmoid(x)."""
+    """x * sigmoid(x).
+
+    >>> ops.silu(np.array([-1.0, 1.0]))
+    array([-0.26894142,  0.73105858])
+    """
     return _on("silu", x)
 
 
 def softplus(x: Array) -> Array:
-    """log(1 + e ** x), without overflow."""
+    """log(1 + e ** x), without overflow.
+
+    >>> ops.softplus(np.array([0.0, 100.0]))
+    array([  0.69314718, 100.        ])
+    """
     return _on("softplus", x)
 
 
 def leaky_relu(x: Array, negative_slope: float = 0.01) -> Array:
-    """x where x >= 0, else ``negative_slope`` * x."""
+    """x where x >= 0, else ``negative_slope`` * x.
+
+    >>> ops.leaky_relu(np.array([-1.0, 2.0]), 0.1)
+    array([-0.1,  2. ])
+    """
     return _on("leaky_relu", x, negative_slope)
 
 
 def elu(x: Array) -> Array:
-    """x where x > 0, else e ** x - 1."""
+    """x where x > 0, else e ** x - 1.
+
+    >>> ops.elu(np.array([-1.0, 2.0]))
+    array([-0.63212056,  2.        ])
+    """
     return _on("elu", x)
 
 
 def maximum(x: Array, y: Array) -> Array:
-    """The larger of x and y, elementwise (broadcast)."""
+    """The larger of x and y, elementwise (broadcast).
+
+    >>> ops.maximum(np.array([1.0, 5.0]), 3.0)
+    array([3., 5.])
+    """
     return _run("maximum", table_of(x, y), x, y)
 
 
 def minimum(x: Array, y: Array) -> Array:
-    """The smaller of x and y, elementwise (broadcast)."""
+    """The smaller of x and y, elementwise (broadcast).
+
+    >>> ops.minimum(np.array([1.0, 5.0]), 3.0)
+    array([1., 3.])
+    """
     return _run("minimum", table_of(x, y), x, y)
 
 
 def power(x: Array, y: Array | float) -> Array:
-    """x ** y."""
+    """x ** y.
+
+    >>> ops.power(np.array([2.0, 3.0]), 2.0)
+    array([4., 9.])
+    """
     return _run("power", table_of(x, y), x, y)
 
 
 def clip(x: Array, low: float | None, high: float | None) -> Array:
-    """x limited to [low, high] (None: no limit on that side)."""
+    """x limited to [low, high] (None: no limit on that side).
+
+    >>> ops.clip(np.array([-2.0, 0.5, 2.0]), -1.0, 1.0)
+    array([-1. ,  0.5,  1. ])
+    """
     return _on("clip", x, low, high)
 
 
 def where(condition: Array, x: Array | float, y: Array | float) -> Array:
-    """x where ``condition`` holds, else y (broadcast)."""
+    """x where ``condition`` holds, else y (broadcast).
+
+    >>> ops.where(np.array([True, False]), 1.0, -1.0)
+    array([ 1., -1.])
+    """
     return _run("where", table_of(x, y, condition), condition, x, y)
 
 
 def isfinite(x: Array) -> Array:
-    """Whether each value is neither infinite nor NaN."""
+    """Whether each value is neither infinite nor NaN.
+
+    >>> ops.isfinite(np.array([1.0, np.inf, np.nan]))
+    array([ True, False, False])
+    """
     return _on("isfinite", x)
 
 
 # -- reductions --------------------------------------------------------------------------------
 
 def sum(x: Array, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
-    """The sum over ``axis``."""
+    """The sum over ``axis``.
+
+    >>> ops.sum(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=0)
+    array([ 4. , -1.5], dtype=float32)
+    """
     return _on("sum", x, axis, keepdims)
 
 
 def mean(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
-    """The mean over ``axis``."""
+    """The mean over ``axis``.
+
+    >>> ops.mean(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=1, keepdims=True)
+    array([[-0.5 ],
+           [ 1.75]], dtype=float32)
+    """
     return _on("mean", x, axis, keepdims)
 
 
 def max(x: Array, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
-    """The maximum over ``axis``."""
+    """The maximum over ``axis``.
+
+    >>> ops.max(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32))
+    np.float32(3.0)
+    """
     return _on("max", x, axis, keepdims)
 
 
 def min(x: Array, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
-    """The minimum over ``axis``."""
+    """The minimum over ``axis``.
+
+    >>> ops.min(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=-1)
+    array([-2. ,  0.5], dtype=float32)
+    """
     return _on("min", x, axis, keepdims)
 
 
 def var(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
-    """The (biased) variance over ``axis``: mean((x - mean(x)) ** 2)."""
+    """The (biased) variance over ``axis``: mean((x - mean(x)) ** 2).
+
+    >>> ops.var(np.array([1.0, 2.0, 3.0, 4.0]))
+    np.float64(1.25)
+    """
     return _on("var", x, axis, keepdims)
 
 
 def std(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
-    """sqrt(var(x))."""
+    """sqrt(var(x)).
+
+    >>> ops.std(np.array([1.0, 3.0]))
+    np.float64(1.0)
+    """
     return _on("std", x, axis, keepdims)
 
 
 def logsumexp(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
-    """log(sum(exp(x))) over ``axis``, without overflow."""
+    """log(sum(exp(x))) over ``axis``, without overflow.
+
+    >>> ops.logsumexp(np.array([1000.0, 1000.0]))
+    array(1000.69314718)
+    """
     return _on("logsumexp", x, axis, keepdims)
 
 
 def argmax(x: Array, axis: int = -1) -> Array:
-    """The index (int64) of the largest value along ``axis``; the first one on ties."""
+    """The index (int64) of the largest value along ``axis``; the first one on ties.
+
+    >>> ops.argmax(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=1)
+    array([0, 0])
+    """
     return _on("argmax", x, axis)
 
 
 def argmin(x: Array, axis: int = -1) -> Array:
-    """The index (int64) of the smallest value along ``axis``; the first one on ties."""
+    """The index (int64) of the smallest value along ``axis``; the first one on ties.
+
+    >>> ops.argmin(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=0)
+    array([0, 0])
+    """
     return _on("argmin", x, axis)
 
 
 def cumsum(x: Array, axis: int = -1) -> Array:
-    """Running sums along ``axis``."""
+    """Running sums along ``axis``.
+
+    >>> ops.cumsum(np.array([1.0, 2.0, 3.0]))
+    array([1., 3., 6.])
+    """
     return _on("cumsum", x, axis)
 
 
 def top_k(x: Array, k: int) -> tuple[Array, Array]:
-    """The ``k`` largest values along the last axis, largest first, and their indices (int64)."""
+    """The ``k`` largest values along the last axis, largest first, and their indices (int64).
+
+    >>> ops.top_k(np.array([[0.1, 0.7, 0.2]]), 2)
+    (array([[0.7, 0.2]]), array([[1, 2]]))
+    """
     return _on("top_k", x, k)  # type: ignore[no-any-return]
 
 
 # -- linear algebra ----------------------------------------------------------------------------
 
 def matmul(x: Array, y: Array) -> Array:
-    """The matrix product (batched over leading axes, as ``@``)."""
+    """The matrix product (batched over leading axes, as ``@``).
+
+    >>> ops.matmul(np.eye(2), np.array([[1.0], [2.0]]))
+    array([[1.],
+           [2.]])
+    """
     return _run("matmul", table_of(x, y), x, y)
 
 
 def einsum(subscripts: str, *operands: Array) -> Array:
-    """Einstein summation, as numpy's ``einsum`` (explicit ``->`` output)."""
+    """Einstein summation, as numpy's ``einsum`` (explicit ``->`` output).
+
+    >>> ops.einsum('ij,j->i', np.eye(2), np.array([1.0, 2.0]))
+    array([1., 2.])
+    """
     return _run("einsum", table_of(*operands), subscripts, *operands)
 
 
 def transpose(x: Array, axes: Sequence[int] | None = None) -> Array:
-    """``x`` with its axes in the order ``axes`` (None: reversed)."""
+    """``x`` with its axes in the order ``axes`` (None: reversed).
+
+    >>> ops.transpose(np.zeros((2, 3, 4)), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     return _on("transpose", x, None if axes is None else tuple(axes))
 
 
 # -- shapes and indexing -----------------------------------------------------------------------
 
 def reshape(x: Array, shape: Sequence[Any]) -> Array:
-    """``x`` in a new shape of as many values (one axis may be -1)."""
+    """``x`` in a new shape of as many values (one axis may be -1).
+
+    >>> ops.reshape(np.arange(6), (2, -1))
+    array([[0, 1, 2],
+           [3, 4, 5]])
+    """
     return _on("reshape", x, tuple(shape))
 
 
 def expand_dims(x: Array, axis: int) -> Array:
-    """``x`` with an axis of size 1 inserted at ``axis``."""
+    """``x`` with an axis of size 1 inserted at ``axis``.
+
+    >>> ops.expand_dims(np.zeros((2, 3)), 0).shape
+    (1, 2, 3)
+    """
     return _on("expand_dims", x, axis)
 
 
 def squeeze(x: Array, axis: Any = None) -> Array:
-    """``x`` without its axes of size 1 (or only ``axis``)."""
+    """``x`` without its axes of size 1 (or only ``axis``).
+
+    >>> ops.squeeze(np.zeros((2, 1, 3))).shape
+    (2, 3)
+    """
     return _on("squeeze", x, axis)
 
 
 def concatenate(xs: Sequence[Array], axis: int = 0) -> Array:
-    """Arrays joined along an existing axis."""
+    """Arrays joined along an existing axis.
+
+    >>> ops.concatenate([np.zeros((2, 1)), np.ones((2, 2))], axis=1).shape
+    (2, 3)
+    """
     return _run("concatenate", table_of(*xs), list(xs), axis)
 
 
 def stack(xs: Sequence[Array], axis: int = 0) -> Array:
-    """Arrays of one shape joined along a new axis."""
+    """Arrays of one shape joined along a new axis.
+
+    >>> ops.stack([np.zeros(3), np.ones(3)]).shape
+    (2, 3)
+    """
     return _run("stack", table_of(*xs), list(xs), axis)
 
 
 def take(x: Array, indices: Array, axis: int = 0) -> Array:
-    """The entries of ``x`` at integer ``indices`` along ``axis`` (an embedding's rows)."""
+    """The entries of ``x`` at integer ``indices`` along ``axis`` (an embedding's rows).
+
+    >>> ops.take(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]), np.array([2, 0]))
+    array([[4., 5.],
+           [0., 1.]])
+    """
     return _run("take", table_of(x, indices), x, indices, axis)
 
 
 def take_along_axis(x: Array, indices: Array, axis: int) -> Array:
-    """``x``'s values at ``indices`` (of ``x``'s rank) along ``axis``."""
+    """``x``'s values at ``indices`` (of ``x``'s rank) along ``axis``.
+
+    >>> ops.take_along_axis(np.array([[1.0, 9.0], [7.0, 3.0]]), np.array([[1], [0]]), 1)
+    array([[9.],
+           [7.]])
+    """
     return _run("take_along_axis", table_of(x, indices), x, indices, axis)
 
 
 def pad(x: Array, widths: Sequence[tuple[int, int]], value: float = 0.0) -> Array:
-    """``x`` with ``value`` added (before, after) each axis."""
+    """``x`` with ``value`` added (before, after) each axis.
+
+    >>> ops.pad(np.ones((1, 2)), [(0, 0), (1, 1)])
+    array([[0., 1., 1., 0.]])
+    """
     return _on("pad", x, tuple((int(a), int(b)) for a, b in widths), value)
 
 
 def broadcast_to(x: Array, shape: Sequence[Any]) -> Array:
-    """``x`` repeated along axes of size 1 to ``shape``."""
+    """``x`` repeated along axes of size 1 to ``shape``.
+
+    >>> ops.broadcast_to(np.array([1.0, 2.0]), (2, 2))
+    array([[1., 2.],
+           [1., 2.]])
+    """
     return _on("broadcast_to", x, tuple(shape))
 
 
 # -- neural networks ---------------------------------------------------------------------------
 
 def one_hot(labels: Array, classes: int, dtype: str = "float32") -> Array:
-    """Rows of ``classes`` values, 1 at each integer label; an axis is added last."""
+    """Rows of ``classes`` values, 1 at each integer label; an axis is added last.
+
+    >>> ops.one_hot(np.array([2, 0]), 3)
+    array([[0., 0., 1.],
+           [1., 0., 0.]], dtype=float32)
+    """
     return _on("one_hot", labels, int(classes), dtype)
 
 
 def softmax(x: Array, axis: int = -1) -> Array:
-    """exp(x) / sum(exp(x)) along ``axis``, without overflow."""
+    """exp(x) / sum(exp(x)) along ``axis``, without overflow.
+
+    >>> ops.softmax(np.array([0.0, np.log(3.0)]))
+    array([0.25, 0.75])
+    """
     return _on("softmax", x, axis)
 
 
 def log_softmax(x: Array, axis: int = -1) -> Array:
-    """x - logsumexp(x) along ``axis``."""
+    """x - logsumexp(x) along ``axis``.
+
+    >>> ops.log_softmax(np.array([0.0, 0.0]))
+    array([-0.69314718, -0.69314718])
+    """
     return _on("log_softmax", x, axis)
 
 
@@ -458,22 +742,39 @@ def conv2d(x: Array, weight: Array, stride: int | tuple[int, int] = 1,
            padding: int | str | tuple[tuple[int, int], tuple[int, int]] = 0) -> Array:
     """A 2-D convolution (cross-correlation, as every framework's) of images (N, C, H, W) with
     ``weight`` (out, C, kh, kw) -> (N, out, H', W'); ``padding``: zeros on each side (an int),
-    ((top, bottom), (left, right)), "valid" or "same" (stride 1)."""
+    ((top, bottom), (left, right)), "valid" or "same" (stride 1).
+
+    >>> ops.conv2d(np.ones((1, 3, 8, 8)), np.ones((4, 3, 3, 3)), padding='same').shape
+    (1, 4, 8, 8)
+    """
     return _run("conv2d", table_of(x, weight), x, weight, _pair(stride), _pads(padding, weight))
 
 
 def max_pool2d(x: Array, size: int | tuple[int, int], stride: int | tuple[int, int] | None = None) -> Array:
-    """The maximum over windows of (N, C, H, W) images (no padding; stride: the size)."""
+    """The maximum over windows of (N, C, H, W) images (no padding; stride: the size).
+
+    >>> ops.max_pool2d(np.arange(16.0).reshape(1, 1, 4, 4), 2)
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
     return _on("max_pool2d", x, _pair(size), _pair(size if stride is None else stride))
 
 
 def avg_pool2d(x: Array, size: int | tuple[int, int], stride: int | tuple[int, int] | None = None) -> Array:
-    """The mean over windows of (N, C, H, W) images (no padding; stride: the size)."""
+    """The mean over windows of (N, C, H, W) images (no padding; stride: the size).
+
+    >>> ops.avg_pool2d(np.ones((1, 2, 6, 6)), 3).shape
+    (1, 2, 2, 2)
+    """
     return _on("avg_pool2d", x, _pair(size), _pair(size if stride is None else stride))
 
 
 def stop_gradient(x: Array) -> Array:
-    """``x``, through which no gradient flows."""
+    """``x``, through which no gradient flows.
+
+    >>> ops.stop_gradient(np.array([1.0]))
+    array([1.])
+    """
     return _on("stop_gradient", x)
 
 
@@ -481,12 +782,20 @@ def stop_gradient(x: Array) -> Array:
 
 def random_uniform(shape: Sequence[Any], seed: Any, low: float = 0.0, high: float = 1.0, dtype: str = "float32",
                    like: Any = None) -> Array:
-    """Values drawn uniformly from [low, high), a function of ``seed`` (an int or (seed, counter))."""
+    """Values drawn uniformly from [low, high), a function of ``seed`` (an int or (seed, counter)).
+
+    >>> ops.random_uniform((3,), seed=(7, 0)).shape
+    (3,)
+    """
     return _run("random_uniform", table_of(seed, like=like), tuple(shape), seed, low, high, dtype)
 
 
 def random_normal(shape: Sequence[Any], seed: Any, dtype: str = "float32", like: Any = None) -> Array:
-    """Values drawn from N(0, 1), a function of ``seed`` (an int or (seed, counter))."""
+    """Values drawn from N(0, 1), a function of ``seed`` (an int or (seed, counter)).
+
+    >>> ops.random_normal((2, 2), seed=7).dtype
+    dtype('float32')
+    """
     return _run("random_normal", table_of(seed, like=like), tuple(shape), seed, dtype)
 
 
