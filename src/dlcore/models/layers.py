@@ -28,7 +28,7 @@ import numpy as np
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from ..plugins.manager import registry
-from . import written
+from . import built_in, written
 
 Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softmax")
@@ -95,6 +95,12 @@ class Layer:
             define(cls, cls.__dict__.get("kind") or written.snake_case(cls.__name__))
 
     @property
+    def on_ops(self) -> bool:
+        """Whether this layer has a version written on :mod:`dlcore.ops` (a user's, or dlcore's own),
+        which any backend with an ops table runs."""
+        return self.written_on_ops or self.kind in built_in.APPLY
+
+    @property
     def written_on_ops(self) -> bool:
         """Whether this layer is written on :mod:`dlcore.ops` (has ``call``), not a built-in kind."""
         return type(self).call is not Layer.call
@@ -138,7 +144,9 @@ class Layer:
         return self._plan(shape).frozen if self.written_on_ops else self.state
 
     def _plan(self, shape: Shape) -> written.Plan:
-        return written.plan(self, shape, self.input_dtype)
+        if self.written_on_ops:
+            return written.plan(self, shape, self.input_dtype)
+        return written.plan(self, shape, apply=built_in.APPLY[self.kind])
 
     def to_dict(self) -> dict[str, Any]:
         if self.written_on_ops:

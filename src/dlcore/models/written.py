@@ -90,6 +90,7 @@ class Plan:
     weights: dict[str, Weight]
     attributes: dict[str, str]  # attribute -> weight name
     output_shape: Shape
+    apply: Callable[..., tuple[Any, dict[str, Any]]] | None = None  # a built-in layer's (weights, x, training)
 
     def bind(self, values: Mapping[str, Any]) -> Layer:
         """The built copy with ``values`` (weight name -> the backend's array) in its attributes."""
@@ -111,11 +112,13 @@ class Plan:
     def call(self, values: Mapping[str, Any], x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
         """The layer applied to ``x`` with ``values`` as its weights, and the new values its call
         assigned to non-trainable weights (``self.assign``), by name; errors name the layer."""
-        layer = self.bind(values)
         try:
+            if self.apply is not None:
+                return self.apply(self.layer, values, x, training)
+            layer = self.bind(values)
             return layer.call(x, training=training), dict(layer._updates)
         except ops.OpsError as err:
-            raise ops.OpsError(f"layer {layer.kind}: {err}") from err
+            raise ops.OpsError(f"layer {self.layer.kind}: {err}") from err
 
 
 def assign(layer: Layer, weight: Any, value: Any) -> None:
@@ -130,14 +133,27 @@ def assign(layer: Layer, weight: Any, value: Any) -> None:
     layer._updates[name] = value
 
 
-def plan(layer: Layer, shape: Shape, input_dtype: str = "float32") -> Plan:
-    """``layer`` built for inputs of ``shape`` (one sample, canonical), cached on the layer."""
-    plans = layer.__dict__.setdefault("_plans", {})
+def plan(layer: Layer, shape: Shape, input_dtype: str = "float32", apply: Callable[..., Any] | None = None) -> Plan:
+    """``layer`` built for inputs of ``shape`` (one sample, canonical), cached on the layer; a
+    built-in layer's plan runs ``apply`` on the weights it describes."""
+    plans = layer.__dict__.get("_plans")
+    if plans is None:
+        plans = {}
+        object.__setattr__(layer, "_plans", plans)
     key = (tuple(shape), input_dtype)
     if key not in plans:
-        plans[key] = _make_plan(layer, tuple(shape), input_dtype)
+        plans[key] = _made_plan(layer, tuple(shape), apply) if apply else _make_plan(layer, tuple(shape), input_dtype)
     found: Plan = plans[key]
     return found
+
+
+def _made_plan(layer: Layer, shape: Shape, apply: Callable[..., Any]) -> Plan:
+    """The plan of a layer that describes its weights itself (dlcore's own)."""
+    values = layer.initial_weights(shape, np.random.default_rng(0))
+    weights = {name: Weight(name, tuple(s), lambda s_, rng, n=name: layer.initial_weights(shape, rng)[n],
+                            name not in layer.state, str(values[name].dtype))
+               for name, s in layer.parameter_shapes(shape).items()}
+    return Plan(layer, weights, {}, tuple(layer.output_shape(shape)), apply)
 
 
 def _make_plan(layer: Layer, shape: Shape, input_dtype: str) -> Plan:

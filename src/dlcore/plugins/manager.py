@@ -326,7 +326,7 @@ class Registry:
         """``backend``'s kernel for ``layer``: its kind's own (a built-in layer, or a native fast
         path of a layer written on ops), else, for a layer written on :mod:`dlcore.ops`, the
         backend's kernel ``"ops"``, which builds any such layer."""
-        if getattr(layer, "written_on_ops", False) and self._kernel_key("layer", layer.kind, backend) is None:
+        if getattr(layer, "on_ops", False) and self._kernel_key("layer", layer.kind, backend) is None:
             return self.kernel("layer", "ops", backend)
         return self.kernel("layer", layer.kind, backend)
 
