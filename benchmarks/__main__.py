@@ -16,6 +16,9 @@ other pipeline) so that machine noise hits all alike:
   beside a CPU-bound process the benchmark starts and stops around each of them;
 - lightning-fit (torch, Fashion-MNIST): a Lightning ``Trainer`` fitting the same MLP from a
   DataLoader over the in-memory tensors, where Lightning is installed;
+- "dlcore, native layers" and "dlcore, layers on ops" (Fashion-MNIST): the MLP as a sequential
+  of dense layers, the built-in ones (each backend's native kernel, its fast path) against the
+  same layer written once on dlcore.ops as a user writes one (``pipelines.OpsDense``);
 - gemm-bound (Fashion-MNIST): only the matrix products of each step, a lower bound, through
   the kernels dlcore uses (torch: also "gemm-bound-torch.mm", through nn.Linear's).
 
@@ -142,6 +145,8 @@ def _load(config):
     if source != "Fashion-MNIST":
         others.pop("tutorial", None)  # torchvision needs the real files
     others["dlcore, no callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=False)
+    others["dlcore, layers on ops"] = lambda: _dlcore_ops_epochs(config, x, y, native_layers=False)
+    others["dlcore, native layers"] = lambda: _dlcore_ops_epochs(config, x, y, native_layers=True)
     others["dlcore, a batch callback"] = lambda: _dlcore_epochs(config, x, y, batch_hook=True)
     others["dlcore, one busy process"] = lambda: under_load(  # the next epoch, native's below, is busy too
         _dlcore_epochs(config, x, y, batch_hook=False), pause=0)
@@ -162,6 +167,21 @@ def _dlcore_epochs(config, x, y, batch_hook: bool):
     trainer, spec = _trainer(config, 1), models.mlp(784, [512, 512], 10)
     callbacks = [PerBatch()] if batch_hook else []
     return lambda: trainer.fit(spec, (x, y), callbacks=callbacks)
+
+
+def _dlcore_ops_epochs(config, x, y, native_layers: bool):
+    """A function running one more dlcore epoch of the MLP as a sequential of dense layers: the
+    built-in ``layers.dense`` (the backend's native kernel, its fast path) or the same layer
+    written once on dlcore.ops as a user would (``pipelines.OpsDense``)."""
+    from dlcore import models
+    from dlcore.models import layers
+
+    from .pipelines import OpsDense
+
+    dense = layers.dense if native_layers else OpsDense
+    spec = models.sequential([layers.flatten(), dense(512, "relu"), dense(512, "relu"), dense(10)], (784,))
+    trainer = _trainer(config, 1)
+    return lambda: trainer.fit(spec, (x, y))
 
 
 def _trainer(config, epochs):
@@ -243,7 +263,8 @@ def _records(config: dict, timing: dict, warmups: int = 1) -> list[dict]:
     native = next((r["seconds_per_epoch"] for r in records if r["pipeline"] == "native"), None)
     for r in records:
         r["ratio_to_native"] = r["seconds_per_epoch"] / native if native else None
-    order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "native", "dlcore, one busy process",
+    order = ["dlcore", "dlcore, no callback", "dlcore, a batch callback", "dlcore, native layers",
+             "dlcore, layers on ops", "native", "dlcore, one busy process",
              "native, one busy process", "tutorial", "keras-fit", "lightning-fit",
              "gemm-bound", "gemm-bound-torch.mm"]
     return sorted(records, key=lambda r: order.index(r["pipeline"]))
@@ -292,6 +313,12 @@ def _targets(records: list[dict]) -> list[str]:
         native = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"], pipeline="native")
         if r["pipeline"] == "dlcore" and native:
             lines.append(_ratio(f"dlcore / native, {r['backend']} {r['workload']} {r['optimizer']}", r, native, 1.05))
+    for r in records:
+        fast = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"],
+                     pipeline="dlcore, native layers")
+        if r["pipeline"] == "dlcore, layers on ops" and fast:
+            lines.append(_ratio(f"dense layers on dlcore.ops / native dense layers, {r['backend']} {r['workload']} "
+                                f"{r['optimizer']}", r, fast))
     for r in records:
         bare = _find(records, backend=r["backend"], workload=r["workload"], optimizer=r["optimizer"],
                      pipeline="dlcore, no callback")

@@ -20,8 +20,27 @@ from pathlib import Path
 
 import numpy as np
 
-from dlcore import DataError, datasets, embeddings
+from dlcore import DataError, datasets, embeddings, ops
 from dlcore.data.fashion_mnist import locate_fashion_mnist
+from dlcore.models import layers
+
+
+class OpsDense(layers.Layer):
+    """A dense layer written once on dlcore.ops, as a user writes one: the benchmark's ops path,
+    against the built-in ``layers.dense`` that each backend runs with its native kernel."""
+
+    kind = "benchmarks.ops_dense"
+
+    def __init__(self, units: int, activation: str | None = None):
+        self.units, self.activation = units, activation
+
+    def build(self, input_shape):
+        self.weight = self.add_weight("weight", (self.units, input_shape[-1]), init="uniform")
+        self.bias = self.add_weight("bias", (self.units,), init="zeros")
+
+    def call(self, x, training=False):
+        y = ops.matmul(x, ops.transpose(self.weight)) + self.bias
+        return ops.relu(y) if self.activation == "relu" else y
 
 
 # ---------------------------------------------------------------------------- data
