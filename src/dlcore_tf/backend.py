@@ -19,6 +19,7 @@ from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
 from .models import canonical, canonical_shape, native, warn_final_activation
+from .ops import TABLE
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -179,6 +180,11 @@ class TFBackend(Backend):
                 self._devices.append(Device("tensorflow", "gpu", i, f"GPU:{i}", details.get("device_name", gpu.name)))
 
     # -- facts
+
+    @property
+    def ops(self) -> Any:
+        """TensorFlow's table of :mod:`dlcore.ops`."""
+        return TABLE
 
     def devices(self) -> list[Device]:
         return list(self._devices)
