@@ -37,9 +37,29 @@ def _as(value: Any, like: Any) -> Any:
     return TensorFlowTable.convert(value)
 
 
+def _promoted(x: Any, *values: Any) -> Any:
+    """``x`` as a tensor, float64 if it is an integer one meeting a Python float (numpy's rule)."""
+    x = tf.convert_to_tensor(x)
+    if x.dtype.is_integer and any(isinstance(v, float) for v in values):
+        return tf.cast(x, tf.float64)
+    return x
+
+
 def _pair(x: Any, y: Any) -> tuple[Any, Any]:
+    x, y = (_promoted(x, y) if _tensor(x) else x), (_promoted(y, x) if _tensor(y) else y)
     x_like, y_like = (x if _tensor(x) else None), (y if _tensor(y) else None)
     return _as(x, y_like), _as(y, x_like)
+
+
+def _floating(x: Any) -> Any:
+    """``x`` as a float tensor: integers become float64, as numpy computes them."""
+    x = tf.convert_to_tensor(x)
+    return x if x.dtype.is_floating else tf.cast(x, tf.float64)
+
+
+def _of_floats(op: Callable[..., Any]) -> Callable[..., Any]:
+    """A function defined on floats, given integers as float64 (numpy's meaning)."""
+    return lambda x, *args: op(_floating(x), *args)
 
 
 def _axes(axis: Any) -> Any:
@@ -135,29 +155,24 @@ class TensorFlowTable(Table):
     # -- elementwise
 
     abs = staticmethod(tf.abs)
-    exp = staticmethod(tf.exp)
-    log = staticmethod(tf.math.log)
-    log1p = staticmethod(tf.math.log1p)
-    sqrt = staticmethod(tf.sqrt)
-    rsqrt = staticmethod(tf.math.rsqrt)
     square = staticmethod(tf.square)
     sign = staticmethod(tf.sign)
-    floor = staticmethod(tf.floor)
-    sin = staticmethod(tf.sin)
-    cos = staticmethod(tf.cos)
-    tanh = staticmethod(tf.tanh)
-    erf = staticmethod(tf.math.erf)
-    sigmoid = staticmethod(tf.sigmoid)
     relu = staticmethod(tf.nn.relu)
-    silu = staticmethod(tf.nn.silu)
-    softplus = staticmethod(tf.nn.softplus)
-    elu = staticmethod(tf.nn.elu)
+    exp, log, log1p, sqrt, rsqrt, sin, cos, tanh, erf, sigmoid, silu, softplus, elu = (
+        staticmethod(_of_floats(f)) for f in (tf.exp, tf.math.log, tf.math.log1p, tf.sqrt, tf.math.rsqrt, tf.sin,
+                                              tf.cos, tf.tanh, tf.math.erf, tf.sigmoid, tf.nn.silu, tf.nn.softplus,
+                                              tf.nn.elu))
+
+    def floor(self, x: Any) -> Any:
+        x = tf.convert_to_tensor(x)
+        return tf.floor(x) if x.dtype.is_floating else x
 
     def gelu(self, x: Any, approximate: bool = False) -> Any:
-        return tf.nn.gelu(x, approximate=bool(approximate))
+        return tf.nn.gelu(_floating(x), approximate=bool(approximate))
 
     def leaky_relu(self, x: Any, negative_slope: float = 0.01) -> Any:
-        return tf.where(x >= 0, x, x * _as(negative_slope, x))
+        x = tf.convert_to_tensor(x)
+        return tf.where(x >= 0, x, x * tf.cast(negative_slope, x.dtype))  # numpy's table: the slope in x's dtype
 
     def maximum(self, x: Any, y: Any) -> Any:
         return tf.maximum(*_pair(x, y))
@@ -169,7 +184,7 @@ class TensorFlowTable(Table):
         return tf.pow(*_pair(x, y))
 
     def clip(self, x: Any, low: Any, high: Any) -> Any:
-        x = tf.convert_to_tensor(x)
+        x = _promoted(x, low, high)
         if low is not None:
             x = tf.maximum(x, _as(low, x))
         if high is not None:
@@ -205,7 +220,7 @@ class TensorFlowTable(Table):
         return tf.math.reduce_std(_floating(x), _axes(axis), keepdims)
 
     def logsumexp(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        return tf.reduce_logsumexp(x, _axes(axis), keepdims)
+        return tf.reduce_logsumexp(_floating(x), _axes(axis), keepdims)
 
     def argmax(self, x: Any, axis: int = -1) -> Any:
         return tf.argmax(x, axis, output_type=tf.int64)
@@ -273,7 +288,8 @@ class TensorFlowTable(Table):
         return tf.transpose(gathered, last)
 
     def pad(self, x: Any, widths: Any, value: float = 0.0) -> Any:
-        return tf.pad(x, [list(w) for w in widths], constant_values=_as(value, x))
+        x = tf.convert_to_tensor(x)
+        return tf.pad(x, [list(w) for w in widths], constant_values=tf.cast(value, x.dtype))  # numpy's: 1.5 -> 1
 
     def broadcast_to(self, x: Any, shape: Any) -> Any:
         return tf.broadcast_to(x, list(shape))
@@ -284,10 +300,10 @@ class TensorFlowTable(Table):
         return tf.one_hot(labels, classes, dtype=dtype)
 
     def softmax(self, x: Any, axis: int = -1) -> Any:
-        return tf.nn.softmax(x, axis)
+        return tf.nn.softmax(_floating(x), axis)
 
     def log_softmax(self, x: Any, axis: int = -1) -> Any:
-        return tf.nn.log_softmax(x, axis)
+        return tf.nn.log_softmax(_floating(x), axis)
 
     def conv2d(self, x: Any, weight: Any, stride: tuple[int, int], pads: Any) -> Any:
         (top, bottom), (left, right) = pads
@@ -299,7 +315,7 @@ class TensorFlowTable(Table):
         return tf.transpose(tf.nn.max_pool2d(tf.transpose(x, NHWC), size, stride, "VALID"), NCHW)
 
     def avg_pool2d(self, x: Any, size: tuple[int, int], stride: tuple[int, int]) -> Any:
-        return tf.transpose(tf.nn.avg_pool2d(tf.transpose(x, NHWC), size, stride, "VALID"), NCHW)
+        return tf.transpose(tf.nn.avg_pool2d(tf.transpose(_floating(x), NHWC), size, stride, "VALID"), NCHW)
 
     def stop_gradient(self, x: Any) -> Any:
         return tf.stop_gradient(x)
@@ -311,11 +327,6 @@ class TensorFlowTable(Table):
 
     def random_normal(self, shape: Any, seed: Any, dtype: str) -> Any:
         return tf.random.stateless_normal(list(shape), _seed(seed), dtype=dtype)
-
-
-def _floating(x: Any) -> Any:
-    x = tf.convert_to_tensor(x)
-    return x if x.dtype.is_floating else tf.cast(x, tf.float64)
 
 
 for _name in NAMES:
