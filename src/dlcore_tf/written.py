@@ -54,9 +54,15 @@ class Written(_Layer):
             y = self._checked(tf.convert_to_tensor(y), training)
             if training is True:
                 for name, value in updates.items():
-                    variable = self.values[name]
-                    variable.assign(tf.cast(value, variable.dtype))
+                    self._assign(name, tf.convert_to_tensor(value))
         return tf.transpose(y, NHWC) if y.shape.rank == 4 else y
+
+    def _assign(self, name: str, value) -> None:
+        variable = self.values[name]
+        if not value.shape.is_compatible_with(variable.shape):
+            raise ops.OpsError(f"layer {self.layer.kind}: assign() gave {name!r} a value of shape {tuple(value.shape)}; "
+                               f"its shape is {tuple(variable.shape)}")
+        variable.assign(tf.cast(value, variable.dtype))
 
     def _checked(self, y, training):
         """``y`` if its shape is the planned one (found by the numpy call of the plan); else an
