@@ -19,6 +19,8 @@ from dlcore.optimizers import check_state
 
 from .framework import import_log, import_tensorflow, quiet_stderr
 from .models import canonical, canonical_shape, native, warn_final_activation
+from .ops import TABLE
+from .written import named_errors
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -180,6 +182,11 @@ class TFBackend(Backend):
 
     # -- facts
 
+    @property
+    def ops(self) -> Any:
+        """TensorFlow's table of :mod:`dlcore.ops`."""
+        return TABLE
+
     def devices(self) -> list[Device]:
         return list(self._devices)
 
@@ -291,7 +298,7 @@ class TFBackend(Backend):
         return self._orders[key][1]
 
     def _run(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
-        with tf.device(_where(model.device)):
+        with tf.device(_where(model.device)), named_errors():
             return self._steps(model, config, span, training)
 
     def _steps(self, model: Model, config: StepConfig, span: Span, training: bool) -> StepResults:
@@ -324,7 +331,7 @@ class TFBackend(Backend):
 
     def predict_steps(self, model: Model, span: Span) -> Any:
         forward = self._compiled(model, StepConfig(model.loss, (), span.data.batch_size)).forward
-        with tf.device(_where(model.device)):
+        with tf.device(_where(model.device)), named_errors():
             if span.data.native:
                 outputs = [forward(xb) for _, (xb, *_) in zip(range(span.count), span.batches)]
             else:
