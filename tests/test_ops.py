@@ -52,7 +52,7 @@ CASES = [
     ("dtype", lambda x: ops.dtype(x), (M,)), ("shape", lambda x: list(ops.shape(x)), (X,)),
     ("zeros", lambda x: ops.zeros((2, 3), like=x), (M,)), ("full", lambda x: ops.full((2,), 7.0, like=x), (M,)),
     ("arange", lambda x: ops.arange(1, 7, 2, like=x), (M,)), ("convert", lambda x: ops.convert([1.0, 2.0], like=x), (M,)),
-    ("operators", lambda a, b: (a + b * 2 - 1) / (b ** 2 + 1) @ a.T, (M, M)),
+    ("operators", lambda a, b: (a + b * 2 - 1) / (b ** 2 + 1) @ ops.transpose(a), (M, M)),
 ]
 
 

@@ -334,8 +334,5 @@ for _name in NAMES:
     setattr(TensorFlowTable, _name, staticmethod(_scoped(_name, _op.__func__)) if isinstance(_op, staticmethod)
             else _scoped(_name, _op))
 
-if "T" not in vars(tf.Tensor):  # ``x.T`` as on numpy's, torch's and JAX's arrays (nothing else of numpy's behavior)
-    tf.Tensor.T = property(lambda self: tf.transpose(self), doc="The tensor with its axes reversed.")
-
 TABLE = TensorFlowTable()
 ops.register_table(TABLE)

@@ -18,7 +18,8 @@ Rules, the same on every backend (numpy's table, in float64, is the reference):
   them).
 - ``axis`` is an int, a tuple of ints or None (all axes); negative axes count from the end.
 - Operators work on every backend's arrays: ``+ - * / ** @``, comparisons, ``&``, ``|``, ``~``,
-  and indexing with ints and slices.
+  and indexing with ints and slices (``x.T`` does not: TensorFlow's tensors lack it; use
+  ``ops.transpose``).
 - Random draws are functions of an explicit ``seed`` (an int, or a pair (seed, counter)): the
   same seed gives the same values on a backend, not the same values across backends.
 
