@@ -21,6 +21,7 @@ from dlcore.optimizers import check_state
 
 from .compile_cache import use_compilation_cache
 from .models import JaxModel, text_batch
+from .ops import TABLE
 from .strategy import join
 
 
@@ -44,6 +45,7 @@ class _Compiled:
             optimizer.sums = {n: jnp.zeros_like(model.native.params[n]) for n in optimizer.trainable}
 
         held = model.native.state  # entries training changes without gradients (batch norm's statistics, ...)
+        modal = bool(held) or model.native.training_mode  # apply takes training=True
 
         def forward(params: Any, xb: Any, training: bool = False) -> Any:
             """The logits, and the new values of the held entries (training a model with some)."""
@@ -51,7 +53,7 @@ class _Compiled:
                 half = lambda a: a.astype(jnp.bfloat16) if jnp.issubdtype(a.dtype, jnp.floating) else a  # noqa: E731
                 params = {n: a if n in held else half(a) for n, a in params.items()}
                 xb = jax.tree_util.tree_map(half, xb)
-            logits, updates = apply(params, xb, training=True) if training and held else (apply(params, xb), {})
+            logits, updates = apply(params, xb, training=True) if training and modal else (apply(params, xb), {})
             return (logits.astype(jnp.float32) if config.precision == "bf16-mixed" else logits), updates
 
         def statistics(logits: Any, y: Any) -> list[Any]:
@@ -183,6 +185,11 @@ class JaxBackend(Backend):
         self._order: tuple[Any, Any] = (None, None)
 
     # -- facts
+
+    @property
+    def ops(self) -> Any:
+        """JAX's table of dlcore.ops (:mod:`dlcore_jax.ops`)."""
+        return TABLE
 
     def devices(self) -> list[Device]:
         return list(self._devices)

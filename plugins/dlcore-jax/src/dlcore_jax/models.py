@@ -24,7 +24,8 @@ class JaxModel:
 
     ``state``: the entries training changes without gradients (batch norm's running
     statistics, dropout's counter; not trainable). A model with state also takes
-    ``apply(params, inputs, training=True)``, which returns ``(logits, {entry: new value})``.
+    ``apply(params, inputs, training=True)``, which returns ``(logits, {entry: new value})``;
+    so does a model with ``training_mode`` (a layer written on ops may act otherwise in training).
     ``scan``: whether a span of steps may run in one ``lax.scan`` on the CPU (XLA runs
     convolutions several times slower inside loops there)."""
 
@@ -33,6 +34,7 @@ class JaxModel:
     trainable: dict[str, bool] = field(default_factory=dict)
     state: tuple[str, ...] = ()
     scan: bool = True
+    training_mode: bool = False
 
 
 def _dense(params: dict[str, Any], h: Any, layers: int, activation: Callable[[Any], Any]) -> Any:
@@ -93,7 +95,8 @@ def sequential(spec: Sequential, layer_kernels: Sequence[Callable[..., JaxLayer]
         return (x, updates) if training else x
 
     trainable = {name: name not in state for name in params}
-    return JaxModel(params, apply, trainable, state, scan=not any(isinstance(la, Conv2d) for la in spec.layers))
+    return JaxModel(params, apply, trainable, state, scan=not any(isinstance(la, Conv2d) for la in spec.layers),
+                    training_mode=any(la.written_on_ops for la in spec.layers))
 
 
 def text_batch(ids: np.ndarray, splits: np.ndarray, index: np.ndarray, combiner: str) -> tuple[Any, ...]:
