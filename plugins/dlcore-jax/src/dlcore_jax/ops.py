@@ -48,7 +48,9 @@ def _key(seed: Any) -> Any:
 
 
 def _window(x: Any, size: tuple[int, int], stride: tuple[int, int], init: Any, reduce: Any) -> Any:
-    return lax.reduce_window(x, jnp.asarray(init, x.dtype), reduce, (1, 1, *size), (1, 1, *stride), "VALID")
+    """``reduce`` over windows of (N, C, H, W) images; ``init`` a numpy value (JAX differentiates
+    the max and the sum of windows whose start value is known when tracing)."""
+    return lax.reduce_window(x, np.asarray(init, x.dtype), reduce, (1, 1, *size), (1, 1, *stride), "VALID")
 
 
 class JaxTable(Table):
