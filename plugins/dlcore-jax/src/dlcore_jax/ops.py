@@ -1,7 +1,7 @@
 """JAX's table of :mod:`dlcore.ops`, registered when this module is imported.
 
 jax.numpy is array-API compliant, so most operations are its own functions; images stay in the
-canonical (N, C, H, W) layout here (the convolution and pools say so to XLA). Integers are
+canonical (N, C, H, W) layout here (the convolution says so to XLA). Integers are
 int32 unless x64 is on (``jax_enable_x64``): "int64" means JAX's default integer. Random draws
 take the key ``fold_in(key(seed), counter)`` of a seed (seed, counter); the counter may be a
 traced value.
@@ -47,10 +47,13 @@ def _key(seed: Any) -> Any:
     return key
 
 
-def _window(x: Any, size: tuple[int, int], stride: tuple[int, int], init: Any, reduce: Any) -> Any:
-    """``reduce`` over windows of (N, C, H, W) images; ``init`` a numpy value (JAX differentiates
-    the max and the sum of windows whose start value is known when tracing)."""
-    return lax.reduce_window(x, np.asarray(init, x.dtype), reduce, (1, 1, *size), (1, 1, *stride), "VALID")
+def _windows(x: Any, size: tuple[int, int], stride: tuple[int, int]) -> Any:
+    """(N, C, H, W) -> (N, C, H', W', kh * kw): each output's window, gathered by strided slices
+    (XLA on the CPU differentiates them 4 to 13 times faster than ``lax.reduce_window``)."""
+    (kh, kw), (sh, sw) = size, stride
+    oh, ow = (x.shape[2] - kh) // sh + 1, (x.shape[3] - kw) // sw + 1
+    return jnp.stack([x[:, :, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw] for i in range(kh)
+                      for j in range(kw)], -1)
 
 
 class JaxTable(Table):
@@ -213,12 +216,13 @@ class JaxTable(Table):
         return lax.conv_general_dilated(x, weight, stride, pads, dimension_numbers=("NCHW", "OIHW", "NCHW"))
 
     def max_pool2d(self, x: Any, size: tuple[int, int], stride: tuple[int, int]) -> Any:
-        x = jnp.asarray(x)
-        low = -jnp.inf if jnp.issubdtype(x.dtype, jnp.floating) else jnp.iinfo(x.dtype).min
-        return _window(x, size, stride, low, lax.max)
+        """The gradient goes to the first maximum of each window, as torch's."""
+        windows = _windows(jnp.asarray(x), size, stride)
+        first = jnp.argmax(windows, -1)[..., None] == jnp.arange(windows.shape[-1])
+        return jnp.where(first, windows, 0).sum(-1)
 
     def avg_pool2d(self, x: Any, size: tuple[int, int], stride: tuple[int, int]) -> Any:
-        return _window(jnp.asarray(x), size, stride, 0, lax.add) / (size[0] * size[1])
+        return _windows(jnp.asarray(x), size, stride).mean(-1)
 
     def stop_gradient(self, x: Any) -> Any:
         return lax.stop_gradient(x)
