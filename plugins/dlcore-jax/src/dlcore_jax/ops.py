@@ -227,6 +227,12 @@ class JaxTable(Table):
     def stop_gradient(self, x: Any) -> Any:
         return lax.stop_gradient(x)
 
+    def gradients(self, function: Any, arrays: list[Any]) -> list[Any]:
+        """The gradients of the scalar ``function(*arrays)`` by each array (JAX's autodiff)."""
+        if not arrays:
+            return []
+        return list(jax.grad(function, argnums=tuple(range(len(arrays))))(*arrays))
+
     # -- random draws
 
     def random_uniform(self, shape: Any, seed: Any, low: float, high: float, dtype: str) -> Any:
