@@ -1,18 +1,18 @@
 """The numpy test backend (tests/numpy_backend) as a backend built on dlcore.ops alone: its table
-with reverse-mode autodiff (each rule against central finite differences in float64), and
-dlcore's CNN trained through ops with no layer code of its own."""
+with reverse-mode autodiff (each rule against central finite differences in float64), dlcore's
+CNN and a user's layers trained through ops with no layer code of its own, and its MLP as before."""
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import NUMPY_BACKEND, numpy_backend
 from dlcore import Trainer, models, ops
-from dlcore.testing import data
+from dlcore.models import layers
+from dlcore.testing import check_layer, data
 
 sys.path.insert(0, str(NUMPY_BACKEND))
 import dlcore_numpy_autodiff as autodiff  # noqa: E402
@@ -125,3 +125,95 @@ def test_ops_without_gradients_cut_the_tape():
     np.testing.assert_allclose(grad.numpy(), x)
     [grad] = TABLE.gradients(lambda x: ops.sum(ops.cast(ops.argmax(x, 0), "float32")), [_x(3)])
     assert not grad.numpy().any()
+
+
+def test_the_numpy_backend_trains_dlcores_cnn_through_ops_and_torch_predicts_the_same(tmp_path):
+    x, y = data.patterns(600, seed=0)
+    test_x, test_y = data.patterns(300, seed=1)
+    spec = models.cnn((1, 12, 12), classes=3, filters=(4, 8), hidden=16)
+    with numpy_backend():
+        trainer = Trainer("numpy", epochs=10, batch_size=32, optimizer="adam", lr=0.01, seed=0, progress=False)
+        history = trainer.fit(spec, (x, y))
+        assert history["loss"][-1] < history["loss"][0] / 3
+        assert trainer.evaluate(spec, (test_x, test_y))["accuracy"] >= 0.9
+        weights = trainer.build(spec).get_weights()
+        assert weights["layers.1.running_var"].std() > 0 and weights["layers.9.rng"][1] == 10 * 19  # state kept
+        trainer.save(spec, tmp_path / "cnn.npz")
+        expected = trainer.predict(spec, test_x)
+    pytest.importorskip("torch")
+    torch = Trainer("torch", progress=False)
+    np.testing.assert_allclose(torch.predict(torch.load(tmp_path / "cnn.npz"), test_x), expected, atol=1e-4)
+
+
+def test_the_numpy_backend_trains_a_cnn_step_for_step_as_torch():
+    """Without dropout (whose masks differ by backend), SGD on numpy's tape is torch's training."""
+    pytest.importorskip("torch")
+    x, y = data.patterns(160, seed=0)
+    histories, weights = [], []
+    with numpy_backend():
+        for backend in ("torch", "numpy"):
+            spec = models.cnn((1, 12, 12), classes=3, filters=(4, 8), hidden=16, dropout=0)
+            trainer = Trainer(backend, epochs=2, batch_size=32, optimizer="sgd", lr=0.05, seed=0, progress=False)
+            histories.append(trainer.fit(spec, (x, y))["loss"])
+            weights.append(trainer.build(spec).get_weights())
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
+    for name in weights[0]:
+        np.testing.assert_allclose(weights[1][name], weights[0][name], atol=1e-5, err_msg=name)
+
+
+class LayerNorm(layers.Layer):
+    def build(self, input_shape):
+        self.gamma = self.add_weight("gamma", input_shape[-1:], init="ones")
+        self.beta = self.add_weight("beta", input_shape[-1:], init="zeros")
+
+    def call(self, x, training=False):
+        mean = ops.mean(x, axis=-1, keepdims=True)
+        return (x - mean) * ops.rsqrt(ops.var(x, axis=-1, keepdims=True) + 1e-5) * self.gamma + self.beta
+
+
+class StepCounter(layers.Layer):
+    def build(self, input_shape):
+        self.calls = self.add_weight("calls", (1,), trainable=False)
+
+    def call(self, x, training=False):
+        if training:
+            self.assign(self.calls, self.calls + 1.0)
+        return x
+
+
+def test_a_users_layers_train_on_the_numpy_backend_and_pass_dlcores_checks():
+    x, y = data.blobs(600, features=20, classes=4, seed=1)
+    spec = models.sequential([layers.dense(32), LayerNorm(), StepCounter(), layers.activation("relu"),
+                              layers.dense(4)], (20,))
+    with numpy_backend():
+        trainer = Trainer("numpy", epochs=5, batch_size=50, optimizer="adam", lr=3e-3, seed=0, progress=False)
+        trainer.fit(spec, (x[:500], y[:500]))
+        assert trainer.evaluate(spec, (x[500:], y[500:]))["accuracy"] > 0.9
+        weights = trainer.build(spec).get_weights()
+        assert weights["layers.2.calls"].tolist() == [50.0] and not np.allclose(weights["layers.1.gamma"], 1)
+        passed = check_layer(LayerNorm(), (6,), backends=["numpy"], checkpoints=False)
+    assert passed == {"numpy": ["output", "gradients"]}
+
+
+def test_the_numpy_backend_still_trains_its_mlp_with_hand_written_gradients():
+    x, y = data.blobs(400, features=10, classes=3, seed=0)
+    with numpy_backend():
+        spec = models.mlp(10, (16,), 3)
+        trainer = Trainer("numpy", epochs=5, batch_size=32, optimizer="sgd", lr=0.1, seed=0, progress=False)
+        numpy_loss = trainer.fit(spec, (x, y))["loss"]
+        assert type(trainer.build(spec).native).__name__ == "MLPWeights"
+        assert trainer.evaluate(spec, (x, y))["accuracy"] > 0.9
+    pytest.importorskip("torch")
+    trainer = Trainer("torch", epochs=5, batch_size=32, optimizer="sgd", lr=0.1, seed=0, progress=False)
+    np.testing.assert_allclose(numpy_loss, trainer.fit(models.mlp(10, (16,), 3), (x, y))["loss"], rtol=1e-4)
+
+
+def test_the_numpy_backends_line_count(capsys):
+    """How many lines a backend needs besides its ops table (counted, not asserted): printed."""
+    def lines(name):
+        return sum(1 for line in (NUMPY_BACKEND / name).read_text().splitlines() if line.strip())
+
+    counts = {name: lines(name) for name in ("dlcore_numpy.py", "dlcore_numpy_sequential.py", "dlcore_numpy_autodiff.py")}
+    with capsys.disabled():
+        print(f"\nnumpy backend, non-blank lines: {counts}; without the autodiff table: "
+              f"{counts['dlcore_numpy.py'] + counts['dlcore_numpy_sequential.py']}")
