@@ -230,10 +230,6 @@ def _gelu(g: Any, y: Any, x: np.ndarray, approximate: bool = False) -> tuple[Any
     return g * (cdf + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)), None
 
 
-def _sigmoid_of(x: np.ndarray) -> np.ndarray:
-    return NUMPY.sigmoid(x)
-
-
 RULES: dict[str, Callable[..., tuple[Any, ...]]] = {
     # elementwise, one argument
     "negative": lambda g, y, x: (-g,),
@@ -251,8 +247,8 @@ RULES: dict[str, Callable[..., tuple[Any, ...]]] = {
     "sigmoid": lambda g, y, x: (g * y * (1 - y),),
     "relu": lambda g, y, x: (g * (x > 0),),
     "gelu": _gelu,
-    "silu": lambda g, y, x: (g * _sigmoid_of(x) * (1 + x * (1 - _sigmoid_of(x))),),
-    "softplus": lambda g, y, x: (g * _sigmoid_of(x),),
+    "silu": lambda g, y, x: (g * NUMPY.sigmoid(x) * (1 + x * (1 - NUMPY.sigmoid(x))),),
+    "softplus": lambda g, y, x: (g * NUMPY.sigmoid(x),),
     "leaky_relu": lambda g, y, x, slope=0.01: (g * np.where(x >= 0, 1, slope).astype(x.dtype), None),
     "elu": lambda g, y, x: (g * np.where(x > 0, 1, y + 1),),
     "clip": lambda g, y, x, low, high: (_clip(g, x, low, high), None, None),

@@ -33,7 +33,7 @@ class SequentialModel(dict):
     def run(self, x: np.ndarray, training: bool) -> tuple[np.ndarray, Callable[[np.ndarray], dict[str, Any]]]:
         """The logits of the batch ``x``, and the function that takes the gradient of the loss by
         them to the gradients of the trainable weights. In training the new state is kept."""
-        leaves = {name: TABLE.leaf(value) for name, value in self.items()}
+        leaves = {name: (TABLE.leaf if training else TABLE.convert)(value) for name, value in self.items()}
         values = {**leaves, **{name: TABLE.convert(value) for name, value in self.state.items()}}
         y = TABLE.convert(x.reshape(len(x), *self.input_shape))
         with ops.using(TABLE):
