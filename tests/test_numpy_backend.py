@@ -12,7 +12,7 @@ import pytest
 from conftest import NUMPY_BACKEND, numpy_backend
 from dlcore import Trainer, models, ops
 from dlcore.models import layers
-from dlcore.testing import check_layer, data
+from dlcore.testing import check_layer, check_loss, data
 
 sys.path.insert(0, str(NUMPY_BACKEND))
 import dlcore_numpy_autodiff as autodiff  # noqa: E402
@@ -181,6 +181,7 @@ class StepCounter(layers.Layer):
         return x
 
 
+@pytest.mark.filterwarnings("ignore:predict on a model spec")
 def test_a_users_layers_train_on_the_numpy_backend_and_pass_dlcores_checks():
     x, y = data.blobs(600, features=20, classes=4, seed=1)
     spec = models.sequential([layers.dense(32), LayerNorm(), StepCounter(), layers.activation("relu"),
@@ -191,8 +192,20 @@ def test_a_users_layers_train_on_the_numpy_backend_and_pass_dlcores_checks():
         assert trainer.evaluate(spec, (x[500:], y[500:]))["accuracy"] > 0.9
         weights = trainer.build(spec).get_weights()
         assert weights["layers.2.calls"].tolist() == [50.0] and not np.allclose(weights["layers.1.gamma"], 1)
-        passed = check_layer(LayerNorm(), (6,), backends=["numpy"], checkpoints=False)
-    assert passed == {"numpy": ["output", "gradients"]}
+        passed = check_layer(LayerNorm(), (6,), backends=["numpy"])
+    assert passed == {"numpy": ["output", "gradients", "checkpoints"]}
+
+
+def focal(ops, outputs, targets, weights=None):
+    """A loss written on ops (focal loss, gamma 2)."""
+    log_p = ops.take_along_axis(ops.log_softmax(outputs, axis=-1), ops.expand_dims(targets, -1), -1)[:, 0]
+    losses = -((1 - ops.exp(log_p)) ** 2) * log_p
+    return ops.mean(losses) if weights is None else ops.mean(losses * weights)
+
+
+def test_a_loss_written_on_ops_gets_its_gradient_from_the_numpy_backends_tape():
+    with numpy_backend():
+        assert check_loss(focal, classes=4, backends=["numpy"]) == {"numpy": ["value", "gradient"]}
 
 
 def test_the_numpy_backend_still_trains_its_mlp_with_hand_written_gradients():

@@ -4,9 +4,11 @@ It trains dlcore's MLP spec (hand-written gradients) and any sequential spec of 
 :mod:`dlcore.ops` (dlcore's CNN, a user's layers) with no layer code of its own: its ops table
 (dlcore_numpy_autodiff) runs each layer's version written on ops and differentiates it. It
 trains with cross-entropy (class indices or one-hot) or binary cross-entropy, SGD or Adam, and
-reports accuracy. Its kernels: a model is a dict of float32 arrays; a loss kernel returns ``(mean loss, gradient of the loss by the logits)``; a metric
-kernel returns its statistics; an optimizer kernel returns an object with ``step(weights,
-grads)``, ``lr`` and ``state()`` / ``load(arrays, meta)`` in the canonical layout.
+reports accuracy. Its kernels: a model is a dict of float32 arrays (the trainable ones; a
+sequential model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
+gradient of the loss by the logits)``; a metric kernel returns its statistics; an optimizer
+kernel returns an object with ``step(weights, grads)``, ``lr`` and ``state()`` /
+``load(arrays, meta)`` in the canonical layout.
 """
 
 from __future__ import annotations
@@ -185,10 +187,9 @@ class NumpyBackend(Backend):
     def set_weights(self, model, weights):
         state = getattr(model.native, "state", {})
         check_weights({k: v.shape for k, v in (*model.native.items(), *state.items())}, weights)
-        for name in model.native:
-            model.native[name] = np.array(weights[name], np.float32)
-        for name, value in state.items():
-            state[name] = np.array(weights[name], value.dtype)
+        for arrays in (model.native, state):
+            for name, value in arrays.items():
+                arrays[name] = np.array(weights[name], value.dtype)
 
     def put(self, features, labels, device):
         return features, labels

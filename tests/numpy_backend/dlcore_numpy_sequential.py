@@ -39,9 +39,9 @@ class SequentialModel(dict):
         with ops.using(TABLE):
             for i, plan in enumerate(self.plans):
                 y, updates = plan.call({name: values[f"layers.{i}.{name}"] for name in plan.weights}, y, training)
-                if training:
-                    self.state.update({key: np.array(raw(new), self.state[key].dtype)
-                                       for key, new in ((f"layers.{i}.{name}", new) for name, new in updates.items())})
+                for name, new in updates.items() if training else ():
+                    key = f"layers.{i}.{name}"
+                    self.state[key] = np.array(raw(new), self.state[key].dtype)
 
         def gradients(grad: np.ndarray) -> dict[str, Any]:
             return dict(zip(leaves, backward(y, list(leaves.values()), grad)))
