@@ -39,7 +39,8 @@ CASES = {
     "sigmoid": (ops.sigmoid, [_x(5)]), "relu": (ops.relu, [_x(6)]), "gelu": (ops.gelu, [_x(6)]),
     "gelu approximate": (lambda x: ops.gelu(x, approximate=True), [_x(6)]), "silu": (ops.silu, [_x(6)]),
     "softplus": (ops.softplus, [_x(6)]), "leaky_relu": (lambda x: ops.leaky_relu(x, 0.1), [_x(6)]),
-    "elu": (ops.elu, [_x(6)]), "maximum": (ops.maximum, [_x(3, 4), _x(4)]), "minimum": (ops.minimum, [_x(3, 4), _x(3, 1)]),
+    "elu": (ops.elu, [_x(6)]), "maximum": (ops.maximum, [_x(3, 4), _x(4)]),
+    "minimum": (ops.minimum, [_x(3, 4), _x(3, 1)]),
     "power": (ops.power, [_x(3, 4, low=0.5), _x(3, 4)]), "clip": (lambda x: ops.clip(x, -1.0, 1.0), [_x(8)]),
     "where": (lambda a, b: ops.where(a > b, a, b * 2), [_x(3, 4), _x(3, 4)]),
     "cast": (lambda x: ops.cast(x, "float64") * x, [_x(4)]),
@@ -226,7 +227,8 @@ def test_the_numpy_backends_line_count(capsys):
     def lines(name):
         return sum(1 for line in (NUMPY_BACKEND / name).read_text().splitlines() if line.strip())
 
-    counts = {name: lines(name) for name in ("dlcore_numpy.py", "dlcore_numpy_sequential.py", "dlcore_numpy_autodiff.py")}
+    files = ("dlcore_numpy.py", "dlcore_numpy_sequential.py", "dlcore_numpy_autodiff.py")
+    counts = {name: lines(name) for name in files}
     with capsys.disabled():
         print(f"\nnumpy backend, non-blank lines: {counts}; without the autodiff table: "
               f"{counts['dlcore_numpy.py'] + counts['dlcore_numpy_sequential.py']}")

@@ -67,29 +67,21 @@ class Tensor:
     def __repr__(self) -> str:
         return f"Tensor({self.value!r}{', needs' if self.needs else ''})"
 
-    __add__ = lambda self, other: TABLE.add(self, other)  # noqa: E731
-    __radd__ = lambda self, other: TABLE.add(other, self)  # noqa: E731
-    __sub__ = lambda self, other: TABLE.subtract(self, other)  # noqa: E731
-    __rsub__ = lambda self, other: TABLE.subtract(other, self)  # noqa: E731
-    __mul__ = lambda self, other: TABLE.multiply(self, other)  # noqa: E731
-    __rmul__ = lambda self, other: TABLE.multiply(other, self)  # noqa: E731
-    __truediv__ = lambda self, other: TABLE.divide(self, other)  # noqa: E731
-    __rtruediv__ = lambda self, other: TABLE.divide(other, self)  # noqa: E731
-    __pow__ = lambda self, other: TABLE.power(self, other)  # noqa: E731
-    __rpow__ = lambda self, other: TABLE.power(other, self)  # noqa: E731
-    __matmul__ = lambda self, other: TABLE.matmul(self, other)  # noqa: E731
-    __rmatmul__ = lambda self, other: TABLE.matmul(other, self)  # noqa: E731
-    __neg__ = lambda self: TABLE.negative(self)  # noqa: E731
-    __getitem__ = lambda self, key: TABLE.getitem(self, key)  # noqa: E731
-    __lt__ = lambda self, other: TABLE.less(self, other)  # noqa: E731
-    __le__ = lambda self, other: TABLE.less_equal(self, other)  # noqa: E731
-    __gt__ = lambda self, other: TABLE.greater(self, other)  # noqa: E731
-    __ge__ = lambda self, other: TABLE.greater_equal(self, other)  # noqa: E731
-    __eq__ = lambda self, other: TABLE.equal(self, other)  # noqa: E731
-    __ne__ = lambda self, other: TABLE.not_equal(self, other)  # noqa: E731
-    __and__ = lambda self, other: TABLE.logical_and(self, other)  # noqa: E731
-    __or__ = lambda self, other: TABLE.logical_or(self, other)  # noqa: E731
-    __invert__ = lambda self: TABLE.logical_not(self)  # noqa: E731
+
+def _operator(name: str, flipped: bool = False) -> Callable[..., Any]:
+    if flipped:
+        return lambda self, other: getattr(TABLE, name)(other, self)
+    return lambda self, *other: getattr(TABLE, name)(self, *other)
+
+
+for _name, _dunder in (("add", "add"), ("subtract", "sub"), ("multiply", "mul"), ("divide", "truediv"),
+                       ("power", "pow"), ("matmul", "matmul"), ("logical_and", "and"), ("logical_or", "or")):
+    setattr(Tensor, f"__{_dunder}__", _operator(_name))
+    setattr(Tensor, f"__r{_dunder}__", _operator(_name, flipped=True))
+for _name, _dunder in (("negative", "neg"), ("getitem", "getitem"), ("less", "lt"), ("less_equal", "le"),
+                       ("greater", "gt"), ("greater_equal", "ge"), ("equal", "eq"), ("not_equal", "ne"),
+                       ("logical_not", "invert")):
+    setattr(Tensor, f"__{_dunder}__", _operator(_name))
 
 
 def raw(value: Any) -> Any:
@@ -150,9 +142,9 @@ def _matmul(g: Any, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
 def _einsum(g: Any, y: Any, subscripts: str, *operands: np.ndarray) -> tuple[Any, ...]:
     """Each operand's gradient: the output's gradient contracted with the other operands (one
     label per axis, no ellipsis)."""
-    inputs, _, output = subscripts.replace(" ", "").partition("->")
+    inputs, arrow, output = subscripts.replace(" ", "").partition("->")
     labels = inputs.split(",")
-    if not _:
+    if not arrow:
         output = "".join(sorted(c for c in set(inputs) if inputs.count(c) == 1))
     grads: list[Any] = [None]
     for k, (mine, x) in enumerate(zip(labels, operands)):
@@ -169,11 +161,12 @@ def _windows_back(x_shape: tuple[int, ...], size: Any, stride: Any, g: np.ndarra
                   part: Callable[[int, int], np.ndarray]) -> np.ndarray:
     """The gradient of a windowed op's input: ``part(i, j)``, each output's share for the
     window element (i, j), added back where that element came from."""
-    dx, out = np.zeros(x_shape, g.dtype), g.shape
+    dx, (height, width) = np.zeros(x_shape, g.dtype), g.shape[2:]
     for i in range(size[0]):
         for j in range(size[1]):
-            dx[:, :, i:i + stride[0] * (out[2] - 1) + 1:stride[0], j:j + stride[1] * (out[3] - 1) + 1:stride[1]] \
-                += part(i, j)
+            rows = slice(i, i + stride[0] * (height - 1) + 1, stride[0])
+            columns = slice(j, j + stride[1] * (width - 1) + 1, stride[1])
+            dx[:, :, rows, columns] += part(i, j)
     return dx
 
 
@@ -346,12 +339,9 @@ def backward(out: Tensor, wrt: list[Tensor], seed: Any = None) -> list[np.ndarra
     grads = {id(out): np.ones_like(out.value) if seed is None else np.asarray(seed, out.dtype)}
     with np.errstate(divide="ignore", invalid="ignore"):
         for t in reversed(order):
-            g = grads.pop(id(t), None)
-            if g is None or t.rule is None:
-                if g is not None:
-                    grads[id(t)] = g  # a leaf: keep its gradient
-                continue
-            for arg, grad in zip(t.args, t.rule(g, t.value, *raw(t.args))):
+            if t.rule is None or id(t) not in grads:
+                continue  # a leaf keeps its gradient
+            for arg, grad in zip(t.args, t.rule(grads.pop(id(t)), t.value, *raw(t.args))):
                 for tensor, each in (zip(arg, grad) if isinstance(arg, list) else [(arg, grad)]):
                     if isinstance(tensor, Tensor) and tensor.needs and each is not None:
                         each = _sum_to(np.asarray(each), tensor.shape).astype(tensor.dtype)
@@ -393,7 +383,7 @@ class AutodiffTable(ops.Table):
 for _name in (*ops.NAMES, *OPERATORS):
     if _name != "convert":
         setattr(AutodiffTable, _name, _op(_name))
-del _name
+del _name, _dunder
 
 TABLE = AutodiffTable()
 ops.register_table(TABLE)
