@@ -1,10 +1,14 @@
 """A complete dlcore backend in plain numpy, written against the public contract only.
 
-It trains dlcore's MLP spec with cross-entropy (class indices or one-hot) or binary
-cross-entropy, SGD or Adam, and reports accuracy. Its kernels: a model is a dict of float32
-arrays; a loss kernel returns ``(mean loss, gradient of the loss by the logits)``; a metric
-kernel returns its statistics; an optimizer kernel returns an object with ``step(weights,
-grads)``, ``lr`` and ``state()`` / ``load(arrays, meta)`` in the canonical layout.
+It trains dlcore's MLP spec (hand-written gradients) and any sequential spec of layers on
+:mod:`dlcore.ops` (dlcore's CNN, a user's layers) with no layer code of its own: its ops table
+(dlcore_numpy_autodiff) runs each layer's version written on ops and differentiates it. It
+trains with cross-entropy (class indices or one-hot) or binary cross-entropy, SGD or Adam, and
+reports accuracy. Its kernels: a model is a dict of float32 arrays (the trainable ones; a
+sequential model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
+gradient of the loss by the logits)``; a metric kernel returns its statistics; an optimizer
+kernel returns an object with ``step(weights, grads)``, ``lr`` and ``state()`` /
+``load(arrays, meta)`` in the canonical layout.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import numpy as np
 from dlcore import hookimpl
 from dlcore.contract import Backend, BackendInfo, Device, Kernel, Model, StepResults, check_weights
 from dlcore.optimizers import check_state
+from dlcore_numpy_autodiff import TABLE
+from dlcore_numpy_sequential import SequentialModel, build_layer
 
 
 class MLPWeights(dict):
@@ -30,6 +36,11 @@ class MLPWeights(dict):
             z = acts[-1] @ self[f"layers.{i}.weight"].T + self[f"layers.{i}.bias"]
             acts.append(z if i == layers - 1 else np.maximum(z, 0) if self.activation == "relu" else np.tanh(z))
         return acts
+
+    def run(self, x, training):
+        """The logits, and the function from their gradient to the weights' (as SequentialModel's)."""
+        acts = self.forward(x)
+        return acts[-1], lambda grad: self.gradients(acts, grad)
 
     def gradients(self, acts, grad):
         grads = {}
@@ -154,6 +165,10 @@ class NumpyBackend(Backend):
     name = "numpy"
     steps_per_call = 16
 
+    @property
+    def ops(self):
+        return TABLE
+
     def devices(self):
         return [Device("numpy", "cpu", 0, "cpu", "numpy")]
 
@@ -161,18 +176,20 @@ class NumpyBackend(Backend):
         return {"numpy": np.__version__}
 
     def wrap(self, native, spec=None, loss=None):
-        return Model(self, native, spec, loss) if isinstance(native, MLPWeights) else None
+        return Model(self, native, spec, loss) if isinstance(native, (MLPWeights, SequentialModel)) else None
 
     def place(self, model, device):
         pass
 
     def get_weights(self, model):
-        return {k: v.copy() for k, v in model.native.items()}
+        return {k: v.copy() for k, v in (*model.native.items(), *getattr(model.native, "state", {}).items())}
 
     def set_weights(self, model, weights):
-        check_weights({k: v.shape for k, v in model.native.items()}, weights)
-        for name in model.native:
-            model.native[name] = np.array(weights[name], np.float32)
+        state = getattr(model.native, "state", {})
+        check_weights({k: v.shape for k, v in (*model.native.items(), *state.items())}, weights)
+        for arrays in (model.native, state):
+            for name, value in arrays.items():
+                arrays[name] = np.array(weights[name], value.dtype)
 
     def put(self, features, labels, device):
         return features, labels
@@ -186,13 +203,13 @@ class NumpyBackend(Backend):
         loss_fn, metric_fns = config.loss_fn, config.metric_fns
         losses, stats = [], [[] for _ in metric_fns]
         for xb, yb in self._batches(span):
-            acts = model.native.forward(xb)
-            loss, grad = loss_fn(acts[-1], yb)
+            logits, gradients = model.native.run(xb, train)
+            loss, grad = loss_fn(logits, yb)
             if train:
-                model.optimizer.step(model.native, model.native.gradients(acts, grad))
+                model.optimizer.step(model.native, gradients(grad))
             losses.append(loss)
             for values, fn in zip(stats, metric_fns):
-                values.append(fn(acts[-1], yb))
+                values.append(fn(logits, yb))
         return StepResults(np.array(losses), [np.sum(values, 0) for values in stats])  # "sum" metrics only
 
     def train_steps(self, model, config, span):
@@ -202,7 +219,7 @@ class NumpyBackend(Backend):
         return self._steps(model, config, span, train=False)
 
     def predict_steps(self, model, span):
-        return np.concatenate([model.native.forward(xb)[-1] for xb, _ in self._batches(span)])
+        return np.concatenate([model.native.run(xb, False)[0] for xb, _ in self._batches(span)])
 
     def to_numpy(self, value):
         return np.asarray(value)
@@ -226,6 +243,8 @@ def dlcore_backends():
 @hookimpl
 def dlcore_kernels():
     return [Kernel("model", "mlp", "numpy", MLPWeights),
+            Kernel("model", "sequential", "numpy", SequentialModel),
+            Kernel("layer", "ops", "numpy", build_layer),
             Kernel("loss", "cross_entropy", "numpy", cross_entropy),
             Kernel("loss", "binary_cross_entropy", "numpy", binary_cross_entropy),
             Kernel("metric", "accuracy", "numpy", accuracy),
