@@ -12,8 +12,8 @@ LAYER_KERNELS = {"dense": "Dense", "conv2d": "Conv2d", "max_pool2d": "max_pool2d
 
 @hookimpl
 def dlcore_backends() -> list[BackendInfo]:
-    return [BackendInfo(NAME, "dlcore_torch.backend:TorchBackend", requires=("torch", "array_api_compat"), extra="torch",
-                        aliases=("pytorch", "pt"), priority=10, description="PyTorch: cpu, cuda:N, mps")]
+    return [BackendInfo(NAME, "dlcore_torch.backend:TorchBackend", requires=("torch", "array_api_compat"),
+                        extra="torch", aliases=("pytorch", "pt"), priority=10, description="PyTorch: cpu, cuda:N, mps")]
 
 
 @hookimpl
