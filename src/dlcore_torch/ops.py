@@ -115,13 +115,28 @@ class TorchTable(Table):
 
     # -- elementwise: the array API's, then torch's own
 
-    abs, exp, log, log1p, sqrt, square, sign, floor, sin, cos, tanh, maximum, minimum, isfinite = (
+    abs, exp, log, log1p, sqrt, square, sign, floor, sin, cos, tanh, isfinite = (
         staticmethod(f) for f in (xp.abs, xp.exp, xp.log, xp.log1p, xp.sqrt, xp.square, xp.sign, xp.floor, xp.sin,
-                                  xp.cos, xp.tanh, xp.maximum, xp.minimum, xp.isfinite))
+                                  xp.cos, xp.tanh, xp.isfinite))
     power, where, clip, matmul = (staticmethod(f) for f in (xp.pow, xp.where, xp.clip, xp.matmul))
     rsqrt, erf, sigmoid, relu, silu, elu, softplus = (
         staticmethod(f) for f in (torch.rsqrt, torch.erf, torch.sigmoid, torch.relu, F.silu, F.elu, F.softplus))
     leaky_relu, einsum = staticmethod(F.leaky_relu), staticmethod(torch.einsum)
+
+    def maximum(self, x: Any, y: Any) -> Any:
+        """With a Python number, torch's clamp: the array API's makes a tensor of it (10 us a call)."""
+        if isinstance(y, (int, float)) and isinstance(x, torch.Tensor):
+            return torch.clamp_min(x, y)
+        if isinstance(x, (int, float)) and isinstance(y, torch.Tensor):
+            return torch.clamp_min(y, x)
+        return xp.maximum(x, y)
+
+    def minimum(self, x: Any, y: Any) -> Any:
+        if isinstance(y, (int, float)) and isinstance(x, torch.Tensor):
+            return torch.clamp_max(x, y)
+        if isinstance(x, (int, float)) and isinstance(y, torch.Tensor):
+            return torch.clamp_max(y, x)
+        return xp.minimum(x, y)
 
     def gelu(self, x: Any, approximate: bool = False) -> Any:
         return F.gelu(x, approximate="tanh" if approximate else "none")
