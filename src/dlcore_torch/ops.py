@@ -13,7 +13,6 @@ import contextlib
 import contextvars
 from typing import Any, Iterator
 
-import array_api_compat.torch as xp
 import numpy as np
 
 from dlcore import ops
@@ -21,8 +20,10 @@ from dlcore.ops import Table
 
 from .framework import import_torch
 
-torch = import_torch()
+torch = import_torch()  # safely beside TensorFlow, before array-api-compat imports torch itself
 F = torch.nn.functional
+
+import array_api_compat.torch as xp  # noqa: E402
 
 _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("dlcore_torch_ops_device", default=None)
 _DTYPES: dict[str, Any] = {}
