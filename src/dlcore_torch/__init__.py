@@ -12,8 +12,8 @@ LAYER_KERNELS = {"dense": "Dense", "conv2d": "Conv2d", "max_pool2d": "max_pool2d
 
 @hookimpl
 def dlcore_backends() -> list[BackendInfo]:
-    return [BackendInfo(NAME, "dlcore_torch.backend:TorchBackend", requires=("torch",), extra="torch",
-                        aliases=("pytorch", "pt"), priority=10, description="PyTorch: cpu, cuda:N, mps")]
+    return [BackendInfo(NAME, "dlcore_torch.backend:TorchBackend", requires=("torch", "array_api_compat"),
+                        extra="torch", aliases=("pytorch", "pt"), priority=10, description="PyTorch: cpu, cuda:N, mps")]
 
 
 @hookimpl
@@ -21,6 +21,7 @@ def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule",
               "sequential": "dlcore_torch.models:SequentialModule"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_torch.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
+    layers.append(Kernel("layer", "ops", NAME, "dlcore_torch.written:build"))  # any layer written on dlcore.ops
     return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers
 
 

@@ -21,6 +21,7 @@ from .denormals import flushing_denormals
 from .framework import import_torch
 from .linear import onednn_linear
 from .models import warn_final_activation
+from .ops import TABLE
 from .threads import fitted_threads
 
 torch = import_torch()
@@ -77,6 +78,11 @@ class TorchBackend(Backend):
         self._order: tuple[Any, Any] = (None, None)  # the epoch's order, as numpy and on the device
 
     # -- facts
+
+    @property
+    def ops(self) -> Any:
+        """torch's table of :mod:`dlcore.ops` (:mod:`dlcore_torch.ops`)."""
+        return TABLE
 
     def devices(self) -> list[Device]:
         devices = [Device("torch", "cpu", 0, "cpu", platform.processor() or platform.machine())]
