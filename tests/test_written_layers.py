@@ -151,3 +151,31 @@ def test_a_registered_name_replaces_the_class_name():
     assert Double.kind == "mypackage.double"
     assert layers.layer_class("mypackage.double") is Double
     assert models.spec_from_dict(models.sequential([Double(), layers.dense(2)], (3,)).to_dict()).layers[0] == Double()
+
+
+def test_dlcore_testing_checks_a_written_layer_on_every_backend_against_numpy():
+    from dlcore.testing import check_layer
+
+    passed = check_layer(LayerNorm(), (10,))
+    assert passed == {backend: ["output", "gradients", "checkpoints"] for backend in ops_backends()}
+
+    class Noisy(layers.Layer):  # random in inference: each backend's draws differ from numpy's
+        def call(self, x, training=False):
+            return x + ops.random_uniform(ops.shape(x), seed=3)
+
+    if ops_backends():
+        with pytest.raises(AssertionError, match=r"noisy's output on \w+ differs from numpy's float64 result"):
+            check_layer(Noisy(), (4,), checkpoints=False)
+
+
+def test_dlcore_testing_catches_a_gradient_that_differs_from_numpy():
+    from dlcore.testing import check_layer
+
+    class Detached(layers.Layer):  # its output right, its gradient cut: only finite differences see it
+        def call(self, x, training=False):
+            return ops.stop_gradient(x * x)
+
+    if not ops_backends():
+        pytest.skip("needs a backend with an ops table")
+    with pytest.raises(AssertionError, match=r"detached's gradient by the input on \w+"):
+        check_layer(Detached(), (3,), checkpoints=False)

@@ -320,6 +320,16 @@ class TensorFlowTable(Table):
     def stop_gradient(self, x: Any) -> Any:
         return tf.stop_gradient(x)
 
+    def gradients(self, function: Any, arrays: list[Any]) -> list[Any]:
+        """The gradients of the scalar ``function(*arrays)`` by each array (a GradientTape;
+        zeros where the result does not depend on one)."""
+        tensors = [tf.convert_to_tensor(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            for tensor in tensors:
+                tape.watch(tensor)
+            value = function(*tensors)
+        return tape.gradient(value, tensors, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
     # -- random draws
 
     def random_uniform(self, shape: Any, seed: Any, low: float, high: float, dtype: str) -> Any:

@@ -240,6 +240,14 @@ class TorchTable(Table):
     def stop_gradient(self, x: Any) -> Any:
         return x.detach()
 
+    def gradients(self, function: Any, arrays: list[Any]) -> list[Any]:
+        """The gradients of the scalar ``function(*arrays)`` by each array (torch's autograd;
+        zeros where the result does not depend on one)."""
+        leaves = [a.detach().clone().requires_grad_(True) for a in arrays]
+        value = function(*leaves)
+        found = torch.autograd.grad(value, leaves, allow_unused=True) if value.requires_grad else [None] * len(leaves)
+        return [torch.zeros_like(a) if g is None else g for a, g in zip(leaves, found)]
+
     # -- random draws
 
     @staticmethod
