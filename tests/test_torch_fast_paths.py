@@ -157,12 +157,13 @@ def test_denormals_flush_inside_tensorflow_and_jax_as_they_compute():
 def test_denormals_do_not_leak_into_threads_created_during_training(torch):
     """In a fresh process the first parallel operation may be inside the training step, where
     the OpenMP threads are created and inherit the caller's floating-point setting: after fit
-    they must still see denormals as the user's code did before."""
+    they must still see denormals as the user's code did before, also with another libgomp in
+    the process (scikit-learn's, which Keras imports with TensorFlow)."""
     import subprocess
     import sys
 
     script = (
-        "import torch, numpy as np\n"
+        "import torch, sklearn.utils, numpy as np\n"
         "from dlcore import Trainer, models\n"
         "x = np.random.default_rng(0).random((256, 20), dtype=np.float32)\n"
         "y = np.random.default_rng(0).integers(0, 4, 256)\n"
