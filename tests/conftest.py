@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import inspect
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -21,6 +22,9 @@ BACKENDS = [info.name for info in __import__("dlcore").backend_infos() if info.a
 BOTH = {"torch", "tensorflow"} <= set(BACKENDS)  # dlcore's two built-in backends, for parity tests
 if BOTH:  # in one process torch comes first (dlcore_torch.framework), whichever test imports a framework first
     importlib.import_module("dlcore_torch.framework").import_torch()
+# DLCORE_TEST_ACROSS_ONLY=1 (tox's all env) selects this run's tests (pytest_collection_modifyitems),
+# not those of the pytest runs that tests start (a backend's contract suite, run by its test).
+ACROSS_ONLY = os.environ.pop("DLCORE_TEST_ACROSS_ONLY", None) == "1"
 # DLCORE_TEST_DEVICE=gpu (tox's gpu factor) runs the suite on each backend's first GPU.
 TEST_DEVICE = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
 # Processes the tests start import the same dlcore as the tests (a checkout, or the scratch
@@ -71,23 +75,44 @@ def entry_point(folder: Path, name: str, module: str) -> None:
     (dist / "entry_points.txt").write_text(f"[dlcore]\n{name} = {module}\n")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "across: needs several frameworks in one process (the all env runs it) "
+                                       "though its own code names no BACKENDS, OTHERS or BOTH")
+
+
+# BACKENDS, but not where a test asks for one backend: `BACKENDS[0]` (or [-1], [:1]), `if (not) BACKENDS`,
+# `"torch" in BACKENDS`.
+ONE_OF_BACKENDS = r"""(?<!if )(?<!not )(?<!" in )\bBACKENDS\b(?!\[(0|-1|:1)\])"""
+
+
 def _names_other_backends(item) -> bool:
-    """Whether a test's own code reaches the other installed backends (a checkpoint read by each)."""
-    body = inspect.getsource(item.function).split("\ndef ", 1)[-1]  # not its decorators
-    return any(name in body for name in ("BACKENDS", "OTHERS", "BOTH"))
+    """Whether a test's own code reaches the other installed backends (a checkpoint read by each;
+    not ``BACKENDS[0]``, the default backend alone), or its decorators ask for several
+    (``skipif(not BOTH)``; ``"torch" not in BACKENDS`` asks for one)."""
+    source = inspect.getsource(item.function)
+    decorators, _, body = source.partition("\ndef ")
+    decorators, body = (decorators, body) if body else ("", source)
+    return (bool(re.search(r"\b(OTHERS|BOTH)\b|" + ONE_OF_BACKENDS, body))
+            or any(name in decorators for name in ("OTHERS", "BOTH", "len(BACKENDS)")))
+
+
+def across(item) -> bool:
+    """Whether a test needs several frameworks in one process: marked ``across``, or its own code
+    reaches the other installed backends, or its decorators ask for several."""
+    return item.get_closest_marker("across") is not None or _names_other_backends(item)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under DLCORE_TEST_ACROSS_ONLY=1 (tox's `all` env) keep the tests that need no backend or
-    several in one process: a test run on one backend at a time (the ``backend`` parameter) ran
-    in that backend's own env already."""
-    if os.environ.get("DLCORE_TEST_ACROSS_ONLY") != "1":
+    """Under DLCORE_TEST_ACROSS_ONLY=1 (tox's `all` env) keep only the tests that need several
+    frameworks in one process (:func:`across`): every other test ran in the env of its one
+    backend (torch, tensorflow, jax), or, needing no framework, in each env already."""
+    if not ACROSS_ONLY:
         return
-    alone = [item for item in items if "backend" in getattr(getattr(item, "callspec", None), "params", {})
-             and not _names_other_backends(item)]
+    alone = [item for item in items if not across(item)]
     if alone:
         config.hook.pytest_deselected(items=alone)
-        items[:] = [item for item in items if item not in set(alone)]
+        kept = set(items) - set(alone)
+        items[:] = [item for item in items if item in kept]
 
 
 @pytest.fixture(autouse=True)

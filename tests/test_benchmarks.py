@@ -58,6 +58,7 @@ def one_epoch_per_backend(env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
+@pytest.mark.slow  # each backend's env runs it: every worker it starts imports one framework
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_quick_benchmark_prints_every_ratio_sane_and_runs_within_a_factor_of_a_control(tmp_path, fashion_dir,
                                                                                       capsys):
@@ -103,6 +104,7 @@ def test_quick_benchmark_prints_every_ratio_sane_and_runs_within_a_factor_of_a_c
               + out.stdout[out.stdout.index("targets:"):], flush=True)
 
 
+@pytest.mark.slow  # on the first backend: the env of that backend runs it
 @pytest.mark.skipif(not BACKENDS, reason="no backend installed")
 def test_startup_benchmark_times_cold_and_warm_starts(fashion_dir, capsys):
     env = {**os.environ, "DLCORE_DATA_DIR": str(fashion_dir)}

@@ -16,6 +16,7 @@ from conftest import BACKENDS
 from dlcore import ConfigError, LambdaCallback, ModelCheckpoint, TensorBoard
 
 
+@pytest.mark.across  # torch trains and TensorFlow, installed beside it, stays out
 @pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch")
 def test_tensorboard_writes_event_files_without_importing_tensorflow(tmp_path):
     pytest.importorskip("tensorboard")

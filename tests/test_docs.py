@@ -107,12 +107,13 @@ def runnable(page: Path) -> list[Block]:
 
 
 def page_param(page: Path):
-    """A page, marked slow when it runs on one backend only (the backend's env runs it; the env
-    with every framework runs the pages that need several)."""
+    """A page, marked slow when it runs on one backend only (the backend's env runs it), across
+    when it needs several (the env with every framework runs it)."""
     needs = set().union(*(block.needs for block in runnable(page)))
     named = needs & set(FRAMEWORKS)
     one_backend = len(named) == 1 or needs == {"any"}
-    return pytest.param(page, id=str(page.relative_to(ROOT)), marks=[pytest.mark.slow] if one_backend else [])
+    marks = [pytest.mark.slow] if one_backend else [pytest.mark.across] if named else []
+    return pytest.param(page, id=str(page.relative_to(ROOT)), marks=marks)
 
 
 # ---------------------------------------------------------------- tiny data for the examples

@@ -16,7 +16,7 @@ from dlcore import Trainer, embeddings, models
 from dlcore.optimizers import SGD, Adam, AdamW, RMSprop
 from dlcore.schedules import OneCycle
 
-pytestmark = pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")
+pytestmark = [pytest.mark.across, pytest.mark.skipif(not BOTH, reason="needs both torch and tensorflow")]
 
 LOGITS_ATOL = 1e-5
 TRAJECTORY_RTOL = 1e-5

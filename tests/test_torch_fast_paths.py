@@ -110,6 +110,7 @@ def test_mlp_trains_the_same_without_onednn(torch, onednn, monkeypatch, optimize
     assert without[0][-1] < without[0][0] / 2
 
 
+@pytest.mark.across  # with TensorFlow and JAX in the process too (another libgomp, their own threads)
 def test_denormals_flush_in_every_thread_inside_the_training_step_and_nowhere_else(torch):
     """Inside dlcore's torch training step a product of denormals gives zeros in every intra-op
     thread (as TensorFlow and XLA compute); before and after fit, the user's code sees
@@ -135,6 +136,7 @@ def test_denormals_flush_in_every_thread_inside_the_training_step_and_nowhere_el
         torch.set_flush_denormal(False)
 
 
+@pytest.mark.across  # torch's env has neither: the env with every framework runs it
 def test_denormals_flush_inside_tensorflow_and_jax_as_they_compute():
     """What the torch backend matches: TensorFlow and XLA flush denormals in their own threads."""
     found = []
@@ -157,12 +159,13 @@ def test_denormals_flush_inside_tensorflow_and_jax_as_they_compute():
 def test_denormals_do_not_leak_into_threads_created_during_training(torch):
     """In a fresh process the first parallel operation may be inside the training step, where
     the OpenMP threads are created and inherit the caller's floating-point setting: after fit
-    they must still see denormals as the user's code did before."""
+    they must still see denormals as the user's code did before, also with another libgomp in
+    the process (scikit-learn's, which Keras imports with TensorFlow)."""
     import subprocess
     import sys
 
     script = (
-        "import torch, numpy as np\n"
+        "import torch, sklearn.utils, numpy as np\n"
         "from dlcore import Trainer, models\n"
         "x = np.random.default_rng(0).random((256, 20), dtype=np.float32)\n"
         "y = np.random.default_rng(0).integers(0, 4, 256)\n"

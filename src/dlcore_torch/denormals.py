@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import sys
 import threading
 from typing import Callable, Iterator
 
@@ -35,12 +36,17 @@ def _flushes() -> bool:
 
 
 def _openmp_parallel() -> Callable[[Callable[[], None]], None] | None:
-    """Run a function once in each thread of torch's OpenMP team, or None without libgomp."""
+    """Run a function once in each thread of torch's OpenMP team, or None without libgomp.
+
+    ``GOMP_parallel`` is looked up through torch's own extension module, whose dependencies
+    (``libtorch_cpu`` and the OpenMP runtime it links) are searched in turn: a process may hold
+    several libgomp copies (scikit-learn's wheel brings its own, which Keras imports with
+    TensorFlow), and a region of another copy runs in threads torch never uses."""
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        with open("/proc/self/maps") as maps:
-            path = next(line.split()[-1] for line in maps if "libgomp" in line)
-        run = ctypes.CDLL(path).GOMP_parallel
-    except (OSError, StopIteration, AttributeError):
+        run = ctypes.CDLL(torch._C.__file__).GOMP_parallel
+    except (OSError, AttributeError):
         return None
     run.argtypes = [_REGION, ctypes.c_void_p, ctypes.c_uint, ctypes.c_uint]
     run.restype = None
