@@ -90,6 +90,7 @@ def test_a_written_layer_sees_images_channels_first_and_keeps_its_state(backend)
     assert trainer.build(spec).get_weights()["layers.1.calls"].tolist() == [6.0]
 
 
+@pytest.mark.across
 @pytest.mark.parametrize("trained_on", ops_backends())
 def test_a_written_layers_checkpoint_moves_between_backends(trained_on, tmp_path):
     x, y = blobs(300, features=12, classes=3, seed=2)
@@ -153,6 +154,7 @@ def test_a_registered_name_replaces_the_class_name():
     assert models.spec_from_dict(models.sequential([Double(), layers.dense(2)], (3,)).to_dict()).layers[0] == Double()
 
 
+@pytest.mark.across
 def test_dlcore_testing_checks_a_written_layer_on_every_backend_against_numpy():
     from dlcore.testing import check_layer
 
