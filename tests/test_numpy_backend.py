@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import NUMPY_BACKEND, numpy_backend
+from test_written_layers import LayerNorm, StepCounter
 from dlcore import Trainer, models, ops
 from dlcore.models import layers
 from dlcore.testing import check_layer, check_loss, data
@@ -161,26 +162,6 @@ def test_the_numpy_backend_trains_a_cnn_step_for_step_as_torch():
     np.testing.assert_allclose(histories[1], histories[0], rtol=1e-5)
     for name in weights[0]:
         np.testing.assert_allclose(weights[1][name], weights[0][name], atol=1e-5, err_msg=name)
-
-
-class LayerNorm(layers.Layer):
-    def build(self, input_shape):
-        self.gamma = self.add_weight("gamma", input_shape[-1:], init="ones")
-        self.beta = self.add_weight("beta", input_shape[-1:], init="zeros")
-
-    def call(self, x, training=False):
-        mean = ops.mean(x, axis=-1, keepdims=True)
-        return (x - mean) * ops.rsqrt(ops.var(x, axis=-1, keepdims=True) + 1e-5) * self.gamma + self.beta
-
-
-class StepCounter(layers.Layer):
-    def build(self, input_shape):
-        self.calls = self.add_weight("calls", (1,), trainable=False)
-
-    def call(self, x, training=False):
-        if training:
-            self.assign(self.calls, self.calls + 1.0)
-        return x
 
 
 @pytest.mark.filterwarnings("ignore:predict on a model spec")
