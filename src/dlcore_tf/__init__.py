@@ -25,7 +25,8 @@ def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_tf.models:build_mlp", "text_classifier": "dlcore_tf.models:build_text_classifier",
               "sequential": "dlcore_tf.models:build_sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_tf.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
-    return standard_kernels(NAME, "dlcore_tf.kernels", models) + layers
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_tf.rules:make")]  # any optimizer written on dlcore.ops
+    return standard_kernels(NAME, "dlcore_tf.kernels", models) + layers + rules
 
 
 @hookimpl

@@ -122,11 +122,12 @@ class Optimizer:
     ``lr_t * m / (sqrt(v) + eps')`` with ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``, which
     is the same update when ``eps' = epsilon * sqrt(1 - beta2^t)``.
 
-    ``slots[i]`` holds variable i's state under the canonical slot names; ``accumulators``,
-    the gradient sums of gradient accumulation, made on first use.
+    ``slots[i]`` holds variable i's state under the canonical slot names (``names``, default
+    the optimizer's); ``accumulators``, the gradient sums of gradient accumulation, made on
+    first use. :meth:`update` applies clipped, averaged gradients (a subclass: any rule).
     """
 
-    def __init__(self, kind: str, lr: float, variables, **hyper) -> None:
+    def __init__(self, kind: str, lr: float, variables, names=None, **hyper) -> None:
         self.kind, self.hyper = kind, hyper
         self.targets = list(variables)
         self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")
@@ -135,7 +136,7 @@ class Optimizer:
         for v in self.targets:
             with tf.device(v.handle.device):  # each slot beside its variable
                 self.slots.append({name: tf.Variable(tf.zeros_like(v), trainable=False, name=name)
-                                   for name in slots(kind, hyper)})
+                                   for name in (slots(kind, hyper) if names is None else names)})
         self.accumulators: list | None = None
 
     def accumulate(self, grads) -> None:
@@ -161,10 +162,13 @@ class Optimizer:
             norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads]))
             scale = tf.minimum(1.0, clip_norm / (norm + 1e-6))
             grads = [g * scale for g in grads]
+        self.update(grads, self.learning_rate)
+
+    def update(self, grads, lr) -> None:
         decay = self.hyper.get("weight_decay", 0.0)
         if decay and self.kind != "adamw":
             grads = [g + decay * v for g, v in zip(grads, self.targets)]
-        getattr(self, "_" + self.kind)(grads, self.learning_rate)
+        getattr(self, "_" + self.kind)(grads, lr)
 
     def _sgd(self, grads, lr) -> None:
         momentum = self.hyper.get("momentum", 0.0)

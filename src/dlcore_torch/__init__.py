@@ -21,7 +21,8 @@ def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule",
               "sequential": "dlcore_torch.models:SequentialModule"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_torch.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
-    return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_torch.rules:make")]  # any optimizer written on dlcore.ops
+    return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers + rules
 
 
 @hookimpl

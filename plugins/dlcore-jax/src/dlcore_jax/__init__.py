@@ -21,7 +21,8 @@ def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_jax.models:mlp", "text_classifier": "dlcore_jax.models:text_classifier",
               "sequential": "dlcore_jax.models:sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
-    return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # any optimizer written on dlcore.ops
+    return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers + rules
 
 
 @hookimpl

@@ -111,24 +111,36 @@ class Optimizer:
     ``direction(grads, state, params) -> (directions, state)`` over the trainable parameters;
     a step subtracts ``lr * direction``, so the learning rate changes between steps without
     recompiling. ``state`` is ``{"count": updates made, slot: {parameter: array}}`` in the
-    canonical slots; ``sums``, the gradient sums of gradient accumulation."""
+    canonical slots; ``sums``, the gradient sums of gradient accumulation. With ``update``
+    instead, ``update(grads, state, params, lr) -> (new trainable params, state)`` (any rule)."""
 
     name: str
-    direction: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any]
+    direction: Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], Any] | None
     state: dict[str, Any]
     lr: float
     trainable: tuple[str, ...]
     sums: dict[str, Any] = field(default_factory=dict)
+    update: Callable[..., Any] | None = None
+
+    def step(self, params: dict[str, Any], state: dict[str, Any], grads: dict[str, Any], lr: Any) -> Any:
+        """The parameters and state after one update of (clipped) ``grads`` at rate ``lr``; pure."""
+        if self.update is not None:
+            new, state = self.update(grads, state, params, lr)
+            return {**params, **new}, state
+        assert self.direction is not None
+        directions, state = self.direction(grads, state, params)
+        return {n: p - lr * directions[n] if n in directions else p for n, p in params.items()}, state
 
 
-def _make(model: Any, name: str, lr: float, hyper: dict[str, Any], direction: Callable[..., Any]) -> Optimizer:
+def _make(model: Any, name: str, lr: float, names: tuple[str, ...], direction: Callable[..., Any] | None,
+          update: Callable[..., Any] | None = None) -> Optimizer:
     native = model.native
     trainable = tuple(n for n in native.params if native.trainable.get(n, True))  # a frozen embedding does not
     where = next(iter(native.params.values())).devices().pop()  # committed like the parameters: no recompiling
     state: dict[str, Any] = {"count": jax.device_put(jnp.zeros([], jnp.int32), where)}
-    for slot in slots(name, hyper):  # a tree per slot: their buffers are donated to the step, each once
+    for slot in names:  # a tree per slot: their buffers are donated to the step, each once
         state[slot] = {n: jnp.zeros_like(native.params[n]) for n in trainable}
-    return Optimizer(name, direction, state, lr, trainable)
+    return Optimizer(name, direction, state, lr, trainable, update=update)
 
 
 def _decayed(grads: dict[str, Any], params: dict[str, Any], decay: float) -> dict[str, Any]:
@@ -147,7 +159,7 @@ def sgd(model: Any, lr: float, momentum: float = 0.0, nesterov: bool = False, we
             return {n: g + momentum * new["momentum_buffer"][n] for n, g in grads.items()}, new
         return new["momentum_buffer"], new
 
-    return _make(model, "sgd", lr, {"momentum": momentum}, direction)
+    return _make(model, "sgd", lr, slots("sgd", {"momentum": momentum}), direction)
 
 
 def _adam(model: Any, name: str, lr: float, b1: float, b2: float, eps: float, decay: float, decoupled: bool,
@@ -176,7 +188,7 @@ def _adam(model: Any, name: str, lr: float, b1: float, b2: float, eps: float, de
             directions = _decayed(directions, params, decay)
         return directions, new
 
-    return _make(model, name, lr, {"amsgrad": amsgrad}, direction)
+    return _make(model, name, lr, slots(name, {"amsgrad": amsgrad}), direction)
 
 
 def adam(model: Any, lr: float, beta1: float, beta2: float, eps: float, weight_decay: float = 0.0,
@@ -210,4 +222,4 @@ def rmsprop(model: Any, lr: float, alpha: float, eps: float, momentum: float = 0
                                                    for n, d in directions.items()}
         return directions, new
 
-    return _make(model, "rmsprop", lr, {"momentum": momentum, "centered": centered}, direction)
+    return _make(model, "rmsprop", lr, slots("rmsprop", {"momentum": momentum, "centered": centered}), direction)
