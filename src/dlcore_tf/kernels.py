@@ -111,10 +111,10 @@ def regression_sums(logits, labels):
 
 
 class Optimizer:
-    """SGD (with momentum), Adam, AdamW and RMSprop in dlcore's update formulas
-    (:mod:`dlcore.optimizers`), applied with TensorFlow's fused training kernels where one
-    computes exactly that formula (ResourceApplyGradientDescent, ResourceApplyMomentum,
-    ResourceApplyAdam, ResourceApplyAdamWithAmsgrad) and with plain ops otherwise (RMSprop),
+    """SGD (with momentum), Adam and AdamW in dlcore's update formulas (:mod:`dlcore.optimizers`),
+    applied with TensorFlow's fused training kernels, which compute exactly that formula
+    (ResourceApplyGradientDescent, ResourceApplyMomentum, ResourceApplyAdam,
+    ResourceApplyAdamWithAmsgrad; RMSprop, which has none, is its rule: :mod:`dlcore_tf.rules`),
     without the per-variable bookkeeping ops of Keras' optimizers, which cost a plain Keras step
     0.4 s (SGD) to 0.8 s (Adam) per Fashion-MNIST epoch on a 2-core CPU.
 
@@ -200,21 +200,6 @@ class Optimizer:
             var.assign(var * shrink)
         self._adam(grads, lr)
 
-    def _rmsprop(self, grads, lr) -> None:
-        alpha, eps, momentum = self.hyper["alpha"], self.hyper["eps"], self.hyper.get("momentum", 0.0)
-        for grad, var, slot in zip(grads, self.targets, self.slots):
-            square = slot["square_avg"].assign(alpha * slot["square_avg"] + (1 - alpha) * grad * grad)
-            if "grad_avg" in slot:
-                mean = slot["grad_avg"].assign(alpha * slot["grad_avg"] + (1 - alpha) * grad)
-                denominator = tf.sqrt(square - mean * mean) + eps
-            else:
-                denominator = tf.sqrt(square) + eps
-            if momentum:
-                buffer = slot["momentum_buffer"].assign(momentum * slot["momentum_buffer"] + grad / denominator)
-                var.assign_sub(lr * buffer)
-            else:
-                var.assign_sub(lr * grad / denominator)
-
 
 def sgd(model, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     return Optimizer("sgd", lr, model.native.trainable_variables, momentum=momentum, nesterov=nesterov,
@@ -229,8 +214,3 @@ def adam(model, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
 def adamw(model, lr, beta1, beta2, eps, weight_decay, amsgrad=False):
     return Optimizer("adamw", lr, model.native.trainable_variables, beta1=beta1, beta2=beta2, eps=eps,
                      weight_decay=weight_decay, amsgrad=amsgrad)
-
-
-def rmsprop(model, lr, alpha, eps, momentum=0.0, centered=False, weight_decay=0.0):
-    return Optimizer("rmsprop", lr, model.native.trainable_variables, alpha=alpha, eps=eps, momentum=momentum,
-                     centered=centered, weight_decay=weight_decay)

@@ -1,11 +1,12 @@
 """The TensorFlow backend's generic optimizer: any update rule written on :mod:`dlcore.ops`
-(:mod:`dlcore.training.rules`), traced into the compiled step."""
+(:mod:`dlcore.training.rules`; dlcore's RMSprop too), traced into the compiled step."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dlcore import ops
+from dlcore.training.rules import as_kernel, require_table
 
 from .framework import import_tensorflow
 from .kernels import Optimizer
@@ -32,4 +33,8 @@ class RuleOptimizer(Optimizer):
 
 
 def make(model: Any, lr: float, rule: Any, slots: tuple[str, ...], **settings: Any) -> RuleOptimizer:
+    require_table("tensorflow")
     return RuleOptimizer(lr, model.native.trainable_variables, rule, slots, settings)
+
+
+rmsprop = as_kernel(make, "rmsprop")  # TensorFlow has no fused kernel of torch's RMSprop: the rule is as fast

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dlcore import ops
+from dlcore.training.rules import require_table
 
 from .framework import import_torch
 
@@ -41,4 +42,5 @@ class RuleOptimizer(torch.optim.Optimizer):
 
 
 def make(model: Any, lr: float, rule: Any, slots: tuple[str, ...], **settings: Any) -> RuleOptimizer:
+    require_table("torch")
     return RuleOptimizer([p for p in model.native.parameters() if p.requires_grad], lr, rule, slots, settings)

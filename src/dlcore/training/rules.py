@@ -36,6 +36,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .. import ops
 from ..contract.errors import ConfigError
 from ..contract.records import Optimizer
 from ..plugins.manager import Registry, registry, resolve
@@ -185,6 +186,25 @@ def kernel(plugins: Registry, name: str, settings: dict[str, Any], arguments: di
     return generic, {"rule": rule, "slots": rule.slot_names(settings), **settings}  # type: ignore[union-attr]
 
 
+def as_kernel(make: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """dlcore's optimizer ``name`` as a backend's kernel of that name (``f(model, lr, **settings)``):
+    its rule through the backend's generic ``make``, for a backend with no native fast path."""
+    def kernel(model: Any, lr: float, **settings: Any) -> Any:
+        record = definition(name)
+        hyper, rule = {**record.defaults, **record.options, **settings}, rule_of(record)
+        return make(model, lr, rule, rule.slot_names(hyper), **hyper)  # type: ignore[union-attr]
+
+    kernel.__name__ = kernel.__qualname__ = name
+    return kernel
+
+
+def require_table(backend: str) -> None:
+    """Refuse to apply rules on ``backend`` before its table of :mod:`dlcore.ops` is registered."""
+    if backend not in ops.tables():
+        raise ConfigError(f"backend {backend!r} has registered no table of dlcore.ops, which optimizers written on "
+                          f"dlcore.ops need; its backend module registers it when loaded")
+
+
 def _takes(make: Callable[..., Any], arguments: dict[str, Any]) -> bool:
     try:
         inspect.signature(make).bind(None, lr=1.0, **arguments)
@@ -195,4 +215,5 @@ def _takes(make: Callable[..., Any], arguments: dict[str, Any]) -> bool:
     return True
 
 
-__all__ = ["ADAM", "ADAMW", "RMSPROP", "Rule", "SGD", "definition", "kernel", "one_minus_power", "register", "rule_of"]
+__all__ = ["ADAM", "ADAMW", "RMSPROP", "Rule", "SGD", "as_kernel", "definition", "kernel", "one_minus_power", "register",
+           "require_table", "rule_of"]

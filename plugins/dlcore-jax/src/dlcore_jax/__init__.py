@@ -21,8 +21,10 @@ def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_jax.models:mlp", "text_classifier": "dlcore_jax.models:text_classifier",
               "sequential": "dlcore_jax.models:sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
-    rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # any optimizer written on dlcore.ops
-    return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers + rules
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # every optimizer: its rule on dlcore.ops
+    kernels = [Kernel(k.kind, k.name, NAME, f"dlcore_jax.rules:{k.name}") if k.kind == "optimizer" else k
+               for k in standard_kernels(NAME, "dlcore_jax.kernels", models)]
+    return kernels + layers + rules
 
 
 @hookimpl
