@@ -10,10 +10,13 @@ import importlib
 import numpy as np
 import pytest
 
-from dlcore import ConfigError, Trainer, models, optimizers
+from conftest import numpy_backend
+from dlcore import ConfigError, Trainer, hookimpl, models, optimizers
+from dlcore.contract import Optimizer
 from dlcore.optimizers import SGD, Adam, AdamW, OptimizerConfig, RMSprop
 from dlcore.testing import reference
 from dlcore.testing.data import blobs
+from dlcore.plugins import registry_of
 from dlcore.training import rules
 
 TABLES = {"torch": "dlcore_torch.ops", "tensorflow": "dlcore_tf.ops", "jax": "dlcore_jax.ops"}
@@ -129,3 +132,28 @@ def test_lion_state_moves_between_backends_in_a_checkpoint(tmp_path, first, then
     _, _, want = weights_after(first, 3)
     for key in want:
         np.testing.assert_allclose(got[key], want[key], atol=1e-5, err_msg=f"{key}: resumed on {then}")
+
+
+def test_a_plugins_optimizer_with_a_rule_runs_on_a_backend_without_its_kernel():
+    """An optimizer given by a plugin's ``dlcore_optimizers`` hook with its rule as a
+    "module:attribute" string, and dlcore's optimizers with their settings, train on the numpy
+    test backend, whose only optimizer kernel is the generic one."""
+    class SignPlugin:
+        @hookimpl
+        def dlcore_optimizers(self):
+            return [Optimizer("sign_descent", {"weight_decay": 0.0}, "w -= lr * (sign(g) + weight_decay w)",
+                              rule="test_rules:SIGN_DESCENT", lr=1e-2)]
+
+    x, y = blobs(400)
+    with numpy_backend(), registry_of(importlib.import_module("dlcore_numpy"), SignPlugin()):
+        for optimizer in ("sign_descent", "lion", Adam(1e-2, amsgrad=True), SGD(0.05, momentum=0.9, nesterov=True)):
+            t = Trainer(backend="numpy", epochs=6, optimizer=optimizer, seed=0, verbose=False, progress=False,
+                        **({"lr": 3e-3} if optimizer == "lion" else {}))
+            assert t.fit(models.mlp(20, [16], 4), (x, y))["accuracy"][-1] >= 0.9, optimizer
+        with pytest.raises(ConfigError, match="has no implementation of the optimizer 'sign_descent', and applies "
+                                              "no optimizer written on dlcore.ops"):
+            rules.kernel(rules.registry(), "sign_descent", {}, {}, "nowhere")
+
+
+SIGN_DESCENT = rules.Rule(lambda ops, w, g, slots, lr, step, weight_decay: (w - lr * (ops.sign(g) + weight_decay * w),
+                                                                            {}))
