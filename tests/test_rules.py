@@ -18,6 +18,7 @@ from dlcore.testing import reference
 from dlcore.testing.data import blobs
 from dlcore.plugins import registry_of
 from dlcore.training import rules
+from dlcore.training.optimizers import as_config
 
 TABLES = {"torch": "dlcore_torch.ops", "tensorflow": "dlcore_tf.ops", "jax": "dlcore_jax.ops"}
 
@@ -93,6 +94,7 @@ def test_the_reference_applies_the_registered_rule():
 
 def test_an_optimizer_of_ones_own_has_settings_defaults_and_its_learning_rate():
     assert OptimizerConfig("lion", weight_decay=0.1).hyper == {"beta1": 0.9, "beta2": 0.99, "weight_decay": 0.1}
+    assert as_config(lion) == OptimizerConfig("lion")  # Trainer(optimizer=lion)
     assert optimizers.slots("lion", {}) == ("exp_avg",)
     with pytest.raises(ConfigError, match="has no setting 'momentum'"):
         OptimizerConfig("lion", momentum=0.9)
@@ -141,19 +143,19 @@ def test_a_plugins_optimizer_with_a_rule_runs_on_a_backend_without_its_kernel():
     class SignPlugin:
         @hookimpl
         def dlcore_optimizers(self):
-            return [Optimizer("sign_descent", {"weight_decay": 0.0}, "w -= lr * (sign(g) + weight_decay w)",
-                              rule="test_rules:SIGN_DESCENT", lr=1e-2)]
+            return [Optimizer("plugin_sign_step", {"weight_decay": 0.0}, "w -= lr * (sign(g) + weight_decay w)",
+                              rule="test_rules:SIGN_STEP", lr=1e-2)]
 
     x, y = blobs(400)
     with numpy_backend(), registry_of(importlib.import_module("dlcore_numpy"), SignPlugin()):
-        for optimizer in ("sign_descent", "lion", Adam(1e-2, amsgrad=True), SGD(0.05, momentum=0.9, nesterov=True)):
+        for optimizer in ("plugin_sign_step", "lion", Adam(1e-2, amsgrad=True), SGD(0.05, momentum=0.9, nesterov=True)):
             t = Trainer(backend="numpy", epochs=6, optimizer=optimizer, seed=0, verbose=False, progress=False,
                         **({"lr": 3e-3} if optimizer == "lion" else {}))
             assert t.fit(models.mlp(20, [16], 4), (x, y))["accuracy"][-1] >= 0.9, optimizer
-        with pytest.raises(ConfigError, match="has no implementation of the optimizer 'sign_descent', and applies "
+        with pytest.raises(ConfigError, match="has no implementation of the optimizer 'plugin_sign_step', and applies "
                                               "no optimizer written on dlcore.ops"):
-            rules.kernel(rules.registry(), "sign_descent", {}, {}, "nowhere")
+            rules.kernel(rules.registry(), "plugin_sign_step", {}, {}, "nowhere")
 
 
-SIGN_DESCENT = rules.Rule(lambda ops, w, g, slots, lr, step, weight_decay: (w - lr * (ops.sign(g) + weight_decay * w),
+SIGN_STEP = rules.Rule(lambda ops, w, g, slots, lr, step, weight_decay: (w - lr * (ops.sign(g) + weight_decay * w),
                                                                             {}))

@@ -1,10 +1,11 @@
 """A complete dlcore backend in plain numpy, written against the public contract only.
 
 It trains dlcore's MLP spec with cross-entropy (class indices or one-hot) or binary
-cross-entropy, any optimizer with a rule written on dlcore.ops, and reports accuracy. Its kernels: a model is a dict of float32
+cross-entropy, with any optimizer that has a rule written on dlcore.ops (its one generic
+optimizer kernel, "ops"), and reports accuracy. Its kernels: a model is a dict of float32
 arrays; a loss kernel returns ``(mean loss, gradient of the loss by the logits)``; a metric
 kernel returns its statistics; an optimizer kernel returns an object with ``step(weights,
-grads)``, ``lr`` and ``state()`` / ``load(arrays, meta)`` in the canonical layout.
+grads)``, ``lr`` and ``state()`` / ``load(arrays, meta, name, hyper)`` in the canonical layout.
 """
 
 from __future__ import annotations

@@ -249,7 +249,8 @@ class RMSprop(OptimizerConfig):
 
 
 def as_config(optimizer: Any) -> OptimizerConfig:
-    """An OptimizerConfig from a name ("adam") or an OptimizerConfig.
+    """An OptimizerConfig from a name ("adam"), an OptimizerConfig, or an update registered with
+    :func:`register` (its defaults).
 
     >>> from dlcore import optimizers
     >>> optimizers.as_config("adam") == optimizers.Adam()
@@ -259,8 +260,10 @@ def as_config(optimizer: Any) -> OptimizerConfig:
         return optimizer
     if isinstance(optimizer, str):
         return OptimizerConfig(optimizer)
-    raise ConfigError(f"optimizer must be a name such as 'adam' or an object such as dlcore.optimizers.AdamW(), "
-                      f"got {optimizer!r}")
+    if callable(optimizer) and isinstance(getattr(optimizer, "dlcore_optimizer", None), str):
+        return OptimizerConfig(optimizer.dlcore_optimizer)
+    raise ConfigError(f"optimizer must be a name such as 'adam', an object such as dlcore.optimizers.AdamW(), or an "
+                      f"update registered with @dlcore.optimizers.register(name, ...), got {optimizer!r}")
 
 
 __all__ = ["Adam", "AdamW", "DEFAULT_LR", "OptimizerConfig", "RMSprop", "SGD", "as_config", "check_state",

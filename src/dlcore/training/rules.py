@@ -11,7 +11,7 @@ update), so an optimizer's state keeps one layout that checkpoints move between 
 weight in its own layout (a dense kernel transposed). Gradients arrive clipped and averaged
 over an accumulation group, as for any optimizer.
 
-Your own optimizer, registered by name (``Trainer(optimizer="lion")``)::
+Your own optimizer, registered by name (``Trainer(optimizer="lion")``, or ``optimizer=lion``)::
 
     from dlcore import optimizers
 
@@ -142,6 +142,7 @@ def register(name: str, *, slots: Slots | Callable[[dict[str, Any]], Slots] = ()
     def define(update: Callable[..., Any]) -> Callable[..., Any]:
         _DEFINED[name.lower()] = Optimizer(name.lower(), dict(defaults), formula or inspect.getdoc(update) or "",
                                            rule=Rule(update, slots), lr=lr)
+        update.dlcore_optimizer = name.lower()  # type: ignore[attr-defined]  # Trainer(optimizer=update) names it
         return update
 
     return define
@@ -215,5 +216,5 @@ def _takes(make: Callable[..., Any], arguments: dict[str, Any]) -> bool:
     return True
 
 
-__all__ = ["ADAM", "ADAMW", "RMSPROP", "Rule", "SGD", "as_kernel", "definition", "kernel", "one_minus_power", "register",
-           "require_table", "rule_of"]
+__all__ = ["ADAM", "ADAMW", "RMSPROP", "Rule", "SGD", "as_kernel", "definition", "kernel", "one_minus_power",
+           "register", "require_table", "rule_of"]
