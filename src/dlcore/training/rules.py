@@ -42,6 +42,7 @@ from ..contract.records import Optimizer
 from ..plugins.manager import Registry, registry, resolve
 
 Slots = tuple[str, ...]
+Update = tuple[Any, dict[str, Any]]  # the new weight and slots
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def one_minus_power(ops: Any, base: float, step: Any) -> Any:
 # -- dlcore's rules: the formulas of dlcore.optimizers, torch's
 
 def _sgd(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, momentum: float = 0.0,
-         nesterov: bool = False, weight_decay: float = 0.0) -> tuple[Any, dict[str, Any]]:
+         nesterov: bool = False, weight_decay: float = 0.0) -> Update:
     g = g + weight_decay * w if weight_decay else g
     if not momentum:
         return w - lr * g, {}
@@ -77,7 +78,7 @@ def _sgd(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, mo
 
 
 def _adam(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, beta1: float, beta2: float,
-          eps: float, weight_decay: float = 0.0, amsgrad: bool = False, decoupled: bool = False) -> tuple[Any, dict]:
+          eps: float, weight_decay: float = 0.0, amsgrad: bool = False, decoupled: bool = False) -> Update:
     if decoupled:
         w = w * (1 - lr * weight_decay)
     elif weight_decay:
@@ -91,12 +92,12 @@ def _adam(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, b
     return w - lr * m_hat / (ops.sqrt(v / one_minus_power(ops, beta2, step)) + eps), new
 
 
-def _adamw(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, **settings: Any) -> tuple[Any, dict]:
+def _adamw(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, **settings: Any) -> Update:
     return _adam(ops, w, g, slots, lr, step, decoupled=True, **settings)
 
 
 def _rmsprop(ops: Any, w: Any, g: Any, slots: dict[str, Any], lr: Any, step: Any, alpha: float, eps: float,
-             momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0) -> tuple[Any, dict]:
+             momentum: float = 0.0, centered: bool = False, weight_decay: float = 0.0) -> Update:
     g = g + weight_decay * w if weight_decay else g
     new = {"square_avg": alpha * slots["square_avg"] + (1 - alpha) * g * g}
     if centered:
