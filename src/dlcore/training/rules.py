@@ -36,7 +36,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .. import ops
+from .. import ops as dlcore_ops
 from ..contract.errors import ConfigError
 from ..contract.records import Optimizer
 from ..plugins.manager import Registry, registry, resolve
@@ -202,7 +202,7 @@ def as_kernel(make: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 def require_table(backend: str) -> None:
     """Refuse to apply rules on ``backend`` before its table of :mod:`dlcore.ops` is registered."""
-    if backend not in ops.tables():
+    if backend not in dlcore_ops.tables():
         raise ConfigError(f"backend {backend!r} has registered no table of dlcore.ops, which optimizers written on "
                           f"dlcore.ops need; its backend module registers it when loaded")
 
