@@ -26,7 +26,10 @@ def dlcore_kernels() -> list[Kernel]:
               "sequential": "dlcore_tf.models:build_sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_tf.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
     written = Kernel("layer", "ops", NAME, "dlcore_tf.written:build")  # any layer written on dlcore.ops
-    return standard_kernels(NAME, "dlcore_tf.kernels", models) + layers + [written]
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_tf.rules:make")]  # any optimizer written on dlcore.ops
+    kernels = [Kernel(k.kind, k.name, NAME, "dlcore_tf.rules:rmsprop") if k.key == ("optimizer", "rmsprop", NAME)
+               else k for k in standard_kernels(NAME, "dlcore_tf.kernels", models)]
+    return kernels + layers + [written] + rules
 
 
 @hookimpl

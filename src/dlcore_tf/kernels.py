@@ -111,10 +111,10 @@ def regression_sums(logits, labels):
 
 
 class Optimizer:
-    """SGD (with momentum), Adam, AdamW and RMSprop in dlcore's update formulas
-    (:mod:`dlcore.optimizers`), applied with TensorFlow's fused training kernels where one
-    computes exactly that formula (ResourceApplyGradientDescent, ResourceApplyMomentum,
-    ResourceApplyAdam, ResourceApplyAdamWithAmsgrad) and with plain ops otherwise (RMSprop),
+    """SGD (with momentum), Adam and AdamW in dlcore's update formulas (:mod:`dlcore.optimizers`),
+    applied with TensorFlow's fused training kernels, which compute exactly that formula
+    (ResourceApplyGradientDescent, ResourceApplyMomentum, ResourceApplyAdam,
+    ResourceApplyAdamWithAmsgrad; RMSprop, which has none, is its rule: :mod:`dlcore_tf.rules`),
     without the per-variable bookkeeping ops of Keras' optimizers, which cost a plain Keras step
     0.4 s (SGD) to 0.8 s (Adam) per Fashion-MNIST epoch on a 2-core CPU.
 
@@ -122,11 +122,12 @@ class Optimizer:
     ``lr_t * m / (sqrt(v) + eps')`` with ``lr_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t)``, which
     is the same update when ``eps' = epsilon * sqrt(1 - beta2^t)``.
 
-    ``slots[i]`` holds variable i's state under the canonical slot names; ``accumulators``,
-    the gradient sums of gradient accumulation, made on first use.
+    ``slots[i]`` holds variable i's state under the canonical slot names (``names``, default
+    the optimizer's); ``accumulators``, the gradient sums of gradient accumulation, made on
+    first use. :meth:`update` applies clipped, averaged gradients (a subclass: any rule).
     """
 
-    def __init__(self, kind: str, lr: float, variables, **hyper) -> None:
+    def __init__(self, kind: str, lr: float, variables, names=None, **hyper) -> None:
         self.kind, self.hyper = kind, hyper
         self.targets = list(variables)
         self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")
@@ -135,7 +136,7 @@ class Optimizer:
         for v in self.targets:
             with tf.device(v.handle.device):  # each slot beside its variable
                 self.slots.append({name: tf.Variable(tf.zeros_like(v), trainable=False, name=name)
-                                   for name in slots(kind, hyper)})
+                                   for name in (slots(kind, hyper) if names is None else names)})
         self.accumulators: list | None = None
 
     def accumulate(self, grads) -> None:
@@ -161,10 +162,13 @@ class Optimizer:
             norm = tf.sqrt(tf.add_n([tf.reduce_sum(tf.square(g)) for g in grads]))
             scale = tf.minimum(1.0, clip_norm / (norm + 1e-6))
             grads = [g * scale for g in grads]
+        self.update(grads, self.learning_rate)
+
+    def update(self, grads, lr) -> None:
         decay = self.hyper.get("weight_decay", 0.0)
         if decay and self.kind != "adamw":
             grads = [g + decay * v for g, v in zip(grads, self.targets)]
-        getattr(self, "_" + self.kind)(grads, self.learning_rate)
+        getattr(self, "_" + self.kind)(grads, lr)
 
     def _sgd(self, grads, lr) -> None:
         momentum = self.hyper.get("momentum", 0.0)
@@ -196,21 +200,6 @@ class Optimizer:
             var.assign(var * shrink)
         self._adam(grads, lr)
 
-    def _rmsprop(self, grads, lr) -> None:
-        alpha, eps, momentum = self.hyper["alpha"], self.hyper["eps"], self.hyper.get("momentum", 0.0)
-        for grad, var, slot in zip(grads, self.targets, self.slots):
-            square = slot["square_avg"].assign(alpha * slot["square_avg"] + (1 - alpha) * grad * grad)
-            if "grad_avg" in slot:
-                mean = slot["grad_avg"].assign(alpha * slot["grad_avg"] + (1 - alpha) * grad)
-                denominator = tf.sqrt(square - mean * mean) + eps
-            else:
-                denominator = tf.sqrt(square) + eps
-            if momentum:
-                buffer = slot["momentum_buffer"].assign(momentum * slot["momentum_buffer"] + grad / denominator)
-                var.assign_sub(lr * buffer)
-            else:
-                var.assign_sub(lr * grad / denominator)
-
 
 def sgd(model, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
     return Optimizer("sgd", lr, model.native.trainable_variables, momentum=momentum, nesterov=nesterov,
@@ -225,8 +214,3 @@ def adam(model, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False):
 def adamw(model, lr, beta1, beta2, eps, weight_decay, amsgrad=False):
     return Optimizer("adamw", lr, model.native.trainable_variables, beta1=beta1, beta2=beta2, eps=eps,
                      weight_decay=weight_decay, amsgrad=amsgrad)
-
-
-def rmsprop(model, lr, alpha, eps, momentum=0.0, centered=False, weight_decay=0.0):
-    return Optimizer("rmsprop", lr, model.native.trainable_variables, alpha=alpha, eps=eps, momentum=momentum,
-                     centered=centered, weight_decay=weight_decay)

@@ -22,7 +22,8 @@ def dlcore_kernels() -> list[Kernel]:
               "sequential": "dlcore_torch.models:SequentialModule"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_torch.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
     layers.append(Kernel("layer", "ops", NAME, "dlcore_torch.written:build"))  # any layer written on dlcore.ops
-    return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_torch.rules:make")]  # any optimizer written on dlcore.ops
+    return standard_kernels(NAME, "dlcore_torch.kernels", models) + layers + rules
 
 
 @hookimpl

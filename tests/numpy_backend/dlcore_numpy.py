@@ -3,19 +3,20 @@
 It trains dlcore's MLP spec (hand-written gradients) and any sequential spec of layers on
 :mod:`dlcore.ops` (dlcore's CNN, a user's layers) with no layer code of its own: its ops table
 (dlcore_numpy_autodiff) runs each layer's version written on ops and differentiates it. It
-trains with cross-entropy (class indices or one-hot) or binary cross-entropy, SGD or Adam, and
-reports accuracy. Its kernels: a model is a dict of float32 arrays (the trainable ones; a
-sequential model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
-gradient of the loss by the logits)``; a metric kernel returns its statistics; an optimizer
-kernel returns an object with ``step(weights, grads)``, ``lr`` and ``state()`` /
-``load(arrays, meta)`` in the canonical layout.
+trains with cross-entropy (class indices or one-hot) or binary cross-entropy, with any optimizer
+that has a rule written on dlcore.ops (its one generic optimizer kernel, "ops"), and reports
+accuracy. Its kernels: a model is a dict of float32 arrays (the trainable ones; a sequential
+model keeps its other weights in ``state``); a loss kernel returns ``(mean loss, gradient of the
+loss by the logits)``; a metric kernel returns its statistics; an optimizer kernel returns an
+object with ``step(weights, grads)``, ``lr`` and ``state()`` / ``load(arrays, meta, name,
+hyper)`` in the canonical layout.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dlcore import hookimpl
+from dlcore import hookimpl, ops
 from dlcore.contract import Backend, BackendInfo, Device, Kernel, Model, StepResults, check_weights
 from dlcore.optimizers import check_state
 from dlcore_numpy_autodiff import TABLE
@@ -101,6 +102,9 @@ def accuracy(logits, labels):
 
 
 class SGD:
+    """w -= lr * g: the simplest optimizer a backend's own kernel can be (dlcore's optimizers run
+    as their rules, :class:`Rules`)."""
+
     def __init__(self, lr):
         self.lr, self.t = lr, 0
 
@@ -113,10 +117,9 @@ class SGD:
         """The canonical layout: ``{parameter}/{slot}`` arrays, and the updates made."""
         return {}, {"step": self.t}
 
-    def load(self, arrays, meta):
-        check_state(arrays, self.shapes, "sgd", {}, int(meta.get("step", 0)))
+    def load(self, arrays, meta, name="sgd", hyper=None):
+        check_state(arrays, self.shapes, name, hyper or {}, int(meta.get("step", 0)))
         self.t = int(meta.get("step", 0))
-
 
 
 class SignSGD(SGD):
@@ -128,37 +131,47 @@ class SignSGD(SGD):
         for name, grad in grads.items():
             weights[name] -= np.float32(self.lr) * np.sign(grad)
 
-    def load(self, arrays, meta):
+    def load(self, arrays, meta, name=None, hyper=None):
         self.t = int(meta.get("step", 0))
 
 
-class Adam(SGD):
-    def __init__(self, lr, beta1, beta2, eps):
-        self.lr, self.b1, self.b2, self.eps, self.t, self.m, self.v = lr, beta1, beta2, eps, 0, {}, {}
+class Rules(SGD):
+    """Any optimizer's update rule written on dlcore.ops (dlcore's SGD, Adam, ... and a user's
+    own), applied with numpy's table; its state ``slots[slot][parameter]``, the canonical layout."""
+
+    def __init__(self, lr, rule, slots, settings):
+        self.lr, self.t, self.rule, self.settings = lr, 0, rule, settings
+        self.slots = {slot: {} for slot in slots}
 
     def step(self, weights, grads):
         self.t += 1
         for name, g in grads.items():
-            m = self.m[name] = self.b1 * self.m.get(name, 0) + (1 - self.b1) * g
-            v = self.v[name] = self.b2 * self.v.get(name, 0) + (1 - self.b2) * g * g
-            m_hat, v_hat = m / (1 - self.b1 ** self.t), v / (1 - self.b2 ** self.t)
-            weights[name] -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(np.float32)
+            current = {slot: values.get(name, np.zeros_like(g)) for slot, values in self.slots.items()}
+            weight, new = self.rule.update(ops, weights[name], g, current, self.lr, self.t, **self.settings)
+            weights[name] = np.asarray(weight, np.float32)
+            for slot, values in self.slots.items():
+                values[name] = np.asarray(new[slot], np.float32)
 
     def state(self):
-        return ({**{f"{k}/exp_avg": a for k, a in self.m.items()}, **{f"{k}/exp_avg_sq": a for k, a in self.v.items()}},
-                {"step": self.t})
+        arrays = {f"{name}/{slot}": value for slot, values in self.slots.items() for name, value in values.items()}
+        return arrays, {"step": self.t}
 
-    def load(self, arrays, meta):
-        check_state(arrays, self.shapes, "adam", {}, int(meta.get("step", 0)))
-        self.t = int(meta.get("step", 0))
-        self.m = {k.rpartition("/")[0]: a.astype(np.float32) for k, a in arrays.items() if k.endswith("/exp_avg")}
-        self.v = {k.rpartition("/")[0]: a.astype(np.float32) for k, a in arrays.items() if k.endswith("/exp_avg_sq")}
+    def load(self, arrays, meta, name="", hyper=None):
+        super().load(arrays, meta, name, hyper)
+        for slot, values in self.slots.items():
+            values.clear()
+            values.update({k.rpartition("/")[0]: np.asarray(a, np.float32) for k, a in arrays.items()
+                           if k.rpartition("/")[2] == slot})
 
 
 def optimizer(kind, model, *args):
     made = kind(*args)
     made.shapes = {k: v.shape for k, v in model.native.items()}
     return made
+
+
+def rules_optimizer(model, lr, rule, slots, **settings):
+    return optimizer(Rules, model, lr, rule, slots, settings)
 
 
 class NumpyBackend(Backend):
@@ -231,7 +244,7 @@ class NumpyBackend(Backend):
         return model.optimizer.state()
 
     def load_optimizer_state(self, model, arrays, meta):
-        model.optimizer.load(arrays, meta)
+        model.optimizer.load(arrays, meta, model.optimizer_name, model.optimizer_hyper)
 
 
 @hookimpl
@@ -250,6 +263,4 @@ def dlcore_kernels():
             Kernel("metric", "accuracy", "numpy", accuracy),
             *(Kernel("loss", loss.__name__, "numpy", loss) for loss in (mse, mae, huber)),
             *(Kernel("metric", name, "numpy", regression_sums) for name in ("mae", "rmse", "r2")),
-            Kernel("optimizer", "sgd", "numpy", lambda model, lr: optimizer(SGD, model, lr)),
-            Kernel("optimizer", "adam", "numpy",
-                   lambda model, lr, beta1, beta2, eps: optimizer(Adam, model, lr, beta1, beta2, eps))]
+            Kernel("optimizer", "ops", "numpy", rules_optimizer)]  # every optimizer, as its rule on dlcore.ops

@@ -56,6 +56,10 @@ their default). dlcore's optimizers and their settings (defaults in brackets):
 - ``rmsprop``: ``alpha`` [0.99], ``eps`` [1e-8]; options ``momentum``, ``centered``,
   ``weight_decay``.
 
+An optimizer with a ``rule`` (:mod:`dlcore.training.rules`) needs no kernel of its own: a
+backend's optimizer kernel named ``"ops"``, ``make(model, lr, rule, slots, **settings)``, applies
+any rule (``slots``: the rule's slot names for these settings; ``settings``: all of them).
+
 An optimizer counts its updates: ``Backend.optimizer_state`` returns that number as
 ``{"step": n}`` and ``load_optimizer_state`` restores it (dlcore's torch kernels keep it in
 the optimizer's ``updates`` attribute; without it a checkpoint records step 0 and Adam's bias
@@ -203,19 +207,28 @@ class Optimizer:
     """An optimizer, by name: its settings besides the learning rate with their defaults, and
     its update formula, which every backend applies. ``defaults`` are always given to a
     backend's kernel; ``options`` only when the user sets them to something else than their
-    default (a kernel that lacks one is refused with a clear error).
+    default (a kernel that lacks one is refused with a clear error, unless there is a rule).
+
+    ``rule``: the update written once on :mod:`dlcore.ops` (a
+    :class:`dlcore.training.rules.Rule`, or a ``"module:attribute"`` string naming one), which
+    a backend without a kernel of this optimizer's name applies. ``lr``: the default learning
+    rate (None: the trainer's).
 
     Example::
 
         @hookimpl
         def dlcore_optimizers():
-            return [Optimizer("sign_sgd", {}, "w -= lr * sign(g)", {"weight_decay": 0.0})]
+            return [Optimizer("lion", {"beta1": 0.9, "beta2": 0.99, "weight_decay": 0.0},
+                              "w -= lr * (sign(b1 m + (1 - b1) g) + wd w); m = b2 m + (1 - b2) g",
+                              rule="mypackage.lion:LION", lr=1e-4)]
     """
 
     name: str
     defaults: dict[str, Any] = field(default_factory=dict)
     formula: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    rule: Any = None
+    lr: float | None = None
 
 
 @dataclass(frozen=True)

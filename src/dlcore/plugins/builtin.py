@@ -70,18 +70,19 @@ METRICS = (
                                                        "1 - sum of squared errors / sum of squared deviations"),
 )
 _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+_RULES = "dlcore.training.rules:"  # each update written once on dlcore.ops
 OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
     Optimizer("sgd", {}, "w -= lr * g (momentum: b = momentum b + g; g = b, or g + momentum b for nesterov)",
-              {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}),
+              {"momentum": 0.0, "nesterov": False, "weight_decay": 0.0}, _RULES + "SGD"),
     Optimizer("adam", dict(_ADAM),
               "m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr * m_hat / (sqrt(v_hat) + eps), "
               "m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t) (torch's Adam)",
-              {"weight_decay": 0.0, "amsgrad": False}),
+              {"weight_decay": 0.0, "amsgrad": False}, _RULES + "ADAM"),
     Optimizer("adamw", {**_ADAM, "weight_decay": 0.01}, "w *= 1 - lr * weight_decay, then Adam",
-              {"amsgrad": False}),
+              {"amsgrad": False}, _RULES + "ADAMW"),
     Optimizer("rmsprop", {"alpha": 0.99, "eps": 1e-8},
               "s = alpha s + (1 - alpha) g^2; w -= lr * g / (sqrt(s) + eps) (torch's RMSprop)",
-              {"momentum": 0.0, "centered": False, "weight_decay": 0.0}),
+              {"momentum": 0.0, "centered": False, "weight_decay": 0.0}, _RULES + "RMSPROP"),
 )
 RECIPE = {"epochs": 10, "batch_size": 64, "optimizer": "sgd", "validation": None}  # lr: the Trainer's default
 """The training recipe (``DatasetInfo.defaults``) of ``dlcore train fashion-mnist``, which imdb's

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plugins.builtin import OPTIMIZERS
-from ..training.optimizers import slots
+from .. import ops
+from ..training import rules
 
 
 def forward(weights: dict[str, np.ndarray], x: np.ndarray, activation: str = "relu") -> list[np.ndarray]:
@@ -97,55 +97,27 @@ def gradients(weights, x, labels, activation="relu", loss="cross_entropy"):
 
 
 class Optimizer:
-    """dlcore's update formulas (:mod:`dlcore.optimizers`) in float64, with the state in the
-    canonical slots: ``state[slot][parameter]`` and ``t``, the updates made."""
+    """An optimizer's update rule (:mod:`dlcore.training.rules`, dlcore's or one's own) applied
+    with numpy's table of :mod:`dlcore.ops` in float64, with the state in the canonical slots:
+    ``state[slot][parameter]`` and ``t``, the updates made."""
 
     def __init__(self, name: str, lr: float, **hyper) -> None:
-        definition = next(o for o in OPTIMIZERS if o.name == name)
-        self.name, self.lr, self.t = name, lr, 0
+        definition = rules.definition(name)
+        self.name, self.lr, self.t, self.rule = name, lr, 0, rules.rule_of(definition)
+        if self.rule is None:
+            raise ValueError(f"optimizer {name!r} has no update rule written on dlcore.ops")
         self.hyper = {**definition.defaults, **definition.options, **hyper}
-        self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in slots(name, self.hyper)}
+        self.state: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self.rule.slot_names(self.hyper)}
 
     def step(self, weights, grads) -> None:
-        h, lr, self.t = self.hyper, self.lr, self.t + 1
+        self.t += 1
         for name, g in grads.items():
-            w = weights[name]
-            if self.name == "adamw":
-                w = w * (1 - lr * h["weight_decay"])
-            elif h.get("weight_decay"):
-                g = g + h["weight_decay"] * w
-            weights[name] = w - lr * getattr(self, "_" + self.name.replace("adamw", "adam"))(name, g)
-
-    def _slot(self, slot: str, name: str, value):
-        self.state[slot][name] = value
-        return value
-
-    def _sgd(self, name, g):
-        momentum = self.hyper["momentum"]
-        if not momentum:
-            return g
-        b = self._slot("momentum_buffer", name, momentum * self.state["momentum_buffer"].get(name, 0) + g)
-        return g + momentum * b if self.hyper["nesterov"] else b
-
-    def _adam(self, name, g):
-        b1, b2 = self.hyper["beta1"], self.hyper["beta2"]
-        m = self._slot("exp_avg", name, b1 * self.state["exp_avg"].get(name, 0) + (1 - b1) * g)
-        v = self._slot("exp_avg_sq", name, b2 * self.state["exp_avg_sq"].get(name, 0) + (1 - b2) * g ** 2)
-        if self.hyper["amsgrad"]:
-            v = self._slot("max_exp_avg_sq", name, np.maximum(self.state["max_exp_avg_sq"].get(name, 0), v))
-        return (m / (1 - b1 ** self.t)) / (np.sqrt(v / (1 - b2 ** self.t)) + self.hyper["eps"])
-
-    def _rmsprop(self, name, g):
-        alpha, momentum = self.hyper["alpha"], self.hyper["momentum"]
-        s = self._slot("square_avg", name, alpha * self.state["square_avg"].get(name, 0) + (1 - alpha) * g ** 2)
-        if self.hyper["centered"]:
-            a = self._slot("grad_avg", name, alpha * self.state["grad_avg"].get(name, 0) + (1 - alpha) * g)
-            d = np.sqrt(s - a ** 2) + self.hyper["eps"]
-        else:
-            d = np.sqrt(s) + self.hyper["eps"]
-        if momentum:
-            return self._slot("momentum_buffer", name, momentum * self.state["momentum_buffer"].get(name, 0) + g / d)
-        return g / d
+            w = np.asarray(weights[name], np.float64)
+            current = {slot: values.get(name, np.zeros_like(w)) for slot, values in self.state.items()}
+            weights[name], new = self.rule.update(ops, w, np.asarray(g, np.float64), current, self.lr, self.t,
+                                                  **self.hyper)
+            for slot in self.state:
+                self.state[slot][name] = new[slot]
 
 
 def SGD(lr: float, **hyper) -> Optimizer:  # noqa: N802 (the reference's names for its optimizers)

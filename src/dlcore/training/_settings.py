@@ -19,6 +19,7 @@ from ..contract.errors import ConfigError
 from ..data.streaming import parse_bytes
 from ..plugins.manager import Registry
 from .optimizers import DEFAULT_LR, OptimizerConfig, as_config
+from .rules import definition, kernel as rule_kernel
 from .schedules import Schedule
 
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
@@ -82,7 +83,7 @@ class Settings:
             raise ConfigError(f"lr must be a positive number, got {lr!r}")
         if lr is not None and optimizer.lr is not None and float(lr) != optimizer.lr:
             raise ConfigError(f"two learning rates: lr={lr} and {optimizer!r}; give it once")
-        values["lr"] = float(lr if lr is not None else optimizer.lr or DEFAULT_LR)
+        values["lr"] = float(lr if lr is not None else optimizer.lr or optimizer.default_lr or DEFAULT_LR)
         if values["schedule"] is not None and not isinstance(values["schedule"], Schedule):
             raise ConfigError(f"schedule must be a dlcore.schedules.Schedule, got {values['schedule']!r}")
         for name in ("clip_value", "clip_norm"):
@@ -112,6 +113,12 @@ class Settings:
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
 
 
+def optimizer_kernel(plugins: Registry, optimizer: OptimizerConfig, backend: str) -> tuple[Any, dict[str, Any]]:
+    """What makes ``optimizer`` on ``backend`` (its own kernel there, else its rule through the
+    backend's generic one) and the keyword arguments it takes beside the model and ``lr``."""
+    return rule_kernel(plugins, optimizer.name, optimizer.hyper, optimizer.kernel_arguments(), backend)
+
+
 def check_on_backend(settings: Settings, backend: Backend, plugins: Registry) -> None:
     """Refuse what ``backend`` cannot do with these settings: a loss, metric or optimizer
     setting it has no kernel for, clipping or accumulation it does not offer."""
@@ -123,12 +130,11 @@ def check_on_backend(settings: Settings, backend: Backend, plugins: Registry) ->
         plugins.metric(metric)
         plugins.kernel("metric", metric, name)
     optimizer = settings.optimizer
-    make = plugins.kernel("optimizer", optimizer.name, name)
-    arguments = optimizer.kernel_arguments()
-    try:  # a kernel written for an optimizer's defaults alone refuses the other settings now
+    make, arguments = optimizer_kernel(plugins, optimizer, name)
+    try:  # a kernel written for an optimizer's defaults alone (and no rule) refuses the other settings now
         inspect.signature(make).bind(None, lr=settings.lr, **arguments)
     except TypeError:
-        extra = sorted(set(arguments) - set(plugins.optimizer(optimizer.name).defaults))
+        extra = sorted(set(arguments) - set(definition(optimizer.name, plugins).defaults))
         raise ConfigError(f"backend {name!r} implements {optimizer.name!r} without "
                           f"{', '.join(extra) or 'these settings'}; use the defaults there") from None
     except ValueError:  # no signature to read (a builtin): the kernel will say

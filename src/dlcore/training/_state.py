@@ -12,6 +12,7 @@ from ..contract.errors import CheckpointError
 from ..io.checkpoint import TrainingCheckpoint
 from ..plugins.manager import Registry
 from ._callback import TrainerRef
+from ._settings import optimizer_kernel
 from .history import History
 from .optimizers import from_layout_0_1, slots
 
@@ -25,8 +26,8 @@ def attach_optimizer(trainer: TrainerRef, plugins: Registry, model: Model) -> No
     kept = None
     if same and slots(trainer.optimizer, model.optimizer_hyper) == slots(trainer.optimizer, trainer.hyper):
         kept = trainer.backend.optimizer_state(model)
-    make = plugins.kernel("optimizer", trainer.optimizer, trainer.backend_name)
-    model.optimizer = make(model, lr=trainer.lr, **trainer.optimizer_config.kernel_arguments())
+    make, arguments = optimizer_kernel(plugins, trainer.optimizer_config, trainer.backend_name)
+    model.optimizer = make(model, lr=trainer.lr, **arguments)
     model.optimizer_name, model.optimizer_hyper = trainer.optimizer, dict(trainer.hyper)
     model.cache.clear()
     if kept is not None:

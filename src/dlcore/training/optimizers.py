@@ -3,7 +3,7 @@
 Each is a registered optimizer (``dlcore_optimizers``; dlcore's own in
 :mod:`dlcore.plugins.builtin`, with their settings' names and defaults) with its settings; strings ("sgd",
 "adam", ...) still name one with its defaults. Every backend applies the same update, torch's,
-written here once (``g`` the gradient of the batch's mean loss, ``w`` a weight, ``t`` the
+written once on :mod:`dlcore.ops` in :mod:`dlcore.training.rules` and here in words (``g`` the gradient of the batch's mean loss, ``w`` a weight, ``t`` the
 update's number from 1, ``lr`` the learning rate of that update):
 
 - **SGD**: ``g += weight_decay * w``; with momentum ``b = momentum * b + g`` (``b = g`` at
@@ -20,32 +20,35 @@ The state of an optimizer has one canonical layout on every backend, like the we
 trainable parameter (by its canonical name) the slots of torch's names (``momentum_buffer``,
 ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``, ``square_avg``, ``grad_avg``), and the number
 of updates made. A checkpoint saved on one backend resumes on another with its state.
+
+An optimizer of one's own is its update written once on :mod:`dlcore.ops`, registered by name
+with :func:`register` (or a plugin's ``dlcore_optimizers`` hook) and used as
+``Trainer(optimizer="lion")`` or ``OptimizerConfig("lion", lr=3e-4, weight_decay=0.1)``: see
+:mod:`dlcore.training.rules`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable
+from typing import Any
 
 from ..contract.errors import CheckpointError, ConfigError
-from ..plugins.manager import registry
+from .rules import definition, register, rule_of
 
 DEFAULT_LR = 1e-3  # the learning rate of a Trainer given none, here only
 """The learning rate of a Trainer given neither ``lr`` nor an optimizer object with one."""
 
-SLOTS: dict[str, Callable[[dict[str, Any]], tuple[str, ...]]] = {  # the canonical slots, given the settings
-    "sgd": lambda h: ("momentum_buffer",) if h.get("momentum") else (),
-    "adam": lambda h: ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if h.get("amsgrad") else ()),
-    "rmsprop": lambda h: (("square_avg",) + (("momentum_buffer",) if h.get("momentum") else ())
-                          + (("grad_avg",) if h.get("centered") else ())),
-}
-SLOTS["adamw"] = SLOTS["adam"]
+def _rule(name: str) -> Any:
+    try:
+        return rule_of(definition(name))
+    except ConfigError:  # an optimizer no longer registered: its state is not checked
+        return None
 
 
 def slots(name: str, hyper: dict[str, Any]) -> tuple[str, ...]:
-    """The canonical state slots per parameter of optimizer ``name`` with ``hyper`` (none for
-    an optimizer dlcore does not define).
+    """The canonical state slots per parameter of optimizer ``name`` with ``hyper``: its rule's
+    (none for an optimizer without a rule).
 
     >>> from dlcore import optimizers
     >>> optimizers.slots("adam", {"amsgrad": True})
@@ -53,8 +56,8 @@ def slots(name: str, hyper: dict[str, Any]) -> tuple[str, ...]:
     >>> optimizers.slots("sgd", {"momentum": 0.0})
     ()
     """
-    found = SLOTS.get(name)
-    return found(hyper) if found else ()
+    rule = _rule(name)
+    return rule.slot_names(hyper) if rule is not None else ()
 
 
 def check_state(arrays: dict[str, Any], shapes: dict[str, tuple[int, ...]], name: str, hyper: dict[str, Any],
@@ -71,7 +74,7 @@ def check_state(arrays: dict[str, Any], shapes: dict[str, tuple[int, ...]], name
     ...     print(error)
     the saved adam state does not fit this model and optimizer: missing w/exp_avg_sq
     """
-    known = name in SLOTS
+    known = _rule(name) is not None
     wanted = {f"{p}/{slot}": shape for p, shape in shapes.items() for slot in slots(name, hyper)} if step else {}
     problems = [f"missing {k}" for k in wanted if known and k not in arrays]
     for key, value in arrays.items():
@@ -141,26 +144,26 @@ class OptimizerConfig:
     """
 
     def __init__(self, name: str, lr: float | None = None, **hyper: Any) -> None:
-        definition = registry().optimizer(str(name).lower())
-        known = {**definition.defaults, **definition.options}
+        found = definition(str(name).lower())
+        known = {**found.defaults, **found.options}
         unknown = sorted(set(hyper) - set(known))
         if unknown:
-            raise ConfigError(f"optimizer {definition.name!r} has no setting {', '.join(map(repr, unknown))}; "
+            raise ConfigError(f"optimizer {found.name!r} has no setting {', '.join(map(repr, unknown))}; "
                               f"its settings: lr, {', '.join(known)}")
         if lr is not None and (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not lr > 0
                                or not math.isfinite(lr)):
             raise ConfigError(f"lr must be a positive number, got {lr!r}")
-        self.name, self.lr = definition.name, None if lr is None else float(lr)
+        self.name, self.lr = found.name, None if lr is None else float(lr)
         self.hyper: dict[str, Any] = {}
         for key, default in known.items():
             value = hyper.get(key, default)
             if isinstance(default, bool):
                 value = bool(value)
             elif isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise ConfigError(f"{definition.name} {key} must be a number, got {value!r}")
+                raise ConfigError(f"{found.name} {key} must be a number, got {value!r}")
             check, wanted = _RULES.get(key, (lambda v: True, ""))
             if not check(value):
-                raise ConfigError(f"{definition.name} {key} must be {wanted}, got {value!r}")
+                raise ConfigError(f"{found.name} {key} must be {wanted}, got {value!r}")
             self.hyper[key] = value if isinstance(value, bool) else float(value)
         if self.hyper.get("nesterov") and not self.hyper.get("momentum"):
             raise ConfigError("nesterov momentum needs momentum > 0, e.g. SGD(momentum=0.9, nesterov=True)")
@@ -169,9 +172,13 @@ class OptimizerConfig:
         """What the backend's kernel is given beside the model and lr: the definition's defaults
         always, its options only where they differ from their default (so that a kernel written
         for the defaults alone keeps working)."""
-        definition = registry().optimizer(self.name)
-        return {k: v for k, v in self.hyper.items()
-                if k in definition.defaults or v != definition.options[k]}
+        found = definition(self.name)
+        return {k: v for k, v in self.hyper.items() if k in found.defaults or v != found.options[k]}
+
+    @property
+    def default_lr(self) -> float | None:
+        """The optimizer's own default learning rate (None: the trainer's)."""
+        return definition(self.name).lr
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, OptimizerConfig) and (self.name, self.lr, self.hyper) == (other.name, other.lr, other.hyper)
@@ -242,7 +249,8 @@ class RMSprop(OptimizerConfig):
 
 
 def as_config(optimizer: Any) -> OptimizerConfig:
-    """An OptimizerConfig from a name ("adam") or an OptimizerConfig.
+    """An OptimizerConfig from a name ("adam"), an OptimizerConfig, or an update registered with
+    :func:`register` (its defaults).
 
     >>> from dlcore import optimizers
     >>> optimizers.as_config("adam") == optimizers.Adam()
@@ -252,9 +260,11 @@ def as_config(optimizer: Any) -> OptimizerConfig:
         return optimizer
     if isinstance(optimizer, str):
         return OptimizerConfig(optimizer)
-    raise ConfigError(f"optimizer must be a name such as 'adam' or an object such as dlcore.optimizers.AdamW(), "
-                      f"got {optimizer!r}")
+    if callable(optimizer) and isinstance(getattr(optimizer, "dlcore_optimizer", None), str):
+        return OptimizerConfig(optimizer.dlcore_optimizer)
+    raise ConfigError(f"optimizer must be a name such as 'adam', an object such as dlcore.optimizers.AdamW(), or an "
+                      f"update registered with @dlcore.optimizers.register(name, ...), got {optimizer!r}")
 
 
 __all__ = ["Adam", "AdamW", "DEFAULT_LR", "OptimizerConfig", "RMSprop", "SGD", "as_config", "check_state",
-           "from_layout_0_1", "slots"]
+           "from_layout_0_1", "register", "slots"]

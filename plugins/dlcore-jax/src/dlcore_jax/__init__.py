@@ -22,7 +22,10 @@ def dlcore_kernels() -> list[Kernel]:
               "sequential": "dlcore_jax.models:sequential"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
     layers.append(Kernel("layer", "ops", NAME, "dlcore_jax.written:build"))  # any layer written on dlcore.ops
-    return standard_kernels(NAME, "dlcore_jax.kernels", models) + layers
+    rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # every optimizer: its rule on dlcore.ops
+    kernels = [Kernel(k.kind, k.name, NAME, f"dlcore_jax.rules:{k.name}") if k.kind == "optimizer" else k
+               for k in standard_kernels(NAME, "dlcore_jax.kernels", models)]
+    return kernels + layers + rules
 
 
 @hookimpl

@@ -67,8 +67,7 @@ class _Compiled:
                 norm = jnp.sqrt(sum(jnp.sum(g * g) for g in grads.values()))
                 scale = jnp.minimum(1.0, clip_norm / (norm + 1e-6))
                 grads = {n: g * scale for n, g in grads.items()}
-            directions, state = optimizer.direction(grads, state, params)
-            return {n: p - lr * directions[n] if n in directions else p for n, p in params.items()}, state
+            return optimizer.step(params, state, grads, lr)
 
         def gradients(params: Any, xb: Any, yb: Any, wb: Any) -> Any:
             """The loss, logits, new held entries and gradients of one batch, its samples' losses
