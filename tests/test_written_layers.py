@@ -61,7 +61,8 @@ def test_a_layer_written_on_ops_gives_its_shapes_parameters_and_arguments():
     assert spec.shapes == [(4, 2), (8,), (16,), (16,), (3,)]
     assert {k: v for k, v in spec.parameter_shapes().items() if k.startswith("layers.2")} == {
         "layers.2.gamma": (16,), "layers.2.beta": (16,)}
-    assert spec.to_dict()["layers"][2] == {"kind": "layer_norm", "eps": 1e-3, "defined_in": f"{__name__}:LayerNorm"}
+    assert spec.to_dict()["layers"][2] == {"kind": f"{__name__}.layer_norm", "eps": 1e-3,
+                                           "defined_in": f"{__name__}:LayerNorm"}
     assert models.spec_from_dict(spec.to_dict()) == spec
 
 
@@ -113,7 +114,7 @@ def test_an_op_failing_inside_a_written_layer_names_the_layer_and_the_op(backend
 
     x, y = blobs(64, features=6, classes=2)
     spec = models.sequential([Broken(), layers.dense(2)], (6,))
-    with pytest.raises(ConfigError, match=r"layer broken: ops\.reshape"):
+    with pytest.raises(ConfigError, match=r"layer test_written_layers\.broken: ops\.reshape"):
         Trainer(backend, epochs=1, batch_size=32, progress=False).fit(spec, (x, y))
 
 
@@ -136,7 +137,9 @@ def test_mistakes_in_a_written_layer_are_named_when_the_spec_is_made(make, messa
 
 def test_a_kind_is_registered_once_and_a_checkpoint_of_an_unknown_kind_says_where_it_came_from():
     with pytest.raises(ConfigError, match="taken by a built-in layer"):
-        type("Dense", (layers.Layer,), {"call": lambda self, x, training=False: x})
+        type("Dense", (layers.Layer,), {"kind": "dense", "call": lambda self, x, training=False: x})
+    with pytest.raises(ConfigError, match=f"taken by {__name__}:LayerNorm"):
+        type("Other", (layers.Layer,), {"kind": f"{__name__}.layer_norm", "call": lambda self, x, training=False: x})
     spec = models.sequential([LayerNorm(), layers.dense(2)], (3,)).to_dict()
     spec["layers"][0]["kind"] = "someone_elses_norm"
     with pytest.raises(ConfigError, match=f"saved from {__name__}:LayerNorm; import {__name__}"):

@@ -92,7 +92,7 @@ class Layer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.call is not Layer.call:
-            define(cls, cls.__dict__.get("kind") or written.snake_case(cls.__name__))
+            define(cls, cls.__dict__.get("kind") or written.default_kind(cls))
 
     @property
     def on_ops(self) -> bool:

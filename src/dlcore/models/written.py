@@ -232,4 +232,11 @@ def snake_case(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
+def default_kind(cls: type) -> str:
+    """A layer class's kind unless it sets one: its name in snake_case, after its top-level
+    package's name where it is defined in one (two packages' LayerNorm do not clash)."""
+    package = cls.__module__.split(".")[0]
+    return snake_case(cls.__name__) if package == "__main__" else f"{package}.{snake_case(cls.__name__)}"
+
+
 __all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "plan"]
