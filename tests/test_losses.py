@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import dlcore
-from conftest import BACKENDS
+from conftest import BACKENDS, numpy_backend
 from dlcore import ConfigError, Trainer, get_backend, ops
 from dlcore.plugins import registry
 from dlcore.plugins.builtin import LOSSES, METRICS, REGISTERED
@@ -182,6 +182,18 @@ def test_a_focal_loss_written_on_ops_trains_a_classifier(backend, forget_registe
     predicted = trainer.predict(spec, x[500:])
     expected = (predicted.max(1) - predicted.min(1)).mean()
     assert np.isclose(trainer.evaluate(spec, (x[500:], y[500:]))["margin"], expected, rtol=1e-4)
+
+
+def test_a_backend_with_a_table_and_kernels_of_its_own_trains_a_users_loss_and_metric(forget_registered):
+    x, y = blobs(400, features=6, classes=3, seed=8)
+    with numpy_backend():
+        spec = dlcore.models.mlp(6, [16], 3)
+        trainer = Trainer("numpy", epochs=5, batch_size=32, optimizer="adam", lr=1e-2, seed=0, progress=False,
+                          loss=focal, metrics=["accuracy", margin, "precision"])
+        history = trainer.fit(spec, (x, y))
+        assert history.history["loss"][-1] < history.history["loss"][0] and history.history["accuracy"][-1] > 0.9
+        predicted = trainer.predict(spec, x)
+        assert np.isclose(trainer.evaluate(spec, (x, y))["margin"], (predicted.max(1) - predicted.min(1)).mean())
 
 
 def test_a_registered_loss_and_metric_are_named_in_configs(backend, forget_registered):
