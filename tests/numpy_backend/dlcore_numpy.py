@@ -235,7 +235,8 @@ class NumpyBackend(Backend):
             losses.append(loss)
             for values, fn in zip(stats, metric_fns):
                 values.append(fn(logits, yb))
-        return StepResults(np.array(losses), [np.sum(values, 0) for values in stats])  # "sum" metrics only
+        return StepResults(np.array(losses), [np.concatenate(values) if how == "concat" else np.sum(values, 0)
+                                              for values, how in zip(stats, config.reductions)])
 
     def train_steps(self, model, config, span):
         return self._steps(model, config, span, train=True)
