@@ -28,7 +28,8 @@ def dlcore_kernels() -> list[Kernel]:
     written = Kernel("layer", "ops", NAME, "dlcore_tf.written:build")  # any layer written on dlcore.ops
     rules = [Kernel("optimizer", "ops", NAME, "dlcore_tf.rules:make")]  # any optimizer written on dlcore.ops
     kernels = [Kernel(k.kind, k.name, NAME, "dlcore_tf.rules:rmsprop") if k.key == ("optimizer", "rmsprop", NAME)
-               else k for k in standard_kernels(NAME, "dlcore_tf.kernels", models)]
+               else k for k in standard_kernels(NAME, "dlcore_tf.kernels", models)
+               if k.kind not in ("loss", "metric")]  # losses and metrics: their definitions on dlcore.ops
     return kernels + layers + [written] + rules
 
 

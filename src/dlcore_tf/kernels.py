@@ -1,9 +1,9 @@
-"""The TensorFlow backend's kernels for dlcore's losses, metrics and optimizers.
+"""The TensorFlow backend's kernels for dlcore's optimizers.
 
-A loss kernel is ``f(logits, labels, weights=None) -> mean loss`` (with ``weights``, one per
-sample: the batch's mean of each sample's loss times its weight); a metric kernel ``f(logits, labels) ->
-statistics`` (a float32 vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
-:class:`Optimizer`. All run inside the backend's compiled steps.
+An optimizer kernel is ``f(model, lr, **hyper)`` and returns an :class:`Optimizer`; it runs
+inside the backend's compiled steps. Losses and metrics have no kernels here: their
+definitions on dlcore.ops (:mod:`dlcore.training.losses`) are traced into the compiled steps,
+as fast as the hand-written kernels they replaced.
 """
 
 from __future__ import annotations
@@ -13,101 +13,6 @@ from dlcore.optimizers import slots
 from .framework import import_tensorflow
 
 tf = import_tensorflow()
-
-
-def _weighted(per_sample, weights):
-    """The batch's mean loss: plain, or of each sample's loss times its weight."""
-    return tf.reduce_mean(per_sample if weights is None else per_sample * weights)
-
-
-def cross_entropy(logits, labels, weights=None):
-    """Class indices, or one-hot rows."""
-    if labels.shape.rank == 2:
-        per_sample = tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(labels, logits.dtype), logits=logits)
-    else:
-        per_sample = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
-    return _weighted(per_sample, weights)
-
-
-def binary_cross_entropy(logits, labels, weights=None):
-    return _weighted(tf.nn.sigmoid_cross_entropy_with_logits(
-        labels=tf.cast(tf.reshape(labels, [-1]), logits.dtype), logits=tf.reshape(logits, [-1])), weights)
-
-
-def _targets(logits, labels):
-    """Regression targets shaped and typed like the outputs ((N,) targets of one output: (N, 1))."""
-    return tf.reshape(tf.cast(labels, logits.dtype), tf.shape(logits))
-
-
-def _regression(per_element, weights):
-    """Mean over samples and outputs; with ``weights``, each sample's mean over outputs weighted."""
-    return tf.reduce_mean(per_element) if weights is None else _weighted(tf.reduce_mean(per_element, 1), weights)
-
-
-def mse(logits, labels, weights=None):
-    return _regression(tf.square(logits - _targets(logits, labels)), weights)
-
-
-def mae(logits, labels, weights=None):
-    return _regression(tf.abs(logits - _targets(logits, labels)), weights)
-
-
-def huber(logits, labels, weights=None):
-    """d^2 / 2 for |d| <= 1, else |d| - 1/2: Keras' Huber (delta 1)."""
-    error = tf.abs(logits - _targets(logits, labels))
-    quadratic = tf.minimum(error, 1.0)
-    return _regression(0.5 * quadratic * quadratic + (error - quadratic), weights)
-
-
-def accuracy(logits, labels):
-    """(correct,): argmax (one logit: > 0) against class indices, one-hot rows or 0/1."""
-    if logits.shape[-1] == 1:
-        hits = tf.equal(tf.reshape(logits, [-1]) > 0, tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5)
-    else:
-        true = tf.argmax(labels, 1) if labels.shape.rank == 2 else tf.cast(labels, tf.int64)
-        hits = tf.equal(tf.argmax(logits, 1), true)
-    return tf.reduce_sum(tf.cast(hits, tf.float32), keepdims=True)
-
-
-def _classes(labels):
-    return tf.argmax(labels, 1) if labels.shape.rank == 2 else tf.cast(labels, tf.int64)
-
-
-def top_k_accuracy(logits, labels, k=5):
-    """(correct,): the label is among the k largest logits."""
-    hits = tf.math.in_top_k(tf.cast(_classes(labels), tf.int32), logits, min(k, logits.shape[-1]))
-    return tf.reduce_sum(tf.cast(hits, tf.float32), keepdims=True)
-
-
-def confusion(logits, labels):
-    """Counts of true class (rows) by predicted class (columns); one logit: (tp, fp, fn, tn)."""
-    if logits.shape[-1] == 1:
-        predicted = tf.reshape(logits, [-1]) > 0
-        true = tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5
-        count = lambda mask: tf.reduce_sum(tf.cast(mask, tf.float32))  # noqa: E731
-        return tf.stack([count(predicted & true), count(predicted & ~true), count(~predicted & true),
-                         count(~predicted & ~true)])
-    classes = logits.shape[-1]
-    return tf.math.confusion_matrix(_classes(labels), tf.argmax(logits, 1), num_classes=classes, dtype=tf.float32)
-
-
-def scores(logits, labels):
-    """One row per sample: the probabilities (one logit: of class 1), then the true class."""
-    if logits.shape[-1] == 1:
-        probabilities = tf.sigmoid(tf.reshape(logits, [-1, 1]))
-        true = tf.cast(tf.reshape(tf.cast(labels, tf.float32), [-1]) > 0.5, tf.float32)
-    else:
-        probabilities, true = tf.nn.softmax(logits), tf.cast(_classes(labels), tf.float32)
-    return tf.concat([probabilities, true[:, None]], 1)
-
-
-def regression_sums(logits, labels):
-    """(4, outputs): per output, the sums of the targets, of their squares, of the squared errors
-    and of the absolute errors."""
-    targets = _targets(logits, labels)
-    errors = logits - targets
-    return tf.stack([tf.reduce_sum(targets, 0), tf.reduce_sum(targets * targets, 0), tf.reduce_sum(errors * errors, 0),
-                     tf.reduce_sum(tf.abs(errors), 0)])
 
 
 class Optimizer:

@@ -1,5 +1,7 @@
 """The torch backend's kernels for dlcore's losses, metrics and optimizers.
 
+These are fast paths: each computes what the loss's or metric's definition on dlcore.ops
+(:mod:`dlcore.training.losses`) computes, in fewer torch calls (eager torch pays per op).
 A loss kernel is ``f(logits, labels, weights=None) -> mean loss`` (with ``weights``, one per
 sample: the batch's mean of each sample's loss times its weight, as Keras' sample_weight); a metric kernel ``f(logits, labels) ->
 statistics`` (a vector); an optimizer kernel ``f(model, lr, **hyper)`` returns a
@@ -19,11 +21,11 @@ def _weighted(per_sample, weights):
     return per_sample.mean() if weights is None else (per_sample * weights).mean()
 
 
-def cross_entropy(logits, labels, weights=None):
+def cross_entropy(logits, labels, weights=None, label_smoothing=0.0):
     """Class indices, or one-hot (probability) rows."""
     if weights is None:
-        return F.cross_entropy(logits, labels)
-    return _weighted(F.cross_entropy(logits, labels, reduction="none"), weights)
+        return F.cross_entropy(logits, labels, label_smoothing=label_smoothing)
+    return _weighted(F.cross_entropy(logits, labels, reduction="none", label_smoothing=label_smoothing), weights)
 
 
 def binary_cross_entropy(logits, labels, weights=None):

@@ -5,11 +5,12 @@ It trains dlcore's MLP spec (hand-written gradients) and any sequential spec of 
 (dlcore_numpy_autodiff) runs each layer's version written on ops and differentiates it. It
 trains with cross-entropy (class indices or one-hot) or binary cross-entropy, with any optimizer
 that has a rule written on dlcore.ops (its one generic optimizer kernel, "ops"), and reports
-accuracy. Its kernels: a model is a dict of float32 arrays (the trainable ones; a sequential
-model keeps its other weights in ``state``); a loss kernel returns ``(mean loss, gradient of the
-loss by the logits)``; a metric kernel returns its statistics; an optimizer kernel returns an
-object with ``step(weights, grads)``, ``lr`` and ``state()`` / ``load(arrays, meta, name,
-hyper)`` in the canonical layout.
+accuracy; any other loss or metric written on dlcore.ops runs through that table (a loss's
+gradient from its tape). Its kernels: a model is a dict of float32 arrays (the trainable ones; a
+sequential model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
+gradient of the loss by the logits)``; a metric kernel returns its statistics; an optimizer
+kernel returns an object with ``step(weights, grads)``, ``lr`` and ``state()`` /
+``load(arrays, meta, name, hyper)`` in the canonical layout.
 """
 
 from __future__ import annotations
@@ -85,6 +86,17 @@ def huber(logits, labels):
     d = _errors(logits, labels)
     quadratic = np.minimum(np.abs(d), 1)
     return (0.5 * quadratic ** 2 + np.abs(d) - quadratic).mean(), np.clip(d, -1, 1) / d.size
+
+
+def loss_and_gradient(loss_fn, logits, labels):
+    """The mean loss and its gradient by the logits: this backend's own loss kernels give both;
+    a loss written on dlcore.ops (a user's, a plugin's) gives its value, and the autodiff
+    table's tape its gradient."""
+    result = loss_fn(logits, labels)
+    if isinstance(result, tuple):
+        return result
+    [grad] = TABLE.gradients(lambda outputs: loss_fn(outputs, labels), [logits])
+    return float(result), np.asarray(grad.numpy(), logits.dtype)
 
 
 def regression_sums(logits, labels):
@@ -217,13 +229,14 @@ class NumpyBackend(Backend):
         losses, stats = [], [[] for _ in metric_fns]
         for xb, yb in self._batches(span):
             logits, gradients = model.native.run(xb, train)
-            loss, grad = loss_fn(logits, yb)
+            loss, grad = loss_and_gradient(loss_fn, logits, yb)
             if train:
                 model.optimizer.step(model.native, gradients(grad))
             losses.append(loss)
             for values, fn in zip(stats, metric_fns):
                 values.append(fn(logits, yb))
-        return StepResults(np.array(losses), [np.sum(values, 0) for values in stats])  # "sum" metrics only
+        return StepResults(np.array(losses), [np.concatenate(values) if how == "concat" else np.sum(values, 0)
+                                              for values, how in zip(stats, config.reductions)])
 
     def train_steps(self, model, config, span):
         return self._steps(model, config, span, train=True)

@@ -45,6 +45,10 @@ optimizer  ``make(model, lr, **settings)``              the backend's optimizer 
                                                         ``model``, stored as ``model.optimizer``
 ========== ============================================ ==========================================
 
+A loss or metric written on :mod:`dlcore.ops` (``Loss.fn``, ``Metric.statistics``) needs no
+kernel: on a backend without one it runs through the backend's table of ops (``Backend.ops``);
+a kernel of its name, where a backend has one, is that backend's faster path.
+
 An optimizer kernel is given the learning rate and every setting of the :class:`Optimizer`
 record's ``defaults`` (always) and ``options`` (only those the user set to something else than
 their default). dlcore's optimizers and their settings (defaults in brackets):
@@ -165,17 +169,27 @@ class Loss:
     ``regression``: the labels are target values (float32, shape (N,) or (N, outputs)), not
     classes. Otherwise one logit per class and class-index or one-hot labels.
 
+    ``fn``: the loss written on :mod:`dlcore.ops`, ``fn(ops, outputs, targets, weights=None)
+    -> the batch's mean loss`` (with ``weights``, one per sample: the mean of each sample's loss
+    times its weight), ``ops`` being the :mod:`dlcore.ops` module; it runs on every backend with
+    a table of ops where the backend has no kernel of that name. ``settings``: the Trainer
+    settings ``fn`` (and the kernels) take as keywords, e.g. cross-entropy's
+    ``label_smoothing``; the Trainer refuses them for another loss.
+
     Example::
 
         @hookimpl
         def dlcore_losses():
-            return [Loss("hinge", "mean(max(0, 1 - y * logit)), y in {-1, 1}", binary=True)]
+            return [Loss("hinge", "mean(max(0, 1 - y * logit)), y in {-1, 1}", binary=True,
+                         fn="my_losses:hinge")]
     """
 
     name: str
     formula: str
     binary: bool = False
     regression: bool = False
+    fn: Callable[..., Any] | str | None = None
+    settings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,8 +197,10 @@ class Metric:
     """A metric, by name. Its kernel gives each batch's statistics on the device (see the
     table above); they are summed over the epoch (``reduction="sum"``) or their rows joined
     (``"concat"``), then ``result(statistics, number of samples)`` turns them into the
-    metric's value, in numpy, once per epoch. ``result`` may be a ``"module:attribute"``
-    string. Example::
+    metric's value, in numpy, once per epoch. ``statistics``: the statistics written on
+    :mod:`dlcore.ops`, ``statistics(ops, outputs, targets) -> array``, run on a backend with a
+    table of ops and no kernel of that name. Both may be ``"module:attribute"`` strings.
+    Example::
 
         @hookimpl
         def dlcore_metrics():
@@ -196,6 +212,7 @@ class Metric:
     result: Callable[[Any, int], Any] | str
     reduction: str = "sum"
     description: str = ""
+    statistics: Callable[..., Any] | str | None = None
 
     def __post_init__(self) -> None:
         if self.reduction not in ("sum", "concat"):

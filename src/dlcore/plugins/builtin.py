@@ -38,37 +38,53 @@ LAYER_KINDS = tuple(LayerKind(name, f"dlcore.models.layers:{cls}", description) 
     ("embedding", "Embedding", "integer ids (length,) -> vectors (length, dim)"),
     ("activation", "Activation", "an elementwise function: relu, tanh, sigmoid, gelu, silu, elu, leaky_relu, softmax"),
 ))
+_ON_OPS = "dlcore.training.losses:"  # the losses and metric statistics written on dlcore.ops
 LOSSES = (
-    Loss("cross_entropy", "mean over samples of -log softmax(logits)[label] (one-hot: -sum(label * log softmax))"),
+    Loss("cross_entropy", "mean over samples of -log softmax(logits)[label] (one-hot: -sum(label * log softmax)); "
+                          "label_smoothing e: the label row (1 - e) one-hot + e / classes",
+         fn=_ON_OPS + "cross_entropy", settings=("label_smoothing",)),
     Loss("binary_cross_entropy", "mean over samples of log(1 + exp(-logit)) for label 1, log(1 + exp(logit)) for 0",
-         binary=True),
-    Loss("mse", "mean over samples and outputs of (output - target)^2", regression=True),
-    Loss("mae", "mean over samples and outputs of |output - target|", regression=True),
+         binary=True, fn=_ON_OPS + "binary_cross_entropy"),
+    Loss("mse", "mean over samples and outputs of (output - target)^2", regression=True, fn=_ON_OPS + "mse"),
+    Loss("mae", "mean over samples and outputs of |output - target|", regression=True, fn=_ON_OPS + "mae"),
     Loss("huber", "mean over samples and outputs of d^2 / 2 where |d| <= 1, else |d| - 1/2 (d = output - target; "
-                  "torch's huber_loss, Keras' Huber, delta 1)", regression=True),
+                  "torch's huber_loss, Keras' Huber, delta 1)", regression=True, fn=_ON_OPS + "huber"),
 )
 _CONFUSION = ("(C, C): counts of true class (rows) against predicted class (columns); a one-logit model's "
               "(tp, fp, fn, tn)")
 _METRICS = "dlcore.training.metrics:"
 _REGRESSION = ("(4, outputs): per output, the sums of the targets, of their squares, of the squared errors "
                "and of the absolute errors")
+
+
+def _metric(name: str, result: str, reduction: str, description: str, statistics: str) -> Metric:
+    return Metric(name, _METRICS + result, reduction, description, _ON_OPS + statistics)
+
+
 METRICS = (
-    Metric("accuracy", _METRICS + "accuracy", "sum", "(correct,): argmax of the logits (binary: logit > 0) equals "
-                                                     "the label (one-hot: its argmax; binary: label > 0.5)"),
-    Metric("top_k_accuracy", _METRICS + "accuracy", "sum", "(correct,): the label is among the 5 largest logits "
-                                                           "(all, for fewer than 6 classes)"),
-    Metric("precision", _METRICS + "precision", "sum", _CONFUSION + "; macro average (the positive class for one logit)"),
-    Metric("recall", _METRICS + "recall", "sum", _CONFUSION + "; macro average (the positive class for one logit)"),
-    Metric("f1", _METRICS + "f1", "sum", _CONFUSION + "; macro average of per-class F1 (the positive class for one logit)"),
-    Metric("auc", _METRICS + "auc", "concat", "(batch, C + 1) rows (probabilities..., true class): ROC AUC, "
-                                              "one-vs-rest macro for classes"),
-    Metric("confusion_matrix", _METRICS + "confusion_matrix", "sum",
-           _CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)"),
-    Metric("mae", _METRICS + "mae", "sum", _REGRESSION + "; mean absolute error over samples and outputs"),
-    Metric("rmse", _METRICS + "rmse", "sum", _REGRESSION + "; root of the mean squared error over samples and outputs"),
-    Metric("r2", _METRICS + "r2", "sum", _REGRESSION + "; coefficient of determination pooled over outputs, "
-                                                       "1 - sum of squared errors / sum of squared deviations"),
+    _metric("accuracy", "accuracy", "sum", "(correct,): argmax of the logits (binary: logit > 0) equals the label "
+                                           "(one-hot: its argmax; binary: label > 0.5)", "accuracy"),
+    _metric("top_k_accuracy", "accuracy", "sum", "(correct,): the label is among the 5 largest logits "
+                                                 "(all, for fewer than 6 classes)", "top_k_accuracy"),
+    _metric("precision", "precision", "sum", _CONFUSION + "; macro average (the positive class for one logit)",
+            "confusion"),
+    _metric("recall", "recall", "sum", _CONFUSION + "; macro average (the positive class for one logit)", "confusion"),
+    _metric("f1", "f1", "sum", _CONFUSION + "; macro average of per-class F1 (the positive class for one logit)",
+            "confusion"),
+    _metric("auc", "auc", "concat", "(batch, C + 1) rows (probabilities..., true class): ROC AUC, "
+                                    "one-vs-rest macro for classes", "scores"),
+    _metric("confusion_matrix", "confusion_matrix", "sum", _CONFUSION + "; for Trainer.evaluate(confusion_matrix=True)",
+            "confusion"),
+    _metric("mae", "mae", "sum", _REGRESSION + "; mean absolute error over samples and outputs", "regression_sums"),
+    _metric("rmse", "rmse", "sum", _REGRESSION + "; root of the mean squared error over samples and outputs",
+            "regression_sums"),
+    _metric("r2", "r2", "sum", _REGRESSION + "; coefficient of determination pooled over outputs, "
+                               "1 - sum of squared errors / sum of squared deviations", "regression_sums"),
 )
+REGISTERED: dict[str, dict[str, Loss | Metric]] = {"loss": {}, "metric": {}}
+"""The losses and metrics a user's script registered in this process (``dlcore.losses.register``,
+``dlcore.metrics.register``, a callable given to the Trainer), by name: dlcore's hooks give them
+with its own, so a registry built again keeps them."""
 _ADAM = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
 _RULES = "dlcore.training.rules:"  # each update written once on dlcore.ops
 OPTIMIZERS = (  # the formulas in full: dlcore.optimizers
@@ -126,12 +142,12 @@ def dlcore_layer_kinds() -> list[LayerKind]:
 
 @hookimpl
 def dlcore_losses() -> list[Loss]:
-    return list(LOSSES)
+    return [*LOSSES, *REGISTERED["loss"].values()]  # type: ignore[list-item]
 
 
 @hookimpl
 def dlcore_metrics() -> list[Metric]:
-    return list(METRICS)
+    return [*METRICS, *REGISTERED["metric"].values()]  # type: ignore[list-item]
 
 
 @hookimpl
@@ -164,5 +180,5 @@ def dlcore_device_kinds() -> list[DeviceKind]:
     return list(DEVICE_KINDS)
 
 
-__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LAYER_KINDS", "LOGGERS", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE",
+__all__ = ["DATASETS", "EMBEDDING_SOURCES", "LAYER_KINDS", "LOGGERS", "LOSSES", "METRICS", "MODEL_KINDS", "OPTIMIZERS", "RECIPE", "REGISTERED",
            "WEIGHT_FORMATS"]

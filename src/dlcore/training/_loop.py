@@ -24,6 +24,7 @@ from ..parallel.sharding import all_gather, shard_order
 from ..plugins.manager import Registry
 from ._callback import Callback, TrainerRef, wants_batches
 from ._group import group_error
+from ._kernels import loss_function, metric_function
 from .history import format_metrics
 from .inputs import error_gist
 from .schedules import Schedule
@@ -42,14 +43,14 @@ class Resolved(NamedTuple):
 
 def resolve(trainer: TrainerRef, plugins: Registry, model: Model, batch_size: int, training: bool,
             metrics: tuple[str, ...]) -> Resolved:
-    """What each step of a run computes, with the backend's loss and metric kernels and the
-    metrics' result functions."""
-    loss, backend = trainer.loss_of(model), trainer.backend_name
+    """What each step of a run computes, with the functions computing the loss and metrics on
+    the backend (:func:`._kernels.loss_function`) and the metrics' result functions."""
+    loss, backend = trainer.loss_of(model), trainer.backend
     definitions = [plugins.metric(name) for name in metrics]
     config = StepConfig(loss, metrics, batch_size, trainer.clip_value if training else None,
                         trainer.clip_norm if training else None, trainer.accumulate if training else 1,
-                        trainer.precision, loss_fn=plugins.kernel("loss", loss, backend),
-                        metric_fns=tuple(plugins.kernel("metric", name, backend) for name in metrics),
+                        trainer.precision, loss_fn=loss_function(plugins, backend, loss, trainer.settings.loss_settings()),
+                        metric_fns=tuple(metric_function(plugins, backend, name) for name in metrics),
                         reductions=tuple(metric.reduction for metric in definitions))
     return Resolved(config, tuple(plugins.metrics.load(metric, "result") for metric in definitions))
 

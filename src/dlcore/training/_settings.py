@@ -18,6 +18,7 @@ from ..contract.backend import Backend
 from ..contract.errors import ConfigError
 from ..data.streaming import parse_bytes
 from ..plugins.manager import Registry
+from ._kernels import loss_function, metric_function, named
 from .optimizers import DEFAULT_LR, OptimizerConfig, as_config
 from .rules import definition, kernel as rule_kernel
 from .schedules import Schedule
@@ -61,6 +62,7 @@ class Settings:
     device: str
     loss: str | None
     metrics: tuple[str, ...] | None
+    label_smoothing: float
     progress: bool | None
     verbose: bool
     log_every: int
@@ -91,11 +93,16 @@ class Settings:
         if values["precision"] not in PRECISIONS:
             raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, "
                               f"got {values['precision']!r}")
+        values["loss"] = named("loss", values["loss"])  # a function: registered under its name
         if values["metrics"] is not None:
-            values["metrics"] = tuple(values["metrics"])
+            values["metrics"] = tuple(named("metric", metric) for metric in values["metrics"])
             if "confusion_matrix" in values["metrics"]:
                 raise ConfigError("confusion_matrix is not a per-epoch metric; use "
                                   "trainer.evaluate(model, data, confusion_matrix=True)")
+        smoothing = values["label_smoothing"]
+        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or not 0 <= smoothing < 1:
+            raise ConfigError(f"label_smoothing must be a number in [0, 1), got {smoothing!r}")
+        values["label_smoothing"] = float(smoothing)
         if values["seed"] is not None:
             values["seed"] = check_positive_int("seed", values["seed"], 0)
         if values["memory_budget"] is not None:
@@ -107,6 +114,10 @@ class Settings:
         for name in ("deterministic", "shuffle", "verbose"):
             values[name] = bool(values[name])
         return cls(**values)
+
+    def loss_settings(self) -> dict[str, Any]:
+        """The settings given to the loss (those of ``Loss.settings``)."""
+        return {"label_smoothing": self.label_smoothing}
 
     def arguments(self) -> dict[str, Any]:
         """The settings as ``Trainer(**arguments)`` takes them."""
@@ -120,15 +131,13 @@ def optimizer_kernel(plugins: Registry, optimizer: OptimizerConfig, backend: str
 
 
 def check_on_backend(settings: Settings, backend: Backend, plugins: Registry) -> None:
-    """Refuse what ``backend`` cannot do with these settings: a loss, metric or optimizer
-    setting it has no kernel for, clipping or accumulation it does not offer."""
+    """Refuse what ``backend`` cannot do with these settings: a loss or metric it can compute
+    neither with a kernel nor on its table of ops, an optimizer setting it has no kernel for, clipping or accumulation it does not offer."""
     name = backend.name
     if settings.loss is not None:
-        plugins.loss(settings.loss)
-        plugins.kernel("loss", settings.loss, name)
+        loss_function(plugins, backend, settings.loss, settings.loss_settings())
     for metric in settings.metrics if settings.metrics is not None else DEFAULT_METRICS:
-        plugins.metric(metric)
-        plugins.kernel("metric", metric, name)
+        metric_function(plugins, backend, metric)
     optimizer = settings.optimizer
     make, arguments = optimizer_kernel(plugins, optimizer, name)
     try:  # a kernel written for an optimizer's defaults alone (and no rule) refuses the other settings now

@@ -15,6 +15,7 @@ backend (:mod:`dlcore.contract`) supplies the steps over spans of batches.
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -38,6 +39,7 @@ from . import _group, _state, _summary
 from ._xy import check_handle_unknown, features_and_labels, fit_data
 from ._callback import Callback, wants_batches
 from ._feed import DataFeed, FeedMemory
+from ._kernels import metric_function
 from ._loop import LearningRate, Loop, resolve
 from ._progress import HistoryRecorder, ProgressLine
 from ._settings import DEFAULT_METRICS, PRECISIONS, Settings, check_on_backend, check_positive_int
@@ -45,6 +47,9 @@ from .history import History
 from .lr_finder import LRFinder, check_search, find_lr, search_rates
 from .optimizers import OptimizerConfig
 from .schedules import Schedule
+
+for _public in ("dlcore.losses", "dlcore.metrics"):  # their register, as dlcore.losses.register after `import dlcore`
+    importlib.import_module(_public)
 
 
 class Trainer:
@@ -69,10 +74,16 @@ class Trainer:
             e's order is the e-th ``np.random.default_rng(seed).permutation(n)``.
         seed: makes initial weights and shuffling reproducible, and identical across backends.
         device: "auto" (GPU, then MPS, then CPU), "cpu", "cuda:N", "GPU:N" or "mps".
-        loss: a registered loss; default: the model spec's ("cross_entropy", or
+        loss: a registered loss, or a function written on ``dlcore.ops``,
+            ``fn(ops, outputs, targets, weights=None)`` (registered under its ``__name__``; see
+            :mod:`dlcore.losses`); default: the model spec's ("cross_entropy", or
             "binary_cross_entropy" for one output).
-        metrics: registered metrics, recorded per epoch (``val_`` + name for validation);
-            default accuracy, or ``mae`` with a regression loss.
+        metrics: registered metrics, or functions ``fn(ops, outputs, targets)`` giving one value
+            per sample (averaged over the epoch; see :mod:`dlcore.metrics`), recorded per epoch
+            under their names (``val_`` + name for validation); default accuracy, or ``mae``
+            with a regression loss.
+        label_smoothing: cross-entropy against each label row mixed with the uniform one,
+            (1 - e) * row + e / classes (torch's and Keras' meaning); other losses refuse it.
         progress: tqdm bar per epoch; None shows it when stderr is a terminal, and else prints one
             line per epoch to stderr (a log file, a pipe, a notebook), as Keras does; False: silent.
         verbose: print the loss every ``log_every`` batches and a summary per epoch.
@@ -125,6 +136,7 @@ class Trainer:
     lr: float
     loss: str | None
     metrics: tuple[str, ...]
+    label_smoothing: float
     seed: int | None
     shuffle: bool
     progress: bool | None
@@ -150,8 +162,9 @@ class Trainer:
         shuffle: bool = True,
         seed: int | None = None,
         device: str = "auto",
-        loss: str | None = None,
-        metrics: Sequence[str] | None = None,
+        loss: str | Callable[..., Any] | None = None,
+        metrics: Sequence[str | Callable[..., Any]] | None = None,
+        label_smoothing: float = 0.0,
         progress: bool | None = None,
         verbose: bool = False,
         log_every: int = 100,
@@ -166,6 +179,7 @@ class Trainer:
             backend=backend, epochs=epochs, batch_size=batch_size, optimizer=optimizer, lr=lr, schedule=schedule,
             clip_value=clip_value, clip_norm=clip_norm, accumulate=accumulate, precision=precision,
             deterministic=deterministic, shuffle=shuffle, seed=seed, device=device, loss=loss, metrics=metrics,
+            label_smoothing=label_smoothing,
             progress=progress, verbose=verbose, log_every=log_every, eval_batch_size=eval_batch_size,
             memory_budget=memory_budget, stream=stream, readers=readers)
         self.backend = get_backend(backend)
@@ -177,7 +191,7 @@ class Trainer:
         self.optimizer_config = settings.optimizer
         self.optimizer, self.hyper = self.optimizer_config.name, dict(self.optimizer_config.hyper)
         self.clip_value, self.clip_norm, self.accumulate = settings.clip_value, settings.clip_norm, settings.accumulate
-        self.precision, self.loss = settings.precision, settings.loss
+        self.precision, self.loss, self.label_smoothing = settings.precision, settings.loss, settings.label_smoothing
         self.metrics = settings.metrics if settings.metrics is not None else DEFAULT_METRICS
         self._metrics_given = settings.metrics is not None
         self.shuffle, self.progress, self.verbose = settings.shuffle, settings.progress, settings.verbose
@@ -536,7 +550,11 @@ class Trainer:
         plugins = registry()
         if self._metrics_given or not plugins.loss(self.loss_of(model)).regression:
             return self.metrics
-        return ("mae",) if plugins.kernels.get(("metric", "mae", self.backend_name)) else ()
+        try:
+            metric_function(plugins, self.backend, "mae")
+        except ConfigError:  # neither a kernel nor a table of ops
+            return ()
+        return ("mae",)
 
     def summary(self, model: Any, print_fn: Callable[[str], None] | None = print, weights: bool = False) -> str:
         """The model's layers as Keras' ``model.summary()`` shows them: a row per layer (name and

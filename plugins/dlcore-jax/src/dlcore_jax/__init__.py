@@ -24,7 +24,8 @@ def dlcore_kernels() -> list[Kernel]:
     layers.append(Kernel("layer", "ops", NAME, "dlcore_jax.written:build"))  # any layer written on dlcore.ops
     rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # every optimizer: its rule on dlcore.ops
     kernels = [Kernel(k.kind, k.name, NAME, f"dlcore_jax.rules:{k.name}") if k.kind == "optimizer" else k
-               for k in standard_kernels(NAME, "dlcore_jax.kernels", models)]
+               for k in standard_kernels(NAME, "dlcore_jax.rules", models)
+               if k.kind not in ("loss", "metric")]  # losses and metrics: their definitions on dlcore.ops
     return kernels + layers + rules
 
 

@@ -11,6 +11,7 @@ import pytest
 from ... import ConfigError, DeviceError, Trainer
 from ...plugins.backends import get_backend
 from ...plugins.manager import registry
+from ...training._kernels import loss_function, metric_function
 
 # Epochs of 54 steps, the last of 4 samples: longer than a backend's multi-step call (the
 # TensorFlow backend runs 25 steps per call) and uneven, so every batch boundary is exercised.
@@ -73,9 +74,9 @@ class BackendTestBase:
             pytest.skip(f"{self.backend} does not offer this: {err}")
 
     def implements(self, metric: str) -> bool:
-        """Whether this backend has a kernel for ``metric``."""
+        """Whether this backend computes ``metric`` (a kernel, or its definition on its ops)."""
         try:
-            registry().kernel("metric", metric, self.backend)
+            metric_function(registry(), get_backend(self.backend), metric)
         except ConfigError:
             return False
         return True
@@ -86,10 +87,11 @@ class BackendTestBase:
             pytest.skip(f"{self.backend} does not implement {optimizer}")
 
     def needs_kernels(self, kind: str, *names: str) -> None:
-        """Skip the test unless this backend has a kernel for each ``kind`` (loss, metric) named."""
+        """Skip the test unless this backend computes each ``kind`` (loss, metric) named (a
+        kernel, or its definition on its ops)."""
         for name in names:
             try:
-                registry().kernel(kind, name, self.backend)
+                (loss_function if kind == "loss" else metric_function)(registry(), get_backend(self.backend), name)
             except ConfigError:
                 pytest.skip(f"{self.backend} does not implement the {kind} {name}")
 
