@@ -23,9 +23,9 @@ import pdoc.render
 
 # The public modules: their ``__all__`` is the API (tests/data/public_api.txt lists it).
 MODULES = (
-    "dlcore", "dlcore.datasets", "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks",
-    "dlcore.transforms", "dlcore.embeddings", "dlcore.contract", "dlcore.plugins", "dlcore.hookspecs",
-    "dlcore.testing", "dlcore.plots", "dlcore.runs",
+    "dlcore", "dlcore.datasets", "dlcore.losses", "dlcore.metrics", "dlcore.models", "dlcore.ops",
+    "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks", "dlcore.transforms", "dlcore.embeddings",
+    "dlcore.contract", "dlcore.plugins", "dlcore.hookspecs", "dlcore.testing", "dlcore.plots", "dlcore.runs",
 )
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "reference"
 

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LISTING = ROOT / "tests" / "data" / "public_api.txt"
 PUBLIC_MODULES = (
     "dlcore", "dlcore.callbacks", "dlcore.contract", "dlcore.datasets", "dlcore.embeddings", "dlcore.hookspecs",
-    "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.plots", "dlcore.plugins", "dlcore.runs", "dlcore.schedules",
-    "dlcore.testing", "dlcore.transforms",
+    "dlcore.losses", "dlcore.metrics", "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.plots",
+    "dlcore.plugins", "dlcore.runs", "dlcore.schedules", "dlcore.testing", "dlcore.transforms",
 )
 
 

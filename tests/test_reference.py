@@ -19,9 +19,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = (
-    "dlcore", "dlcore.datasets", "dlcore.models", "dlcore.ops", "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks",
-    "dlcore.transforms", "dlcore.embeddings", "dlcore.contract", "dlcore.plugins", "dlcore.hookspecs",
-    "dlcore.testing", "dlcore.plots", "dlcore.runs",
+    "dlcore", "dlcore.datasets", "dlcore.losses", "dlcore.metrics", "dlcore.models", "dlcore.ops",
+    "dlcore.optimizers", "dlcore.schedules", "dlcore.callbacks", "dlcore.transforms", "dlcore.embeddings",
+    "dlcore.contract", "dlcore.plugins", "dlcore.hookspecs", "dlcore.testing", "dlcore.plots", "dlcore.runs",
 )
 FRAMEWORKS = ("torch", "torchvision", "tensorflow", "keras", "tf_keras", "jax", "flax")
 # A doctest line, a Google-style "Example:" / "Examples:" heading, or an RST "Example::" block.

@@ -10,9 +10,9 @@
 Importing dlcore imports no framework; a backend's framework loads when it is selected.
 
 The public API is the ``__all__`` of this module and of the public modules ``dlcore.callbacks``,
-``contract``, ``datasets``, ``embeddings``, ``hookspecs``, ``models``, ``ops``, ``optimizers``, ``plots``,
-``plugins``, ``runs``, ``schedules``, ``testing`` and ``transforms``; every other module is
-dlcore's own and may change. Deprecated names are listed in :mod:`dlcore.deprecation`.
+``contract``, ``datasets``, ``embeddings``, ``hookspecs``, ``losses``, ``metrics``, ``models``,
+``ops``, ``optimizers``, ``plots``, ``plugins``, ``runs``, ``schedules``, ``testing`` and
+``transforms``; every other module is dlcore's own and may change. Deprecated names are listed in :mod:`dlcore.deprecation`.
 """
 
 from . import deprecation
@@ -22,7 +22,8 @@ deprecation.install()  # the modules that moved into folders in 0.2 import under
 from typing import Any  # noqa: E402
 
 from . import (  # noqa: E402
-    callbacks, contract, datasets, embeddings, models, ops, optimizers, plugins, schedules, transforms,
+    callbacks, contract, datasets, embeddings, losses, metrics, models, ops, optimizers, plugins, schedules,
+    transforms,
 )
 from .contract import (  # noqa: E402
     Backend, BackendError, BackendInfo, CheckpointError, ConfigError, DataError, Device, DeviceError, DeviceRegistry,
@@ -50,6 +51,6 @@ __all__ = [
     "ConfigError", "DataError", "Dataset", "Device", "DeviceError", "DeviceRegistry", "DlcoreError", "DownloadError",
     "EarlyStopping", "History", "LRFinder", "LambdaCallback", "LearningRateMonitor", "Model", "ModelCheckpoint", "ModelSpec", "PluginError", "Prepared",
     "ReduceLROnPlateau", "TensorBoard", "Trainer", "TrainingCheckpoint", "TrainingError", "__version__", "all_devices",
-    "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "models", "ops",
+    "backend_infos", "callbacks", "contract", "datasets", "embeddings", "get_backend", "hookimpl", "losses", "metrics", "models", "ops",
     "optimizers", "plugins", "schedules", "select_backend_name", "transforms",
 ]
