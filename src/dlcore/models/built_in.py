@@ -11,7 +11,6 @@ from typing import Any, Callable
 
 from .. import ops
 
-L = Any  # dlcore.models.layers (which imports this module): its layers, by their fields
 Weights = dict[str, Any]
 Result = tuple[Any, dict[str, Any]]
 
@@ -24,35 +23,35 @@ def activate(x: Any, name: str | None) -> Any:
     return x if name is None else FUNCTIONS[name](x)
 
 
-def dense(layer: L.Dense, w: Weights, x: Any, training: bool) -> Result:
+def dense(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     y = ops.matmul(x, ops.transpose(w["weight"]))
     return activate(y + w["bias"] if layer.bias else y, layer.activation), {}
 
 
-def conv2d(layer: L.Conv2d, w: Weights, x: Any, training: bool) -> Result:
+def conv2d(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     y = ops.conv2d(x, w["weight"], layer.stride, layer.pads)
     if layer.bias:
         y = y + ops.reshape(w["bias"], (1, -1, 1, 1))
     return activate(y, layer.activation), {}
 
 
-def max_pool2d(layer: L.MaxPool2d, w: Weights, x: Any, training: bool) -> Result:
+def max_pool2d(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.max_pool2d(x, layer.size, layer.stride), {}  
 
 
-def avg_pool2d(layer: L.AvgPool2d, w: Weights, x: Any, training: bool) -> Result:
+def avg_pool2d(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.avg_pool2d(x, layer.size, layer.stride), {}  
 
 
-def global_avg_pool2d(layer: L.GlobalAvgPool2d, w: Weights, x: Any, training: bool) -> Result:
+def global_avg_pool2d(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.mean(x, axis=(2, 3)), {}
 
 
-def global_max_pool2d(layer: L.GlobalMaxPool2d, w: Weights, x: Any, training: bool) -> Result:
+def global_max_pool2d(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.max(x, axis=(2, 3)), {}
 
 
-def batch_norm(layer: L.BatchNorm, w: Weights, x: Any, training: bool) -> Result:
+def batch_norm(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     """torch's batch norm: the batch's statistics in training (the running variance takes the
     unbiased one), the running ones in inference."""
     axes = (0,) if ops.ndim(x) == 2 else (0, 2, 3)
@@ -77,7 +76,7 @@ def batch_norm(layer: L.BatchNorm, w: Weights, x: Any, training: bool) -> Result
     return (x - ops.reshape(mean, shape)) * ops.reshape(scale, shape) + ops.reshape(w["bias"], shape), updates
 
 
-def dropout(layer: L.Dropout, w: Weights, x: Any, training: bool) -> Result:
+def dropout(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     """Masks drawn from (seed, count) of the ``rng`` state, which counts the training calls."""
     if not training or layer.rate == 0:
         return x, {}
@@ -87,15 +86,15 @@ def dropout(layer: L.Dropout, w: Weights, x: Any, training: bool) -> Result:
     return ops.where(keep, x * (1.0 / (1.0 - layer.rate)), 0.0), {"rng": counted}
 
 
-def flatten(layer: L.Flatten, w: Weights, x: Any, training: bool) -> Result:
+def flatten(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.reshape(x, (ops.shape(x)[0], -1)), {}
 
 
-def embedding(layer: L.Embedding, w: Weights, x: Any, training: bool) -> Result:
+def embedding(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return ops.take(w["weight"], x, axis=0), {}
 
 
-def activation(layer: L.Activation, w: Weights, x: Any, training: bool) -> Result:
+def activation(layer: Any, w: Weights, x: Any, training: bool) -> Result:
     return activate(x, layer.name), {}
 
 

@@ -119,7 +119,7 @@ class Layer:
         default, U(+-1/sqrt(fan_in))), "glorot_uniform", "normal" or ``f(shape, rng) -> array``;
         initial values are drawn in numpy, the same on every backend."""
         weight = written.Weight(name, written.check_weight(self, name, shape, init), init, bool(trainable), dtype)
-        self._declared[name] = weight
+        self._declared[name] = weight  # type: ignore[attr-defined]  # set on the copy that builds
         return weight
 
     def assign(self, weight: Any, value: Any) -> None:
@@ -157,7 +157,7 @@ class Layer:
     def __eq__(self, other: object) -> bool:
         if not self.written_on_ops:
             return type(self) is type(other)  # no fields: dataclass subclasses compare their own
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[union-attr]
+        return type(other) is type(self) and self.to_dict() == other.to_dict()
 
     def __hash__(self) -> int:
         return hash((type(self), json.dumps(self.to_dict(), sort_keys=True))) if self.written_on_ops else hash(type(self))
@@ -194,8 +194,9 @@ def register(kind: str) -> Callable[[type], type]:
     """A class decorator naming a layer written on ops: ``@layers.register("mypackage.layer_norm")``
     (a name that stays when the class is renamed; checkpoints keep it)."""
     def decorate(cls: type) -> type:
-        if _DEFINED.get(getattr(cls, "kind", None)) is cls:
-            del _DEFINED[cls.kind]  # type: ignore[attr-defined]
+        old = str(getattr(cls, "kind", ""))
+        if _DEFINED.get(old) is cls:
+            del _DEFINED[old]
         define(cls, kind)
         return cls
 

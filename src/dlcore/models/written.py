@@ -150,8 +150,10 @@ def plan(layer: Layer, shape: Shape, input_dtype: str = "float32", apply: Callab
 def _made_plan(layer: Layer, shape: Shape, apply: Callable[..., Any]) -> Plan:
     """The plan of a layer that describes its weights itself (dlcore's own)."""
     values = layer.initial_weights(shape, np.random.default_rng(0))
-    weights = {name: Weight(name, tuple(s), lambda s_, rng, n=name: layer.initial_weights(shape, rng)[n],
-                            name not in layer.state, str(values[name].dtype))
+    def initial(name: str) -> Callable[[Shape, np.random.Generator], Any]:
+        return lambda _, rng: layer.initial_weights(shape, rng)[name]
+
+    weights = {name: Weight(name, tuple(s), initial(name), name not in layer.state, str(values[name].dtype))
                for name, s in layer.parameter_shapes(shape).items()}
     return Plan(layer, weights, {}, tuple(layer.output_shape(shape)), apply)
 

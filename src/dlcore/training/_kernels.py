@@ -77,7 +77,7 @@ def _resolve(plugins: Registry, backend: Backend, kind: str, record: Any, name: 
     except ConfigError as err:
         kernel, missing = None, err
     if kernel is not None and _accepts(kernel, settings):
-        return Bound(kernel, tuple(sorted(settings.items()))) if settings else kernel  # type: ignore[no-any-return]
+        return Bound(kernel, tuple(sorted(settings.items()))) if settings else kernel
     records: Any = plugins.losses if kind == "loss" else plugins.metrics
     fn = records.load(record, "fn" if kind == "loss" else "statistics")
     if fn is not None and backend.ops is not None:

@@ -100,7 +100,7 @@ class Settings:
                 raise ConfigError("confusion_matrix is not a per-epoch metric; use "
                                   "trainer.evaluate(model, data, confusion_matrix=True)")
         smoothing = values["label_smoothing"]
-        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or not 0 <= smoothing < 1:
+        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) or not 0 <= float(smoothing) < 1:
             raise ConfigError(f"label_smoothing must be a number in [0, 1), got {smoothing!r}")
         values["label_smoothing"] = float(smoothing)
         if values["seed"] is not None:
