@@ -124,6 +124,7 @@ def test_the_ops_versions_equal_numpy_formulas_written_apart():
     np.testing.assert_array_equal(confusion, expected)
 
 
+@pytest.mark.across
 @pytest.mark.parametrize("smoothing", [0.1, 0.3])
 @pytest.mark.parametrize("one_hot", [False, True])
 def test_label_smoothing_is_torchs(smoothing, one_hot):

@@ -111,6 +111,7 @@ def test_lion_trains_a_classifier(backend):
     assert history["accuracy"][-1] >= 0.95
 
 
+@pytest.mark.across
 @pytest.mark.parametrize("first, then", [("torch", "tensorflow"), ("tensorflow", "jax"), ("jax", "torch")])
 def test_lion_state_moves_between_backends_in_a_checkpoint(tmp_path, first, then):
     """Two epochs on one backend, the third resumed on the other: its weights are those of three

@@ -50,6 +50,27 @@ class StepCounter(layers.Layer):
         return x
 
 
+class AlwaysCount(layers.Layer):
+    """Assigns in every call, inference too: only a training step's assignment is kept."""
+
+    def build(self, input_shape):
+        self.calls = self.add_weight("calls", (1,), trainable=False)
+
+    def call(self, x, training=False):
+        self.assign(self.calls, self.calls + 1.0)
+        return x
+
+
+class WrongState(layers.Layer):
+    def build(self, input_shape):
+        self.mu = self.add_weight("mu", (input_shape[-1],), trainable=False)
+
+    def call(self, x, training=False):
+        if training:
+            self.assign(self.mu, ops.mean(x))  # a scalar for a vector: refused, never broadcast
+        return x
+
+
 def ops_backends() -> list[str]:
     from dlcore import get_backend
 
@@ -184,3 +205,53 @@ def test_dlcore_testing_catches_a_gradient_that_differs_from_numpy():
         pytest.skip("needs a backend with an ops table")
     with pytest.raises(AssertionError, match=r"detached's gradient by the input on \w+"):
         check_layer(Detached(), (3,), checkpoints=False)
+
+
+@pytest.mark.parametrize("backend", ops_backends())
+def test_state_is_assigned_in_training_steps_only_and_in_its_own_shape(backend):
+    x, y = blobs(64, features=4, classes=2)
+    spec = models.sequential([AlwaysCount(), layers.dense(2)], (4,))
+    trainer = Trainer(backend, epochs=1, batch_size=32, optimizer="sgd", progress=False)
+    trainer.fit(spec, (x, y))
+    trainer.predict(spec, x)
+    trainer.evaluate(spec, (x, y))
+    assert trainer.build(spec).get_weights()["layers.0.calls"].tolist() == [2.0]
+    wrong = models.sequential([WrongState(), layers.dense(2)], (4,))
+    with pytest.raises(ConfigError, match=r"assign\(\) gave the weight 'mu' shape \(\), not its own \(4,\)"):
+        Trainer(backend, epochs=1, batch_size=32, progress=False).fit(wrong, (x, y))
+
+
+def test_threads_calling_one_specs_layer_see_their_own_weights():
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight("w", (1,))
+
+        def call(self, x, training=False):
+            for _ in range(200):  # long enough for the threads to interleave
+                x = x * 1.0
+            return x * self.w
+
+    plan = Scale()._plan((3,))
+    numpy = ops.tables()["numpy"]
+
+    def run(weight: float) -> bool:
+        with ops.using(numpy):
+            return all(plan.call({"w": np.array([weight])}, np.ones((2, 3)), False)[0][0, 0] == weight
+                       for _ in range(30))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(run, [1.0, 2.0, 3.0, 4.0] * 4))
+
+
+def test_dlcore_testing_refuses_a_backend_result_that_is_not_finite():
+    from dlcore.testing import check_loss
+
+    def broken(ops, outputs, targets, weights=None):  # NaN on every backend but numpy
+        return ops.mean(outputs) * (0.0 if isinstance(outputs, np.ndarray) else float("nan"))
+
+    if not ops_backends():
+        pytest.skip("needs a backend with an ops table")
+    with pytest.raises(AssertionError, match="broken on \\w+ is not finite"):
+        check_loss(broken)

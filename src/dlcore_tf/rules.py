@@ -26,7 +26,8 @@ class RuleOptimizer(Optimizer):
         step, lr = tf.cast(self.iterations, tf.float32), tf.convert_to_tensor(lr)
         for grad, var, slot in zip(grads, self.targets, self.slots):
             current = {name: tf.convert_to_tensor(v) for name, v in slot.items()}
-            weight, new = self.rule.update(ops, tf.convert_to_tensor(var), grad, current, lr, step, **self.hyper)
+            with ops.using(ops.tables()["tensorflow"]):  # a rule's ops given no array make TensorFlow's
+                weight, new = self.rule.update(ops, tf.convert_to_tensor(var), grad, current, lr, step, **self.hyper)
             var.assign(weight)
             for name, v in slot.items():
                 v.assign(new[name])

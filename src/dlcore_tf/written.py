@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from dlcore import ops
+from dlcore import ConfigError, ops
 from dlcore.models import layers as spec
 
 from .layers import _Layer
@@ -60,8 +60,8 @@ class Written(_Layer):
     def _assign(self, name: str, value) -> None:
         variable = self.values[name]
         if not value.shape.is_compatible_with(variable.shape):
-            raise ops.OpsError(f"layer {self.layer.kind}: assign() gave {name!r} a value of shape {tuple(value.shape)}; "
-                               f"its shape is {tuple(variable.shape)}")
+            raise ops.OpsError(f"layer {self.layer.kind}: assign() gave the weight {name!r} shape "
+                               f"{tuple(value.shape)}, not its own {tuple(variable.shape)}")
         variable.assign(tf.cast(value, variable.dtype))
 
     def _checked(self, y, training):
@@ -96,6 +96,9 @@ def build(layer: spec.Layer, input_shape) -> Written:
     return Written(layer, input_shape)
 
 
+_KERAS_DECORATED = re.compile(r"Exception encountered when calling .*?\x1b\[1m(.*?)\x1b\[0m", re.S)
+
+
 @contextlib.contextmanager
 def named_errors() -> Iterator[None]:
     """Around a compiled step: TensorFlow's error from an operation of :mod:`dlcore.ops` (a shape
@@ -103,6 +106,11 @@ def named_errors() -> Iterator[None]:
     and the layer written on ops that called it."""
     try:
         yield
+    except ConfigError as err:  # dlcore's own error, which Keras decorates when it passes a layer's call
+        found = _KERAS_DECORATED.search(str(err))
+        if found is None:
+            raise
+        raise type(err)(found.group(1)) from err.__cause__
     except tf.errors.OpError as err:
         found = _NODE.search(err.message)
         if found is None:

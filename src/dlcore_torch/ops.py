@@ -27,7 +27,6 @@ import array_api_compat.torch as xp  # noqa: E402
 
 _DEVICE: contextvars.ContextVar[Any] = contextvars.ContextVar("dlcore_torch_ops_device", default=None)
 _DTYPES: dict[str, Any] = {}
-_GENERATORS: dict[Any, Any] = {}
 _DEFAULT = {"f": "float32", "i": "int64", "u": "int64", "b": "bool"}  # Python numbers and lists
 
 
@@ -202,6 +201,7 @@ class TorchTable(Table):
     def take(self, x: Any, indices: Any, axis: int = 0) -> Any:
         """Indices of any shape (the array API's take wants one axis of them)."""
         axis = axis % x.ndim
+        indices = torch.as_tensor(indices, device=x.device)  # numpy arrays and lists, as on every backend
         flat = xp.take(x, indices.reshape(-1), axis=axis)
         return flat.reshape(*x.shape[:axis], *indices.shape, *x.shape[axis + 1:])
 
@@ -254,10 +254,7 @@ class TorchTable(Table):
     def _generator(seed: Any) -> tuple[Any, Any]:
         device = seed.device if torch.is_tensor(seed) and _DEVICE.get() is None else _DEVICE.get()
         device = torch.device(device or "cpu")
-        generator = _GENERATORS.get(device)
-        if generator is None:
-            generator = _GENERATORS[device] = torch.Generator(device)
-        return generator.manual_seed(_seed(seed)), device
+        return torch.Generator(device).manual_seed(_seed(seed)), device  # one per draw: threads share none
 
     def random_uniform(self, shape: Any, seed: Any, low: float, high: float, dtype: str) -> Any:
         generator, device = self._generator(seed)

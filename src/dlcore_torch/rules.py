@@ -27,6 +27,11 @@ class RuleOptimizer(torch.optim.Optimizer):
     def step(self, closure: Any = None) -> Any:
         loss = closure() if closure is not None else None
         self.updates += 1
+        with ops.using(ops.tables()["torch"]):  # a rule's ops given no array make torch's
+            self._update()
+        return loss
+
+    def _update(self) -> None:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -38,7 +43,6 @@ class RuleOptimizer(torch.optim.Optimizer):
                 p.copy_(weight)
                 for n in self.slot_names:
                     state[n] = new[n]
-        return loss
 
 
 def make(model: Any, lr: float, rule: Any, slots: tuple[str, ...], **settings: Any) -> RuleOptimizer:

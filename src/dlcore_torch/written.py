@@ -40,10 +40,14 @@ class WrittenLayer(nn.Module):
         values = {name: getattr(self, name) for name in plan.weights}
         with ops.using(TABLE), TABLE.placed(x.device):
             y, updates = plan.call(values, x, self.training)
-        if updates:
+        if updates and self.training:  # state changes in training steps only, as on every backend
             with torch.no_grad():
                 for name, value in updates.items():
-                    values[name].copy_(torch.as_tensor(value))
+                    value = torch.as_tensor(value)
+                    if tuple(value.shape) != tuple(values[name].shape):
+                        raise ops.OpsError(f"layer {plan.layer.kind}: assign() gave the weight {name!r} shape "
+                                           f"{tuple(value.shape)}, not its own {tuple(values[name].shape)}")
+                    values[name].copy_(value)
         return y
 
     def extra_repr(self) -> str:

@@ -5,7 +5,7 @@ The spec holds the user's layer as it was made, never built: every build works o
 layer's plan, for one input shape, is such a copy built (its weights declared: canonical
 names, shapes, initial values), its output shape (found by calling it once on zeros through
 numpy's table) and which attributes hold which weight. A backend makes its variables from the
-plan and calls ``plan.bind(values)`` to get the copy with those variables in its attributes.
+plan and calls ``plan.call(values, x, training)``, which binds those variables to a copy.
 No code is read from a checkpoint: a layer is found by its kind, registered when its class is
 defined (or through the ``dlcore_layer_kinds`` hook).
 """
@@ -93,14 +93,17 @@ class Plan:
     apply: Callable[..., tuple[Any, dict[str, Any]]] | None = None  # a built-in layer's (weights, x, training)
 
     def bind(self, values: Mapping[str, Any]) -> Layer:
-        """The built copy with ``values`` (weight name -> the backend's array) in its attributes."""
+        """A copy of the built layer with ``values`` (weight name -> the backend's array) in its
+        attributes: a copy per call, so that threads and trainers calling one spec's layer never
+        see each other's weights, and no array outlives the call on the spec."""
+        layer = copy.copy(self.layer)
         names = {}
         for attribute, name in self.attributes.items():
-            object.__setattr__(self.layer, attribute, values[name])
+            object.__setattr__(layer, attribute, values[name])
             names[id(values[name])] = name
-        object.__setattr__(self.layer, "_bound", names)
-        object.__setattr__(self.layer, "_updates", {})
-        return self.layer
+        object.__setattr__(layer, "_bound", names)
+        object.__setattr__(layer, "_updates", {})
+        return layer
 
     def initial_weights(self, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return {name: weight.initial(rng) for name, weight in self.weights.items()}
@@ -117,8 +120,10 @@ class Plan:
                 return self.apply(self.layer, values, x, training)
             layer = self.bind(values)
             return layer.call(x, training=training), dict(layer._updates)
-        except ops.OpsError as err:
-            raise ops.OpsError(f"layer {self.layer.kind}: {err}") from err
+        except ConfigError as err:
+            raise type(err)(f"layer {self.layer.kind}: {err}") from err
+        except Exception as err:  # the user's own code: named by its layer, the error kept as the cause
+            raise ops.OpsError(f"layer {self.layer.kind}: {type(err).__name__}: {err}") from err
 
 
 def assign(layer: Layer, weight: Any, value: Any) -> None:

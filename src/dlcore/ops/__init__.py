@@ -13,7 +13,9 @@ Rules, the same on every backend (numpy's table, in float64, is the reference):
 - Shapes are the canonical ones: images are (N, channels, height, width), a convolution's
   weight (out, in, kh, kw); a backend that computes in another layout transposes inside.
 - dtypes are names ("float32", "bfloat16", "int64", "bool", ...). An operation keeps its
-  inputs' dtype; Python numbers take the dtype of the array they meet. Arrays of two float
+  inputs' dtype, except ``sum`` and ``cumsum`` of booleans or integers (int64; JAX: its default
+  integer, int32 unless x64 is on) and ``mean``, ``var``, ``std`` of them (float32); Python
+  numbers take the dtype of the array they meet. Arrays of two float
   dtypes are not promoted: ``cast`` one first (TensorFlow refuses them, numpy's checker names
   them).
 - ``axis`` is an int, a tuple of ints or None (all axes); negative axes count from the end.
@@ -478,6 +480,8 @@ def where(condition: Array, x: Array | float, y: Array | float) -> Array:
     >>> ops.where(np.array([True, False]), 1.0, -1.0)
     array([ 1., -1.])
     """
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)) and isinstance(x, float) | isinstance(y, float):
+        x = convert(float(x), "float32", like=condition)  # two Python numbers: float32, as on every backend
     return _run("where", table_of(x, y, condition), condition, x, y)
 
 
@@ -498,7 +502,7 @@ def sum(x: Array, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A
     >>> ops.sum(np.array([[1.0, -2.0], [3.0, 0.5]], np.float32), axis=0)
     array([ 4. , -1.5], dtype=float32)
     """
-    return _on("sum", x, axis, keepdims)
+    return _on("sum", _counted(x), axis, keepdims)
 
 
 def mean(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
@@ -508,7 +512,7 @@ def mean(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
     array([[-0.5 ],
            [ 1.75]], dtype=float32)
     """
-    return _on("mean", x, axis, keepdims)
+    return _on("mean", _averaged(x), axis, keepdims)
 
 
 def max(x: Array, axis: Any = None, keepdims: bool = False) -> Array:  # noqa: A001
@@ -535,7 +539,7 @@ def var(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
     >>> ops.var(np.array([1.0, 2.0, 3.0, 4.0]))
     np.float64(1.25)
     """
-    return _on("var", x, axis, keepdims)
+    return _on("var", _averaged(x), axis, keepdims)
 
 
 def std(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
@@ -544,7 +548,7 @@ def std(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
     >>> ops.std(np.array([1.0, 3.0]))
     np.float64(1.0)
     """
-    return _on("std", x, axis, keepdims)
+    return _on("std", _averaged(x), axis, keepdims)
 
 
 def logsumexp(x: Array, axis: Any = None, keepdims: bool = False) -> Array:
@@ -580,7 +584,7 @@ def cumsum(x: Array, axis: int = -1) -> Array:
     >>> ops.cumsum(np.array([1.0, 2.0, 3.0]))
     array([1., 3., 6.])
     """
-    return _on("cumsum", x, axis)
+    return _on("cumsum", _counted(x), axis)
 
 
 def top_k(x: Array, k: int) -> tuple[Array, Array]:
@@ -798,6 +802,17 @@ def random_normal(shape: Sequence[Any], seed: Any, dtype: str = "float32", like:
     dtype('float32')
     """
     return _run("random_normal", table_of(seed, like=like), tuple(shape), seed, dtype)
+
+
+def _counted(x: Array) -> Array:
+    """Booleans and integers summed as int64 (JAX: its default integer), on every backend."""
+    kind = dtype(x)
+    return cast(x, "int64") if kind == "bool" or (kind.startswith(("int", "uint")) and kind != "int64") else x
+
+
+def _averaged(x: Array) -> Array:
+    """Booleans and integers averaged as float32, on every backend."""
+    return x if dtype(x).startswith(("float", "bfloat")) else cast(x, "float32")
 
 
 def _pair(value: Any) -> tuple[int, int]:

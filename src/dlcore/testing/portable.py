@@ -58,7 +58,10 @@ def _close(what: str, backend: str, got: Any, want: np.ndarray, atol: float, rto
     got = np.asarray(got.numpy() if hasattr(got, "numpy") else got, np.float64)
     if got.shape != want.shape:
         raise AssertionError(f"{what} on {backend}: shape {got.shape}, numpy's {want.shape}")
-    known = ~np.isnan(want)
+    known = ~np.isnan(want)  # numpy's coordinates left out of a comparison are NaN
+    broken = known & ~np.isfinite(got) & np.isfinite(want)
+    if broken.any():
+        raise AssertionError(f"{what} on {backend} is not finite ({int(broken.sum())} values) where numpy's is")
     error = np.abs(got - want)[known]
     bound = (atol + rtol * np.abs(want))[known]
     if error.size and (error > bound).any():

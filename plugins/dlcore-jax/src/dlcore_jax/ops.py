@@ -190,7 +190,7 @@ class JaxTable(Table):
         return jnp.stack(xs, axis)
 
     def take(self, x: Any, indices: Any, axis: int = 0) -> Any:
-        return jnp.take(x, indices, axis)
+        return jnp.take(x, jnp.asarray(indices), axis)
 
     def take_along_axis(self, x: Any, indices: Any, axis: int) -> Any:
         return jnp.take_along_axis(x, indices, axis)

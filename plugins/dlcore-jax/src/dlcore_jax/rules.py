@@ -51,8 +51,9 @@ def make(model: Any, lr: float, rule: Any, slots: tuple[str, ...], **settings: A
         new: dict[str, Any] = {"count": count, **{slot: {} for slot in names}}
         weights = {}
         for n, g in grads.items():
-            weights[n], slots_of = rule.update(ops, params[n], g, {s: state[s][n] for s in names}, lr, step,
-                                               **settings)
+            with ops.using(ops.tables()["jax"]):  # a rule's ops given no array make JAX's
+                weights[n], slots_of = rule.update(ops, params[n], g, {s: state[s][n] for s in names}, lr, step,
+                                                   **settings)
             for s in names:
                 new[s][n] = slots_of[s]
         return weights, new
