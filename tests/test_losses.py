@@ -235,6 +235,7 @@ def test_errors_in_a_users_loss_name_the_loss_and_the_op(backend, forget_registe
         Trainer(backend, epochs=1, progress=False, metrics=[per_batch]).fit(dlcore.models.mlp(4, [8], 3), (x, y))
 
 
+@pytest.mark.skipif(not BACKENDS, reason="needs a backend")
 def test_a_loss_neither_kernel_nor_ops_is_refused_clearly():
     from dlcore.contract import Loss
     from dlcore.plugins import registry_of

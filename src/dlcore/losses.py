@@ -30,7 +30,17 @@ def register(fn: Callable[..., Any] | None = None, *, name: str | None = None, b
              regression: bool = False) -> Any:
     """Register ``fn`` as the loss ``name`` (default: its ``__name__``); ``binary``: one logit
     per sample and 0/1 labels; ``regression``: target values, not classes. Used bare
-    (``@register``) or with settings (``@register(binary=True)``); returns ``fn``."""
+    (``@register``) or with settings (``@register(binary=True)``); returns ``fn``.
+
+    Example::
+
+        @dlcore.losses.register(regression=True)
+        def pseudo_huber(ops, outputs, targets, weights=None):
+            error = outputs - ops.reshape(ops.cast(targets, "float32"), ops.shape(outputs))
+            return ops.mean(ops.sqrt(1 + error * error) - 1)
+
+        trainer = Trainer(loss="pseudo_huber")
+    """
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         _register("loss", function, name, binary=binary, regression=regression)
         return function

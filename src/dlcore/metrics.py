@@ -25,7 +25,16 @@ from .training._kernels import register as _register
 
 def register(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
     """Register ``fn`` as the metric ``name`` (default: its ``__name__``); used bare
-    (``@register``) or with a name (``@register(name="margin")``); returns ``fn``."""
+    (``@register``) or with a name (``@register(name="margin")``); returns ``fn``.
+
+    Example::
+
+        @dlcore.metrics.register
+        def hit_rate(ops, outputs, targets):
+            return ops.cast(ops.argmax(outputs, axis=1) == targets, "float32")
+
+        trainer = Trainer(metrics=["accuracy", "hit_rate"])
+    """
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         _register("metric", function, name)
         return function

@@ -56,7 +56,7 @@ def register_table(table: Table) -> None:
 
     Example::
 
-        register_table(TorchTable())  # dlcore_torch.ops, when the torch backend loads
+        register_table(MyTable())  # in the module of a backend's table, imported when the backend loads
     """
     _TABLES[:] = [t for t in _TABLES if t.name != table.name] + [table]
     for kind, owner in list(_BY_TYPE.items()):
