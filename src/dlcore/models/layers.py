@@ -60,10 +60,11 @@ class Layer:
     in ``build(input_shape)`` with ``add_weight`` and compute in ``call(x, training)``. It runs on
     every backend, its weights under canonical names (``layers.{i}.{name}``), so checkpoints move
     between backends. Shapes are canonical (images (N, channels, height, width)); ``input_shape``
-    has the batch axis first, as None. The class registers its ``kind`` (the class name in
-    snake_case unless it sets ``kind``) when it is defined: a checkpoint names the kind, and
-    loading it needs the class defined (imported) in the loading process; no code is read from
-    a checkpoint.
+    has the batch axis first, as None. The class registers its ``kind`` when it is defined: its
+    own ``kind``, else its name in snake_case after its package's name where it is defined in
+    one (``mypackage.layer_norm``; in a script or a notebook ``layer_norm``). A checkpoint names
+    the kind, and loading it needs the class defined (imported) in the loading process; no
+    code is read from a checkpoint.
 
     >>> from dlcore import ops
     >>> from dlcore.models import layers
@@ -76,7 +77,8 @@ class Layer:
     ((20,), {'scale': (20,)})
 
     dlcore's own layers are frozen dataclasses that give their output shape, parameters and
-    initial values directly; each backend builds them with its native kernels.
+    initial values directly; their computation is written on ops too (``models/built_in.py``),
+    which torch, TensorFlow and JAX replace with their native kernels (their fast paths).
     """
 
     kind: ClassVar[str] = ""
