@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dlcore import Trainer, backend_infos, datasets, models, ops, optimizers
 from dlcore.models import layers
-from dlcore.testing import check_layer, check_loss, check_metric
+from dlcore.testing import check_layer, check_loss, check_metric, check_optimizer
 
 
 class LayerNorm(layers.Layer):
@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     backends = args.backends.split(",") if args.backends else [i.name for i in backend_infos() if i.available]
     print("dlcore.testing:", check_layer(LayerNorm(), (32,)), check_loss(focal, classes=10),
-          check_metric(margin, classes=10), sep="\n  ")
+          check_metric(margin, classes=10), check_optimizer("lion", steps=10, lr=1e-3), sep="\n  ")
     train, test = datasets.fashion_mnist()
     spec = models.sequential([layers.flatten(), layers.dense(256), LayerNorm(), layers.activation("relu"),
                               layers.dense(10)], (28, 28))

@@ -160,3 +160,20 @@ def test_a_plugins_optimizer_with_a_rule_runs_on_a_backend_without_its_kernel():
 
 SIGN_STEP = rules.Rule(lambda ops, w, g, slots, lr, step, weight_decay: (w - lr * (ops.sign(g) + weight_decay * w),
                                                                             {}))
+
+
+def test_dlcore_testing_checks_an_optimizers_rule_on_every_backend_against_numpy():
+    from dlcore.testing import check_optimizer
+    from dlcore.testing.portable import ops_backends
+
+    backends = ops_backends()
+    if not backends:
+        pytest.skip("needs a backend with an ops table")
+    assert check_optimizer("lion", steps=10, lr=1e-3) == {b: ["weight", "state"] for b in backends}
+
+    @optimizers.register("numpy_only_halved")
+    def halved(ops, w, g, slots, lr, step):  # a different step off numpy: the check must see it
+        return w - lr * g * (1.0 if isinstance(w, np.ndarray) else 0.5), {}
+
+    with pytest.raises(AssertionError, match=r"numpy_only_halved's weight after 5 updates on \w+ differs"):
+        check_optimizer("numpy_only_halved")

@@ -23,8 +23,8 @@ The sections: :class:`ModelTests`, :class:`TrainingTests`, :class:`OptimizerTest
 :class:`BackendTestBase` (the ``device`` fixture and ``trainer()``). A strategy (a group of
 processes) has its own: :class:`dlcore.testing.distributed.StrategyTests`.
 
-:func:`check_layer`, :func:`check_loss` and :func:`check_metric` check a layer, loss or
-metric written once on :mod:`dlcore.ops` on every installed backend against numpy in float64.
+:func:`check_layer`, :func:`check_loss`, :func:`check_metric` and :func:`check_optimizer`
+check a layer, loss, metric or optimizer rule written once on :mod:`dlcore.ops` on every installed backend against numpy in float64.
 :mod:`dlcore.testing.reference` computes in float64 numpy what a backend must compute for an
 MLP; :mod:`dlcore.testing.data` makes small learnable problems. Importing this module needs
 pytest.
@@ -44,11 +44,11 @@ from .contract.reproducibility import ReproducibilityTests
 from .contract.streaming import StreamingTests
 from .contract.text import TextTests
 from .contract.training import TrainingTests
-from .portable import check_layer, check_loss, check_metric
+from .portable import check_layer, check_loss, check_metric, check_optimizer
 from .regression import RegressionTests
 from .suite import BackendTests
 
 __all__ = ["BackendTestBase", "BackendTests", "BadInputTests", "CallbackTests", "CheckpointTests", "EvaluationTests",
            "LayerTests", "ModelTests", "OptimizerTests", "PrecisionTests", "RegressionTests", "ReproducibilityTests",
-           "StreamingTests", "TextTests", "TrainingTests", "check_layer", "check_loss", "check_metric", "data",
-           "reference"]
+           "StreamingTests", "TextTests", "TrainingTests", "check_layer", "check_loss", "check_metric",
+           "check_optimizer", "data", "reference"]

@@ -5,6 +5,7 @@ backend against numpy's table in float64, in one call each:
 
     check_layer(LayerNorm(), (20,))   # forward, gradients, checkpoints between backends
     check_loss(focal, classes=5)      # value and gradient by the outputs
+    check_optimizer("lion")           # weight and state after a few updates
 
 Each backend computes in float32 and is compared with numpy's float64 result; gradients (the
 backend's own autodiff) are compared with central finite differences of numpy's float64 result.
@@ -24,6 +25,7 @@ import numpy as np
 from .. import ops
 from ..models.layers import Dense, Flatten, Layer, Sequential
 from ..plugins import backend_infos, get_backend
+from ..training.rules import definition, rule_of
 from ..training.trainer import Trainer
 
 FiniteDifference = Callable[[list[np.ndarray]], float]
@@ -227,4 +229,44 @@ def check_metric(metric: Callable[..., Any], classes: int = 5, batch: int = 8, t
     return passed
 
 
-__all__ = ["check_layer", "check_loss", "check_metric", "ops_backends"]
+def check_optimizer(name: str, steps: int = 5, lr: float = 0.01, backends: Sequence[str] | None = None,
+                    atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0, **settings: Any) -> dict[str, list[str]]:
+    """Check the update rule of the optimizer ``name`` (registered with ``optimizers.register``
+    or a plugin's, with ``settings`` over its defaults) on each backend: ``steps`` updates of a
+    weight from the same gradients give the weight and the state numpy gives in float64.
+
+    Example::
+
+        check_optimizer("lion", steps=10, lr=1e-3)
+    """
+    record = definition(name)
+    rule = rule_of(record)
+    if rule is None:
+        raise AssertionError(f"the optimizer {name!r} has no rule written on dlcore.ops to check")
+    hyper = {**record.defaults, **settings}
+    slot_names = rule.slot_names(hyper)
+    rng = np.random.default_rng(seed)
+    weight, grads = rng.standard_normal((4, 3)), [rng.standard_normal((4, 3)) for _ in range(steps)]
+
+    def run(table: Any, w: Any, gs: list[Any]) -> tuple[Any, dict[str, Any]]:
+        slots = {n: ops.zeros_like(w) for n in slot_names}
+        with ops.using(table):
+            for step, g in enumerate(gs, 1):
+                w, slots = rule.update(ops, w, g, slots, lr, step, **hyper)
+        return w, slots
+
+    expected_weight, expected_slots = run(ops.tables()["numpy"], weight, grads)
+    passed: dict[str, list[str]] = {}
+    for backend in ops_backends(backends):
+        table = get_backend(backend).ops
+        w, *gs = _on(table, [weight, *grads])
+        got_weight, got_slots = run(table, w, gs)
+        _close(f"{name}'s weight after {steps} updates", backend, got_weight, np.asarray(expected_weight), atol, rtol)
+        for slot in slot_names:
+            _close(f"{name}'s {slot} after {steps} updates", backend, got_slots[slot], np.asarray(expected_slots[slot]),
+                   atol, rtol)
+        passed[backend] = ["weight", "state"]
+    return passed
+
+
+__all__ = ["check_layer", "check_loss", "check_metric", "check_optimizer", "ops_backends"]
