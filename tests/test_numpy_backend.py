@@ -15,6 +15,7 @@ from test_written_layers import LayerNorm, StepCounter
 from dlcore import Trainer, models, ops
 from dlcore.models import layers
 from dlcore.testing import check_layer, check_loss, data
+from dlcore.testing.portable import _numeric_gradients
 
 sys.path.insert(0, str(NUMPY_BACKEND))
 import dlcore_numpy_autodiff as autodiff  # noqa: E402
@@ -80,24 +81,17 @@ CASES = {
 }
 
 
-def _finite_differences(function, arrays, step=1e-6):
+def _finite_differences(function, arrays):
+    """Random output weights, and the central differences of the weighted sum of the outputs by
+    every coordinate of each array (dlcore.testing's finite differences)."""
     def value(args):
         with ops.using(ops.tables()["numpy"]):
             return float(np.sum(np.asarray(function(*args)) * weights))
 
     with ops.using(ops.tables()["numpy"]):
         weights = np.random.default_rng(1).standard_normal(np.shape(function(*arrays)))
-    grads = []
-    for which, array in enumerate(arrays):
-        grad = np.zeros_like(array)
-        for index in np.ndindex(array.shape):
-            moved = [a.copy() for a in arrays]
-            moved[which][index] += step
-            up = value(moved)
-            moved[which][index] -= 2 * step
-            grad[index] = (up - value(moved)) / (2 * step)
-        grads.append(grad)
-    return weights, grads
+    limit = max(array.size for array in arrays)  # every coordinate
+    return weights, _numeric_gradients(value, arrays, np.random.default_rng(0), limit=limit)
 
 
 def test_every_op_of_dlcore_ops_is_in_the_autodiff_table():
