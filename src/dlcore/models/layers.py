@@ -19,15 +19,13 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
-from ..plugins.manager import registry
 from . import built_in, written
 
 Shape = tuple[int, ...]
@@ -94,7 +92,7 @@ class Layer:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.call is not Layer.call:
-            define(cls, cls.__dict__.get("kind") or written.default_kind(cls))
+            written.define(cls, cls.__dict__.get("kind") or written.default_kind(cls))
 
     @property
     def on_ops(self) -> bool:
@@ -173,52 +171,6 @@ class Layer:
     def _needs_rank(self, shape: Shape, rank: int, hint: str) -> None:
         if len(shape) != rank:
             raise ConfigError(f"{self.kind} takes inputs of {rank} axes per sample, got shape {shape}; {hint}")
-
-
-_DEFINED: dict[str, type] = {}  # layer kinds defined in this process by classes written on ops
-
-
-def define(cls: type, kind: str) -> None:
-    """Register ``cls`` as the layer kind ``kind`` in this process (a class defined again under
-    the same module and name, as a notebook cell run twice, replaces the old one)."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:-]*", kind):
-        raise ConfigError(f"layer kind {kind!r} of {cls.__qualname__}: use letters, digits and _ . : -")
-    old = _DEFINED.get(kind)
-    if kind in BUILT_IN or (old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__)):
-        where = "a built-in layer" if kind in BUILT_IN else f"{old.__module__}:{old.__qualname__}"  # type: ignore[union-attr]
-        raise ConfigError(f"layer kind {kind!r} of {cls.__module__}:{cls.__qualname__} is taken by {where}; give the "
-                          "class another name or set kind = \"mypackage.my_layer\"")
-    cls.kind = kind  # type: ignore[attr-defined]
-    _DEFINED[kind] = cls
-
-
-def register(kind: str) -> Callable[[type], type]:
-    """A class decorator naming a layer written on ops: ``@layers.register("mypackage.layer_norm")``
-    (a name that stays when the class is renamed; checkpoints keep it)."""
-    def decorate(cls: type) -> type:
-        old = str(getattr(cls, "kind", ""))
-        if _DEFINED.get(old) is cls:
-            del _DEFINED[old]
-        define(cls, kind)
-        return cls
-
-    return decorate
-
-
-def layer_class(kind: str, defined_in: str | None = None) -> Any:
-    """The class of the layer kind ``kind``: a layer written on ops defined in this process, or a
-    kind registered through the hooks (built-in or a plugin's)."""
-    if kind in _DEFINED:
-        return _DEFINED[kind]
-    try:
-        return registry().layer_class(kind)
-    except ConfigError as err:
-        if defined_in is None:
-            raise
-        module = defined_in.partition(":")[0]
-        raise ConfigError(f"layer kind {kind!r} is not defined here: it was saved from {defined_in}; import {module} "
-                          f"(or install the package that provides it) before loading, so that the class registers "
-                          f"its kind, or register it with @layers.register({kind!r}) ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -524,7 +476,7 @@ class Sequential(ModelSpec):
         layers = []
         for described in data.get("layers", ()):
             described = dict(described)
-            layer_class_ = layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
+            layer_class_ = written.layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
             try:
                 layers.append(layer_class_(**described))
             except TypeError as err:
@@ -597,8 +549,7 @@ def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Se
 dense, conv2d, max_pool2d, avg_pool2d = Dense, Conv2d, MaxPool2d, AvgPool2d
 global_avg_pool2d, global_max_pool2d, batch_norm, dropout = GlobalAvgPool2d, GlobalMaxPool2d, BatchNorm, Dropout
 flatten, embedding, activation = Flatten, Embedding, Activation
-BUILT_IN = frozenset(cls.kind for cls in (Dense, Conv2d, MaxPool2d, AvgPool2d, GlobalAvgPool2d, GlobalMaxPool2d,
-                                          BatchNorm, Dropout, Flatten, Embedding, Activation)) | {"ops"}
+register, layer_class = written.register, written.layer_class
 
 __all__ = ["ACTIVATIONS", "Activation", "AvgPool2d", "BatchNorm", "Conv2d", "Dense", "Dropout", "Embedding", "Flatten",
            "GlobalAvgPool2d", "GlobalMaxPool2d", "Layer", "MaxPool2d", "Sequential", "activation", "avg_pool2d",

@@ -24,6 +24,8 @@ import numpy as np
 
 from .. import ops
 from ..contract.errors import ConfigError
+from ..plugins.manager import registry
+from .built_in import APPLY
 
 Layer = Any  # a dlcore.models.layers.Layer (which imports this module)
 
@@ -246,4 +248,51 @@ def default_kind(cls: type) -> str:
     return snake_case(cls.__name__) if package == "__main__" else f"{package}.{snake_case(cls.__name__)}"
 
 
-__all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "plan"]
+RESERVED = frozenset(APPLY) | {"ops"}  # dlcore's own layer kinds, and the backends' kernel for layers on ops
+_DEFINED: dict[str, type] = {}  # layer kinds defined in this process by classes written on ops
+
+
+def define(cls: type, kind: str) -> None:
+    """Register ``cls`` as the layer kind ``kind`` in this process (a class defined again under
+    the same module and name, as a notebook cell run twice, replaces the old one)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.:-]*", kind):
+        raise ConfigError(f"layer kind {kind!r} of {cls.__qualname__}: use letters, digits and _ . : -")
+    old = _DEFINED.get(kind)
+    if kind in RESERVED or (old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__)):
+        where = "a built-in layer" if kind in RESERVED else f"{old.__module__}:{old.__qualname__}"  # type: ignore[union-attr]
+        raise ConfigError(f"layer kind {kind!r} of {cls.__module__}:{cls.__qualname__} is taken by {where}; give the "
+                          "class another name or set kind = \"mypackage.my_layer\"")
+    cls.kind = kind  # type: ignore[attr-defined]
+    _DEFINED[kind] = cls
+
+
+def register(kind: str) -> Callable[[type], type]:
+    """A class decorator naming a layer written on ops: ``@layers.register("mypackage.layer_norm")``
+    (a name that stays when the class is renamed; checkpoints keep it)."""
+    def decorate(cls: type) -> type:
+        old = str(getattr(cls, "kind", ""))
+        if _DEFINED.get(old) is cls:
+            del _DEFINED[old]
+        define(cls, kind)
+        return cls
+
+    return decorate
+
+
+def layer_class(kind: str, defined_in: str | None = None) -> Any:
+    """The class of the layer kind ``kind``: a layer written on ops defined in this process, or a
+    kind registered through the hooks (built-in or a plugin's)."""
+    if kind in _DEFINED:
+        return _DEFINED[kind]
+    try:
+        return registry().layer_class(kind)
+    except ConfigError as err:
+        if defined_in is None:
+            raise
+        module = defined_in.partition(":")[0]
+        raise ConfigError(f"layer kind {kind!r} is not defined here: it was saved from {defined_in}; import {module} "
+                          f"(or install the package that provides it) before loading, so that the class registers "
+                          f"its kind, or register it with @layers.register({kind!r}) ({err})") from None
+
+
+__all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "define", "layer_class", "plan", "register"]
