@@ -25,6 +25,9 @@ if BOTH:  # in one process torch comes first (dlcore_torch.framework), whichever
 # DLCORE_TEST_ACROSS_ONLY=1 (tox's all env) selects this run's tests (pytest_collection_modifyitems),
 # not those of the pytest runs that tests start (a backend's contract suite, run by its test).
 ACROSS_ONLY = os.environ.pop("DLCORE_TEST_ACROSS_ONLY", None) == "1"
+# DLCORE_TEST_FRAMEWORK_ENV=1 (tox's torch, tensorflow and jax envs) leaves out the tests marked
+# `core_env`, which the core env ran already and which no installed framework changes.
+FRAMEWORK_ENV = os.environ.pop("DLCORE_TEST_FRAMEWORK_ENV", None) == "1"
 # DLCORE_TEST_DEVICE=gpu (tox's gpu factor) runs the suite on each backend's first GPU.
 TEST_DEVICE = os.environ.get("DLCORE_TEST_DEVICE", "cpu")
 # Processes the tests start import the same dlcore as the tests (a checkout, or the scratch
@@ -78,6 +81,8 @@ def entry_point(folder: Path, name: str, module: str) -> None:
 def pytest_configure(config):
     config.addinivalue_line("markers", "across: needs several frameworks in one process (the all env runs it) "
                                        "though its own code names no BACKENDS, OTHERS or BOTH")
+    config.addinivalue_line("markers", "core_env: needs no framework and runs the same beside any (the numpy "
+                                       "backend alone): the core env runs it, a framework's env leaves it out")
 
 
 # BACKENDS, but not where a test asks for one backend: `BACKENDS[0]` (or [-1], [:1]), `if (not) BACKENDS`,
@@ -105,10 +110,14 @@ def across(item) -> bool:
 def pytest_collection_modifyitems(config, items):
     """Under DLCORE_TEST_ACROSS_ONLY=1 (tox's `all` env) keep only the tests that need several
     frameworks in one process (:func:`across`): every other test ran in the env of its one
-    backend (torch, tensorflow, jax), or, needing no framework, in each env already."""
-    if not ACROSS_ONLY:
+    backend (torch, tensorflow, jax), or, needing no framework, in each env already. Under
+    DLCORE_TEST_FRAMEWORK_ENV=1 leave out the tests marked `core_env`."""
+    if ACROSS_ONLY:
+        alone = [item for item in items if not across(item)]
+    elif FRAMEWORK_ENV:
+        alone = [item for item in items if item.get_closest_marker("core_env") is not None]
+    else:
         return
-    alone = [item for item in items if not across(item)]
     if alone:
         config.hook.pytest_deselected(items=alone)
         kept = set(items) - set(alone)

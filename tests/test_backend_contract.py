@@ -52,6 +52,7 @@ def test_deterministic_turns_on_the_frameworks_mode_and_off_again(backend):
     assert not enabled()
 
 
+@pytest.mark.core_env
 def test_each_section_of_the_suite_runs_alone_and_a_backend_takes_the_ones_it_offers(tmp_path):
     """The numpy backend's contract tests (tests/numpy_backend/contract_tests.py) take the
     sections it offers, one class each or two in one class; the sections it leaves out run alone

@@ -21,6 +21,7 @@ def spin(seconds: float) -> None:
         pass
 
 
+@pytest.mark.core_env
 def test_a_busy_process_counts_and_this_process_own_work_does_not():
     """Readings while this process spins, and while another process spins, alternate with idle
     readings (the control): each is compared with the idle readings either side of it, and one

@@ -46,6 +46,7 @@ def run(site: Path, *args: str, env: dict | None = None, timeout: int = 600) -> 
                           env={**os.environ, "PYTHONPATH": paths, **(env or {})})
 
 
+@pytest.mark.core_env
 def test_third_party_backend_passes_the_contract_suite(site, tmp_path):
     (tmp_path / "test_numpy_contract.py").write_text(textwrap.dedent('''
         from dlcore.testing import BackendTests
