@@ -326,3 +326,51 @@ def test_a_graph_of_two_outputs_predicts_them_side_by_side_and_fit_says_it_takes
     with pytest.raises(ConfigError, match=r"this graph gives 2 outputs \(kind, price\); fit and evaluate take a graph "
                                           "of one output"):
         trainer.fit(spec, np.zeros((5, 4), np.float32), np.zeros(5, np.int64))
+
+
+WORKER = """
+import sys
+from pathlib import Path
+
+import numpy as np
+from dlcore import Trainer, models
+from dlcore.models import layers
+from dlcore.testing.data import patterns
+
+images, _ = patterns(256, size=10, seed=0)
+table = np.random.default_rng(1).normal(0, 1, (256, 4)).astype(np.float32)
+labels = (np.arange(256) + (table[:, 0] > 0)) % 3
+image, row = models.Input((1, 10, 10), name="image"), models.Input((4,), name="table")
+seen = layers.global_max_pool2d()(layers.conv2d(4, 3, padding="same", activation="relu")(image))
+spec = models.graph([image, row], layers.dense(3)(layers.concatenate()([seen, layers.dense(4, "relu")(row)])))
+strategy = None if sys.argv[2] == "none" else sys.argv[2]
+trainer = Trainer("torch", epochs=2, batch_size=64, optimizer="adam", lr=1e-2, seed=3, progress=False, device="cpu",
+                  strategy=strategy)
+trainer.fit(spec, {"image": images, "table": table}, labels)
+if trainer.is_chief:
+    np.savez(Path(sys.argv[1]) / (sys.argv[2] + ".npz"), **trainer.build(spec).get_weights())
+trainer.close()
+"""
+
+
+@pytest.mark.skipif("torch" not in BACKENDS, reason="needs torch (its ddp strategy)")
+def test_a_graph_of_two_inputs_trains_in_a_group_of_two_processes_as_in_one(tmp_path):
+    import subprocess
+    import sys
+
+    from dlcore.parallel.launcher import launch
+    from dlcore.plugins import registry
+
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    alone = subprocess.run([sys.executable, str(script), str(tmp_path), "none"], capture_output=True, text=True,
+                           timeout=300)
+    assert alone.returncode == 0, alone.stderr
+    environment = registry().strategies.load(registry().strategy("ddp", "torch"), "load").environment
+    code = launch([sys.executable, str(script), str(tmp_path), "ddp"], 2, environment, threads=1, timeout=10,
+                  deadline=240, echo=lambda *a, **k: None)
+    assert code == 0
+    with np.load(tmp_path / "none.npz") as one, np.load(tmp_path / "ddp.npz") as group:
+        assert sorted(one.files) == sorted(group.files)
+        for name in one.files:  # each worker's half of every global batch: the inputs of each sample together
+            np.testing.assert_allclose(group[name], one[name], rtol=1.3e-5, atol=1e-5, err_msg=name)

@@ -307,8 +307,10 @@ class Graph(ModelSpec):
                 raise ConfigError(f"output {output!r} gives values of shape {_shown(shapes[output])}; a model gives a "
                                   "vector of logits per sample: add layers.flatten() (or global pooling) and "
                                   "layers.dense(classes)")
+        masked = any(getattr(layer, "takes_mask", False) or getattr(layer, "compute_mask", None) is not None
+                     for layer in self.layers)
         self._made.update(shapes=shapes, takes=[takes[i] for i in range(len(self.layers))],
-                          steps=self._released(steps))
+                          steps=self._released(steps), masked=masked)
 
     def _released(self, steps: list[tuple[Node, str, int]]) -> list[tuple[Node, str, int, tuple[str, ...]]]:
         """Each step with the tensors no later step needs (freed after it); unused inputs or
@@ -354,8 +356,11 @@ class Graph(ModelSpec):
         columns; None for a graph of one input, whose features are its own array."""
         if len(self.inputs) == 1:
             return None
-        sizes = np.cumsum([0] + [int(np.prod(each.shape)) for each in self.inputs])
-        return tuple((int(a), int(b)) for a, b in zip(sizes, sizes[1:]))
+        if "columns" not in self._made:
+            sizes = np.cumsum([0] + [int(np.prod(each.shape)) for each in self.inputs])
+            self._made["columns"] = tuple((int(a), int(b)) for a, b in zip(sizes, sizes[1:]))
+        found: tuple[tuple[int, int], ...] = self._made["columns"]
+        return found
 
     @property
     def input_shape(self) -> Shape:
@@ -734,6 +739,12 @@ def execute(spec: Graph, inputs: Sequence[Any], call: Callable[..., Any], table:
            [2., 2., 2.]])]
     """
     values: dict[str, Any] = dict(zip(spec.input_names, inputs))
+    if not spec._made["masked"]:  # no layer makes or takes a mask: none to carry
+        for node, output, i, freed in spec._made["steps"]:
+            values[output] = call(i, [values[s] for s in node.sources] if node.several else values[node.inputs])
+            for name in freed:
+                del values[name]
+        return [values[name] for name in spec.outputs]
     masks: dict[str, Any] = {}
     for node, output, i, freed in spec._made["steps"]:
         layer = spec.layers[i]
