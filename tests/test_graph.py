@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import BACKENDS, numpy_backend
+from conftest import BACKENDS, BOTH, numpy_backend
 from test_cli import dlcore
 from dlcore import ConfigError, DataError, Trainer, models
 from dlcore.models import layers
@@ -374,3 +374,19 @@ def test_a_graph_of_two_inputs_trains_in_a_group_of_two_processes_as_in_one(tmp_
         assert sorted(one.files) == sorted(group.files)
         for name in one.files:  # each worker's half of every global batch: the inputs of each sample together
             np.testing.assert_allclose(group[name], one[name], rtol=1.3e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.skipif(not BOTH, reason="needs torch and tensorflow")
+def test_a_graph_exported_as_keras_and_as_a_state_dict_loads_on_the_other_backend(tmp_path):
+    spec, features = merging_spec(), merging_features(8)
+    keras_side = Trainer("tensorflow", epochs=1, seed=1, progress=False)
+    keras_side.fit(spec, features, np.arange(8) % 3)
+    expected = keras_side.predict(spec, features)
+    keras_side.export(spec, tmp_path / "graph.keras")
+    torch_side = Trainer("torch", progress=False)
+    loaded = torch_side.load(tmp_path / "graph.keras")
+    assert loaded.spec == spec
+    np.testing.assert_allclose(torch_side.predict(loaded, features), expected, atol=LOGITS_ATOL)
+    torch_side.export(loaded, tmp_path / "graph.pt")
+    again = keras_side.load(tmp_path / "graph.pt", spec=spec)
+    np.testing.assert_allclose(keras_side.predict(again, features), expected, atol=LOGITS_ATOL)
