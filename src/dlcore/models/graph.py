@@ -241,6 +241,12 @@ class Graph(ModelSpec):
     def __post_init__(self) -> None:
         for name in ("inputs", "layers", "layer_names", "nodes", "outputs"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "inputs", tuple(  # shapes as tuples of ints, a call's several inputs as a tuple
+            GraphInput(i.name, _shape(i.shape, f"input {i.name!r}"), i.dtype) if isinstance(i, GraphInput) else i
+            for i in self.inputs))
+        object.__setattr__(self, "nodes", tuple(
+            Node(n.layer, tuple(n.inputs)) if isinstance(n, Node) and isinstance(n.inputs, list) else n
+            for n in self.nodes))
         self._check()
 
     # -- what the spec is

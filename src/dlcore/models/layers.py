@@ -91,7 +91,8 @@ class Layer:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
         if "name" in kwargs and "name" not in inspect.signature(cls.__init__).parameters:
-            raise ConfigError(f"a layer is named where it is called in a graph: {cls.__name__.lower()}(...)(x, "
+            made_as = f"layers.{cls.kind}" if cls.__module__ == __name__ else cls.__name__  # dlcore's own, or yours
+            raise ConfigError(f"a layer is named where it is called in a graph: {made_as}(...)(x, "
                               f"name={kwargs['name']!r})")
         made = super().__new__(cls)
         object.__setattr__(made, "_arguments", (args, kwargs))  # what to_dict saves of a layer written on ops
