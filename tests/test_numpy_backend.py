@@ -215,7 +215,7 @@ def test_the_numpy_backends_line_count(capsys):
     counts = {"the ops table with autodiff": lines("dlcore_numpy_autodiff.py"),
               "the backend (devices, data, steps, weights, hooks)": lines("dlcore_numpy.py") - lines(
                   "dlcore_numpy.py", "MLPWeights", *kernels),
-              "its sequential models (no layer code)": lines("dlcore_numpy_sequential.py"),
+              "its graph models, sequential ones as chains (no layer code)": lines("dlcore_numpy_sequential.py"),
               "its loss, metric and optimizer kernels": lines("dlcore_numpy.py", *kernels),
               "its MLP with hand-written gradients": lines("dlcore_numpy.py", "MLPWeights")}
     with capsys.disabled():

@@ -146,7 +146,7 @@ def test_print_config_resolves_the_file_and_the_flags(tmp_path):
     ("[trainer]\nepoch = 3\n", "unknown key [trainer] epoch; the keys of [trainer] are backend, device, epochs"),
     ("[trainer]\nepochs = \"3\"\n", "[trainer] epochs takes an integer, got '3'"),
     ("[trainer]\noptimizer = \"adamx\"\n", "[trainer] optimizer is 'adamx'; allowed: sgd, adam, adamw, rmsprop"),
-    ("[model]\nkind = \"resnet\"\n", "[model] kind is 'resnet'; allowed: recipe, mlp, cnn"),
+    ("[model]\nkind = \"vit\"\n", "[model] kind is 'vit'; allowed: recipe, mlp, cnn, resnet"),
     ("[trianer]\nepochs = 3\n", "unknown section [trianer]; the sections are [run], [data], [model]"),
     ("[trainer\n", "not valid TOML"),
 ])

@@ -23,7 +23,7 @@ def dlcore_backends() -> list[BackendInfo]:
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_tf.models:build_mlp", "text_classifier": "dlcore_tf.models:build_text_classifier",
-              "sequential": "dlcore_tf.models:build_sequential"}
+              "sequential": "dlcore_tf.models:build_graph", "graph": "dlcore_tf.models:build_graph"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_tf.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
     written = Kernel("layer", "ops", NAME, "dlcore_tf.written:build")  # any layer written on dlcore.ops
     rules = [Kernel("optimizer", "ops", NAME, "dlcore_tf.rules:make")]  # any optimizer written on dlcore.ops

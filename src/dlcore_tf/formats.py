@@ -9,11 +9,10 @@ import numpy as np
 from dlcore.contract import CheckpointError
 from dlcore.io.files import atomic_path
 from dlcore.contract import ModelSpec, check_weights
-from dlcore.models import MLP, Sequential, TextClassifier
+from dlcore.models import MLP, Graph, Sequential, TextClassifier
 
 from .models import (
-    KerasMLP, KerasSequential, build_mlp, build_sequential, build_text_classifier, canonical, canonical_shape, keras,
-    native,
+    KerasGraph, KerasMLP, build_graph, build_mlp, build_text_classifier, canonical, canonical_shape, keras, native,
 )
 
 
@@ -38,7 +37,7 @@ def read_keras(path: Path, spec: ModelSpec | None) -> tuple[dict[str, np.ndarray
     if isinstance(model, KerasMLP) and spec is None:
         sizes = model.sizes
         spec = MLP(sizes[0], tuple(sizes[1:-1]), sizes[-1], model.activation)
-    if isinstance(model, KerasSequential) and spec is None:
+    if isinstance(model, KerasGraph) and spec is None:
         spec = model.spec
     if not hasattr(model, "dlcore_weights"):
         raise CheckpointError(f"{path}: holds a {type(model).__name__}, not a model dlcore wrote; "
@@ -48,8 +47,8 @@ def read_keras(path: Path, spec: ModelSpec | None) -> tuple[dict[str, np.ndarray
 
 def _build(spec: ModelSpec):
     """The Keras model of a dlcore spec, by dlcore's TensorFlow kernels."""
-    if isinstance(spec, Sequential):
-        return build_sequential(spec)
+    if isinstance(spec, (Sequential, Graph)):
+        return build_graph(spec)
     if isinstance(spec, TextClassifier):
         return build_text_classifier(spec)
     if isinstance(spec, MLP):

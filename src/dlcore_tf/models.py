@@ -13,10 +13,13 @@ import warnings
 import numpy as np
 
 from dlcore.contract.logits import LOGIT_LOSSES, squashed_twice
+from dlcore.contract import ModelSpec
 from dlcore.models import MLP, Sequential, TextClassifier, spec_from_dict
+from dlcore.models.graph import execute
 from dlcore.plugins import registry
 
 from .framework import import_tensorflow
+from .ops import TABLE
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -107,41 +110,61 @@ def build_text_classifier(spec: TextClassifier) -> KerasTextClassifier:
 
 
 @keras.saving.register_keras_serializable(package="dlcore")
-class KerasSequential(keras.Model):
-    """dlcore's portable layers in order, each built by its layer kernel. Inputs are reshaped to
-    (N, *input_shape); images (channels first in dlcore) are transposed to channels last, the
-    layout TensorFlow's convolutions run fastest in."""
+class KerasGraph(keras.Model):
+    """dlcore's portable layers as a graph (a sequential spec's is its chain), each built by its
+    layer kernel and called in order (:func:`dlcore.models.graph.execute`). Each input's features
+    are reshaped to (N, *shape); images (channels first in dlcore) are transposed to channels
+    last, the layout TensorFlow's convolutions run fastest in. Several outputs are given side
+    by side."""
 
     def __init__(self, spec=None, layer_kernels=None, **kwargs):
         super().__init__(**kwargs)
-        self.spec = spec if isinstance(spec, Sequential) else spec_from_dict(spec)
+        self.spec = spec if isinstance(spec, ModelSpec) else spec_from_dict(spec)
+        graph = self.spec.graph
         if layer_kernels is None:  # read from a .keras file, or written to one: the registered kernels
-            layer_kernels = [registry().layer_kernel(layer, "tensorflow") for layer in self.spec.layers]
+            layer_kernels = [registry().layer_kernel(layer, "tensorflow") for layer in graph.layers]
         self.spec_layers = [build(layer, shape) for build, layer, shape
-                            in zip(layer_kernels, self.spec.layers, self.spec.shapes)]
+                            in zip(layer_kernels, graph.layers, graph.layer_shapes)]
 
     def call(self, x, training=False):
-        x = tf.reshape(x, (-1, *self.spec.input_shape))
-        if len(self.spec.input_shape) == 3:
-            x = tf.transpose(x, (0, 2, 3, 1))
-        for layer in self.spec_layers:
-            x = layer(x, training=training)
-        return x
+        graph = self.spec.graph
+        parts = [x] if graph.columns is None else [x[:, a:b] for a, b in graph.columns]
+        inputs = []
+        for part, each in zip(parts, graph.inputs):
+            part = tf.reshape(part, (-1, *each.shape))
+            if each.dtype == "int64" and part.dtype.is_floating:
+                part = tf.cast(part, tf.int64)
+            inputs.append(tf.transpose(part, (0, 2, 3, 1)) if len(each.shape) == 3 else part)
+
+        def call(index, value, **mask):
+            return self.spec_layers[index](value, training=training, **mask)
+
+        outputs = execute(graph, inputs, call, TABLE)
+        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, 1)
 
     def get_config(self):
         return {**super().get_config(), "spec": self.spec.to_dict()}
 
     def dlcore_weights(self) -> list:
-        return [(f"layers.{i}.{name}", variable, layout) for i, layer in enumerate(self.spec_layers)
-                for name, variable, layout in layer.dlcore_entries()]
+        return [(f"{name}.{weight}", variable, layout)
+                for name, layer in zip(self.spec.graph.layer_names, self.spec_layers)
+                for weight, variable, layout in layer.dlcore_entries()]
 
 
-def build_sequential(spec: Sequential, layer_kernels=None) -> KerasSequential:
-    """The Keras model of ``spec``, its layers built by ``layer_kernels`` (None: the registered
-    TensorFlow kernels of their kinds)."""
-    model = KerasSequential(spec, layer_kernels)
-    model(np.zeros((1, *spec.input_shape), spec.input_dtype))
+@keras.saving.register_keras_serializable(package="dlcore")
+class KerasSequential(KerasGraph):
+    """A sequential spec's Keras model: its graph, under the class name its .keras files have."""
+
+
+def build_graph(spec: ModelSpec, layer_kernels=None) -> KerasGraph:
+    """The Keras model of ``spec`` (a graph, or a sequential spec: its chain), its layers built
+    by ``layer_kernels`` (None: the registered TensorFlow kernels of their kinds)."""
+    model = (KerasSequential if isinstance(spec, Sequential) else KerasGraph)(spec, layer_kernels)
+    model(np.zeros((1, *spec.input_shape), spec.input_dtype))  # type: ignore[attr-defined]
     return model
+
+
+build_sequential = build_graph  # a sequential spec is run as its graph
 
 
 def canonical(value: np.ndarray, layout) -> np.ndarray:

@@ -1,8 +1,8 @@
 """The TensorFlow backend's layer kernel ``"ops"``: any layer written on :mod:`dlcore.ops`, as a
 Keras layer whose variables are the layer's weights (canonical names and layouts already).
 
-The Sequential model computes images channels last; this layer hands its user's ``call`` the
-canonical (N, C, H, W) and turns a 4-axis output back. It computes in its input's dtype (float
+The graph model computes images channels last; this layer hands its user's ``call`` the
+canonical (N, C, H, W) (each of a merge's inputs) and turns a 4-axis output back. It computes in its input's dtype (float
 weights cast to it, as Keras' autocast does under the bf16 policy) and, in training, stores
 what ``call`` assigned to its non-trainable weights. An operation failing while a compiled step
 runs (a shape known only then) is named by :func:`named_errors`, from its graph node's scopes.
@@ -45,12 +45,11 @@ class Written(_Layer):
 
     def call(self, x, training=False):
         training = bool(training) if isinstance(training, (bool, type(None))) else training
-        images = x.shape.rank == 4
-        if images:
-            x = tf.transpose(x, NCHW)
-        values = {name: _computing(variable, x.dtype) for name, variable in self.values.items()}
+        several = isinstance(x, (list, tuple))  # a merge is given a list
+        xs = [tf.transpose(v, NCHW) if v.shape.rank == 4 else v for v in (x if several else [x])]
+        values = {name: _computing(variable, xs[0].dtype) for name, variable in self.values.items()}
         with ops.using(TABLE), (contextlib.nullcontext() if tf.executing_eagerly() else tf.name_scope(self.scope)):
-            y, updates = self.plan.call(values, x, training)
+            y, updates = self.plan.call(values, xs if several else xs[0], training)
             y = self._checked(tf.convert_to_tensor(y), training)
             if training is True:
                 for name, value in updates.items():

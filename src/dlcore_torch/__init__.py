@@ -19,7 +19,7 @@ def dlcore_backends() -> list[BackendInfo]:
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_torch.models:MLPModule", "text_classifier": "dlcore_torch.models:TextClassifierModule",
-              "sequential": "dlcore_torch.models:SequentialModule"}
+              "sequential": "dlcore_torch.models:GraphModule", "graph": "dlcore_torch.models:GraphModule"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_torch.layers:{impl}") for kind, impl in LAYER_KERNELS.items()]
     layers.append(Kernel("layer", "ops", NAME, "dlcore_torch.written:build"))  # any layer written on dlcore.ops
     rules = [Kernel("optimizer", "ops", NAME, "dlcore_torch.rules:make")]  # any optimizer written on dlcore.ops

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import warnings
 
+from dlcore import ConfigError
 from dlcore.contract.logits import LOGIT_LOSSES, squashed_twice
-from dlcore.models import MLP, Sequential, TextClassifier
+from dlcore.models import MLP, TextClassifier
+from dlcore.models.graph import execute
 
 from .framework import import_torch
 from .linear import linear
+from .ops import TABLE
 
 torch = import_torch()
 nn = torch.nn
@@ -64,18 +67,51 @@ class TextClassifierModule(nn.Module):
         return linear(h, self._output[0])
 
 
-class SequentialModule(nn.Module):
-    """dlcore's portable layers in order (``layers.{i}``), each built by its layer kernel; the
-    input is reshaped to (N, *input_shape) first (channels first, torch's own layout)."""
+class GraphModule(nn.Module):
+    """dlcore's portable layers as a graph (a sequential spec's is its chain), each built by its
+    layer kernel and held as the submodule of its name (``layers.0`` nests as ``layers`` ->
+    ``0``), so the state_dict names are the canonical ``{layer}.{weight}``. Each input's
+    features are reshaped to (N, *shape) (channels first, torch's own layout); several
+    outputs are given side by side."""
 
-    def __init__(self, spec: Sequential, layer_kernels) -> None:
+    def __init__(self, spec, layer_kernels) -> None:
         super().__init__()
-        self.input_shape = spec.input_shape
-        self.layers = nn.Sequential(*(build(layer, shape) for build, layer, shape
-                                      in zip(layer_kernels, spec.layers, spec.shapes)))
+        self._graph = graph = spec.graph
+        built = [build(layer, shape) for build, layer, shape in zip(layer_kernels, graph.layers, graph.layer_shapes)]
+        for name, layer, module in zip(graph.layer_names, graph.layers, built):
+            _hold(self, name, layer, module)
+        self._built = built  # a plain list, in the order of graph.layers (registered above by name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x.reshape(len(x), *self.input_shape))
+        graph = self._graph
+        parts = [x] if graph.columns is None else [x[:, a:b] for a, b in graph.columns]
+        inputs = []
+        for part, each in zip(parts, graph.inputs):
+            part = part.reshape(len(part), *each.shape)
+            inputs.append(part.long() if each.dtype == "int64" and part.is_floating_point() else part)
+        outputs = execute(graph, inputs, self._call, TABLE)
+        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, 1)
+
+    def _call(self, index: int, x, **mask):
+        return self._built[index](x, **mask)
+
+
+def _hold(root: nn.Module, name: str, layer, module: nn.Module) -> None:
+    """``module`` as the submodule ``name`` of ``root``, a dotted name nested."""
+    *path, last = name.split(".")
+    holder = root
+    for part in path:
+        if part not in holder._modules:
+            holder.add_module(part, nn.Module())
+        holder = holder._modules[part]
+    try:
+        holder.add_module(last, module)
+    except KeyError:  # a name torch's nn.Module has as an attribute
+        raise ConfigError(f"layer {name!r} ({layer.kind}): torch cannot hold a module named {last!r} (an attribute "
+                          "of nn.Module); name the layer otherwise") from None
+
+
+SequentialModule = GraphModule  # a sequential spec is run as its graph
 
 
 def warn_final_activation(native: nn.Module, loss: str | None) -> None:

@@ -1,6 +1,6 @@
 """The torch backend's kernel for any layer written on :mod:`dlcore.ops`: an ``nn.Module`` whose
 trainable weights are parameters and non-trainable ones buffers, under the layer's own weight
-names (so a SequentialModule's state_dict holds the canonical ``layers.{i}.{name}``)."""
+names (so a GraphModule's state_dict holds the canonical ``{layer}.{name}``)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ class WrittenLayer(nn.Module):
     def forward(self, x):
         plan = self._written
         values = {name: getattr(self, name) for name in plan.weights}
-        with ops.using(TABLE), TABLE.placed(x.device):
+        first = x[0] if isinstance(x, (list, tuple)) else x  # a merge is given a list
+        with ops.using(TABLE), TABLE.placed(first.device):
             y, updates = plan.call(values, x, self.training)
         if updates and self.training:  # state changes in training steps only, as on every backend
             with torch.no_grad():

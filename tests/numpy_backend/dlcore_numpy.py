@@ -1,13 +1,13 @@
 """A complete dlcore backend in plain numpy, written against the public contract only.
 
-It trains dlcore's MLP spec (hand-written gradients) and any sequential spec of layers on
+It trains dlcore's MLP spec (hand-written gradients) and any graph or sequential spec of layers on
 :mod:`dlcore.ops` (dlcore's CNN, a user's layers) with no layer code of its own: its ops table
 (dlcore_numpy_autodiff) runs each layer's version written on ops and differentiates it. It
 trains with cross-entropy (class indices or one-hot) or binary cross-entropy, with any optimizer
 that has a rule written on dlcore.ops (its one generic optimizer kernel, "ops"), and reports
 accuracy; any other loss or metric written on dlcore.ops runs through that table (a loss's
 gradient from its tape). Its kernels: a model is a dict of float32 arrays (the trainable ones; a
-sequential model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
+graph model keeps its other weights in ``state``); a loss kernel returns ``(mean loss,
 gradient of the loss by the logits)``; a metric kernel returns its statistics; an optimizer
 kernel returns an object with ``step(weights, grads)``, ``lr`` and ``state()`` /
 ``load(arrays, meta, name, hyper)`` in the canonical layout.
@@ -21,7 +21,7 @@ from dlcore import hookimpl, ops
 from dlcore.contract import Backend, BackendInfo, Device, Kernel, Model, StepResults, check_weights
 from dlcore.optimizers import check_state
 from dlcore_numpy_autodiff import TABLE
-from dlcore_numpy_sequential import SequentialModel, build_layer
+from dlcore_numpy_sequential import GraphModel, build_layer
 
 
 class MLPWeights(dict):
@@ -201,7 +201,7 @@ class NumpyBackend(Backend):
         return {"numpy": np.__version__}
 
     def wrap(self, native, spec=None, loss=None):
-        return Model(self, native, spec, loss) if isinstance(native, (MLPWeights, SequentialModel)) else None
+        return Model(self, native, spec, loss) if isinstance(native, (MLPWeights, GraphModel)) else None
 
     def place(self, model, device):
         pass
@@ -269,7 +269,8 @@ def dlcore_backends():
 @hookimpl
 def dlcore_kernels():
     return [Kernel("model", "mlp", "numpy", MLPWeights),
-            Kernel("model", "sequential", "numpy", SequentialModel),
+            Kernel("model", "sequential", "numpy", GraphModel),
+            Kernel("model", "graph", "numpy", GraphModel),
             Kernel("layer", "ops", "numpy", build_layer),
             Kernel("loss", "cross_entropy", "numpy", cross_entropy),
             Kernel("loss", "binary_cross_entropy", "numpy", binary_cross_entropy),

@@ -37,6 +37,7 @@ ENV_RUN_DIR = "DLCORE_RUN_DIR"
 EXAMPLES = """\
   dlcore train fashion-mnist --epochs 2                 # runs/fashion-mnist/version_N
   dlcore train fashion-mnist --optimizer adam --lr 1e-3 --model cnn
+  dlcore train fashion-mnist --optimizer adam --model resnet --filters 16 32 --blocks 2
   dlcore train --config run.toml --epochs 3             # a flag overrides its key of the file
   dlcore train --config runs/fashion-mnist/version_0/config.toml   # repeat a run
   dlcore train image-csv --train data/train.csv --test data/test.csv --hidden 256 128

@@ -19,14 +19,16 @@ kind       signature                                    returns
 model      ``build(spec)``                              the native model of a spec (an
                                                         ``nn.Module``, a ``keras.Model``, ...),
                                                         which ``Backend.wrap`` accepts; for a
-           ``build(spec, layer_kernels)``               ``sequential`` spec also the kernels of
-                                                        its layers, in order
+           ``build(spec, layer_kernels)``               ``sequential`` or ``graph`` spec also the
+                                                        kernels of its layers, in the order of
+                                                        ``spec.graph.layers``
 layer      ``build(layer, input_shape)``                the backend's layer for the layer spec
                                                         ``layer`` (:mod:`dlcore.models.layers`),
                                                         given its input's canonical shape
-                                                        (channels first, no batch axis); the
-                                                        backend's sequential model kernel
-                                                        composes them
+                                                        (channels first, no batch axis; a tuple
+                                                        of shapes for a layer given several);
+                                                        the backend's graph executor composes
+                                                        them (:func:`dlcore.models.graph.execute`)
 loss       ``loss(logits, labels, weights=None)``       the batch's mean loss, a scalar; logits
                                                         float32 (batch, outputs), labels as
                                                         ``Backend.put`` placed them; with

@@ -1,5 +1,7 @@
 """Portable layers and the sequential spec that composes them: ``models.sequential([...])``
-and ``models.cnn(...)``.
+and ``models.cnn(...)``; the merges of a graph's inputs (``add``, ``multiply``,
+``concatenate``, written on :mod:`dlcore.ops`). Called on symbolic tensors, a layer describes a
+graph (:mod:`dlcore.models.graph`).
 
 Each layer is a small frozen dataclass that knows, framework-free, its output shape, its
 parameters' canonical names, shapes and initial values. Shapes are canonical: one sample,
@@ -17,6 +19,7 @@ generator, so masks are reproducible on a backend, not equal across backends).
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -24,9 +27,11 @@ from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
+from .. import ops
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from . import built_in, written
+from .graph import SymbolicTensor, call as symbolic_call, chain, channels_last_hint
 
 Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softmax")
@@ -85,6 +90,10 @@ class Layer:
     input_dtype: ClassVar[str] = "float32"  # what a layer written on ops takes (its first call checks it)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Layer:
+        if "name" in kwargs and "name" not in inspect.signature(cls.__init__).parameters:
+            made_as = f"layers.{cls.kind}" if cls.__module__ == __name__ else cls.__name__  # dlcore's own, or yours
+            raise ConfigError(f"a layer is named where it is called in a graph: {made_as}(...)(x, "
+                              f"name={kwargs['name']!r})")
         made = super().__new__(cls)
         object.__setattr__(made, "_arguments", (args, kwargs))  # what to_dict saves of a layer written on ops
         return made
@@ -104,6 +113,12 @@ class Layer:
     def written_on_ops(self) -> bool:
         """Whether this layer is written on :mod:`dlcore.ops` (has ``call``), not a built-in kind."""
         return type(self).call is not Layer.call
+
+    def __call__(self, inputs: Any, *, name: str | None = None) -> SymbolicTensor:
+        """The layer called on symbolic tensors (``models.Input(...)``, or a list of them), to
+        describe a graph (:func:`dlcore.models.graph`): ``layers.dense(10)(x)``; ``name`` names
+        the layer (default: its kind, then ``_1``, ``_2``...). A layer called twice shares its weights."""
+        return symbolic_call(self, inputs, name)
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         """Make the layer's weights with :meth:`add_weight`, for inputs of ``input_shape``."""
@@ -372,6 +387,7 @@ class Embedding(Layer):
     rows: int
     dim: int
     kind: ClassVar[str] = "embedding"
+    input_dtype: ClassVar[str] = "int64"
 
     def __post_init__(self) -> None:
         if int(self.rows) < 1 or int(self.dim) < 1:
@@ -468,6 +484,16 @@ class Sequential(ModelSpec):
         return {f"layers.{i}.{name}" for i, (layer, shape) in enumerate(zip(self.layers, self.shapes))
                 for name in layer.untrained(shape)}
 
+    @property
+    def graph(self) -> Any:
+        """The chain as a :class:`dlcore.models.graph.Graph`, its layers named ``layers.0``,
+        ``layers.1``, ...: what every backend runs."""
+        made = self.__dict__.get("_graph")
+        if made is None:
+            made = chain(self.input_shape, self.input_dtype, self.layers)
+            object.__setattr__(self, "_graph", made)
+        return made
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "input_shape": list(self.input_shape), "layers": [la.to_dict() for la in self.layers]}
 
@@ -487,26 +513,6 @@ class Sequential(ModelSpec):
         inner = ", ".join(f"{layer.kind}" for layer in self.layers)
         return f"Sequential(input_shape={self.input_shape}, [{inner}])"
 
-
-
-def channels_last_hint(shape: tuple[int, ...]) -> str:
-    """What to do about an image ``shape`` that looks channels-last, (H, W, 1) or (H, W, 3) as
-    Keras writes it, where a spec takes (C, H, W); "" for any other shape. A hint added to the
-    error of a layer that does not fit the shape: a (C, H, 1|3) shape that fits builds.
-
-    >>> from dlcore.models.layers import channels_last_hint
-    >>> channels_last_hint((28, 28, 1))[:60]
-    'input_shape (28, 28, 1) looks channels-last (height, width, '
-    >>> channels_last_hint((1, 28, 28))
-    ''
-    """
-    if len(shape) != 3 or shape[-1] not in (1, 3) or shape[0] <= 4:
-        return ""
-    first = (shape[2], shape[0], shape[1])
-    return (f"input_shape {shape} looks channels-last (height, width, channels, as Keras writes it); dlcore's "
-            f"specs take images channels first (C, H, W), as torch: pass input_shape={first}. Images of shape "
-            f"(N, {shape[0]}, {shape[1]}, {shape[2]}) can stay as they are: dlcore moves their channels first "
-            "(or load them with channels=\"first\", or transforms.ToTensor())")
 
 
 def sequential(layers: Sequence[Layer], input_shape: Sequence[int]) -> Sequential:
@@ -545,13 +551,105 @@ def cnn(input_shape: Sequence[int] = (1, 28, 28), classes: int = 10, filters: Se
     return Sequential(tuple(input_shape), tuple(body))
 
 
+# Merges of a graph's several inputs, written on dlcore.ops: a layer called on a list of symbolic tensors is
+# given a list of arrays in call and of shapes in build. Axes count the batch axis, as in Keras: on images
+# (N, channels, height, width) concatenate(axis=1) joins the channels on every backend.
+
+def _shapes(layer: Layer, input_shape: Any) -> list[tuple[Any, ...]]:
+    """The inputs' shapes of a merge, which takes two inputs or more."""
+    if not isinstance(input_shape, list) or len(input_shape) < 2:
+        raise ConfigError(f"{layer.kind} merges two inputs or more: call it on a list, "
+                          f"layers.{layer.kind}()([a, b])")
+    return [tuple(shape) for shape in input_shape]
+
+
+class _Elementwise(Layer):
+    def build(self, input_shape: Any) -> None:
+        shapes = _shapes(self, input_shape)
+        if any(shape != shapes[0] for shape in shapes):
+            raise ConfigError(f"{self.kind} takes inputs of one shape, got {', '.join(map(str, shapes))}")
+
+
+class Add(_Elementwise):
+    """The sum of two inputs or more, of one shape.
+
+    >>> from dlcore import models
+    >>> from dlcore.models import layers
+    >>> a, b = models.Input((4,)), models.Input((4,))
+    >>> layers.add()([a, b]).shape
+    (4,)
+    """
+
+    kind = "add"
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+
+class Multiply(_Elementwise):
+    """The product of two inputs or more, of one shape, elementwise (a gate: ``x * sigmoid(g)``).
+
+    >>> from dlcore import models
+    >>> from dlcore.models import layers
+    >>> a, b = models.Input((4,)), models.Input((4,))
+    >>> layers.multiply()([a, layers.dense(4, "sigmoid")(b)]).shape
+    (4,)
+    """
+
+    kind = "multiply"
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        product = inputs[0]
+        for x in inputs[1:]:
+            product = product * x
+        return product
+
+
+class Concatenate(Layer):
+    """Two inputs or more joined along ``axis`` (counting the batch axis: -1 the last, 1 the
+    channels of images), all other axes equal.
+
+    >>> from dlcore import models
+    >>> from dlcore.models import layers
+    >>> a, b = models.Input((3, 8, 8)), models.Input((5, 8, 8))
+    >>> layers.concatenate(axis=1)([a, b]).shape
+    (8, 8, 8)
+    """
+
+    kind = "concatenate"
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = axis
+
+    def build(self, input_shape: Any) -> None:
+        shapes = _shapes(self, input_shape)
+        rank = len(shapes[0])
+        if isinstance(self.axis, bool) or not isinstance(self.axis, int) or not -rank < self.axis < rank \
+                or self.axis % rank == 0:
+            raise ConfigError(f"concatenate axis must be an int among 1..{rank - 1} or -{rank - 1}..-1 for inputs "
+                              f"of shape {shapes[0]} (axis 0 is the batch), got {self.axis!r}")
+        axis = self.axis % rank
+        others = [shape[:axis] + shape[axis + 1:] for shape in shapes]
+        if any(len(shape) != rank for shape in shapes) or any(other != others[0] for other in others):
+            raise ConfigError(f"concatenate along axis {self.axis} needs inputs that differ on that axis alone, got "
+                              f"{', '.join(map(str, shapes))}")
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return ops.concatenate(list(inputs), axis=self.axis)
+
+
 # The vocabulary, as functions: ``layers.dense(10)``, ``layers.conv2d(32, 3, padding="same")``.
 dense, conv2d, max_pool2d, avg_pool2d = Dense, Conv2d, MaxPool2d, AvgPool2d
 global_avg_pool2d, global_max_pool2d, batch_norm, dropout = GlobalAvgPool2d, GlobalMaxPool2d, BatchNorm, Dropout
 flatten, embedding, activation = Flatten, Embedding, Activation
+add, multiply, concatenate = Add, Multiply, Concatenate
 register, layer_class = written.register, written.layer_class
 
-__all__ = ["ACTIVATIONS", "Activation", "AvgPool2d", "BatchNorm", "Conv2d", "Dense", "Dropout", "Embedding", "Flatten",
-           "GlobalAvgPool2d", "GlobalMaxPool2d", "Layer", "MaxPool2d", "Sequential", "activation", "avg_pool2d",
-           "batch_norm", "cnn", "conv2d", "dense", "dropout", "embedding", "flatten", "global_avg_pool2d",
-           "global_max_pool2d", "layer_class", "max_pool2d", "register", "sequential"]
+__all__ = ["ACTIVATIONS", "Activation", "Add", "AvgPool2d", "BatchNorm", "Concatenate", "Conv2d", "Dense", "Dropout",
+           "Embedding", "Flatten", "GlobalAvgPool2d", "GlobalMaxPool2d", "Layer", "MaxPool2d", "Multiply", "Sequential",
+           "activation", "add", "avg_pool2d", "batch_norm", "cnn", "concatenate", "conv2d", "dense", "dropout",
+           "embedding", "flatten", "global_avg_pool2d", "global_max_pool2d", "layer_class", "max_pool2d", "multiply",
+           "register", "sequential"]

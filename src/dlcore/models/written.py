@@ -170,12 +170,15 @@ def _make_plan(layer: Layer, shape: Shape, input_dtype: str) -> Plan:
     object.__setattr__(built, "_plans", {})
     object.__setattr__(built, "_declared", {})
     object.__setattr__(built, "_building", True)
+    shapes: Any = shape  # several inputs' shapes (a merge's), or one input's
+    several = bool(shape) and all(isinstance(s, tuple) for s in shapes)
+    batched: Any = [(None, *s) for s in shapes] if several else (None, *shape)
     try:
-        built.build((None, *shape))
+        built.build(batched)
     except ConfigError:
         raise
     except Exception as err:
-        raise ConfigError(f"{layer.kind}.build({(None, *shape)}) failed: {type(err).__name__}: {err}") from err
+        raise ConfigError(f"{layer.kind}.build({batched}) failed: {type(err).__name__}: {err}") from err
     finally:
         object.__setattr__(built, "_building", False)
     weights: dict[str, Weight] = dict(built._declared)
@@ -187,13 +190,13 @@ def _make_plan(layer: Layer, shape: Shape, input_dtype: str) -> Plan:
     found = Plan(built, weights, attributes, ())
     values = found.initial_weights(np.random.default_rng(0))
     numpy = ops.tables()["numpy"]
-    zeros = np.zeros((2, *shape), input_dtype)
+    zeros = [np.zeros((2, *s), input_dtype) for s in shapes] if several else np.zeros((2, *shape), input_dtype)
     with ops.using(numpy):
         try:
             out = found.bind(values).call(zeros, training=False)
         except Exception as err:
             what = "" if isinstance(err, ops.OpsError) else f"{type(err).__name__}: "
-            raise ConfigError(f"{layer.kind}.call() on an input of shape {(None, *shape)} failed: {what}{err}") from err
+            raise ConfigError(f"{layer.kind}.call() on an input of shape {batched} failed: {what}{err}") from err
     if not isinstance(out, np.ndarray) or out.ndim < 1 or out.shape[0] != 2:
         raise ConfigError(f"{layer.kind}.call() must return one array with the batch axis first, got "
                           f"{type(out).__name__} {getattr(out, 'shape', '')}")

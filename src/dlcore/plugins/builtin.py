@@ -24,6 +24,8 @@ MODEL_KINDS = (
     ModelKind("text_classifier", "dlcore.models.specs:TextClassifier",
               "text embedding (combined per text) -> Dense + ReLU ... -> logits"),
     ModelKind("sequential", "dlcore.models.layers:Sequential", "portable layers in order (models.sequential, models.cnn)"),
+    ModelKind("graph", "dlcore.models.graph:Graph", "portable layers called on inputs and on each other, merged, "
+                                                    "shared (models.graph, models.resnet)"),
 )
 LAYER_KINDS = tuple(LayerKind(name, f"dlcore.models.layers:{cls}", description) for name, cls, description in (
     ("dense", "Dense", "fully connected: (features,) -> (units,)"),

@@ -16,6 +16,7 @@ from ..data.images import image_csv, image_folder
 from ..data.text import is_text
 from ..data.transforms import Compose, Resize, ToTensor
 from ..models.layers import cnn
+from ..models.resnet import resnet
 from ..models.recipes import model_for
 from ..models.specs import mlp
 from ..plugins.backends import select_backend_name
@@ -113,7 +114,8 @@ def _classes(train: Any) -> int:
 
 def make_model(values: dict[str, Any], train: Any) -> ModelSpec:
     """The configured model spec, sized for ``train``: the dataset's own (``recipe``), an
-    MLP (``hidden``, ``activation``) or a CNN (``filters``, ``hidden``, ``dropout``)."""
+    MLP (``hidden``, ``activation``), a CNN (``filters``, ``hidden``, ``dropout``) or a ResNet
+    (``filters`` per stage, ``blocks``)."""
     kind = values.get("model.kind") or "recipe"
     dataset = values.get("data.dataset")
     if kind == "recipe" and dataset in IMAGE_SOURCES:
@@ -132,7 +134,10 @@ def make_model(values: dict[str, Any], train: Any) -> ModelSpec:
     if len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3:
-        raise ConfigError(f"[model] kind = \"cnn\" takes images (channels, height, width), got samples of shape {shape}")
+        raise ConfigError(f"[model] kind = \"{kind}\" takes images (channels, height, width), got samples of shape "
+                          f"{shape}")
+    if kind == "resnet":
+        return resnet(shape, outputs, tuple(values.get("model.filters") or (16, 32, 64)), values.get("model.blocks") or 1)
     hidden = values.get("model.hidden") or [128]
     if len(hidden) != 1:
         raise ConfigError(f"[model] hidden of a cnn is one size (its dense layer), got {hidden}")

@@ -42,7 +42,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 IMAGE_SOURCES = ("image-folder", "image-csv")  # a dataset given by its files, not by a registered name
-MODEL_KINDS = ("recipe", "mlp", "cnn")
+MODEL_KINDS = ("recipe", "mlp", "cnn", "resnet")
 TYPES = {"int": "an integer", "float": "a number", "str": "a string", "bool": "true or false",
          "ints": "a list of integers", "strs": "a list of strings"}
 LIMITS: dict[str, tuple[Callable[[float], bool], str]] = {  # what a number may be: (check, what it must be)
@@ -115,12 +115,14 @@ KEYS = (
     Key("data", "embedding", "str", "glove-6b-50d", "imdb: glove-6b-50d, a GloVe .txt file, a TF-Hub handle "
         "or SavedModel folder"),
     Key("data", "frozen", "bool", False, "imdb: do not train the embedding"),
-    Key("model", "kind", "str", "recipe", "recipe (the dataset's own model), mlp or cnn", MODEL_KINDS,
+    Key("model", "kind", "str", "recipe", "recipe (the dataset's own model), mlp, cnn or resnet", MODEL_KINDS,
         flag="--model"),
     Key("model", "hidden", "ints", None, "mlp: hidden layer sizes (default 512 512); cnn: one size",
         limits=">=1"),
     Key("model", "activation", "str", "relu", "mlp: relu or tanh", ("relu", "tanh")),
-    Key("model", "filters", "ints", None, "cnn: filters per convolution block (default 32 64)", limits=">=1"),
+    Key("model", "filters", "ints", None, "cnn: filters per convolution block (default 32 64); resnet: filters "
+        "per stage (default 16 32 64)", limits=">=1"),
+    Key("model", "blocks", "int", None, "resnet: residual blocks per stage (default 1)", limits=">=1"),
     Key("model", "dropout", "float", None, "cnn: dropout fraction (default 0.25)", limits="[0,1)"),
     Key("trainer", "backend", "str", None, "torch, tensorflow, jax, ... (default: $DLCORE_BACKEND, else the "
         "first installed)"),
@@ -214,8 +216,8 @@ def check(k: Key, value: Any, where: str = "") -> Any:
 
 
 # Keys only some runs use: the model kinds, the datasets or the schedules that read each.
-MODEL_OPTIONS = {"model.hidden": ("mlp", "cnn"), "model.activation": ("mlp",), "model.filters": ("cnn",),
-                 "model.dropout": ("cnn",)}
+MODEL_OPTIONS = {"model.hidden": ("mlp", "cnn"), "model.activation": ("mlp",), "model.filters": ("cnn", "resnet"),
+                 "model.dropout": ("cnn",), "model.blocks": ("resnet",)}
 SOURCE_OPTIONS = {"data.train": IMAGE_SOURCES, "data.test": IMAGE_SOURCES, "data.resize": IMAGE_SOURCES,
                   "data.on_bad_sample": IMAGE_SOURCES, "data.images": ("image-csv",), "data.classes": ("image-csv",)}
 SCHEDULE_OPTIONS = {"trainer.step_size": ("step",), "trainer.gamma": ("step", "exponential"),

@@ -63,7 +63,7 @@ def input_of(metadata: dict[str, Any], spec: ModelSpec | None) -> ModelInput:
         return ModelInput(True, (), None, names)
     size = int(getattr(spec, "in_features", 0) or 0)
     side = math.isqrt(size)
-    if spec is not None and spec.kind == "sequential":
+    if spec is not None and spec.kind in ("sequential", "graph") and len(getattr(spec, "graph").inputs) == 1:
         shape = tuple(getattr(spec, "input_shape", ()))
         return ModelInput(False, shape, "first" if len(shape) == 3 else None, names)
     if size and side * side == size:

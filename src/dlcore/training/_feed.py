@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -29,7 +29,9 @@ from ..data.prefetch import Chunk, Prefetcher, read_chunk
 from ..data.streaming import Stream, batch_bytes, chunk_batches
 from ..data.text import is_text
 from ..plugins.manager import registry
-from .inputs import check_features, error_gist, looks_unscaled, sample_weights, shape_hint
+from .inputs import (
+    check_features, check_frame_inputs, error_gist, inputs_dataset, looks_unscaled, sample_weights, shape_hint,
+)
 from .labels import check_labels
 
 Weights = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -207,6 +209,14 @@ class DataFeed:
         model's first is read with its columns and categories (kept in ``model.table``)."""
         if is_huggingface(data):
             return from_huggingface(data, table.get("target") or (model.table or {}).get("target") or "label")
+        graph = getattr(model.spec, "graph", None)
+        inputs = inputs_dataset(graph, data, name, bool(table.get("predict"))) if graph is not None else None
+        if inputs is not None:
+            return inputs
+        if isinstance(data, Mapping) or (isinstance(data, tuple) and len(data) == 2
+                                         and isinstance(data[0], (Mapping, tuple))):
+            raise ConfigError(f"{name}: features of several inputs (a dict by input name, a tuple of arrays) are for "
+                              "a graph model (models.graph); this model takes one array of features")
         if not is_dataframe(data):
             return as_dataset(data, name)
         known = model.table
@@ -214,7 +224,13 @@ class DataFeed:
         if target is None and not table.get("predict"):
             raise ConfigError(f"{name} is a DataFrame: name its label column, e.g. fit(df, target='label')")
         if known is None:
-            frame = from_dataframe(data, target, table.get("features"), table.get("categorical", "error"), name=name)
+            chosen = table.get("features")
+            if chosen is None and graph is not None and len(graph.inputs) > 1 and \
+                    set(graph.input_names) <= {str(c) for c in data.columns}:
+                chosen = list(graph.input_names)  # a graph's inputs named after columns take them
+            frame = from_dataframe(data, target, chosen, table.get("categorical", "error"), name=name)
+            if graph is not None:
+                check_frame_inputs(graph, frame, name)
             model.table = {"target": frame.target, "features": list(frame.columns),
                            "categorical": table.get("categorical", "error"), "categories": frame.categories,
                            "handle_unknown": table.get("handle_unknown", "error")}
@@ -314,6 +330,9 @@ class DataFeed:
             raise ConfigError(f"augment must be a transform such as dlcore.transforms.RandomCrop(28, padding=4) "
                               f"or a Compose of them, not a {type(augment).__name__}")
         check_augment(augment)
+        if len(getattr(getattr(model.spec, "graph", None), "inputs", ())) > 1:
+            raise ConfigError("augment transforms the images of a model of one input; this graph takes several: "
+                              "augment its images before fit, or in your own pipeline")
         seed = self.seed if self.seed is not None else int(np.random.SeedSequence().generate_state(1)[0])
         return Augmentation(augment, seed, getattr(data, "channels", None))
 

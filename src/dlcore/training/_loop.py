@@ -46,6 +46,11 @@ def resolve(trainer: TrainerRef, plugins: Registry, model: Model, batch_size: in
     """What each step of a run computes, with the functions computing the loss and metrics on
     the backend (:func:`._kernels.loss_function`) and the metrics' result functions."""
     loss, backend = trainer.loss_of(model), trainer.backend
+    outputs = getattr(getattr(model.spec, "graph", None), "outputs", ())
+    if len(outputs) > 1:
+        raise ConfigError(f"this graph gives {len(outputs)} outputs ({', '.join(outputs)}); fit and evaluate take a "
+                          "graph of one output (one loss): predict gives several side by side, and a graph of one "
+                          "output trains them together (layers.concatenate() of the heads)")
     definitions = [plugins.metric(name) for name in metrics]
     config = StepConfig(loss, metrics, batch_size, trainer.clip_value if training else None,
                         trainer.clip_norm if training else None, trainer.accumulate if training else 1,

@@ -12,16 +12,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..contract.backend import Model
+from ..models.graph import Graph
 from ..models.layers import Sequential
 from ..models.specs import MLP, TextClassifier
 
 
 class Row(NamedTuple):
-    """One layer: ``name (Kind)``, its output shape with the batch as None, its parameters."""
+    """One layer: ``name (Kind)``, its output shape with the batch as None, its parameters, and
+    in a graph what it is called on."""
 
     layer: str
     shape: str
     params: int
+    inputs: str = ""
 
 
 def _shape(shape: Any) -> str:
@@ -35,15 +38,16 @@ def _prefix(name: str) -> str:
 def seeds(spec: Any) -> set[str]:
     """Names of a spec's random-number state (dropout's seeds): kept in a checkpoint, but no
     parameters, as Keras counts them."""
-    if not isinstance(spec, Sequential):
-        return set()
-    return {f"layers.{i}.{name}" for i, layer in enumerate(spec.layers) for name in layer.seeds}
+    graph = getattr(spec, "graph", None)
+    return graph.seeds() if isinstance(graph, Graph) else set()
 
 
 def spec_rows(spec: Any, weights: dict[str, np.ndarray]) -> list[Row]:
-    """Rows of a spec's layers: a Sequential's with their output shapes; another spec's
-    parameter groups (``layers.0``, ``embedding``...): an MLP's or a text classifier's dense
-    or embedding, another's of kind "?"."""
+    """Rows of a spec's layers: a Sequential's with their output shapes, a graph's also with
+    what each is called on; another spec's parameter groups (``layers.0``, ``embedding``...): an
+    MLP's or a text classifier's dense or embedding, another's of kind "?"."""
+    if isinstance(spec, Graph):
+        return [Row(*row) for row in spec.rows()]
     if isinstance(spec, Sequential):
         return [Row(f"layers.{i} ({type(layer).__name__})", _shape(shape),
                     sum(int(np.prod(s)) for name, s in layer.parameter_shapes(before).items()
@@ -116,10 +120,12 @@ def trainable(model: Model, weights: dict[str, np.ndarray]) -> int:
 
 def layer_table(title: str, rows: list[Row], total: int, trained: int, size: float) -> str:
     """Keras' table: a header, a row per layer, then the total, trainable and non-trainable counts."""
-    cells = [("Layer (type)", "Output Shape", "Param #")] + [(r.layer, r.shape, f"{r.params:,}") for r in rows]
-    widths = [max(len(cell[i]) for cell in cells) for i in range(3)]
-    rule = "-" * (sum(widths) + 4)
-    lines = [title, rule, *(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in cells), rule]
+    cells = [("Layer (type)", "Output Shape", "Param #", "Connected to" if any(r.inputs for r in rows) else "")]
+    cells += [(r.layer, r.shape, f"{r.params:,}", r.inputs) for r in rows]
+    widths = [max(len(cell[i]) for cell in cells) for i in range(4)]
+    rule = "-" * (sum(widths[:3]) + 4 + (widths[3] + 2 if widths[3] else 0))
+    lines = [title, rule, *(f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}  {d}".rstrip()
+                            for a, b, c, d in cells), rule]
     lines.insert(3, rule)
     lines += [f"Total params: {total:,} ({size:.2f} MiB)", f"Trainable params: {trained:,}",
               f"Non-trainable params: {total - trained:,}"]

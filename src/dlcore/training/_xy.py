@@ -1,10 +1,11 @@
 """How ``fit``, ``evaluate``, ``predict`` and ``lr_find`` read their data as Keras does:
 ``(model, x, y)`` with features and labels apart (arrays, lists, a DataFrame and a pandas
-Series), ``validation_data`` and ``validation_split``."""
+Series; a graph's several inputs as a dict by input name or a tuple of arrays),
+``validation_data`` and ``validation_split``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -20,8 +21,12 @@ def check_handle_unknown(handle_unknown: Any) -> None:
                           f"(encode them as zeros), got {handle_unknown!r}")
 
 
-def features_and_labels(x: Any, y: Any, call: str) -> ArrayDataset:
-    """``x`` and ``y`` of ``call(model, x, y)`` as one dataset; they must hold as many samples."""
+def features_and_labels(x: Any, y: Any, call: str) -> Any:
+    """``x`` and ``y`` of ``call(model, x, y)`` as one dataset; they must hold as many samples.
+    Features of a graph's several inputs (a dict by input name, a tuple of arrays) stay apart:
+    ``(x, labels)``, which the model's graph reads (:func:`.inputs.inputs_dataset`)."""
+    if several_inputs(x):
+        return x, y.to_numpy() if _is_series(y) else np.asarray(y)
     if isinstance(x, (Dataset, tuple)) or is_dataframe(x):
         raise ConfigError(f"{call}(model, x, y) takes features and labels as two arrays; a "
                           f"{type(x).__name__} holds its labels already: pass it alone")
@@ -38,7 +43,7 @@ def fit_data(train: Any, validation: Any, validation_data: Any, validation_split
     """fit's training and validation data and target: ``fit(model, x, y)`` as Keras takes it (x an
     array, a list or a DataFrame, y an array, a list or a pandas Series of the same length; with a
     DataFrame, y joins it as the label column), ``validation_data`` and ``validation_split``."""
-    if _array_like(train, frames=True) and _array_like(validation, series=True):
+    if (_array_like(train, frames=True) or several_inputs(train)) and _array_like(validation, series=True):
         if is_dataframe(train):
             train, target = _joined(train, validation, target, call), _label_name(validation)
         else:
@@ -57,6 +62,13 @@ def fit_data(train: Any, validation: Any, validation_data: Any, validation_split
                               "fit(model, train, validation)) once")
         validation = validation_data
     return train, validation, target
+
+
+def several_inputs(data: Any) -> bool:
+    """Whether ``data`` is the features of a graph's inputs: a dict by input name, or a tuple of
+    arrays (numpy arrays, pandas columns) in input order."""
+    return isinstance(data, Mapping) or (isinstance(data, tuple) and bool(data) and all(
+        isinstance(part, np.ndarray) or (hasattr(part, "to_numpy") and hasattr(part, "dtype")) for part in data))
 
 
 def _array_like(data: Any, frames: bool = False, series: bool = False) -> bool:

@@ -1,18 +1,21 @@
 """What a fit reads, checked before the first step: features against the spec (numbers, finite,
-the shape it takes, images moved to channels first), sample and class weights, and the gist of
-an error the user's own model raised on them. Label checks are in :mod:`.labels`."""
+the shape it takes, images moved to channels first), the features of a graph's several inputs
+(a dict by input name or a tuple, read as one packed array: :class:`InputsDataset`), sample and
+class weights, and the gist of an error the user's own model raised on them. Label checks are
+in :mod:`.labels`."""
 
 from __future__ import annotations
 
 import math
 import numbers
 import re
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from ..contract.errors import ConfigError, DataError
 from ..contract.specs import ModelSpec
+from ..data.arrays import Dataset, file_backed
 
 
 def check_features(spec: ModelSpec | None, features: np.ndarray, name: str, channels: str | None) -> np.ndarray:
@@ -28,7 +31,8 @@ def check_features(spec: ModelSpec | None, features: np.ndarray, name: str, chan
         if not np.issubdtype(features.dtype, np.integer):
             raise DataError(f"{name}: the model's first layer is an embedding, which takes integer ids, "
                             f"but the features are {features.dtype}; pass token ids as integers")
-        rows = spec.layers[0].rows  # type: ignore[union-attr]
+        graph = getattr(spec, "graph", None)
+        rows = graph.ids_below(graph.input_names[0]) if graph is not None else 2 ** 62
         bad = (features < 0) | (features >= rows)
         if bad.any():
             at = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -41,12 +45,100 @@ def check_features(spec: ModelSpec | None, features: np.ndarray, name: str, chan
         raise DataError(f"{name}: images of shape {features.shape[1:]} (channels last) do not fit the model's "
                         f"input {shape} (channels, height, width)")
     expected = getattr(spec, "in_features", None)
+    inputs = getattr(getattr(spec, "graph", None), "inputs", ())
+    if len(inputs) > 1 and int(np.prod(features.shape[1:])) != expected:
+        takes = ", ".join(f"{each.name} {each.shape}" for each in inputs)
+        raise DataError(f"{name}: the model takes {len(inputs)} inputs ({takes}); give the features as a dict by "
+                        "input name or a tuple in this order: fit(model, {...}, y) or fit(model, ({...}, y))")
     if expected is not None and int(np.prod(features.shape[1:])) != expected:
         takes = f"samples of shape {shape}" if shape else f"{expected} features per sample"
         fix = f"input_shape={features.shape[1:]}" if shape else f"in_features={int(np.prod(features.shape[1:]))}"
         raise DataError(f"{name}: the model expects {takes}, but samples have shape {features.shape[1:]}; "
                         f"reshape the data or build the model with {fix}")
     return features
+
+
+class InputsDataset(Dataset):
+    """Features of a graph's several inputs (arrays in input order, one row per sample) and
+    labels, read as one array of features, packed by the graph (:meth:`dlcore.models.Graph.pack`):
+    in-memory arrays once, memory maps a chunk of rows at a time while training. So batching,
+    shuffling, streaming and sharding keep the inputs aligned."""
+
+    def __init__(self, graph: Any, inputs: Sequence[Any], labels: Any, name: str = "data") -> None:
+        self.graph, self.name = graph, name
+        self.inputs = [values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values) for values in inputs]
+        self.labels = np.asarray(labels)
+        held = {len(values) for values in self.inputs if values.ndim}
+        if len(held) > 1 or (held and held != {len(self.labels)}):
+            counts = ", ".join(f"{each.name} {len(values)}" for each, values in zip(graph.inputs, self.inputs))
+            raise DataError(f"{name}: the inputs ({counts}) and the labels ({len(self.labels)}) hold different "
+                            "numbers of samples; give one label per sample and each input's values for every sample")
+        self.in_memory = not any(file_backed(values) for values in self.inputs)
+        self.reader = "thread"  # numpy copies
+        self._packed: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (int, np.integer)):
+            features, labels = self.read(np.array([index]))
+            return features[0], labels[0]
+        return InputsDataset(self.graph, [values[index] for values in self.inputs], self.labels[index], self.name)
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._packed is None:
+            self._packed = self.graph.pack(tuple(self.inputs), self.name)
+        return self._packed, self.labels
+
+    def read(self, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._packed is not None:
+            return self._packed[indices], self.labels[indices]
+        return self.graph.pack(tuple(values[indices] for values in self.inputs), self.name), self.labels[indices]
+
+    def probe(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.arrays() if self.in_memory else self.read(np.arange(min(len(self), 1)))
+
+    @property
+    def nbytes(self) -> int:
+        return int(sum(values.nbytes for values in self.inputs) + self.labels.nbytes)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{each.name} {values.shape[1:]}" for each, values in zip(self.graph.inputs, self.inputs))
+        return f"InputsDataset({self.name}, {len(self)} samples, inputs {shown})"
+
+
+def inputs_dataset(graph: Any, data: Any, name: str, predict: bool = False) -> InputsDataset | None:
+    """``data`` for ``graph`` as an :class:`InputsDataset` where its features are a dict by input
+    name or a tuple of arrays in input order: ``(features, labels)``, or for ``predict`` the
+    features alone; None for any other data."""
+    several = len(graph.inputs) > 1
+    if predict and (isinstance(data, Mapping) or (several and isinstance(data, tuple) and len(data) == len(graph.inputs)
+                                                  and not isinstance(data[0], (Mapping, tuple)))):
+        data = (data, None)
+    if isinstance(data, Mapping):
+        raise ConfigError(f"{name}: a dict of the inputs' features needs the labels too: fit(model, {{...}}, y) or "
+                          "fit(model, ({...}, y))")
+    if not (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], (Mapping, tuple))):
+        return None
+    features, labels = data
+    inputs = graph.in_order(features, name)
+    if labels is None:
+        first = inputs[0]
+        labels = np.zeros(len(first.to_numpy() if hasattr(first, "to_numpy") else np.asarray(first)), np.int64)
+    return InputsDataset(graph, inputs, labels.to_numpy() if hasattr(labels, "to_numpy") else labels, name)
+
+
+def check_frame_inputs(graph: Any, frame: Any, name: str) -> None:
+    """A table whose feature columns are a graph's inputs, in order: each input takes as many
+    values as its column gives (one-hot columns one per category), else a DataError."""
+    if len(graph.inputs) < 2 or list(frame.columns) != list(graph.input_names):
+        return
+    for each in graph.inputs:
+        width = sum(1 for feature in frame.feature_names if feature == each.name or feature.startswith(each.name + "="))
+        if width != int(np.prod(each.shape)):
+            raise DataError(f"{name}: input {each.name!r} takes {int(np.prod(each.shape))} values per sample and the "
+                            f"column {each.name!r} gives {width}; give the Input the shape ({width},)")
 
 
 def looks_unscaled(features: np.ndarray, spec: ModelSpec | None) -> bool:
@@ -115,4 +207,5 @@ def error_gist(err: BaseException) -> str:
     return lines[i]
 
 
-__all__ = ["check_features", "error_gist", "looks_unscaled", "sample_weights", "shape_hint"]
+__all__ = ["InputsDataset", "check_features", "check_frame_inputs", "error_gist", "inputs_dataset", "looks_unscaled", "sample_weights",
+           "shape_hint"]

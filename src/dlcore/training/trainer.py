@@ -31,6 +31,7 @@ from ..data.arrays import ArrayDataset, Dataset
 from ..data.streaming import memory_budget as memory_budget_of
 from ..io.checkpoint import saved_table
 from ..io.formats import other_format, read_weights, write_weights
+from ..models.graph import Graph
 from ..models.layers import Sequential
 from ..parallel.ray import RayLauncher
 from ..plugins.backends import get_backend
@@ -670,8 +671,8 @@ class Trainer:
         """A new Model of ``spec``, by this backend's model kernel for its kind."""
         plugins = registry()
         builder = plugins.kernel("model", spec.kind, self.backend_name)
-        if isinstance(spec, Sequential):  # its layers, each by its kind's kernel
-            kernels = [plugins.layer_kernel(layer, self.backend_name) for layer in spec.layers]
+        if isinstance(spec, (Sequential, Graph)):  # its layers, each by its kind's kernel
+            kernels = [plugins.layer_kernel(layer, self.backend_name) for layer in spec.graph.layers]
             builder = functools.partial(builder, layer_kernels=kernels)
         return self._bound(self.backend.build(spec, self.device, builder))
 

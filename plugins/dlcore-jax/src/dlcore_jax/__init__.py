@@ -19,7 +19,7 @@ def dlcore_backends() -> list[BackendInfo]:
 @hookimpl
 def dlcore_kernels() -> list[Kernel]:
     models = {"mlp": "dlcore_jax.models:mlp", "text_classifier": "dlcore_jax.models:text_classifier",
-              "sequential": "dlcore_jax.models:sequential"}
+              "sequential": "dlcore_jax.models:graph", "graph": "dlcore_jax.models:graph"}
     layers = [Kernel("layer", kind, NAME, f"dlcore_jax.layers:{kind}") for kind in LAYER_KINDS]
     layers.append(Kernel("layer", "ops", NAME, "dlcore_jax.written:build"))  # any layer written on dlcore.ops
     rules = [Kernel("optimizer", "ops", NAME, "dlcore_jax.rules:make")]  # every optimizer: its rule on dlcore.ops

@@ -11,10 +11,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from dlcore.contract import ModelSpec
-from dlcore.models import MLP, Sequential, TextClassifier
+from dlcore.models import MLP, TextClassifier
+from dlcore.models.graph import execute
 from dlcore.models.layers import Conv2d
 
 from .layers import ACTIVATIONS, JaxLayer
+from .ops import TABLE
 
 
 @dataclass
@@ -75,28 +77,45 @@ def text_classifier(spec: TextClassifier) -> JaxModel:
     return JaxModel(_zeros(spec), apply, trainable)
 
 
-def sequential(spec: Sequential, layer_kernels: Sequence[Callable[..., JaxLayer]]) -> JaxModel:
-    """The layers in order, each built by its kernel (``layers.{i}``); images enter channels
-    last (see :mod:`dlcore_jax.layers`)."""
-    built = [build(layer, shape) for build, layer, shape in zip(layer_kernels, spec.layers, spec.shapes)]
-    shapes = [layer.parameter_shapes(shape) for layer, shape in zip(spec.layers, spec.shapes)]
-    params = {f"layers.{i}.{name}": jnp.zeros(shape, jnp.int32 if name in layer.integers else jnp.float32)
-              for i, (layer, own) in enumerate(zip(built, shapes)) for name, shape in own.items()}
-    state = tuple(f"layers.{i}.{name}" for i, layer in enumerate(built) for name in layer.state)
-    image = len(spec.input_shape) == 3
+def graph(spec: ModelSpec, layer_kernels: Sequence[Callable[..., JaxLayer]]) -> JaxModel:
+    """A graph of layers (a sequential spec's is its chain), each built by its kernel; its
+    parameters ``{layer}.{weight}``; images enter channels last (see :mod:`dlcore_jax.layers`).
+    In training a layer called twice sees its first call's new state; several outputs are given
+    side by side."""
+    g = spec.graph  # type: ignore[attr-defined]
+    built = [build(layer, shape) for build, layer, shape in zip(layer_kernels, g.layers, g.layer_shapes)]
+    shapes = [layer.parameter_shapes(shape) for layer, shape in zip(g.layers, g.layer_shapes)]
+    params = {f"{name}.{weight}": jnp.zeros(shape, jnp.int32 if weight in layer.integers else jnp.float32)
+              for name, layer, own in zip(g.layer_names, built, shapes) for weight, shape in own.items()}
+    state = tuple(f"{name}.{weight}" for name, layer in zip(g.layer_names, built) for weight in layer.state)
 
     def apply(params: dict[str, Any], inputs: Any, training: bool = False) -> Any:
-        x = inputs.reshape(inputs.shape[0], *spec.input_shape)
-        x = x.transpose(0, 2, 3, 1) if image else x
+        parts = [inputs] if g.columns is None else [inputs[:, a:b] for a, b in g.columns]
+        xs = []
+        for part, each in zip(parts, g.inputs):
+            part = part.reshape(part.shape[0], *each.shape)
+            part = part.astype(jnp.int32) if each.dtype == "int64" and jnp.issubdtype(part.dtype, jnp.floating) \
+                else part
+            xs.append(part.transpose(0, 2, 3, 1) if len(each.shape) == 3 else part)
         updates: dict[str, Any] = {}
-        for i, (layer, own) in enumerate(zip(built, shapes)):
-            x, new = layer.apply({name: params[f"layers.{i}.{name}"] for name in own}, x, training)
-            updates.update({f"layers.{i}.{name}": value for name, value in new.items()})
-        return (x, updates) if training else x
+
+        def call(index: int, x: Any, **mask: Any) -> Any:
+            name = g.layer_names[index]
+            own = {weight: updates.get(f"{name}.{weight}", params[f"{name}.{weight}"]) for weight in shapes[index]}
+            y, new = built[index].apply(own, x, training, **mask)
+            updates.update({f"{name}.{weight}": value for weight, value in new.items()})
+            return y
+
+        outputs = execute(g, xs, call, TABLE)
+        y = outputs[0] if len(outputs) == 1 else jnp.concatenate(outputs, 1)
+        return (y, updates) if training else y
 
     trainable = {name: name not in state for name in params}
-    return JaxModel(params, apply, trainable, state, scan=not any(isinstance(la, Conv2d) for la in spec.layers),
-                    training_mode=any(la.written_on_ops for la in spec.layers))
+    return JaxModel(params, apply, trainable, state, scan=not any(isinstance(la, Conv2d) for la in g.layers),
+                    training_mode=any(la.written_on_ops for la in g.layers))
+
+
+sequential = graph  # a sequential spec is run as its graph
 
 
 def text_batch(ids: np.ndarray, splits: np.ndarray, index: np.ndarray, combiner: str) -> tuple[Any, ...]:

@@ -4,7 +4,8 @@ The layer's plan (its build for one input shape) is called on JAX's table inside
 pure function: its weights are the parameters under their own names, its non-trainable weights
 the layer's ``state`` (no gradient, no optimizer step; the new values its call assigns are the
 updates). The layer sees canonical shapes: a batch of images, channels last in this backend,
-is transposed to (N, C, H, W) before the call, and an image output back after it.
+is transposed to (N, C, H, W) before the call (each of a merge's inputs), and an image output
+back after it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def build(layer: spec.Layer, shape: tuple[int, ...]) -> JaxLayer:
 
     def apply(params: dict[str, Any], x: Any, training: bool) -> tuple[Any, dict[str, Any]]:
         with ops.using(TABLE):
-            y, updates = plan.call(params, _channels_first(x), training)
+            canonical = [_channels_first(v) for v in x] if isinstance(x, (list, tuple)) else _channels_first(x)
+            y, updates = plan.call(params, canonical, training)
         return _channels_last(jnp.asarray(y)), {name: _held(layer, name, value, params[name])
                                                  for name, value in updates.items()}
 

@@ -1,6 +1,7 @@
 """The contract suite's portable layers: every layer kind dlcore defines against the float64
 reference (:mod:`dlcore.testing.reference_layers`), batch norm's running statistics, dropout's
-seeded masks, a CNN that learns and resumes exactly, channels-last images, and checkpoints."""
+seeded masks, a CNN that learns and resumes exactly, channels-last images, checkpoints, and a
+graph of merges and a shared layer (where the backend builds graphs)."""
 
 from __future__ import annotations
 
@@ -149,5 +150,36 @@ class LayerTests(BackendTestBase):
         np.testing.assert_allclose(self.trainer(device).predict(loaded, x), trainer.predict(spec, x), rtol=1e-5,
                                    atol=1e-6)
 
+    def test_a_graph_of_merges_and_a_shared_layer_matches_the_numpy_reference(self, device, tmp_path):
+        try:
+            registry().kernel("model", "graph", self.backend)
+        except ConfigError:
+            pytest.skip(f"{self.backend} does not build graphs of layers")
+        spec = graph_spec()
+        rng = np.random.default_rng(0)
+        features = {"image": rng.normal(0, 1, (6, 2, 5, 5)).astype(np.float32),
+                    "table": rng.normal(0, 1, (6, 4)).astype(np.float32)}
+        weights = {name: value + rng.normal(0, 0.2, value.shape).astype(np.float32) if value.dtype.kind == "f"
+                   else value for name, value in spec.initial_weights(1).items()}
+        trainer = self.trainer(device)
+        model = trainer.build(spec)
+        model.set_weights(weights)
+        expected = reference_layers.graph_outputs(spec, weights, features)
+        np.testing.assert_allclose(trainer.predict(model, features), expected, rtol=1e-4, atol=1e-5)
+        trainer.save(model, tmp_path / "graph.npz")
+        loaded = self.trainer(device).load(tmp_path / "graph.npz")
+        assert loaded.spec == spec and set(loaded.get_weights()) == set(spec.parameter_shapes())
 
-__all__ = ["LayerTests", "layer_specs"]
+
+def graph_spec() -> Any:
+    """A graph of two inputs: an image's channels joined to themselves (``concatenate`` on axis
+    1), a shared dense layer called twice, ``add`` and ``multiply`` of its calls, batch norm."""
+    image, table = models.Input((2, 5, 5), name="image"), models.Input((4,), name="table")
+    seen = layers.global_avg_pool2d()(layers.conv2d(3, 3)(layers.concatenate(axis=1)([image, image])))
+    shared = layers.dense(3, "tanh")
+    first, second = shared(table), shared(layers.dense(4)(table))
+    mixed = layers.concatenate()([layers.add()([first, second, seen]), layers.multiply()([first, second])])
+    return models.graph([image, table], layers.dense(2)(layers.batch_norm()(mixed)))
+
+
+__all__ = ["LayerTests", "graph_spec", "layer_specs"]
