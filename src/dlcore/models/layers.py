@@ -31,7 +31,8 @@ from .. import ops
 from ..contract.errors import ConfigError
 from ..contract.specs import ModelSpec
 from . import built_in, written
-from .graph import SymbolicTensor, call as symbolic_call, chain, channels_last_hint
+from .graph import chain, channels_last_hint
+from .symbolic import SymbolicTensor, call as symbolic_call
 
 Shape = tuple[int, ...]
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softmax")

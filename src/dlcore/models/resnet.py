@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from ..contract.errors import ConfigError
-from .graph import Graph, Input, SymbolicTensor, graph
+from .graph import Graph
+from .symbolic import Input, SymbolicTensor, graph
 from .layers import Activation, Add, BatchNorm, Conv2d, Dense, GlobalAvgPool2d
 
 
