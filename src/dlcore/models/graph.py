@@ -29,7 +29,7 @@ import numpy as np
 from .. import ops
 from ..contract.errors import ConfigError, DataError
 from ..contract.specs import ModelSpec
-from .written import layer_class
+from .written import layer_from_dict
 
 Layer = Any  # a dlcore.models.layers.Layer (which imports this module)
 Shape = tuple[int, ...]
@@ -507,17 +507,6 @@ class Graph(ModelSpec):
         return rows
 
 
-def layer_from_dict(described: dict[str, Any]) -> Layer:
-    """The layer a spec's JSON describes (its kind, defined in this process or registered)."""
-    described = dict(described)
-    made = layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
-    try:
-        layer: Layer = made(**described)
-    except TypeError as err:
-        raise ConfigError(f"invalid layer {described}: {err}") from None
-    return layer
-
-
 def chain(input_shape: Shape, input_dtype: str, layers: Sequence[Layer]) -> Graph:
     """The graph of ``layers`` in order on one input named ``input``, layer ``i`` named
     ``layers.{i}``: a :class:`dlcore.models.Sequential`'s, with its weight names.
@@ -581,4 +570,4 @@ def execute(spec: Graph, inputs: Sequence[Any], call: Callable[..., Any], table:
     return [values[name] for name in spec.outputs]
 
 
-__all__ = ["DTYPES", "Graph", "GraphInput", "Node", "chain", "channels_last_hint", "execute", "layer_from_dict"]
+__all__ = ["DTYPES", "Graph", "GraphInput", "Node", "chain", "channels_last_hint", "execute"]

@@ -500,15 +500,8 @@ class Sequential(ModelSpec):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Sequential:
-        layers = []
-        for described in data.get("layers", ()):
-            described = dict(described)
-            layer_class_ = written.layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
-            try:
-                layers.append(layer_class_(**described))
-            except TypeError as err:
-                raise ConfigError(f"invalid layer {described}: {err}") from None
-        return cls(tuple(data.get("input_shape", ())), tuple(layers))
+        layers = tuple(written.layer_from_dict(described) for described in data.get("layers", ()))
+        return cls(tuple(data.get("input_shape", ())), layers)
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{layer.kind}" for layer in self.layers)

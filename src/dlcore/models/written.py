@@ -298,4 +298,15 @@ def layer_class(kind: str, defined_in: str | None = None) -> Any:
                           f"its kind, or register it with @layers.register({kind!r}) ({err})") from None
 
 
-__all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "define", "layer_class", "plan", "register"]
+def layer_from_dict(described: dict[str, Any]) -> Layer:
+    """The layer a spec's JSON describes (its kind, defined in this process or registered)."""
+    described = dict(described)
+    made = layer_class(str(described.pop("kind", None)), described.pop("defined_in", None))
+    try:
+        layer: Layer = made(**described)
+    except TypeError as err:
+        raise ConfigError(f"invalid layer {described}: {err}") from None
+    return layer
+
+
+__all__ = ["INITIALIZERS", "Plan", "Weight", "arguments", "define", "layer_class", "layer_from_dict", "plan", "register"]
